@@ -1,0 +1,149 @@
+/**
+ * The stats data model: one source of truth for the wire (HTTP, SSE, CLI) and the disk
+ * (capture files, journal). Host, CLI and console all import these Schemas.
+ *
+ * Why counters are plain numbers and not `Option`s: the design records a counter a path does not
+ * expose as `0` and lists the ones it really measured in `measured`. Keeping the sample flat keeps
+ * the file small and the CSV export one column per field; `measured` is what lets the console
+ * tell an unmeasured 0 from "no loss".
+ */
+import { Schema } from "effect"
+
+const NonNegative = Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
+const Count = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
+
+export const StreamKind = Schema.Literal("native", "gamestream")
+export type StreamKind = typeof StreamKind.Type
+
+/** Stages of the frame's critical path. native: capture/submit/encode/send; GameStream: capture/encode/packetize/send. */
+export const StageName = Schema.Literal("capture", "submit", "encode", "packetize", "send")
+export type StageName = typeof StageName.Type
+
+export const NATIVE_STAGES: ReadonlyArray<StageName> = ["capture", "submit", "encode", "send"]
+export const GAMESTREAM_STAGES: ReadonlyArray<StageName> = ["capture", "encode", "packetize", "send"]
+export const stagesOf = (kind: StreamKind): ReadonlyArray<StageName> =>
+  kind === "native" ? NATIVE_STAGES : GAMESTREAM_STAGES
+
+export const StageTiming = Schema.Struct({
+  name: StageName,
+  p50_us: NonNegative,
+  p99_us: NonNegative,
+  max_us: NonNegative,
+  mean_us: NonNegative
+})
+export type StageTiming = typeof StageTiming.Type
+
+/** Fields of a sample that a path may or may not measure. */
+export const MeasuredField = Schema.Literal(
+  "fps",
+  "repeat_fps",
+  "mbps",
+  "bitrate_kbps",
+  "frames_dropped",
+  "packets_dropped",
+  "send_dropped",
+  "fec_recovered",
+  "rtt_us",
+  "host_p50_us",
+  "host_p99_us",
+  "fec_us",
+  "seal_us",
+  "sock_us"
+)
+export type MeasuredField = typeof MeasuredField.Type
+
+/** One aggregation window (~2 s native, ~1 s GameStream). Counters are deltas over the window. */
+export const StatsSample = Schema.Struct({
+  /** Milliseconds since the capture was armed (restamped by the Recorder from a monotonic clock). */
+  t_ms: NonNegative,
+  session_id: Schema.String,
+  stages: Schema.Array(StageTiming),
+  fps: NonNegative,
+  repeat_fps: NonNegative,
+  mbps: NonNegative,
+  bitrate_kbps: NonNegative,
+  frames_dropped: Count,
+  packets_dropped: Count,
+  send_dropped: Count,
+  fec_recovered: Count,
+  rtt_us: NonNegative,
+  host_p50_us: NonNegative,
+  host_p99_us: NonNegative,
+  /** Native send split, mean µs per frame; present only where measured. */
+  fec_us: Schema.optional(NonNegative),
+  seal_us: Schema.optional(NonNegative),
+  sock_us: Schema.optional(NonNegative)
+})
+export type StatsSample = typeof StatsSample.Type
+
+/** What one streaming session is; a capture may span several. */
+export const SessionMeta = Schema.Struct({
+  session_id: Schema.String,
+  kind: StreamKind,
+  width: Count,
+  height: Count,
+  fps: Count,
+  codec: Schema.String,
+  client: Schema.String,
+  encoder_backend: Schema.String,
+  gpu: Schema.String,
+  stages: Schema.Array(StageName),
+  measured: Schema.Array(MeasuredField)
+})
+export type SessionMeta = typeof SessionMeta.Type
+
+export const CaptureMeta = Schema.Struct({
+  id: Schema.String,
+  label: Schema.String,
+  started_unix_ms: NonNegative,
+  duration_ms: NonNegative,
+  /** The first session's kind and format (for the id and the list view); `sessions` has all. */
+  kind: StreamKind,
+  width: Count,
+  height: Count,
+  fps: Count,
+  codec: Schema.String,
+  client: Schema.String,
+  encoder_backend: Schema.String,
+  gpu: Schema.String,
+  sample_count: Count,
+  truncated: Schema.Boolean,
+  recovered: Schema.Boolean,
+  measured: Schema.Array(MeasuredField),
+  sessions: Schema.Array(SessionMeta)
+})
+export type CaptureMeta = typeof CaptureMeta.Type
+
+export const Capture = Schema.Struct({
+  meta: CaptureMeta,
+  samples: Schema.Array(StatsSample)
+})
+export type Capture = typeof Capture.Type
+
+export const StatsStatus = Schema.Struct({
+  armed: Schema.Boolean,
+  sample_count: Count,
+  started_unix_ms: Schema.NullOr(NonNegative),
+  elapsed_ms: NonNegative,
+  kind: Schema.NullOr(StreamKind),
+  truncated: Schema.Boolean,
+  /** A stopped capture whose save failed and is kept in memory until a retried stop saves it. */
+  unsaved_id: Schema.NullOr(Schema.String),
+  active_sessions: Count
+})
+export type StatsStatus = typeof StatsStatus.Type
+
+export const LiveSnapshot = Schema.Struct({
+  status: StatsStatus,
+  sessions: Schema.Array(SessionMeta),
+  samples: Schema.Array(StatsSample)
+})
+export type LiveSnapshot = typeof LiveSnapshot.Type
+
+export const LabelPatch = Schema.Struct({
+  label: Schema.String.pipe(Schema.maxLength(200))
+})
+export type LabelPatch = typeof LabelPatch.Type
+
+export const ExportFormat = Schema.Literal("json", "csv")
+export type ExportFormat = typeof ExportFormat.Type

@@ -1,0 +1,71 @@
+/**
+ * The seam between a streaming loop and whatever produces its frames.
+ *
+ * A `Pipeline` opens a session as a scoped resource: closing the scope (fiber interrupted, Layer
+ * released) stops the frame loop and frees encoder and capture. The per-frame work happens
+ * elsewhere (on native threads for the real pipeline); what surfaces here is only one value per
+ * aggregation window, as an Effect `Stream`. Tests swap in `FakePipeline`; the host uses the
+ * native one.
+ */
+import { Context, Schema } from "effect"
+import type { Effect, Scope, Stream } from "effect"
+import { StreamKind } from "../api/Stats.js"
+import type { SessionMeta, StatsSample } from "../api/Stats.js"
+
+export const CaptureSource = Schema.Literal("synthetic", "static", "x11")
+export type CaptureSource = typeof CaptureSource.Type
+
+export const EncoderChoice = Schema.Literal("auto", "libx264", "libx265", "h264_nvenc", "hevc_nvenc")
+export type EncoderChoice = typeof EncoderChoice.Type
+
+export const Codec = Schema.Literal("h264", "hevc")
+export type Codec = typeof Codec.Type
+
+/** What a session is asked to be. Validated (typed error) before any thread starts. */
+export const SessionConfig = Schema.Struct({
+  kind: StreamKind,
+  source: CaptureSource,
+  /** X display for `x11`, e.g. ":99". */
+  display: Schema.optional(Schema.String),
+  width: Schema.Number,
+  height: Schema.Number,
+  fps: Schema.Number,
+  codec: Codec,
+  encoder: EncoderChoice,
+  preset: Schema.String,
+  tune: Schema.String,
+  bitrate_kbps: Schema.Number,
+  /** `PUNKTFUNK_PERF=1`: measure every frame whether or not a capture is armed. */
+  perf: Schema.Boolean,
+  /** The client this session streams to (fingerprint prefix), or "" when none. */
+  client: Schema.String
+})
+export type SessionConfig = typeof SessionConfig.Type
+
+export class PipelineConfigError extends Schema.TaggedError<PipelineConfigError>()("PipelineConfigError", {
+  message: Schema.String
+}) {}
+
+export class PipelineError extends Schema.TaggedError<PipelineError>()("PipelineError", {
+  message: Schema.String
+}) {}
+
+/**
+ * One window as the loop produces it: a `StatsSample` whose `t_ms` is the producer's own
+ * monotonic clock (the Recorder restamps it from the capture's origin).
+ */
+export type SessionWindow = StatsSample
+
+export interface StreamSession {
+  /** What opened: backend truthfully named, measured counters, stage set. */
+  readonly meta: SessionMeta
+  readonly windows: Stream.Stream<SessionWindow, PipelineError>
+}
+
+export interface PipelineService {
+  readonly open: (
+    config: SessionConfig
+  ) => Effect.Effect<StreamSession, PipelineConfigError | PipelineError, Scope.Scope>
+}
+
+export class Pipeline extends Context.Tag("punktfunk/Pipeline")<Pipeline, PipelineService>() {}
