@@ -19,7 +19,8 @@ export default defineConfig({
         test: {
           name: "streaming",
           include: ["test/streaming/**/*.test.ts"],
-          fileParallelism: false,
+          pool: "forks",
+          poolOptions: { forks: { singleFork: true } },
           testTimeout: 120_000,
           hookTimeout: 60_000
         }
