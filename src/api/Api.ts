@@ -1,0 +1,85 @@
+/**
+ * The punktfunk management API, defined once. The host implements it (`src/http`), the CLI and
+ * the web console derive typed clients from it, and the OpenAPI document is generated from it.
+ *
+ * Why the capture id is a plain string and not a branded/pattern Schema: a bad id must be `404`
+ * (the store refuses to name a file with it), never a schema `400` that would tell a prober which
+ * ids are well-formed. The store checks the charset before touching the disk.
+ */
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, HttpApiSecurity, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { CaptureNotFound, CaptureReadError, CaptureSaveError, NotArmed, Unauthorized } from "./Errors.js"
+import { Capture, CaptureMeta, ExportFormat, LabelPatch, LiveSnapshot, StatsStatus } from "./Stats.js"
+
+/** Bearer token on every operator route; there is no anonymous route to stats. */
+export class Authorization extends HttpApiMiddleware.Tag<Authorization>()("punktfunk/Authorization", {
+  failure: Unauthorized,
+  security: { bearer: HttpApiSecurity.bearer }
+}) {}
+
+const idParam = HttpApiSchema.param("id", Schema.String)
+
+export const LiveQuery = Schema.Struct({
+  /** Only samples newer than this (ms since arming): the console polls without re-fetching the series. */
+  since_t_ms: Schema.optional(Schema.NumberFromString.pipe(Schema.finite(), Schema.nonNegative()))
+})
+
+export const ExportQuery = Schema.Struct({
+  format: Schema.optionalWith(ExportFormat, { default: () => "json" as const })
+})
+
+export class StatsGroup extends HttpApiGroup.make("stats")
+  .add(HttpApiEndpoint.get("status", "/status").addSuccess(StatsStatus))
+  .add(HttpApiEndpoint.post("start", "/start").addSuccess(StatsStatus))
+  .add(
+    HttpApiEndpoint.post("stop", "/stop")
+      .addSuccess(CaptureMeta)
+      .addSuccess(HttpApiSchema.NoContent)
+      .addError(CaptureSaveError)
+  )
+  .add(
+    HttpApiEndpoint.get("live", "/live")
+      .setUrlParams(LiveQuery)
+      .addSuccess(LiveSnapshot)
+      .addError(NotArmed)
+  )
+  .add(
+    // Server-sent events, one `sample` event per window; implemented as a raw streaming response.
+    HttpApiEndpoint.get("liveEvents", "/live/events")
+      .addSuccess(Schema.String.pipe(HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/event-stream" })))
+  )
+  .add(HttpApiEndpoint.get("list", "/recordings").addSuccess(Schema.Array(CaptureMeta)))
+  .add(
+    HttpApiEndpoint.get("get")`/recordings/${idParam}`
+      .addSuccess(Capture)
+      .addError(CaptureNotFound)
+      .addError(CaptureReadError)
+  )
+  .add(
+    HttpApiEndpoint.get("export")`/recordings/${idParam}/export`
+      .setUrlParams(ExportQuery)
+      .addSuccess(Schema.String.pipe(HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/csv" })))
+      .addError(CaptureNotFound)
+      .addError(CaptureReadError)
+  )
+  .add(
+    HttpApiEndpoint.patch("label")`/recordings/${idParam}`
+      .setPayload(LabelPatch)
+      .addSuccess(CaptureMeta)
+      .addError(CaptureNotFound)
+      .addError(CaptureReadError)
+      .addError(CaptureSaveError)
+  )
+  .add(
+    HttpApiEndpoint.del("remove")`/recordings/${idParam}`
+      .addSuccess(HttpApiSchema.NoContent)
+      .addError(CaptureNotFound)
+      .addError(CaptureSaveError)
+  )
+  .middleware(Authorization)
+  .prefix("/api/v1/stats")
+  .annotate(OpenApi.Description, "Arm, stop, watch and review performance-stats captures.") {}
+
+export class PunktfunkApi extends HttpApi.make("punktfunk")
+  .add(StatsGroup)
+  .annotate(OpenApi.Title, "punktfunk host management API") {}

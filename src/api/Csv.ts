@@ -1,0 +1,76 @@
+/**
+ * CSV export of a capture: one row per (sample, stage set) with a fixed column order, so a
+ * spreadsheet or pandas can read any capture without knowing the path it came from.
+ *
+ * Why stage columns are the union over the capture's sessions and not per row: a capture may span
+ * a native and a GameStream session; a fixed header keeps every row the same width, and a stage a
+ * session does not have is left empty (not 0 — an empty cell is "not this path", not "took 0 µs").
+ * Counters the capture did not measure are empty for the same reason.
+ */
+import type { Capture, MeasuredField, StageName, StatsSample } from "./Stats.js"
+import { StageName as StageNameSchema } from "./Stats.js"
+
+const COUNTERS: ReadonlyArray<MeasuredField> = [
+  "fps",
+  "repeat_fps",
+  "mbps",
+  "bitrate_kbps",
+  "frames_dropped",
+  "packets_dropped",
+  "send_dropped",
+  "fec_recovered",
+  "rtt_us",
+  "host_p50_us",
+  "host_p99_us",
+  "fec_us",
+  "seal_us",
+  "sock_us"
+]
+const STAGE_FIELDS = ["p50_us", "p99_us", "max_us", "mean_us"] as const
+
+/** Quote a cell when it holds a comma, quote or line break (RFC 4180). */
+export const csvCell = (value: string | number): string => {
+  const s = typeof value === "number" ? String(value) : value
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, "\"\"")}"` : s
+}
+
+/** Stage names present in the capture, in the canonical stage order. */
+export const captureStages = (capture: Capture): ReadonlyArray<StageName> => {
+  const present = new Set<StageName>()
+  for (const session of capture.meta.sessions) for (const stage of session.stages) present.add(stage)
+  for (const sample of capture.samples) for (const stage of sample.stages) present.add(stage.name)
+  return StageNameSchema.literals.filter((name) => present.has(name))
+}
+
+export const csvHeader = (stages: ReadonlyArray<StageName>): ReadonlyArray<string> => [
+  "t_ms",
+  "session_id",
+  ...COUNTERS,
+  ...stages.flatMap((stage) => STAGE_FIELDS.map((field) => `${stage}_${field}`))
+]
+
+const row = (
+  sample: StatsSample,
+  stages: ReadonlyArray<StageName>,
+  measured: ReadonlySet<MeasuredField>
+): ReadonlyArray<string | number> => [
+  sample.t_ms,
+  sample.session_id,
+  ...COUNTERS.map((field) => {
+    const value = sample[field]
+    return measured.has(field) && value !== undefined ? value : ""
+  }),
+  ...stages.flatMap((name) => {
+    const stage = sample.stages.find((s) => s.name === name)
+    return STAGE_FIELDS.map((field) => (stage === undefined ? "" : stage[field]))
+  })
+]
+
+/** The whole capture as CSV text, header first, `\r\n` line ends as RFC 4180 asks. */
+export const captureToCsv = (capture: Capture): string => {
+  const stages = captureStages(capture)
+  const measured = new Set(capture.meta.measured)
+  const lines = [csvHeader(stages).map(csvCell).join(",")]
+  for (const sample of capture.samples) lines.push(row(sample, stages, measured).map(csvCell).join(","))
+  return lines.join("\r\n") + "\r\n"
+}

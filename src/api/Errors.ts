@@ -1,0 +1,41 @@
+/**
+ * Typed errors that cross the wire. Each carries its HTTP status, so the server, the CLI and the
+ * console agree on what a failure means. Messages name the problem in words an operator can act on.
+ */
+import { HttpApiSchema } from "@effect/platform"
+import { Schema } from "effect"
+
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()(
+  "Unauthorized",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 401 })
+) {}
+
+export class CaptureNotFound extends Schema.TaggedError<CaptureNotFound>()(
+  "CaptureNotFound",
+  { id: Schema.String, message: Schema.String },
+  HttpApiSchema.annotations({ status: 404 })
+) {}
+
+export class NotArmed extends Schema.TaggedError<NotArmed>()(
+  "NotArmed",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 404 })
+) {}
+
+/**
+ * A save that failed (disk full, permission denied, file too large). The capture stays in memory;
+ * `POST /stats/stop` again retries the save.
+ */
+export class CaptureSaveError extends Schema.TaggedError<CaptureSaveError>()(
+  "CaptureSaveError",
+  { id: Schema.String, message: Schema.String, code: Schema.String },
+  HttpApiSchema.annotations({ status: 507 })
+) {}
+
+/** A stored capture that exists but cannot be read or decoded (corrupt file, I/O error). */
+export class CaptureReadError extends Schema.TaggedError<CaptureReadError>()(
+  "CaptureReadError",
+  { id: Schema.String, message: Schema.String },
+  HttpApiSchema.annotations({ status: 500 })
+) {}
