@@ -1,9 +1,13 @@
 import { defineConfig } from "vitest/config"
 
-// Two projects: host-core tests run in parallel (each host on port 0, its own temp dir);
-// streaming tests run one file at a time because they load the 2-core machine with real
-// encoders and their cadence checks would otherwise fight each other for CPU.
+// Projects:
+// - core: host-core tests, in parallel (each host on port 0 in its own temp dir);
+// - streaming: real encoders, one fork, one file at a time — on a 2-core machine parallel
+//   encoders would fight for CPU and blur the cadence checks;
+// - web: console units (summaries, downsampler, components) in jsdom;
+// - e2e: a built host driven through headless Chromium, one file at a time.
 export default defineConfig({
+  esbuild: { jsx: "automatic" },
   test: {
     projects: [
       {
@@ -23,6 +27,25 @@ export default defineConfig({
           poolOptions: { forks: { singleFork: true } },
           testTimeout: 120_000,
           hookTimeout: 60_000
+        }
+      },
+      {
+        esbuild: { jsx: "automatic" },
+        test: {
+          name: "web",
+          include: ["web/src/**/*.test.{ts,tsx}"],
+          environment: "jsdom",
+          testTimeout: 30_000
+        }
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          pool: "forks",
+          poolOptions: { forks: { singleFork: true } },
+          testTimeout: 180_000,
+          hookTimeout: 120_000
         }
       }
     ]
