@@ -48,7 +48,7 @@ export class StatsGroup extends HttpApiGroup.make("stats")
     HttpApiEndpoint.get("liveEvents", "/live/events")
       .addSuccess(Schema.String.pipe(HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/event-stream" })))
   )
-  .add(HttpApiEndpoint.get("list", "/recordings").addSuccess(Schema.Array(CaptureMeta)))
+  .add(HttpApiEndpoint.get("list", "/recordings").addSuccess(Schema.Array(CaptureMeta)).addError(CaptureReadError))
   .add(
     HttpApiEndpoint.get("get")`/recordings/${idParam}`
       .addSuccess(Capture)

@@ -1,0 +1,75 @@
+/**
+ * The host program as one Layer: every service composed once, used by `src/main.ts` and by the
+ * tests (which swap the pipeline for a fake and point the store at a temp directory).
+ */
+import { HttpServer } from "@effect/platform"
+import { Console, Effect, Layer, Redacted } from "effect"
+import { Auth, AuthLive } from "./services/Auth.js"
+import { ArmedFlag } from "./services/ArmedFlag.js"
+import { CaptureStoreLive } from "./services/CaptureStore.js"
+import { DiskOpsLive } from "./services/DiskOps.js"
+import type { DiskOps } from "./services/DiskOps.js"
+import { HostConfig } from "./services/Config.js"
+import type { HostConfigShape } from "./services/Config.js"
+import { RecorderLive } from "./services/Recorder.js"
+import { HttpServerLive } from "./http/Server.js"
+import type { Pipeline, SessionConfig } from "./streams/Pipeline.js"
+import { runSession } from "./streams/SessionRunner.js"
+
+export const sessionConfigOf = (config: HostConfigShape): SessionConfig | undefined => {
+  if (config.source === "none") return undefined
+  return {
+    kind: "native",
+    source: config.source === "fake" ? "synthetic" : config.source,
+    ...(config.display === undefined ? {} : { display: config.display }),
+    width: config.width,
+    height: config.height,
+    fps: config.fps,
+    codec: config.codec,
+    encoder: config.encoder,
+    preset: config.preset,
+    tune: config.tune,
+    bitrate_kbps: config.bitrateKbps,
+    perf: config.perf,
+    client: ""
+  }
+}
+
+export interface HostParts {
+  /** The frame producer and the armed flag it reads: native in production, fake in tests. */
+  readonly pipeline: Layer.Layer<Pipeline | ArmedFlag>
+  /** File-system operations of the capture store (tests inject failures here). */
+  readonly disk?: Layer.Layer<DiskOps>
+  readonly maxSamples?: number
+  /** Test-only: pause between write and rename of a save (see CaptureStore). */
+  readonly pauseBeforeRename?: string | undefined
+}
+
+const startLine = Effect.gen(function* () {
+  const auth = yield* Auth
+  const url = yield* HttpServer.addressFormattedWith((address) => Effect.succeed(address))
+  yield* Console.log(`punktfunk host listening on ${url}`)
+  yield* Console.log(`console: ${url}/#token=${Redacted.value(auth.token)}`)
+  yield* Console.log(`token file: ${auth.tokenFile}${auth.generated ? " (generated now)" : ""}`)
+})
+
+export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
+  const store = CaptureStoreLive({ dir: config.capturesDir, pauseBeforeRename: parts.pauseBeforeRename }).pipe(
+    Layer.provide(parts.disk ?? DiskOpsLive)
+  )
+  const core = RecorderLive(parts.maxSamples === undefined ? {} : { maxSamples: parts.maxSamples }).pipe(
+    Layer.provideMerge(store),
+    Layer.provideMerge(parts.pipeline),
+    Layer.provideMerge(AuthLive(config.tokenFile)),
+    Layer.provideMerge(Layer.succeed(HostConfig, config))
+  )
+  const sessionConfig = sessionConfigOf(config)
+  const sessions =
+    sessionConfig === undefined
+      ? Layer.empty
+      : Layer.scopedDiscard(Effect.forkScoped(runSession(sessionConfig)))
+  const http = HttpServerLive({ port: config.port, bind: config.bind, webDir: config.webDir })
+  return Layer.mergeAll(sessions, Layer.effectDiscard(startLine).pipe(Layer.provideMerge(http))).pipe(
+    Layer.provideMerge(core)
+  )
+}

@@ -1,0 +1,46 @@
+/**
+ * `GET /api/v1/stats/live/events`: server-sent events, one `sample` event per window, plus
+ * `status` on arm/stop and `session` when a session starts.
+ *
+ * Why a comment line every 15 s: proxies and browsers close an idle event stream; a comment keeps
+ * it open without the client having to ignore fake events. The first event is the current status,
+ * so a console that connects mid-capture knows where it stands without a second request.
+ */
+import { HttpServerResponse } from "@effect/platform"
+import { Effect, Schema, Stream } from "effect"
+import { SessionMeta, StatsSample, StatsStatus } from "../api/Stats.js"
+import type { LiveEvent, RecorderService } from "../services/Recorder.js"
+
+const encodeSample = Schema.encodeSync(Schema.parseJson(StatsSample))
+const encodeStatus = Schema.encodeSync(Schema.parseJson(StatsStatus))
+const encodeSession = Schema.encodeSync(Schema.parseJson(SessionMeta))
+
+export const formatEvent = (event: LiveEvent): string => {
+  switch (event.type) {
+    case "sample":
+      return `event: sample\ndata: ${encodeSample(event.sample)}\n\n`
+    case "status":
+      return `event: status\ndata: ${encodeStatus(event.status)}\n\n`
+    case "session":
+      return `event: session\ndata: ${encodeSession(event.session)}\n\n`
+  }
+}
+
+export const liveEventsResponse = (recorder: RecorderService) =>
+  Effect.gen(function* () {
+    const status = yield* recorder.status
+    const encoder = new TextEncoder()
+    const first = Stream.make(`retry: 2000\n\n${formatEvent({ type: "status", status })}`)
+    const keepalive = Stream.tick("15 seconds").pipe(
+      Stream.drop(1),
+      Stream.map(() => ": keepalive\n\n")
+    )
+    const body = first.pipe(
+      Stream.concat(Stream.merge(recorder.events.pipe(Stream.map(formatEvent)), keepalive)),
+      Stream.map((text) => encoder.encode(text))
+    )
+    return HttpServerResponse.stream(body, {
+      contentType: "text/event-stream",
+      headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
+    })
+  })

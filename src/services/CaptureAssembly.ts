@@ -1,0 +1,51 @@
+/**
+ * Turning what the Recorder (or a recovered journal) holds into a `Capture`: one pure function,
+ * so a capture saved on stop and one rebuilt after a crash have exactly the same shape.
+ */
+import type { Capture, MeasuredField, SessionMeta, StatsSample } from "../api/Stats.js"
+import { MeasuredField as MeasuredFieldSchema } from "../api/Stats.js"
+
+export interface CaptureParts {
+  readonly id: string
+  readonly label: string
+  readonly startedUnixMs: number
+  /** Elapsed ms at stop; for a recovered capture, the last sample's time. */
+  readonly durationMs: number
+  readonly sessions: ReadonlyArray<SessionMeta>
+  readonly samples: ReadonlyArray<StatsSample>
+  readonly truncated: boolean
+  readonly recovered: boolean
+}
+
+/** Union of what the sessions measured, in canonical order. */
+export const measuredUnion = (sessions: ReadonlyArray<SessionMeta>): ReadonlyArray<MeasuredField> => {
+  const set = new Set<MeasuredField>()
+  for (const s of sessions) for (const m of s.measured) set.add(m)
+  return MeasuredFieldSchema.literals.filter((m) => set.has(m))
+}
+
+export const assembleCapture = (parts: CaptureParts): Capture => {
+  const first = parts.sessions[0]
+  return {
+    meta: {
+      id: parts.id,
+      label: parts.label,
+      started_unix_ms: parts.startedUnixMs,
+      duration_ms: Math.max(0, Math.round(parts.durationMs)),
+      kind: first?.kind ?? "native",
+      width: first?.width ?? 0,
+      height: first?.height ?? 0,
+      fps: first?.fps ?? 0,
+      codec: first?.codec ?? "",
+      client: first?.client ?? "",
+      encoder_backend: first?.encoder_backend ?? "",
+      gpu: first?.gpu ?? "",
+      sample_count: parts.samples.length,
+      truncated: parts.truncated,
+      recovered: parts.recovered,
+      measured: measuredUnion(parts.sessions),
+      sessions: parts.sessions
+    },
+    samples: parts.samples
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Host configuration: flags and environment, validated once at start.
+ *
+ * Flags are sugar for the environment: `--captures-dir X` is `PUNKTFUNK_CAPTURES_DIR=X`, a bare
+ * `--perf` is `PUNKTFUNK_PERF=1`. Flags win over the environment. Everything is read through
+ * Effect `Config`, so an invalid value fails the start with a message naming the variable.
+ */
+import type { ConfigError } from "effect/ConfigError"
+import { Config, ConfigProvider, Context, Effect, Layer, Schema } from "effect"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { CaptureSource, Codec, EncoderChoice } from "../streams/Pipeline.js"
+
+export const HostSource = Schema.Literal(...CaptureSource.literals, "fake", "none")
+export type HostSource = typeof HostSource.Type
+
+export interface HostConfigShape {
+  readonly port: number
+  readonly bind: string
+  readonly configDir: string
+  readonly capturesDir: string
+  readonly tokenFile: string
+  readonly perf: boolean
+  readonly source: HostSource
+  readonly display: string | undefined
+  readonly width: number
+  readonly height: number
+  readonly fps: number
+  readonly codec: Codec
+  readonly encoder: EncoderChoice
+  readonly preset: string
+  readonly tune: string
+  readonly bitrateKbps: number
+  readonly fakeWindowMs: number
+  readonly gamestream: boolean
+  readonly nativePort: number
+  readonly streamBind: string
+  readonly webDir: string
+}
+
+export class HostConfig extends Context.Tag("punktfunk/HostConfig")<HostConfig, HostConfigShape>() {}
+
+const port = (name: string, fallback: number) =>
+  Config.integer(name).pipe(
+    Config.withDefault(fallback),
+    Config.validate({ message: `${name} must be a port number from 0 to 65535`, validation: (n) => n >= 0 && n <= 65535 })
+  )
+
+const FLAG_VALUES: Record<string, boolean> = {
+  "1": true, true: true, yes: true, on: true,
+  "0": false, false: false, no: false, off: false, "": false
+}
+
+const flag = (name: string, fallback: boolean) =>
+  Config.string(name).pipe(
+    Config.withDefault(fallback ? "1" : "0"),
+    Config.validate({
+      message: `${name} must be 1/0, true/false or on/off`,
+      validation: (raw) => Object.hasOwn(FLAG_VALUES, raw.trim().toLowerCase())
+    }),
+    Config.map((raw) => FLAG_VALUES[raw.trim().toLowerCase()] === true)
+  )
+
+const literal = <const L extends ReadonlyArray<string>>(name: string, literals: L, fallback: L[number]) =>
+  Config.string(name).pipe(
+    Config.withDefault(fallback),
+    Config.validate({
+      message: `${name} must be one of: ${literals.join(", ")}`,
+      validation: (v): v is L[number] => literals.includes(v)
+    })
+  ) as Config.Config<L[number]>
+
+const bounded = (name: string, fallback: number, min: number, max: number) =>
+  Config.integer(name).pipe(
+    Config.withDefault(fallback),
+    Config.validate({ message: `${name} must be an integer from ${min} to ${max}`, validation: (n) => n >= min && n <= max })
+  )
+
+/** The package root, so `web/dist` is found from `src/` (tests) and `dist/` (compiled host) alike. */
+export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
+
+const defaultConfigDir = path.join(os.homedir(), ".config", "punktfunk")
+
+export const hostConfig: Effect.Effect<HostConfigShape, ConfigError> = Effect.gen(function* () {
+  const configDir = yield* Config.string("PUNKTFUNK_CONFIG_DIR").pipe(Config.withDefault(defaultConfigDir))
+  const capturesDir = yield* Config.string("PUNKTFUNK_CAPTURES_DIR").pipe(
+    Config.withDefault(path.join(configDir, "captures"))
+  )
+  const tokenFile = yield* Config.string("PUNKTFUNK_TOKEN_FILE").pipe(Config.withDefault(path.join(configDir, "token")))
+  const display = yield* Config.option(Config.string("PUNKTFUNK_DISPLAY"))
+  return {
+    port: yield* port("PUNKTFUNK_PORT", 47990),
+    bind: yield* Config.nonEmptyString("PUNKTFUNK_BIND").pipe(Config.withDefault("127.0.0.1")),
+    configDir,
+    capturesDir: path.resolve(capturesDir),
+    tokenFile: path.resolve(tokenFile),
+    perf: yield* flag("PUNKTFUNK_PERF", false),
+    source: yield* literal("PUNKTFUNK_SOURCE", HostSource.literals, "synthetic"),
+    display: display._tag === "Some" ? display.value : process.env["DISPLAY"],
+    width: yield* bounded("PUNKTFUNK_WIDTH", 1280, 16, 7680),
+    height: yield* bounded("PUNKTFUNK_HEIGHT", 720, 16, 4320),
+    fps: yield* bounded("PUNKTFUNK_FPS", 60, 1, 240),
+    codec: yield* literal("PUNKTFUNK_CODEC", Codec.literals, "h264"),
+    encoder: yield* literal("PUNKTFUNK_ENCODER", EncoderChoice.literals, "auto"),
+    preset: yield* Config.nonEmptyString("PUNKTFUNK_PRESET").pipe(Config.withDefault("ultrafast")),
+    tune: yield* Config.nonEmptyString("PUNKTFUNK_TUNE").pipe(Config.withDefault("zerolatency")),
+    bitrateKbps: yield* bounded("PUNKTFUNK_BITRATE_KBPS", 10_000, 100, 500_000),
+    fakeWindowMs: yield* bounded("PUNKTFUNK_FAKE_WINDOW_MS", 2000, 10, 60_000),
+    gamestream: yield* flag("PUNKTFUNK_GAMESTREAM", true),
+    nativePort: yield* port("PUNKTFUNK_NATIVE_PORT", 47970),
+    streamBind: yield* Config.nonEmptyString("PUNKTFUNK_STREAM_BIND").pipe(Config.withDefault("0.0.0.0")),
+    webDir: path.resolve(yield* Config.string("PUNKTFUNK_WEB_DIR").pipe(Config.withDefault(path.join(packageRoot, "web", "dist"))))
+  } satisfies HostConfigShape
+})
+
+export const HostConfigLive: Layer.Layer<HostConfig, ConfigError> = Layer.effect(
+  HostConfig,
+  hostConfig
+)
+
+/** Build a config layer from a plain record (tests), bypassing the process environment. */
+export const HostConfigFrom = (env: Record<string, string>) =>
+  Layer.effect(HostConfig, hostConfig).pipe(
+    Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
+  )
+
+export class ArgvError extends Schema.TaggedError<ArgvError>()("ArgvError", { message: Schema.String }) {}
+
+/**
+ * `--captures-dir /x --perf --port=0` → { PUNKTFUNK_CAPTURES_DIR: "/x", PUNKTFUNK_PERF: "1", PUNKTFUNK_PORT: "0" }.
+ * A bare flag means "1" (so `--demo` and `--perf` read naturally).
+ */
+export const argvToEnv = (argv: ReadonlyArray<string>): Effect.Effect<Record<string, string>, ArgvError> =>
+  Effect.suspend(() => {
+    const out: Record<string, string> = {}
+    for (let i = 0; i < argv.length; i++) {
+      const arg = argv[i] ?? ""
+      if (!arg.startsWith("--") || arg.length === 2) {
+        return Effect.fail(new ArgvError({ message: `unexpected argument '${arg}' (flags look like --port 47990)` }))
+      }
+      const eq = arg.indexOf("=")
+      const name = (eq === -1 ? arg.slice(2) : arg.slice(2, eq)).toUpperCase().replace(/-/g, "_")
+      if (!/^[A-Z][A-Z0-9_]*$/.test(name)) return Effect.fail(new ArgvError({ message: `bad flag name '${arg}'` }))
+      let value: string
+      if (eq !== -1) value = arg.slice(eq + 1)
+      else if (i + 1 < argv.length && !(argv[i + 1] ?? "").startsWith("--")) value = argv[++i] ?? ""
+      else value = "1"
+      out[`PUNKTFUNK_${name}`] = value
+    }
+    return Effect.succeed(out)
+  })
+
+/** Flags first, then the environment. */
+export const providerFrom = (flags: Record<string, string>): ConfigProvider.ConfigProvider =>
+  ConfigProvider.fromMap(new Map(Object.entries(flags))).pipe(ConfigProvider.orElse(() => ConfigProvider.fromEnv()))
