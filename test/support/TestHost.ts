@@ -1,0 +1,113 @@
+/**
+ * A real host in-process for tests: real HTTP server on an ephemeral port, real temp directory,
+ * the fake pipeline (or none) instead of native threads.
+ */
+import { HttpServer } from "@effect/platform"
+import { ConfigProvider, Effect, Layer } from "effect"
+import type { Context, Scope } from "effect"
+import * as fs from "node:fs"
+import * as http from "node:http"
+import * as os from "node:os"
+import * as path from "node:path"
+import { makeHostLayer } from "../../src/Host.js"
+import { fakePipelineLayer } from "../../src/PipelineChoice.js"
+import { hostConfig } from "../../src/services/Config.js"
+import type { DiskOps } from "../../src/services/DiskOps.js"
+
+export const tempDir = (prefix = "punktfunk-test-"): string => fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+
+export interface TestHostOptions {
+  readonly dir?: string
+  readonly env?: Record<string, string>
+  readonly disk?: Layer.Layer<DiskOps>
+  readonly maxSamples?: number
+  readonly windowMs?: number
+}
+
+export interface TestHost<R> {
+  readonly url: string
+  readonly api: string
+  readonly token: string
+  readonly dir: string
+  readonly capturesDir: string
+  readonly context: Context.Context<R>
+  readonly fetch: (route: string, init?: RequestInit & { readonly token?: string | null }) => Promise<Response>
+}
+
+export const startHost = (options: TestHostOptions = {}) =>
+  Effect.gen(function* () {
+    const dir = options.dir ?? tempDir()
+    const env: Record<string, string> = {
+      PUNKTFUNK_PORT: "0",
+      PUNKTFUNK_CONFIG_DIR: dir,
+      PUNKTFUNK_SOURCE: "none",
+      PUNKTFUNK_WEB_DIR: path.join(dir, "no-web"),
+      ...options.env
+    }
+    const config = yield* hostConfig.pipe(
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+    )
+    const layer = makeHostLayer(config, {
+      pipeline: fakePipelineLayer(options.windowMs ?? config.fakeWindowMs),
+      ...(options.disk === undefined ? {} : { disk: options.disk }),
+      ...(options.maxSamples === undefined ? {} : { maxSamples: options.maxSamples })
+    })
+    const context = yield* Layer.build(layer)
+    const url = yield* HttpServer.addressFormattedWith((a) => Effect.succeed(a)).pipe(Effect.provide(context))
+    const token = fs.readFileSync(config.tokenFile, "utf8").trim()
+    const api = `${url}/api/v1/stats`
+    const host: TestHost<Layer.Layer.Success<typeof layer>> = {
+      url,
+      api,
+      token,
+      dir,
+      capturesDir: config.capturesDir,
+      context,
+      fetch: (route, init = {}) => {
+        const headers = new Headers(init.headers)
+        const t = init.token === undefined ? token : init.token
+        if (t !== null) headers.set("authorization", `Bearer ${t}`)
+        return fetch(route.startsWith("http") ? route : `${api}${route}`, { ...init, headers })
+      }
+    }
+    return host
+  })
+
+export type StartedHost = Effect.Effect.Success<ReturnType<typeof startHost>>
+export type HostScope = Scope.Scope
+
+export const json = async (res: Response): Promise<unknown> => JSON.parse(await res.text())
+
+/** Poll until `f` holds, for tests that wait on a real clock. */
+export const waitFor = async (f: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition") => {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await f()) return
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+}
+
+/** A request whose path is sent byte for byte (fetch would normalise `.` and `..` segments away). */
+export const rawRequest = (
+  baseUrl: string,
+  method: string,
+  rawPath: string,
+  headers: Record<string, string> = {},
+  body?: string
+): Promise<{ status: number; body: string }> =>
+  new Promise((resolve, reject) => {
+    const u = new URL(baseUrl)
+    const req = http.request(
+      { host: u.hostname, port: u.port, method, path: rawPath, headers: body === undefined ? headers : { ...headers, "content-length": Buffer.byteLength(body) } },
+      (res) => {
+        let data = ""
+        res.setEncoding("utf8")
+        res.on("data", (c: string) => (data += c))
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data }))
+      }
+    )
+    req.on("error", reject)
+    if (body !== undefined) req.write(body)
+    req.end()
+  })
