@@ -5,9 +5,10 @@
  * Why a body limit: every operator request body here is a small JSON object; refusing anything
  * over 64 KiB (413) keeps a hostile or broken client from making the host buffer megabytes.
  */
-import { HttpApiBuilder, HttpIncomingMessage, HttpMiddleware, HttpServer } from "@effect/platform"
+import { HttpApiBuilder, HttpIncomingMessage, HttpMiddleware, HttpServer, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import type { HttpApp } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer, Option } from "effect"
+import { Cause, Effect, Layer, Option } from "effect"
 import { createServer } from "node:http"
 import { PunktfunkApi } from "../api/Api.js"
 import { AuthorizationLive } from "./Authorization.js"
@@ -21,11 +22,59 @@ export const ApiLive = HttpApiBuilder.api(PunktfunkApi).pipe(
   Layer.provide(AuthorizationLive)
 )
 
+/**
+ * The platform answers a body it cannot read (not JSON, over the size limit) with an empty 400;
+ * an operator's script deserves to be told which, in the same `{ _tag, message }` shape as every
+ * other error, and an oversized body is 413.
+ */
+const explainRequestErrors: HttpApiBuilder.MiddlewareFn<never> = (app) =>
+  Effect.catchAllCause(app, (cause) => {
+    const e = Cause.squash(cause)
+    if (!HttpServerError.isServerError(e) || e._tag !== "RequestError") return Effect.failCause(cause)
+    const detail = e.cause instanceof Error ? e.cause.message : ""
+    if (detail.includes("maxBytes")) {
+      return Effect.succeed(
+        HttpServerResponse.unsafeJson(
+          { _tag: "PayloadTooLarge", message: `request body larger than ${MAX_BODY_BYTES} bytes` },
+          { status: 413 }
+        )
+      )
+    }
+    const what = e.reason === "Decode" ? "the body is not valid JSON" : "the body could not be read"
+    return Effect.succeed(
+      HttpServerResponse.unsafeJson(
+        { _tag: "BadRequest", message: `malformed request: ${what}${detail === "" ? "" : ` (${detail})`}` },
+        { status: 400 }
+      )
+    )
+  })
+
+/**
+ * Refuse a declared oversized body before reading it: once the platform starts reading and hits
+ * the limit it destroys the socket, and the client would see a reset instead of a 413.
+ */
+const refuseOversized = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+    const declared = Number(request.headers["content-length"] ?? "0")
+    if (!(declared > MAX_BODY_BYTES)) return app
+    return Effect.succeed(
+      HttpServerResponse.unsafeJson(
+        { _tag: "PayloadTooLarge", message: `request body of ${declared} bytes is larger than ${MAX_BODY_BYTES} bytes` },
+        { status: 413, headers: { connection: "close" } }
+      )
+    )
+  })
+
 export const HttpServerLive = (options: { readonly port: number; readonly bind: string; readonly webDir: string }) =>
   HttpApiBuilder.serve((app) =>
-    app.pipe(HttpIncomingMessage.withMaxBodySize(Option.some(MAX_BODY_BYTES)), HttpMiddleware.xForwardedHeaders)
+    app.pipe(
+      HttpIncomingMessage.withMaxBodySize(Option.some(MAX_BODY_BYTES)),
+      refuseOversized,
+      HttpMiddleware.xForwardedHeaders
+    )
   ).pipe(
     Layer.provide(StaticConsoleLive(options.webDir)),
+    Layer.provide(HttpApiBuilder.middleware(explainRequestErrors)),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/api/v1/openapi.json" })),
     Layer.provide(ApiLive),
     // provideMerge: the HttpServer stays visible, so the host can print (and tests read) its address.

@@ -97,17 +97,21 @@ export const rawRequest = (
   body?: string
 ): Promise<{ status: number; body: string }> =>
   new Promise((resolve, reject) => {
+    let status = 0
     const u = new URL(baseUrl)
     const req = http.request(
       { host: u.hostname, port: u.port, method, path: rawPath, headers: body === undefined ? headers : { ...headers, "content-length": Buffer.byteLength(body) } },
       (res) => {
         let data = ""
+        status = res.statusCode ?? 0
         res.setEncoding("utf8")
         res.on("data", (c: string) => (data += c))
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data }))
+        res.on("end", () => resolve({ status, body: data }))
+        res.on("error", () => resolve({ status, body: data }))
       }
     )
-    req.on("error", reject)
+    // A server may answer (413) and close before an oversized body is fully written.
+    req.on("error", (e) => (status === 0 ? reject(e) : resolve({ status, body: "" })))
     if (body !== undefined) req.write(body)
     req.end()
   })
