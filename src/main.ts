@@ -6,7 +6,7 @@
  * the process exits.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Cause, Console, Effect, Layer } from "effect"
+import { Cause, ConfigError, Console, Effect, Layer } from "effect"
 import { makeHostLayer } from "./Host.js"
 import { pipelineFor } from "./PipelineChoice.js"
 import { argvToEnv, hostConfig, providerFrom } from "./services/Config.js"
@@ -20,12 +20,26 @@ const program = Effect.gen(function* () {
   )
 })
 
+/** A start-up failure in one line an operator can act on; a stack only for the unexpected. */
+const explain = (cause: Cause.Cause<unknown>): string => {
+  const failure = Cause.failureOption(cause)
+  if (failure._tag === "Some") {
+    const e = failure.value
+    if (ConfigError.isConfigError(e)) {
+      const messages = Array.from(String(e).matchAll(/"([^"]+)"/g), (m) => m[1])
+      return `invalid configuration: ${messages.length > 0 ? messages.join("; ") : String(e)}`
+    }
+    if (typeof e === "object" && e !== null && "message" in e) return String(e.message)
+  }
+  return Cause.pretty(cause)
+}
+
 NodeRuntime.runMain(
   program.pipe(
     Effect.catchAllCause((cause) =>
       Cause.isInterruptedOnly(cause)
         ? Effect.void
-        : Console.error(`punktfunk: cannot start: ${Cause.pretty(cause)}`).pipe(
+        : Console.error(`punktfunk: cannot start: ${explain(cause)}`).pipe(
             Effect.zipRight(Effect.sync(() => (process.exitCode = 1)))
           )
     )

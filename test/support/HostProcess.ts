@@ -1,0 +1,88 @@
+/**
+ * The compiled host (`dist/main.js`) as a child process, for what only a real process shows:
+ * SIGKILL mid-capture, SIGTERM, start-up failures.
+ */
+import { spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
+export const mainJs = path.join(root, "dist", "main.js")
+
+export const requireBuild = () => {
+  if (!fs.existsSync(mainJs)) throw new Error(`${mainJs} is missing: run 'npm run build' before the tests`)
+}
+
+export interface HostProcess {
+  readonly child: ChildProcess
+  readonly url: string
+  readonly token: string
+  readonly output: () => string
+  readonly fetch: (route: string, init?: RequestInit) => Promise<Response>
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+export const spawnHost = (env: Record<string, string>, args: ReadonlyArray<string> = []): Promise<HostProcess> =>
+  new Promise((resolve, reject) => {
+    requireBuild()
+    const child = spawn(process.execPath, [mainJs, ...args], {
+      env: { ...process.env, PUNKTFUNK_PORT: "0", PUNKTFUNK_GAMESTREAM: "off", ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let out = ""
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+      child.on("exit", (code, signal) => r({ code, signal }))
+    )
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`host did not start within 20 s:\n${out}`))
+    }, 20_000)
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString()
+      const url = /punktfunk host listening on (http:\/\/\S+)/.exec(out)?.[1]
+      const token = /#token=(\S+)/.exec(out)?.[1]
+      if (url !== undefined && token !== undefined) {
+        clearTimeout(timer)
+        child.stdout?.off("data", onData)
+        child.stdout?.on("data", (c: Buffer) => (out += c.toString()))
+        resolve({
+          child,
+          url,
+          token,
+          output: () => out,
+          exited,
+          fetch: (route, init = {}) =>
+            fetch(`${url}/api/v1/stats${route}`, {
+              ...init,
+              headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${token}` }
+            })
+        })
+      }
+    }
+    child.stdout?.on("data", onData)
+    child.stderr?.on("data", (c: Buffer) => (out += c.toString()))
+    void exited.then(({ code }) => {
+      clearTimeout(timer)
+      reject(new Error(`host exited (${code}) before listening:\n${out}`))
+    })
+  })
+
+/** Run the host to completion (for start-up failures): exit code and everything it printed. */
+export const runHostToExit = (env: Record<string, string>, args: ReadonlyArray<string> = []) =>
+  new Promise<{ code: number | null; output: string }>((resolve) => {
+    requireBuild()
+    const child = spawn(process.execPath, [mainJs, ...args], {
+      env: { ...process.env, PUNKTFUNK_PORT: "0", ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let out = ""
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()))
+    child.stderr.on("data", (c: Buffer) => (out += c.toString()))
+    const timer = setTimeout(() => child.kill("SIGKILL"), 15_000)
+    child.on("exit", (code) => {
+      clearTimeout(timer)
+      resolve({ code, output: out })
+    })
+  })
