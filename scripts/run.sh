@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets everything up and runs the host on its embedded defaults (synthetic capture, software
+# encoder). Extra arguments are host flags, e.g. `bash scripts/run.sh --port 47990 --perf`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+exec node dist/main.js "$@"
