@@ -5,7 +5,8 @@ import { defineConfig } from "vitest/config"
 // - streaming: real encoders, one fork, one file at a time — on a 2-core machine parallel
 //   encoders would fight for CPU and blur the cadence checks;
 // - web: console units (summaries, downsampler, components) in jsdom;
-// - e2e: a built host driven through headless Chromium, one file at a time.
+// - e2e: a built host driven through headless Chromium, one file at a time;
+// - faults: the fault and abuse suite (`npm run test:faults`): kills, full disks, fuzzing, soak.
 export default defineConfig({
   esbuild: { jsx: "automatic" },
   test: {
@@ -45,6 +46,16 @@ export default defineConfig({
           pool: "forks",
           poolOptions: { forks: { singleFork: true } },
           testTimeout: 180_000,
+          hookTimeout: 120_000
+        }
+      },
+      {
+        test: {
+          name: "faults",
+          include: ["test/faults/**/*.test.ts"],
+          pool: "forks",
+          poolOptions: { forks: { singleFork: true } },
+          testTimeout: 900_000,
           hookTimeout: 120_000
         }
       }
