@@ -6,16 +6,14 @@
  * (the store refuses to name a file with it), never a schema `400` that would tell a prober which
  * ids are well-formed. The store checks the charset before touching the disk.
  */
-import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, HttpApiSecurity, OpenApi } from "@effect/platform"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { CaptureNotFound, CaptureReadError, CaptureSaveError, NotArmed, Unauthorized } from "./Errors.js"
+import { CaptureNotFound, CaptureReadError, CaptureSaveError, NotArmed } from "./Errors.js"
+import { PairingGroup } from "./Pairing.js"
+import { Authorization } from "./Security.js"
 import { Capture, CaptureMeta, ExportFormat, LabelPatch, LiveSnapshot, StatsStatus } from "./Stats.js"
 
-/** Bearer token on every operator route; there is no anonymous route to stats. */
-export class Authorization extends HttpApiMiddleware.Tag<Authorization>()("punktfunk/Authorization", {
-  failure: Unauthorized,
-  security: { bearer: HttpApiSecurity.bearer }
-}) {}
+export { Authorization }
 
 const idParam = HttpApiSchema.param("id", Schema.String)
 
@@ -82,4 +80,5 @@ export class StatsGroup extends HttpApiGroup.make("stats")
 
 export class PunktfunkApi extends HttpApi.make("punktfunk")
   .add(StatsGroup)
+  .add(PairingGroup)
   .annotate(OpenApi.Title, "punktfunk host management API") {}

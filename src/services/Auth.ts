@@ -8,7 +8,7 @@
 import { Context, Data, Effect, Layer, Redacted } from "effect"
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import * as fs from "node:fs/promises"
-import * as path from "node:path"
+import { writePrivateFileAtomic } from "./PrivateFile.js"
 
 export class TokenError extends Data.TaggedError("TokenError")<{ readonly message: string }> {}
 
@@ -43,18 +43,8 @@ const readOrCreateToken = (tokenFile: string) =>
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e
       }
-      await fs.mkdir(path.dirname(tokenFile), { recursive: true, mode: 0o700 })
       const token = randomBytes(32).toString("base64url")
-      const tmp = `${tokenFile}.tmp`
-      const handle = await fs.open(tmp, "w", 0o600)
-      try {
-        await handle.writeFile(token + "\n", "utf8")
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
-      await fs.chmod(tmp, 0o600)
-      await fs.rename(tmp, tokenFile)
+      await writePrivateFileAtomic(tokenFile, token + "\n")
       return { token, generated: true }
     },
     catch: (e) => new TokenError({ message: `cannot read or create the token file: ${e instanceof Error ? e.message : String(e)}` })

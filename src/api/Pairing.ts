@@ -1,0 +1,106 @@
+/**
+ * Pairing: which clients may stream from this host. Shared by the host, the CLI and the console's
+ * Devices page.
+ *
+ * The flow (native `punktfunk/1`; GameStream will reuse the same routes): the client shows a
+ * PIN, connects with its certificate and asks to pair; the request waits here as *pending*; the
+ * operator types the PIN the client shows; the host checks it against the client's proof and
+ * pins the certificate's fingerprint. Why the operator types the client's PIN and not the other
+ * way round: the PIN proves that the person at the host can see the client's screen, so a
+ * stranger on the LAN who connects first gets nowhere.
+ *
+ * Why the routes take the request id and fingerprint as plain strings: an unknown or malformed
+ * one is `404`, like capture ids, never a schema `400`.
+ */
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { Authorization } from "./Security.js"
+
+export const PairingPath = Schema.Literal("native", "gamestream")
+export type PairingPath = typeof PairingPath.Type
+
+/** SHA-256 of the certificate's DER, lowercase hex: how a client is known everywhere. */
+export const Fingerprint = Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/))
+
+export const PendingPairing = Schema.Struct({
+  request_id: Schema.String,
+  path: PairingPath,
+  /** The name the client gave itself (shown to the operator; not trusted for anything). */
+  name: Schema.String,
+  fingerprint: Fingerprint,
+  requested_unix_ms: Schema.Number
+})
+export type PendingPairing = typeof PendingPairing.Type
+
+export const PairedClient = Schema.Struct({
+  fingerprint: Fingerprint,
+  path: PairingPath,
+  name: Schema.String,
+  paired_unix_ms: Schema.Number
+})
+export type PairedClient = typeof PairedClient.Type
+
+/** The paired-clients file on disk. */
+export const PairedClients = Schema.Struct({ version: Schema.Literal(1), clients: Schema.Array(PairedClient) })
+export type PairedClients = typeof PairedClients.Type
+
+export const PinEntry = Schema.Struct({
+  pin: Schema.String.pipe(
+    Schema.pattern(/^[0-9]{4,8}$/, { message: () => "a PIN is 4 to 8 digits, as the client shows it" })
+  )
+})
+export type PinEntry = typeof PinEntry.Type
+
+export class PairingRequestNotFound extends Schema.TaggedError<PairingRequestNotFound>()(
+  "PairingRequestNotFound",
+  { request_id: Schema.String, message: Schema.String },
+  HttpApiSchema.annotations({ status: 404 })
+) {}
+
+/** The PIN did not match the client's proof. The request is refused (the client must start over). */
+export class WrongPin extends Schema.TaggedError<WrongPin>()(
+  "WrongPin",
+  { request_id: Schema.String, message: Schema.String },
+  HttpApiSchema.annotations({ status: 403 })
+) {}
+
+export class ClientNotFound extends Schema.TaggedError<ClientNotFound>()(
+  "ClientNotFound",
+  { fingerprint: Schema.String, message: Schema.String },
+  HttpApiSchema.annotations({ status: 404 })
+) {}
+
+export class PairingSaveError extends Schema.TaggedError<PairingSaveError>()(
+  "PairingSaveError",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 507 })
+) {}
+
+const requestId = HttpApiSchema.param("request_id", Schema.String)
+const fingerprint = HttpApiSchema.param("fingerprint", Schema.String)
+
+export class PairingGroup extends HttpApiGroup.make("pairing")
+  .add(HttpApiEndpoint.get("pending", "/pending").addSuccess(Schema.Array(PendingPairing)))
+  .add(
+    HttpApiEndpoint.post("enterPin")`/pending/${requestId}/pin`
+      .setPayload(PinEntry)
+      .addSuccess(PairedClient)
+      .addError(PairingRequestNotFound)
+      .addError(WrongPin)
+      .addError(PairingSaveError)
+  )
+  .add(
+    HttpApiEndpoint.del("reject")`/pending/${requestId}`
+      .addSuccess(HttpApiSchema.NoContent)
+      .addError(PairingRequestNotFound)
+  )
+  .add(HttpApiEndpoint.get("clients", "/clients").addSuccess(Schema.Array(PairedClient)))
+  .add(
+    HttpApiEndpoint.del("unpair")`/clients/${fingerprint}`
+      .addSuccess(HttpApiSchema.NoContent)
+      .addError(ClientNotFound)
+      .addError(PairingSaveError)
+  )
+  .middleware(Authorization)
+  .prefix("/api/v1/pairing")
+  .annotate(OpenApi.Description, "Pair clients by PIN, list and remove paired clients.") {}

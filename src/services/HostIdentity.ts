@@ -1,0 +1,43 @@
+/**
+ * The host's own certificate and key (`<config>/host-cert.pem`, `host-key.pem`, `0600`), made on
+ * first start and kept: clients pin its fingerprint when they pair, so regenerating it would
+ * silently unpair every client.
+ */
+import { Context, Data, Effect, Layer } from "effect"
+import * as path from "node:path"
+import { fingerprintOfPem, generateCertificate } from "./Certificates.js"
+import { readIfExists, writePrivateFileAtomic } from "./PrivateFile.js"
+
+export class IdentityError extends Data.TaggedError("IdentityError")<{ readonly message: string }> {}
+
+export interface HostIdentityShape {
+  readonly certPem: string
+  readonly keyPem: string
+  readonly fingerprint: string
+}
+
+export class HostIdentity extends Context.Tag("punktfunk/HostIdentity")<HostIdentity, HostIdentityShape>() {}
+
+export const loadOrCreateIdentity = (dir: string, commonName: string) =>
+  Effect.tryPromise({
+    try: async (): Promise<HostIdentityShape> => {
+      const certFile = path.join(dir, "host-cert.pem")
+      const keyFile = path.join(dir, "host-key.pem")
+      const [cert, key] = await Promise.all([readIfExists(certFile), readIfExists(keyFile)])
+      if (cert !== undefined && key !== undefined) return { certPem: cert, keyPem: key, fingerprint: fingerprintOfPem(cert) }
+      if (cert !== undefined) {
+        throw new Error(`${certFile} exists but its key ${keyFile} does not; restore the key, or remove the certificate to make a new identity (every client must then pair again)`)
+      }
+      // A key without a certificate is a first start cut short: no client can have pinned a
+      // certificate that was never written, so a new pair is safe.
+      const made = await generateCertificate(commonName)
+      // Key first: a crash between the two writes leaves no certificate without its key.
+      await writePrivateFileAtomic(keyFile, made.keyPem)
+      await writePrivateFileAtomic(certFile, made.certPem)
+      return { ...made, fingerprint: fingerprintOfPem(made.certPem) }
+    },
+    catch: (e) => new IdentityError({ message: `host identity: ${e instanceof Error ? e.message : String(e)}` })
+  })
+
+export const HostIdentityLive = (configDir: string): Layer.Layer<HostIdentity, IdentityError> =>
+  Layer.effect(HostIdentity, loadOrCreateIdentity(configDir, "punktfunk host"))

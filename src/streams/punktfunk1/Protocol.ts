@@ -1,0 +1,134 @@
+/**
+ * `punktfunk/1` control messages: what the host and its client say to each other over TLS 1.3.
+ * One Schema per message, shared by the host and `punktfunk-client`.
+ *
+ * Framing: a 4-byte big-endian length, then that many bytes of UTF-8 JSON. Why JSON and not a
+ * binary format: control messages are a few per second at most, and a human reading a capture of
+ * the control stream should see what was said; the media plane, where bytes matter, is binary.
+ * Why a length prefix: TLS gives a byte stream, and a length lets the reader refuse an oversized
+ * frame before buffering it.
+ *
+ * The PIN proof: the client shows a PIN and sends `HMAC-SHA256(key = "punktfunk/1 pin " + PIN,
+ * client fingerprint ‖ host fingerprint)`. Binding both fingerprints means a proof made for one
+ * host (or for a machine in the middle, which has its own certificate) is worthless to another.
+ */
+import { Schema } from "effect"
+import { createHmac, timingSafeEqual } from "node:crypto"
+
+export const PROTOCOL = "punktfunk/1"
+export const MAX_FRAME_BYTES = 64 * 1024
+
+const Count = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
+const Name = Schema.String.pipe(Schema.maxLength(64))
+
+// ── client → host ────────────────────────────────────────────────────────────────────────────
+export class Pair extends Schema.TaggedClass<Pair>()("Pair", {
+  name: Name,
+  pin_proof: Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/))
+}) {}
+
+export class Hello extends Schema.TaggedClass<Hello>()("Hello", {
+  protocol: Schema.String,
+  name: Name,
+  width: Count,
+  height: Count,
+  fps: Count,
+  codec: Schema.Literal("h264", "hevc"),
+  bitrate_kbps: Count
+}) {}
+
+export class IdrRequest extends Schema.TaggedClass<IdrRequest>()("IdrRequest", {}) {}
+
+export class BitrateChange extends Schema.TaggedClass<BitrateChange>()("BitrateChange", { kbps: Count }) {}
+
+/** What the receiver saw since its previous report (deltas). */
+export class ReceiverReport extends Schema.TaggedClass<ReceiverReport>()("ReceiverReport", {
+  packets_received: Count,
+  packets_lost: Count,
+  fec_recovered: Count,
+  frames_decoded: Count,
+  frames_dropped: Count,
+  decode_us: Schema.Number.pipe(Schema.nonNegative())
+}) {}
+
+/** The client's answer to the host's `Ping`. */
+export class Echo extends Schema.TaggedClass<Echo>()("Echo", { id: Count }) {}
+
+export class Goodbye extends Schema.TaggedClass<Goodbye>()("Goodbye", { reason: Schema.String.pipe(Schema.maxLength(200)) }) {}
+
+export const ClientMessage = Schema.Union(Pair, Hello, IdrRequest, BitrateChange, ReceiverReport, Echo, Goodbye)
+export type ClientMessage = typeof ClientMessage.Type
+
+// ── host → client ────────────────────────────────────────────────────────────────────────────
+export class PairingPending extends Schema.TaggedClass<PairingPending>()("PairingPending", { request_id: Schema.String }) {}
+
+export class Paired extends Schema.TaggedClass<Paired>()("Paired", { host_fingerprint: Schema.String }) {}
+
+export class Refused extends Schema.TaggedClass<Refused>()("Refused", { reason: Schema.String }) {}
+
+export class Welcome extends Schema.TaggedClass<Welcome>()("Welcome", {
+  session_id: Schema.String,
+  width: Count,
+  height: Count,
+  fps: Count,
+  codec: Schema.String,
+  bitrate_kbps: Count,
+  encoder_backend: Schema.String
+}) {}
+
+/** Round-trip probe: the client echoes `id` at once; the host times the round trip itself. */
+export class Ping extends Schema.TaggedClass<Ping>()("Ping", { id: Count }) {}
+
+export class IdrQueued extends Schema.TaggedClass<IdrQueued>()("IdrQueued", {}) {}
+
+export class BitrateApplied extends Schema.TaggedClass<BitrateApplied>()("BitrateApplied", { kbps: Count }) {}
+
+export const HostMessage = Schema.Union(PairingPending, Paired, Refused, Welcome, Ping, IdrQueued, BitrateApplied, Goodbye)
+export type HostMessage = typeof HostMessage.Type
+
+// ── framing ──────────────────────────────────────────────────────────────────────────────────
+export const frame = (json: string): Buffer => {
+  const body = Buffer.from(json, "utf8")
+  const head = Buffer.alloc(4)
+  head.writeUInt32BE(body.length, 0)
+  return Buffer.concat([head, body])
+}
+
+export const encodeClientMessage = (m: ClientMessage): Buffer =>
+  frame(Schema.encodeSync(Schema.parseJson(ClientMessage))(m))
+export const encodeHostMessage = (m: HostMessage): Buffer => frame(Schema.encodeSync(Schema.parseJson(HostMessage))(m))
+
+export class FrameError extends Schema.TaggedError<FrameError>()("FrameError", { message: Schema.String }) {}
+
+/**
+ * Splits a byte stream into frames. `push` returns the complete frame bodies so far, or a
+ * `FrameError` for a frame larger than `MAX_FRAME_BYTES` (the connection is then unusable).
+ */
+export class FrameReader {
+  private buffered: Buffer = Buffer.alloc(0)
+
+  push(chunk: Buffer): Array<string> | FrameError {
+    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk])
+    const out: Array<string> = []
+    while (this.buffered.length >= 4) {
+      const length = this.buffered.readUInt32BE(0)
+      if (length > MAX_FRAME_BYTES) {
+        return new FrameError({ message: `control frame of ${length} bytes is larger than ${MAX_FRAME_BYTES}` })
+      }
+      if (this.buffered.length < 4 + length) break
+      out.push(this.buffered.subarray(4, 4 + length).toString("utf8"))
+      this.buffered = this.buffered.subarray(4 + length)
+    }
+    return out
+  }
+}
+
+// ── PIN proof ────────────────────────────────────────────────────────────────────────────────
+export const pinProof = (pin: string, clientFingerprint: string, hostFingerprint: string): string =>
+  createHmac("sha256", `${PROTOCOL} pin ${pin}`).update(clientFingerprint + hostFingerprint).digest("hex")
+
+export const checkPinProof = (proof: string, pin: string, clientFingerprint: string, hostFingerprint: string): boolean => {
+  const expected = Buffer.from(pinProof(pin, clientFingerprint, hostFingerprint), "hex")
+  const given = Buffer.from(proof, "hex")
+  return given.length === expected.length && timingSafeEqual(given, expected)
+}
