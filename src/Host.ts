@@ -16,6 +16,8 @@ import { RecorderLive } from "./services/Recorder.js"
 import { HttpServerLive } from "./http/Server.js"
 import type { Pipeline, SessionConfig } from "./streams/Pipeline.js"
 import { runSession } from "./streams/SessionRunner.js"
+import { ControlServerLive } from "./streams/punktfunk1/ControlServer.js"
+import { HostIdentityLive } from "./services/HostIdentity.js"
 
 export const sessionConfigOf = (config: HostConfigShape): SessionConfig | undefined => {
   if (config.source === "none") return undefined
@@ -70,8 +72,22 @@ export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
     sessionConfig === undefined
       ? Layer.empty
       : Layer.scopedDiscard(Effect.forkScoped(runSession(sessionConfig)))
+  // The native path's control plane: paired clients connect here and each gets its own session.
+  const native = ControlServerLive({
+    port: config.nativePort,
+    bind: config.streamBind,
+    clientTimeout: `${config.nativeClientTimeoutMs} millis`,
+    session: {
+      source: config.source === "fake" || config.source === "none" ? "synthetic" : config.source,
+      ...(config.display === undefined ? {} : { display: config.display }),
+      encoder: config.encoder,
+      preset: config.preset,
+      tune: config.tune,
+      perf: config.perf
+    }
+  }).pipe(Layer.provideMerge(HostIdentityLive(config.configDir)))
   const http = HttpServerLive({ port: config.port, bind: config.bind, webDir: config.webDir })
-  return Layer.mergeAll(sessions, Layer.effectDiscard(startLine).pipe(Layer.provideMerge(http))).pipe(
+  return Layer.mergeAll(sessions, native, Layer.effectDiscard(startLine).pipe(Layer.provideMerge(http))).pipe(
     Layer.provideMerge(core)
   )
 }

@@ -35,6 +35,8 @@ export interface HostConfigShape {
   readonly fakeWindowMs: number
   readonly gamestream: boolean
   readonly nativePort: number
+  /** A streaming client silent this long is gone: its session ends and frees everything. */
+  readonly nativeClientTimeoutMs: number
   readonly streamBind: string
   readonly webDir: string
 }
@@ -109,6 +111,7 @@ export const hostConfig: Effect.Effect<HostConfigShape, ConfigError> = Effect.ge
     fakeWindowMs: yield* bounded("PUNKTFUNK_FAKE_WINDOW_MS", 2000, 10, 60_000),
     gamestream: yield* flag("PUNKTFUNK_GAMESTREAM", true),
     nativePort: yield* port("PUNKTFUNK_NATIVE_PORT", 47970),
+    nativeClientTimeoutMs: yield* bounded("PUNKTFUNK_NATIVE_CLIENT_TIMEOUT_MS", 10_000, 500, 600_000),
     streamBind: yield* Config.nonEmptyString("PUNKTFUNK_STREAM_BIND").pipe(Config.withDefault("0.0.0.0")),
     webDir: path.resolve(yield* Config.string("PUNKTFUNK_WEB_DIR").pipe(Config.withDefault(path.join(packageRoot, "web", "dist"))))
   } satisfies HostConfigShape

@@ -18,11 +18,12 @@ export interface HostIdentityShape {
 
 export class HostIdentity extends Context.Tag("punktfunk/HostIdentity")<HostIdentity, HostIdentityShape>() {}
 
-export const loadOrCreateIdentity = (dir: string, commonName: string) =>
+/** `<dir>/<prefix>-cert.pem` and `<prefix>-key.pem`, made on first use. The client keeps its own the same way. */
+export const loadOrCreateIdentity = (dir: string, prefix: string, commonName: string) =>
   Effect.tryPromise({
     try: async (): Promise<HostIdentityShape> => {
-      const certFile = path.join(dir, "host-cert.pem")
-      const keyFile = path.join(dir, "host-key.pem")
+      const certFile = path.join(dir, `${prefix}-cert.pem`)
+      const keyFile = path.join(dir, `${prefix}-key.pem`)
       const [cert, key] = await Promise.all([readIfExists(certFile), readIfExists(keyFile)])
       if (cert !== undefined && key !== undefined) return { certPem: cert, keyPem: key, fingerprint: fingerprintOfPem(cert) }
       if (cert !== undefined) {
@@ -40,4 +41,4 @@ export const loadOrCreateIdentity = (dir: string, commonName: string) =>
   })
 
 export const HostIdentityLive = (configDir: string): Layer.Layer<HostIdentity, IdentityError> =>
-  Layer.effect(HostIdentity, loadOrCreateIdentity(configDir, "punktfunk host"))
+  Layer.effect(HostIdentity, loadOrCreateIdentity(configDir, "host", "punktfunk host"))

@@ -39,6 +39,8 @@ export const startHost = (options: TestHostOptions = {}) =>
     const dir = options.dir ?? tempDir()
     const env: Record<string, string> = {
       PUNKTFUNK_PORT: "0",
+      PUNKTFUNK_NATIVE_PORT: "0",
+      PUNKTFUNK_STREAM_BIND: "127.0.0.1",
       PUNKTFUNK_CONFIG_DIR: dir,
       PUNKTFUNK_SOURCE: "none",
       PUNKTFUNK_WEB_DIR: path.join(dir, "no-web"),

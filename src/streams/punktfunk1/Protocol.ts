@@ -37,10 +37,6 @@ export class Hello extends Schema.TaggedClass<Hello>()("Hello", {
   bitrate_kbps: Count
 }) {}
 
-export class IdrRequest extends Schema.TaggedClass<IdrRequest>()("IdrRequest", {}) {}
-
-export class BitrateChange extends Schema.TaggedClass<BitrateChange>()("BitrateChange", { kbps: Count }) {}
-
 /** What the receiver saw since its previous report (deltas). */
 export class ReceiverReport extends Schema.TaggedClass<ReceiverReport>()("ReceiverReport", {
   packets_received: Count,
@@ -56,7 +52,7 @@ export class Echo extends Schema.TaggedClass<Echo>()("Echo", { id: Count }) {}
 
 export class Goodbye extends Schema.TaggedClass<Goodbye>()("Goodbye", { reason: Schema.String.pipe(Schema.maxLength(200)) }) {}
 
-export const ClientMessage = Schema.Union(Pair, Hello, IdrRequest, BitrateChange, ReceiverReport, Echo, Goodbye)
+export const ClientMessage = Schema.Union(Pair, Hello, ReceiverReport, Echo, Goodbye)
 export type ClientMessage = typeof ClientMessage.Type
 
 // ── host → client ────────────────────────────────────────────────────────────────────────────
@@ -79,11 +75,7 @@ export class Welcome extends Schema.TaggedClass<Welcome>()("Welcome", {
 /** Round-trip probe: the client echoes `id` at once; the host times the round trip itself. */
 export class Ping extends Schema.TaggedClass<Ping>()("Ping", { id: Count }) {}
 
-export class IdrQueued extends Schema.TaggedClass<IdrQueued>()("IdrQueued", {}) {}
-
-export class BitrateApplied extends Schema.TaggedClass<BitrateApplied>()("BitrateApplied", { kbps: Count }) {}
-
-export const HostMessage = Schema.Union(PairingPending, Paired, Refused, Welcome, Ping, IdrQueued, BitrateApplied, Goodbye)
+export const HostMessage = Schema.Union(PairingPending, Paired, Refused, Welcome, Ping, Goodbye)
 export type HostMessage = typeof HostMessage.Type
 
 // ── framing ──────────────────────────────────────────────────────────────────────────────────

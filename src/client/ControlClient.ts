@@ -1,0 +1,170 @@
+/**
+ * The client end of the `punktfunk/1` control plane: pair with a PIN, then connect and hold a
+ * session (answering the host's pings) until either side ends it.
+ *
+ * Trust runs both ways through pinning: the client presents its own certificate (the host pins
+ * it at pairing), and it pins the host's fingerprint learned while pairing; a later connection to
+ * a host whose certificate changed is refused here before a word is sent.
+ */
+import { Data, Effect, Either, Option, Schema } from "effect"
+import type { Scope } from "effect"
+import { randomInt } from "node:crypto"
+import * as tls from "node:tls"
+import { fingerprintOfDer } from "../services/Certificates.js"
+import type { CertificatePair } from "../services/Certificates.js"
+import { framed } from "../streams/punktfunk1/Framed.js"
+import type { Framed } from "../streams/punktfunk1/Framed.js"
+import { Echo, encodeClientMessage, Goodbye, Hello, HostMessage, Pair, pinProof, PROTOCOL } from "../streams/punktfunk1/Protocol.js"
+import type { ClientMessage, Welcome } from "../streams/punktfunk1/Protocol.js"
+
+export class ClientError extends Data.TaggedError("ClientError")<{ readonly message: string }> {}
+
+export interface Endpoint {
+  readonly host: string
+  readonly port: number
+}
+
+export interface ClientIdentity extends CertificatePair {
+  readonly fingerprint: string
+}
+
+const decodeHost = Schema.decodeUnknownEither(Schema.parseJson(HostMessage))
+
+const open = (endpoint: Endpoint, identity: ClientIdentity) =>
+  Effect.gen(function* () {
+    const socket = yield* Effect.async<tls.TLSSocket, ClientError>((resume) => {
+      const s = tls.connect({
+        host: endpoint.host,
+        port: endpoint.port,
+        cert: identity.certPem,
+        key: identity.keyPem,
+        // Self-signed host: trust is the pinned fingerprint, checked by the caller.
+        rejectUnauthorized: false,
+        minVersion: "TLSv1.3"
+      })
+      const fail = (e: Error) =>
+        resume(Effect.fail(new ClientError({ message: `cannot reach the host at ${endpoint.host}:${endpoint.port}: ${e.message}` })))
+      s.once("error", fail)
+      s.once("secureConnect", () => {
+        s.off("error", fail)
+        resume(Effect.succeed(s))
+      })
+      return Effect.sync(() => s.destroy())
+    })
+    const peer = socket.getPeerX509Certificate()
+    if (peer === undefined) return yield* new ClientError({ message: "the host presented no certificate" })
+    const conn = yield* framed(socket)
+    return { conn, hostFingerprint: fingerprintOfDer(peer.raw) }
+  })
+
+const say = (conn: Framed, m: ClientMessage) => conn.send(encodeClientMessage(m))
+
+const hear = (conn: Framed) =>
+  conn.next.pipe(
+    Effect.mapError((e) => new ClientError({ message: e.message })),
+    Effect.flatMap(
+      Option.match({
+        onNone: () => Effect.fail(new ClientError({ message: "the host closed the connection" })),
+        onSome: (body) =>
+          Either.match(decodeHost(body), {
+            onLeft: (e) => Effect.fail(new ClientError({ message: `the host sent a malformed message: ${e.message}` })),
+            onRight: (m) => Effect.succeed(m)
+          })
+      })
+    )
+  )
+
+/** A PIN for the operator to type: 4 digits, from a CSPRNG. */
+export const newPin = (): string => String(randomInt(0, 10_000)).padStart(4, "0")
+
+/**
+ * Asks to pair and waits for the operator. Resolves with the host's fingerprint to pin.
+ * `onPending` is told the request id the host's console lists.
+ */
+export const pair = (options: {
+  readonly endpoint: Endpoint
+  readonly identity: ClientIdentity
+  readonly name: string
+  readonly pin: string
+  readonly onPending?: (requestId: string) => void
+}): Effect.Effect<string, ClientError> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const { conn, hostFingerprint } = yield* open(options.endpoint, options.identity)
+      yield* say(conn, new Pair({ name: options.name, pin_proof: pinProof(options.pin, options.identity.fingerprint, hostFingerprint) }))
+      while (true) {
+        const m = yield* hear(conn)
+        if (m._tag === "PairingPending") options.onPending?.(m.request_id)
+        else if (m._tag === "Paired") {
+          if (m.host_fingerprint !== hostFingerprint) {
+            return yield* new ClientError({ message: "the host's pairing answer names a certificate other than the one it presented" })
+          }
+          return hostFingerprint
+        } else if (m._tag === "Refused") return yield* new ClientError({ message: `pairing refused: ${m.reason}` })
+        else return yield* new ClientError({ message: `unexpected ${m._tag} while pairing` })
+      }
+    })
+  )
+
+export interface SessionRequest {
+  readonly width: number
+  readonly height: number
+  readonly fps: number
+  readonly codec: "h264" | "hevc"
+  readonly bitrate_kbps: number
+}
+
+export interface ClientSession {
+  readonly welcome: Welcome
+  readonly conn: Framed
+  /** Runs until the session ends; resolves with the host's reason (or the client's own). */
+  readonly run: Effect.Effect<string, ClientError>
+  readonly goodbye: (reason: string) => Effect.Effect<void>
+  readonly pings: () => number
+}
+
+/**
+ * Connects to a paired host and starts a session. The caller's scope owns the connection.
+ * `answerPings: false` makes a client that stays connected but says nothing (a vanished client,
+ * for tests).
+ */
+export const connect = (options: {
+  readonly endpoint: Endpoint
+  readonly identity: ClientIdentity
+  readonly pinnedHost: string
+  readonly name: string
+  readonly request: SessionRequest
+  readonly answerPings?: boolean
+}): Effect.Effect<ClientSession, ClientError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const { conn, hostFingerprint } = yield* open(options.endpoint, options.identity)
+    if (hostFingerprint !== options.pinnedHost) {
+      return yield* new ClientError({
+        message: `the host's certificate is not the one paired (${hostFingerprint.slice(0, 16)} ≠ ${options.pinnedHost.slice(0, 16)}): refusing to connect`
+      })
+    }
+    yield* say(conn, new Hello({ protocol: PROTOCOL, name: options.name, ...options.request }))
+    const first = yield* hear(conn)
+    if (first._tag === "Refused") return yield* new ClientError({ message: `the host refused: ${first.reason}` })
+    if (first._tag !== "Welcome") return yield* new ClientError({ message: `expected Welcome, got ${first._tag}` })
+    let pings = 0
+    const run = Effect.gen(function* () {
+      while (true) {
+        const m = yield* hear(conn).pipe(
+          Effect.catchAll((e) => (e.message === "the host closed the connection" ? Effect.succeed(undefined) : Effect.fail(e)))
+        )
+        if (m === undefined) return "the host closed the connection"
+        if (m._tag === "Ping") {
+          pings++
+          if (options.answerPings !== false) yield* say(conn, new Echo({ id: m.id }))
+        } else if (m._tag === "Goodbye") return m.reason
+      }
+    })
+    return {
+      welcome: first,
+      conn,
+      run,
+      goodbye: (reason) => say(conn, new Goodbye({ reason })).pipe(Effect.zipRight(conn.end)),
+      pings: () => pings
+    }
+  })

@@ -1,0 +1,307 @@
+/**
+ * The native path's control plane: TLS 1.3 with client certificates on `PUNKTFUNK_NATIVE_PORT`.
+ *
+ * A connection either pairs (`Pair`: the request waits for the operator's PIN) or streams
+ * (`Hello`: only a paired certificate gets a session). A streaming connection owns one pipeline
+ * session as a scoped resource: when the client says goodbye, goes silent past the timeout,
+ * sends garbage, or is unpaired, the scope closes and the frame loop stops — and only that
+ * session ends; other connections go on.
+ *
+ * Why the host pings and the client only echoes: the host's clock times the round trip, so
+ * `rtt_us` in a capture is measured by the host that records it, not reported by a client.
+ * Why `rejectUnauthorized: false`: client certificates are self-signed; trust is the pinned
+ * fingerprint checked here, not a CA chain.
+ */
+import { Cause, Context, Data, Duration, Effect, Either, FiberSet, Layer, Option, Schedule, Schema, Stream } from "effect"
+import type { Scope } from "effect"
+import * as tls from "node:tls"
+import type { AddressInfo } from "node:net"
+import type { MeasuredField, SessionMeta } from "../../api/Stats.js"
+import { fingerprintOfDer } from "../../services/Certificates.js"
+import { HostIdentity } from "../../services/HostIdentity.js"
+import { Pairing, PairingRefused } from "../../services/Pairing.js"
+import { Recorder } from "../../services/Recorder.js"
+import { Pipeline } from "../Pipeline.js"
+import type { PipelineConfigError, PipelineError, SessionConfig } from "../Pipeline.js"
+import { framed } from "./Framed.js"
+import type { Framed } from "./Framed.js"
+import {
+  checkPinProof,
+  ClientMessage,
+  encodeHostMessage,
+  Goodbye,
+  Paired,
+  PairingPending,
+  Ping,
+  PROTOCOL,
+  Refused,
+  Welcome
+} from "./Protocol.js"
+import type { HostMessage } from "./Protocol.js"
+import { RttWindow } from "./RttWindow.js"
+
+/** What a client session inherits from the host's configuration (the client picks the format). */
+export type SessionDefaults = Omit<SessionConfig, "kind" | "width" | "height" | "fps" | "codec" | "bitrate_kbps" | "client">
+
+export interface ControlServerOptions {
+  readonly port: number
+  readonly bind: string
+  readonly session: SessionDefaults
+  /** A streaming client silent for this long is gone: its session ends and frees everything. */
+  readonly clientTimeout?: Duration.DurationInput
+  readonly pingInterval?: Duration.DurationInput
+  /** How long a connection may take to say what it wants. */
+  readonly helloTimeout?: Duration.DurationInput
+}
+
+export interface ControlCounters {
+  readonly refused: number
+  readonly malformed: number
+  readonly active_sessions: number
+}
+
+export interface ControlServerShape {
+  readonly port: number
+  readonly counters: Effect.Effect<ControlCounters>
+}
+
+export class ControlServer extends Context.Tag("punktfunk/ControlServer")<ControlServer, ControlServerShape>() {}
+
+class SessionEnd extends Data.TaggedError("SessionEnd")<{ readonly reason: string; readonly tell: boolean }> {}
+
+const decodeClient = Schema.decodeUnknownEither(Schema.parseJson(ClientMessage))
+
+/** A short reason for a frame that is not a client message (the full parse tree is for logs). */
+const whatIsWrong = (body: string): string => {
+  try {
+    const value: unknown = JSON.parse(body)
+    const tag = typeof value === "object" && value !== null && "_tag" in value ? String(value._tag).slice(0, 40) : undefined
+    return tag === undefined ? "a JSON value without a message _tag" : `'${tag}' is not a valid client message`
+  } catch {
+    return "not JSON"
+  }
+}
+
+export const ControlServerLive = (
+  options: ControlServerOptions
+): Layer.Layer<ControlServer, never, HostIdentity | Pairing | Pipeline | Recorder> =>
+  Layer.scoped(
+    ControlServer,
+    Effect.gen(function* () {
+      const identity = yield* HostIdentity
+      const pairing = yield* Pairing
+      const pipeline = yield* Pipeline
+      const recorder = yield* Recorder
+      const clientTimeout = Duration.decode(options.clientTimeout ?? "10 seconds")
+      const pingInterval = Duration.decode(options.pingInterval ?? "500 millis")
+      const helloTimeout = Duration.decode(options.helloTimeout ?? "10 seconds")
+      const counts = { refused: 0, malformed: 0, active_sessions: 0 }
+
+      /** The next client message; garbage and a closed socket end the session. */
+      const read = (conn: Framed) =>
+        conn.next.pipe(
+          Effect.mapError((e) => new SessionEnd({ reason: e.message, tell: true })),
+          Effect.flatMap(
+            Option.match({
+              onNone: () => Effect.fail(new SessionEnd({ reason: "the client closed the connection", tell: false })),
+              onSome: (body) =>
+                Either.match(decodeClient(body), {
+                  onLeft: () => {
+                    counts.malformed++
+                    return Effect.fail(new SessionEnd({ reason: `malformed control message: ${whatIsWrong(body)}`, tell: true }))
+                  },
+                  onRight: (m) => Effect.succeed(m)
+                })
+            })
+          )
+        )
+
+      const handle = (socket: tls.TLSSocket): Effect.Effect<void> =>
+        Effect.gen(function* () {
+          const conn = yield* framed(socket)
+          const say = (m: HostMessage) => conn.send(encodeHostMessage(m))
+          const refuse = (reason: string) =>
+            Effect.sync(() => void counts.refused++).pipe(
+              Effect.zipRight(say(new Refused({ reason }))),
+              Effect.zipRight(conn.end),
+              Effect.zipRight(Effect.logInfo(`native client refused: ${reason}`))
+            )
+          const peer = socket.getPeerX509Certificate()
+          if (peer === undefined) return yield* refuse("a client certificate is required")
+          const fingerprint = fingerprintOfDer(peer.raw)
+
+          const first = yield* read(conn).pipe(
+            Effect.timeoutFail({
+              duration: helloTimeout,
+              onTimeout: () => new SessionEnd({ reason: "the client said nothing", tell: true })
+            })
+          )
+
+          if (first._tag === "Pair") {
+            if ((yield* pairing.pairedAs(fingerprint, "native")) !== undefined) {
+              yield* say(new Paired({ host_fingerprint: identity.fingerprint }))
+              return yield* conn.end
+            }
+            const untilClosed = read(conn).pipe(
+              Effect.forever,
+              Effect.catchAll((e) => Effect.succeed(Either.left(new PairingRefused({ reason: e.reason }))))
+            )
+            const outcome = yield* Effect.raceFirst(
+              pairing
+                .request({
+                  path: "native",
+                  name: first.name,
+                  fingerprint,
+                  checkPin: (pin) => checkPinProof(first.pin_proof, pin, fingerprint, identity.fingerprint),
+                  onPending: (requestId) => say(new PairingPending({ request_id: requestId }))
+                })
+                .pipe(Effect.either),
+              untilClosed
+            )
+            if (Either.isLeft(outcome)) return yield* refuse(outcome.left.reason)
+            yield* say(new Paired({ host_fingerprint: identity.fingerprint }))
+            return yield* conn.end
+          }
+
+          if (first._tag !== "Hello") {
+            counts.malformed++
+            return yield* refuse(`expected Pair or Hello first, got ${first._tag}`)
+          }
+          if (first.protocol !== PROTOCOL) {
+            return yield* refuse(`this host speaks ${PROTOCOL}; the client asked for '${first.protocol}'`)
+          }
+          const client = yield* pairing.pairedAs(fingerprint, "native")
+          if (client === undefined) {
+            return yield* refuse(
+              "this client is not paired with the host: run 'punktfunk-client pair' and enter the PIN it shows in the host's console"
+            )
+          }
+          yield* streamTo(conn, say, fingerprint, first).pipe(
+            Effect.catchTag("PipelineConfigError", (e) => refuse(e.message)),
+            Effect.catchTag("PipelineError", (e) => refuse(`the host could not start the stream: ${e.message}`))
+          )
+        }).pipe(
+          Effect.scoped,
+          Effect.catchTag("SessionEnd", (e) => Effect.logInfo(`native control connection ended: ${e.reason}`)),
+          // A bug in one connection's handling is logged and ends that connection only.
+          Effect.catchAllCause((cause) =>
+            Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("native control connection failed", cause)
+          )
+        )
+
+      const streamTo = (
+        conn: Framed,
+        say: (m: HostMessage) => Effect.Effect<void>,
+        fingerprint: string,
+        hello: { readonly width: number; readonly height: number; readonly fps: number; readonly codec: "h264" | "hevc"; readonly bitrate_kbps: number }
+      ): Effect.Effect<void, SessionEnd | PipelineConfigError | PipelineError, Scope.Scope> =>
+        Effect.gen(function* () {
+          const session = yield* pipeline.open({
+            ...options.session,
+            kind: "native",
+            width: hello.width,
+            height: hello.height,
+            fps: hello.fps,
+            codec: hello.codec,
+            bitrate_kbps: hello.bitrate_kbps,
+            client: fingerprint.slice(0, 16)
+          })
+          const measured: ReadonlyArray<MeasuredField> = [...new Set([...session.meta.measured, "rtt_us" as const])]
+          const meta: SessionMeta = { ...session.meta, measured }
+          counts.active_sessions++
+          yield* Effect.addFinalizer(() => Effect.sync(() => void counts.active_sessions--))
+          yield* recorder.registerSession(meta)
+          yield* Effect.addFinalizer(() => recorder.unregisterSession(meta.session_id))
+          yield* say(
+            new Welcome({
+              session_id: meta.session_id,
+              width: meta.width,
+              height: meta.height,
+              fps: meta.fps,
+              codec: meta.codec,
+              bitrate_kbps: hello.bitrate_kbps,
+              encoder_backend: meta.encoder_backend
+            })
+          )
+          yield* Effect.logInfo(`native session ${meta.session_id} for client ${meta.client}: ${meta.width}x${meta.height}@${meta.fps} via ${meta.encoder_backend}`)
+
+          const rtt = new RttWindow()
+          const windows = session.windows.pipe(
+            Stream.runForEach((window) => recorder.pushSample({ ...window, rtt_us: rtt.takeMedianUs() })),
+            Effect.mapError((e) => new SessionEnd({ reason: `the stream failed: ${e.message}`, tell: true })),
+            Effect.zipRight(Effect.fail(new SessionEnd({ reason: "the stream ended", tell: true })))
+          )
+          const pings = Effect.suspend(() => say(new Ping({ id: rtt.sent() }))).pipe(
+            Effect.repeat(Schedule.spaced(pingInterval)),
+            Effect.zipRight(Effect.never)
+          )
+          const inbound = read(conn).pipe(
+            Effect.timeoutFail({
+              duration: clientTimeout,
+              onTimeout: () =>
+                new SessionEnd({ reason: `no word from the client for ${Duration.format(clientTimeout)}: it is gone`, tell: true })
+            }),
+            Effect.flatMap((m) => {
+              switch (m._tag) {
+                case "Echo":
+                  return Effect.sync(() => rtt.echoed(m.id))
+                case "Goodbye":
+                  return Effect.fail(new SessionEnd({ reason: `the client said goodbye: ${m.reason}`, tell: false }))
+                default:
+                  counts.malformed++
+                  return Effect.fail(new SessionEnd({ reason: `unexpected ${m._tag} during a session`, tell: true }))
+              }
+            }),
+            Effect.forever
+          )
+          const removed = pairing.removals.pipe(
+            Stream.filter((fp) => fp === fingerprint),
+            Stream.runHead,
+            Effect.zipRight(Effect.fail(new SessionEnd({ reason: "this client was removed from the host", tell: true })))
+          )
+          // Each of the four only ever ends by failing with why the session ends; the first one
+          // to end decides (raceFirst, not race: race would wait for a success that never comes).
+          const ended = yield* windows.pipe(
+            Effect.raceFirst(pings),
+            Effect.raceFirst(inbound),
+            Effect.raceFirst(removed),
+            Effect.flip
+          )
+          if (ended.tell) yield* say(new Goodbye({ reason: ended.reason.slice(0, 200) }))
+          yield* conn.end
+          yield* Effect.logInfo(`native session ${meta.session_id} ended: ${ended.reason}`)
+        })
+
+      const fibers = yield* FiberSet.make()
+      const run = yield* FiberSet.runtime(fibers)<never>()
+      const server = tls.createServer({
+        cert: identity.certPem,
+        key: identity.keyPem,
+        requestCert: true,
+        rejectUnauthorized: false,
+        minVersion: "TLSv1.3"
+      })
+      const sockets = new Set<tls.TLSSocket>()
+      server.on("secureConnection", (socket) => {
+        sockets.add(socket)
+        socket.on("close", () => sockets.delete(socket))
+        socket.setNoDelay(true)
+        run(handle(socket))
+      })
+      // A failed handshake (plain TCP, TLS 1.2, garbage) is the peer's problem: count and go on.
+      server.on("tlsClientError", () => void counts.refused++)
+      const port = yield* Effect.async<number, never>((resume) => {
+        server.listen(options.port, options.bind, () => resume(Effect.succeed((server.address() as AddressInfo).port)))
+      })
+      yield* Effect.addFinalizer(() =>
+        Effect.async<void>((resume) => {
+          // `close` waits for open connections; the session fibers end them, but a connection
+          // still in its TLS handshake has no fiber yet, so end every socket here too.
+          server.close(() => resume(Effect.void))
+          for (const socket of sockets) socket.destroy()
+        })
+      )
+      yield* Effect.logInfo(`${PROTOCOL} control on ${options.bind}:${port}`)
+      return { port, counters: Effect.sync(() => ({ ...counts })) }
+    })
+  )
