@@ -1,0 +1,97 @@
+/**
+ * The typed face of the media module (`src/native/media`, built by `npm run build:media`): the
+ * punktfunk/1 receiver the client runs, the sender tests and benchmarks drive from JavaScript,
+ * and the FEC arithmetic for known-answer tests. Nothing here is on a per-packet path: a
+ * receiver or sender is created, queried now and then, and closed.
+ */
+import { createRequire } from "node:module"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+export interface ReceiverOptions {
+  /** 40 hex digits: 16 bytes of AES-128 key, then 4 bytes of nonce salt (from the handshake). */
+  readonly keyHex: string
+  readonly bind?: string
+  readonly port?: number
+  readonly codec?: "h264" | "hevc" | "none"
+  /** Drop this share (0 ≤ p < 1) of arriving packets, to try FEC without a bad network. */
+  readonly simulateLoss?: number
+  /** Append every reassembled frame (Annex B) to this file. */
+  readonly savePath?: string
+  readonly mtu?: number
+}
+
+export interface ReceiverCounters {
+  readonly packets_received: number
+  readonly packets_lost: number
+  readonly packets_malformed: number
+  readonly packets_tampered: number
+  readonly packets_replayed: number
+  readonly packets_simulated_lost: number
+  readonly fec_recovered: number
+  readonly frames_complete: number
+  readonly frames_dropped: number
+  readonly frames_decoded: number
+  readonly decode_errors: number
+  readonly decode_us: number
+  readonly bytes: number
+  readonly latency_count: number
+}
+
+export interface MediaReceiver {
+  readonly port: number
+  counters(): ReceiverCounters
+  /** Capture→decoded latencies (µs) recorded after the `latency_count` given. */
+  latenciesSince(count: number): Array<number>
+  /** Stops and joins the receive thread. */
+  close(): void
+}
+
+export interface SenderOptions {
+  readonly keyHex: string
+  readonly host: string
+  readonly port: number
+  readonly mtu?: number
+  readonly fecPercent?: number
+  readonly fps?: number
+}
+
+export interface SenderCounters {
+  readonly frames: number
+  readonly packets_sent: number
+  readonly bytes_sent: number
+  readonly send_dropped: number
+  readonly sock_us: number
+}
+
+export interface MediaSender {
+  sendFrame(frame: Uint8Array, keyframe: boolean, captureUs?: number): { fec_us: number; seal_us: number; packets: number }
+  counters(): SenderCounters
+  close(): void
+}
+
+interface MediaModule {
+  readonly MediaReceiver: new (options: ReceiverOptions) => MediaReceiver
+  readonly MediaSender: new (options: SenderOptions) => MediaSender
+  readonly gfMul: (a: number, b: number) => number
+  readonly fecCoefficient: (i: number, j: number, k: number) => number
+  readonly monotonicUs: () => number
+}
+
+// From `src/native/` (tests) and `dist/native/` (compiled) alike, the package root is two up.
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
+const modulePath = path.join(root, "src", "native", "media", "build", "Release", "punktfunk_media.node")
+
+let loaded: MediaModule | undefined
+
+/** The media module; throws with the command to run when it has not been built. */
+export const media = (): MediaModule => {
+  if (loaded === undefined) {
+    try {
+      loaded = createRequire(import.meta.url)(modulePath) as MediaModule
+    } catch (e) {
+      throw new Error(`the media module is not built (${modulePath}): run 'npm run build' (${e instanceof Error ? e.message : String(e)})`)
+    }
+  }
+  return loaded
+}
