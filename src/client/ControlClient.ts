@@ -15,7 +15,7 @@ import type { CertificatePair } from "../services/Certificates.js"
 import { framed } from "../streams/punktfunk1/Framed.js"
 import type { Framed } from "../streams/punktfunk1/Framed.js"
 import { Echo, encodeClientMessage, Goodbye, Hello, HostMessage, Pair, pinProof, PROTOCOL } from "../streams/punktfunk1/Protocol.js"
-import type { ClientMessage, Welcome } from "../streams/punktfunk1/Protocol.js"
+import type { ClientMessage, ReceiverReport, Welcome } from "../streams/punktfunk1/Protocol.js"
 
 export class ClientError extends Data.TaggedError("ClientError")<{ readonly message: string }> {}
 
@@ -112,6 +112,9 @@ export interface SessionRequest {
   readonly fps: number
   readonly codec: "h264" | "hevc"
   readonly bitrate_kbps: number
+  /** Where this client receives media; without it the host streams nothing to it. */
+  readonly udp_port?: number
+  readonly fec_percent?: number
 }
 
 export interface ClientSession {
@@ -120,6 +123,7 @@ export interface ClientSession {
   /** Runs until the session ends; resolves with the host's reason (or the client's own). */
   readonly run: Effect.Effect<string, ClientError>
   readonly goodbye: (reason: string) => Effect.Effect<void>
+  readonly report: (report: ReceiverReport) => Effect.Effect<void>
   readonly pings: () => number
 }
 
@@ -165,6 +169,7 @@ export const connect = (options: {
       conn,
       run,
       goodbye: (reason) => say(conn, new Goodbye({ reason })).pipe(Effect.zipRight(conn.end)),
+      report: (report) => say(conn, report),
       pings: () => pings
     }
   })

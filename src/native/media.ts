@@ -9,8 +9,11 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
 export interface ReceiverOptions {
-  /** 40 hex digits: 16 bytes of AES-128 key, then 4 bytes of nonce salt (from the handshake). */
-  readonly keyHex: string
+  /**
+   * 40 hex digits: 16 bytes of AES-128 key, then 4 bytes of nonce salt (from the handshake).
+   * Without it the receiver only binds (its port can go into the handshake); `start` it later.
+   */
+  readonly keyHex?: string
   readonly bind?: string
   readonly port?: number
   readonly codec?: "h264" | "hevc" | "none"
@@ -43,6 +46,8 @@ export interface MediaReceiver {
   counters(): ReceiverCounters
   /** Capture→decoded latencies (µs) recorded after the `latency_count` given. */
   latenciesSince(count: number): Array<number>
+  /** Begins receiving with the session's key (for a receiver opened without one). */
+  start(keyHex: string): void
   /** Stops and joins the receive thread. */
   close(): void
 }

@@ -38,7 +38,20 @@ export const SessionConfig = Schema.Struct({
   /** `PUNKTFUNK_PERF=1`: measure every frame whether or not a capture is armed. */
   perf: Schema.Boolean,
   /** The client this session streams to (fingerprint prefix), or "" when none. */
-  client: Schema.String
+  client: Schema.String,
+  /**
+   * Where and how the send stage delivers media (punktfunk/1: sealed, FEC-protected UDP).
+   * Absent: the session encodes for measurement only and sends nothing.
+   */
+  media: Schema.optional(
+    Schema.Struct({
+      host: Schema.String,
+      port: Schema.Number,
+      key_hex: Schema.String,
+      mtu: Schema.Number,
+      fec_percent: Schema.Number
+    })
+  )
 })
 export type SessionConfig = typeof SessionConfig.Type
 

@@ -43,7 +43,8 @@ class Receiver : public Napi::ObjectWrap<Receiver> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "MediaReceiver",
                        {InstanceAccessor<&Receiver::Port>("port"), InstanceMethod<&Receiver::Counters>("counters"),
-                        InstanceMethod<&Receiver::Latencies>("latenciesSince"), InstanceMethod<&Receiver::Close>("close")});
+                        InstanceMethod<&Receiver::Latencies>("latenciesSince"), InstanceMethod<&Receiver::Start>("start"),
+                        InstanceMethod<&Receiver::Close>("close")});
   }
   explicit Receiver(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Receiver>(info) {
     Napi::Env env = info.Env();
@@ -53,7 +54,8 @@ class Receiver : public Napi::ObjectWrap<Receiver> {
     }
     const Napi::Object o = info[0].As<Napi::Object>();
     pf::media::ReceiverConfig c;
-    if (!parse_key(str(o, "keyHex", ""), &c.key)) {
+    c.has_key = o.Has("keyHex") && !o.Get("keyHex").IsUndefined();
+    if (c.has_key && !parse_key(str(o, "keyHex", ""), &c.key)) {
       Napi::TypeError::New(env, "keyHex must be 40 hex digits (16 key bytes, 4 salt bytes)").ThrowAsJavaScriptException();
       return;
     }
@@ -102,6 +104,18 @@ class Receiver : public Napi::ObjectWrap<Receiver> {
     Napi::Array out = Napi::Array::New(env, values.size());
     for (size_t i = 0; i < values.size(); i++) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, values[i]));
     return out;
+  }
+  // start(keyHex): begin receiving on the port already bound (see MediaReceiver::start).
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    pf::seal::Key key;
+    if (!receiver_ || info.Length() < 1 || !info[0].IsString() || !parse_key(info[0].As<Napi::String>().Utf8Value(), &key)) {
+      Napi::TypeError::New(env, "start(keyHex) on an open receiver; keyHex is 40 hex digits").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    std::string error;
+    if (!receiver_->start(key, &error)) Napi::Error::New(env, "media receiver: " + error).ThrowAsJavaScriptException();
+    return env.Undefined();
   }
   Napi::Value Close(const Napi::CallbackInfo& info) {
     receiver_.reset();  // joins the receive thread

@@ -54,7 +54,6 @@ struct MediaReceiver::Slot {
 
 MediaReceiver::MediaReceiver(const ReceiverConfig& config)
     : config_(config),
-      opener_(config.key),
       shard_bytes_(static_cast<size_t>(config.mtu) - wire::kIpUdpBytes - wire::kOverhead),
       latencies_(kLatencyRing) {}
 
@@ -69,10 +68,6 @@ std::unique_ptr<MediaReceiver> MediaReceiver::open(const ReceiverConfig& config,
   }
   fec::init();
   std::unique_ptr<MediaReceiver> r(new MediaReceiver(config));
-  if (!r->opener_.ok()) {
-    *error = "cannot set up AES-128-GCM";
-    return nullptr;
-  }
   const size_t S = r->shard_bytes_;
   const size_t per_block = wire::kMaxDataShardsPerBlock * S;
   const size_t max_blocks = (config.max_frame_bytes + per_block - 1) / per_block;
@@ -135,8 +130,22 @@ std::unique_ptr<MediaReceiver> MediaReceiver::open(const ReceiverConfig& config,
   socklen_t len = sizeof addr;
   getsockname(r->fd_, reinterpret_cast<sockaddr*>(&addr), &len);
   r->port_ = ntohs(addr.sin_port);
-  r->thread_ = std::thread([p = r.get()] { p->run(); });
+  if (config.has_key && !r->start(config.key, error)) return nullptr;
   return r;
+}
+
+bool MediaReceiver::start(const seal::Key& key, std::string* error) {
+  if (thread_.joinable()) {
+    *error = "the receiver is already started";
+    return false;
+  }
+  opener_ = std::make_unique<seal::Opener>(key);
+  if (!opener_->ok()) {
+    *error = "cannot set up AES-128-GCM";
+    return false;
+  }
+  thread_ = std::thread([this] { run(); });
+  return true;
 }
 
 MediaReceiver::~MediaReceiver() {
@@ -205,7 +214,7 @@ void MediaReceiver::handle(const uint8_t* p, size_t len) {
       return;
     }
   }
-  if (!opener_.open(h.seq, p, wire::kHeaderBytes, p + wire::kHeaderBytes, S, p + wire::kHeaderBytes + S,
+  if (!opener_->open(h.seq, p, wire::kHeaderBytes, p + wire::kHeaderBytes, S, p + wire::kHeaderBytes + S,
                     plain_.data())) {
     tampered_.fetch_add(1, std::memory_order_relaxed);
     return;

@@ -29,6 +29,7 @@ struct ReceiverConfig {
   std::string bind = "127.0.0.1";
   int port = 0;
   seal::Key key{};
+  bool has_key = true;  // false: bind only, `start` later
   std::string codec = "h264";  // "h264", "hevc", or "none" (reassemble only)
   double simulate_loss = 0;    // drop this share of arriving packets before anything else
   std::string save_path;       // append each reassembled frame (Annex B) here when set
@@ -61,6 +62,9 @@ class MediaReceiver {
   MediaReceiver& operator=(const MediaReceiver&) = delete;
 
   int port() const { return port_; }
+  // Starts receiving with the session's key. `open` binds first, so the port can go into the
+  // handshake before the key exists; datagrams that arrive meanwhile wait in the socket buffer.
+  bool start(const seal::Key& key, std::string* error);
   ReceiverCounters counters() const;
   // Capture→decoded latencies (µs) recorded since `since` (a latency_count value), newest last.
   std::vector<uint32_t> latencies_since(uint64_t since) const;
@@ -74,7 +78,7 @@ class MediaReceiver {
 
   struct Slot;
   ReceiverConfig config_;
-  seal::Opener opener_;
+  std::unique_ptr<seal::Opener> opener_;
   size_t shard_bytes_;
   int fd_ = -1;
   int port_ = 0;

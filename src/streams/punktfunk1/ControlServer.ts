@@ -14,6 +14,7 @@
  */
 import { Cause, Context, Data, Duration, Effect, Either, FiberSet, Layer, Option, Schedule, Schema, Stream } from "effect"
 import type { Scope } from "effect"
+import { randomBytes } from "node:crypto"
 import * as tls from "node:tls"
 import type { AddressInfo } from "node:net"
 import type { MeasuredField, SessionMeta } from "../../api/Stats.js"
@@ -30,6 +31,7 @@ import {
   ClientMessage,
   encodeHostMessage,
   Goodbye,
+  Hello,
   Paired,
   PairingPending,
   Ping,
@@ -37,7 +39,7 @@ import {
   Refused,
   Welcome
 } from "./Protocol.js"
-import type { HostMessage } from "./Protocol.js"
+import type { HostMessage, MediaParams } from "./Protocol.js"
 import { RttWindow } from "./RttWindow.js"
 
 /** What a client session inherits from the host's configuration (the client picks the format). */
@@ -52,6 +54,9 @@ export interface ControlServerOptions {
   readonly pingInterval?: Duration.DurationInput
   /** How long a connection may take to say what it wants. */
   readonly helloTimeout?: Duration.DurationInput
+  /** Media datagram size (IP + UDP + sealed shard), and the default parity share. */
+  readonly mtu?: number
+  readonly fecPercent?: number
 }
 
 export interface ControlCounters {
@@ -176,7 +181,7 @@ export const ControlServerLive = (
               "this client is not paired with the host: run 'punktfunk-client pair' and enter the PIN it shows in the host's console"
             )
           }
-          yield* streamTo(conn, say, fingerprint, first).pipe(
+          yield* streamTo(conn, say, fingerprint, first, (socket.remoteAddress ?? "127.0.0.1").replace(/^::ffff:/, "")).pipe(
             Effect.catchTag("PipelineConfigError", (e) => refuse(e.message)),
             Effect.catchTag("PipelineError", (e) => refuse(`the host could not start the stream: ${e.message}`))
           )
@@ -193,10 +198,23 @@ export const ControlServerLive = (
         conn: Framed,
         say: (m: HostMessage) => Effect.Effect<void>,
         fingerprint: string,
-        hello: { readonly width: number; readonly height: number; readonly fps: number; readonly codec: "h264" | "hevc"; readonly bitrate_kbps: number }
+        hello: Hello,
+        clientAddress: string
       ): Effect.Effect<void, SessionEnd | PipelineConfigError | PipelineError, Scope.Scope> =>
         Effect.gen(function* () {
+          // A fresh key per session: a nonce (the packet counter) never repeats under one key.
+          const media: MediaParams | undefined =
+            hello.udp_port === undefined
+              ? undefined
+              : {
+                  key_hex: randomBytes(20).toString("hex"),
+                  mtu: options.mtu ?? 1400,
+                  fec_percent: Math.min(100, Math.max(0, hello.fec_percent ?? options.fecPercent ?? 20))
+                }
           const session = yield* pipeline.open({
+            ...(media === undefined || hello.udp_port === undefined
+              ? {}
+              : { media: { host: clientAddress, port: hello.udp_port, key_hex: media.key_hex, mtu: media.mtu, fec_percent: media.fec_percent } }),
             ...options.session,
             kind: "native",
             width: hello.width,
@@ -206,7 +224,10 @@ export const ControlServerLive = (
             bitrate_kbps: hello.bitrate_kbps,
             client: fingerprint.slice(0, 16)
           })
-          const measured: ReadonlyArray<MeasuredField> = [...new Set([...session.meta.measured, "rtt_us" as const])]
+          // RTT is timed here; with media, the client's receiver reports give the loss counters.
+          const fromClient: ReadonlyArray<MeasuredField> =
+            media === undefined ? ["rtt_us"] : ["rtt_us", "packets_dropped", "fec_recovered", "frames_dropped"]
+          const measured: ReadonlyArray<MeasuredField> = [...new Set([...session.meta.measured, ...fromClient])]
           const meta: SessionMeta = { ...session.meta, measured }
           counts.active_sessions++
           yield* Effect.addFinalizer(() => Effect.sync(() => void counts.active_sessions--))
@@ -220,14 +241,26 @@ export const ControlServerLive = (
               fps: meta.fps,
               codec: meta.codec,
               bitrate_kbps: hello.bitrate_kbps,
-              encoder_backend: meta.encoder_backend
+              encoder_backend: meta.encoder_backend,
+              ...(media === undefined ? {} : { media })
             })
           )
           yield* Effect.logInfo(`native session ${meta.session_id} for client ${meta.client}: ${meta.width}x${meta.height}@${meta.fps} via ${meta.encoder_backend}`)
 
           const rtt = new RttWindow()
+          const reports = { packets_lost: 0, fec_recovered: 0, frames_dropped: 0 }
           const windows = session.windows.pipe(
-            Stream.runForEach((window) => recorder.pushSample({ ...window, rtt_us: rtt.takeMedianUs() })),
+            Stream.runForEach((window) => {
+              const sample = {
+                ...window,
+                rtt_us: rtt.takeMedianUs(),
+                packets_dropped: window.packets_dropped + reports.packets_lost,
+                fec_recovered: window.fec_recovered + reports.fec_recovered,
+                frames_dropped: window.frames_dropped + reports.frames_dropped
+              }
+              reports.packets_lost = reports.fec_recovered = reports.frames_dropped = 0
+              return recorder.pushSample(sample)
+            }),
             Effect.mapError((e) => new SessionEnd({ reason: `the stream failed: ${e.message}`, tell: true })),
             Effect.zipRight(Effect.fail(new SessionEnd({ reason: "the stream ended", tell: true })))
           )
@@ -245,6 +278,13 @@ export const ControlServerLive = (
               switch (m._tag) {
                 case "Echo":
                   return Effect.sync(() => rtt.echoed(m.id))
+                case "ReceiverReport":
+                  // Deltas since the client's previous report, folded into the current window.
+                  return Effect.sync(() => {
+                    reports.packets_lost += m.packets_lost
+                    reports.fec_recovered += m.fec_recovered
+                    reports.frames_dropped += m.frames_dropped
+                  })
                 case "Goodbye":
                   return Effect.fail(new SessionEnd({ reason: `the client said goodbye: ${m.reason}`, tell: false }))
                 default:

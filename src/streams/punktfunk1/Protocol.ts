@@ -34,8 +34,21 @@ export class Hello extends Schema.TaggedClass<Hello>()("Hello", {
   height: Count,
   fps: Count,
   codec: Schema.Literal("h264", "hevc"),
-  bitrate_kbps: Count
+  bitrate_kbps: Count,
+  /** The UDP port the client receives media on (at the address it connected from). */
+  udp_port: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 65535))),
+  /** Parity shards per 100 data shards the client asks for; the host may clamp it. */
+  fec_percent: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(0, 100)))
 }) {}
+
+/** How the media of a session is sealed and cut: the client's receiver is opened with these. */
+export const MediaParams = Schema.Struct({
+  /** 16 bytes of AES-128-GCM key and 4 bytes of nonce salt, hex; new for every session. */
+  key_hex: Schema.String.pipe(Schema.pattern(/^[0-9a-f]{40}$/)),
+  mtu: Count,
+  fec_percent: Count
+})
+export type MediaParams = typeof MediaParams.Type
 
 /** What the receiver saw since its previous report (deltas). */
 export class ReceiverReport extends Schema.TaggedClass<ReceiverReport>()("ReceiverReport", {
@@ -69,7 +82,9 @@ export class Welcome extends Schema.TaggedClass<Welcome>()("Welcome", {
   fps: Count,
   codec: Schema.String,
   bitrate_kbps: Count,
-  encoder_backend: Schema.String
+  encoder_backend: Schema.String,
+  /** Present when the host streams media to the client's `udp_port`. */
+  media: Schema.optional(MediaParams)
 }) {}
 
 /** Round-trip probe: the client echoes `id` at once; the host times the round trip itself. */
