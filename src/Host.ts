@@ -16,11 +16,13 @@ import { RecorderLive } from "./services/Recorder.js"
 import { HttpServerLive } from "./http/Server.js"
 import type { Pipeline, SessionConfig } from "./streams/Pipeline.js"
 import { runSession } from "./streams/SessionRunner.js"
+import { DemoLive } from "./Demo.js"
 import { ControlServerLive } from "./streams/punktfunk1/ControlServer.js"
 import { HostIdentityLive } from "./services/HostIdentity.js"
 
 export const sessionConfigOf = (config: HostConfigShape): SessionConfig | undefined => {
-  if (config.source === "none") return undefined
+  // In demo mode the bundled client's session is the stream; no local one beside it.
+  if (config.source === "none" || config.demo) return undefined
   return {
     kind: "native",
     source: config.source === "fake" ? "synthetic" : config.source,
@@ -87,7 +89,8 @@ export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
     }
   }).pipe(Layer.provideMerge(HostIdentityLive(config.configDir)))
   const http = HttpServerLive({ port: config.port, bind: config.bind, webDir: config.webDir })
-  return Layer.mergeAll(sessions, native, Layer.effectDiscard(startLine).pipe(Layer.provideMerge(http))).pipe(
+  const serving = Layer.mergeAll(native, Layer.effectDiscard(startLine).pipe(Layer.provideMerge(http)))
+  return Layer.mergeAll(sessions, DemoLive.pipe(Layer.provideMerge(serving))).pipe(
     Layer.provideMerge(core)
   )
 }

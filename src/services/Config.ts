@@ -33,6 +33,8 @@ export interface HostConfigShape {
   readonly tune: string
   readonly bitrateKbps: number
   readonly fakeWindowMs: number
+  /** `--demo`: the bundled client pairs itself and streams to this host over loopback. */
+  readonly demo: boolean
   readonly gamestream: boolean
   readonly nativePort: number
   /** A streaming client silent this long is gone: its session ends and frees everything. */
@@ -109,6 +111,7 @@ export const hostConfig: Effect.Effect<HostConfigShape, ConfigError> = Effect.ge
     tune: yield* Config.nonEmptyString("PUNKTFUNK_TUNE").pipe(Config.withDefault("zerolatency")),
     bitrateKbps: yield* bounded("PUNKTFUNK_BITRATE_KBPS", 10_000, 100, 500_000),
     fakeWindowMs: yield* bounded("PUNKTFUNK_FAKE_WINDOW_MS", 2000, 10, 60_000),
+    demo: yield* flag("PUNKTFUNK_DEMO", false),
     gamestream: yield* flag("PUNKTFUNK_GAMESTREAM", true),
     nativePort: yield* port("PUNKTFUNK_NATIVE_PORT", 47970),
     nativeClientTimeoutMs: yield* bounded("PUNKTFUNK_NATIVE_CLIENT_TIMEOUT_MS", 10_000, 500, 600_000),
