@@ -14,7 +14,13 @@ const ROUTES: ReadonlyArray<readonly [string, string]> = [
   ["GET", "/recordings/2026-11-24T20-14-03Z_1280x720"],
   ["GET", "/recordings/2026-11-24T20-14-03Z_1280x720/export?format=csv"],
   ["PATCH", "/recordings/2026-11-24T20-14-03Z_1280x720"],
-  ["DELETE", "/recordings/2026-11-24T20-14-03Z_1280x720"]
+  ["DELETE", "/recordings/2026-11-24T20-14-03Z_1280x720"],
+  // Pairing decides who may stream: just as closed.
+  ["GET", "../pairing/pending"],
+  ["POST", "../pairing/pending/0123456789ab/pin"],
+  ["DELETE", "../pairing/pending/0123456789ab"],
+  ["GET", "../pairing/clients"],
+  ["DELETE", `../pairing/clients/${"a".repeat(64)}`]
 ]
 
 describe("bearer token", () => {
@@ -29,16 +35,17 @@ describe("bearer token", () => {
     })
   )
 
-  it.scopedLive("no token or a wrong one is 401 on every stats route, and nothing is armed", () =>
+  it.scopedLive("no token or a wrong one is 401 on every stats and pairing route, and nothing is armed", () =>
     Effect.gen(function* () {
       const host = yield* startHost()
       for (const token of [null, "", "wrong", host.token + "x", host.token.slice(1)]) {
         for (const [method, route] of ROUTES) {
           const res = yield* Effect.promise(() =>
-            host.fetch(route, {
+            host.fetch(route.startsWith("../") ? `${host.url}/api/v1/${route.slice(3)}` : route, {
               method,
               token,
-              ...(method === "PATCH" ? { body: "{\"label\":\"x\"}", headers: { "content-type": "application/json" } } : {})
+              ...(method === "PATCH" ? { body: "{\"label\":\"x\"}", headers: { "content-type": "application/json" } } : {}),
+              ...(route.endsWith("/pin") ? { body: "{\"pin\":\"1234\"}", headers: { "content-type": "application/json" } } : {})
             })
           )
           expect(res.status, `${method} ${route} with ${JSON.stringify(token)}`).toBe(401)
