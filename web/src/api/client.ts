@@ -1,0 +1,51 @@
+/**
+ * The console's view of the host: a typed client derived from the one API definition
+ * (`src/api/Api.ts`) with `HttpApiClient`, so a route or Schema change breaks this build rather
+ * than the page. Components see only the `ConsoleApi` interface of promises, which keeps Effect
+ * out of React and lets component tests hand in a fake host.
+ */
+import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
+import { Effect } from "effect"
+import { PunktfunkApi } from "../../../src/api/Api.js"
+import type { Capture, CaptureMeta, StatsStatus } from "../../../src/api/Stats.js"
+import { describeError } from "./errors.js"
+import type { LiveMessage } from "./sse.js"
+import { readLiveEvents } from "./sse.js"
+
+export interface ConsoleApi {
+  readonly status: () => Promise<StatsStatus>
+  readonly start: () => Promise<StatsStatus>
+  /** The saved recording's meta, or null when nothing was armed. */
+  readonly stop: () => Promise<CaptureMeta | null>
+  readonly list: () => Promise<ReadonlyArray<CaptureMeta>>
+  readonly get: (id: string) => Promise<Capture>
+  readonly exportText: (id: string, format: "json" | "csv") => Promise<string>
+  readonly label: (id: string, label: string) => Promise<CaptureMeta>
+  readonly remove: (id: string) => Promise<void>
+  readonly liveEvents: (signal: AbortSignal, onMessage: (message: LiveMessage) => void) => Promise<void>
+}
+
+const STATS = "/api/v1/stats"
+
+export const makeConsoleApi = (baseUrl: string, token: string): ConsoleApi => {
+  const client = Effect.runSync(
+    HttpClient.HttpClient.pipe(
+      Effect.map(HttpClient.mapRequest(HttpClientRequest.bearerToken(token))),
+      Effect.flatMap((httpClient) => HttpApiClient.group(PunktfunkApi, { group: "stats", httpClient, baseUrl })),
+      Effect.provide(FetchHttpClient.layer)
+    )
+  )
+  const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> =>
+    Effect.runPromise(effect.pipe(Effect.mapError(describeError), Effect.catchAllDefect((d) => Effect.fail(describeError(d)))))
+  return {
+    status: () => run(client.status({})),
+    start: () => run(client.start({})),
+    stop: () => run(client.stop({}).pipe(Effect.map((meta) => meta ?? null))),
+    list: () => run(client.list({})),
+    get: (id) => run(client.get({ path: { id } })),
+    exportText: (id, format) => run(client.export({ path: { id }, urlParams: { format } })),
+    label: (id, label) => run(client.label({ path: { id }, payload: { label } })),
+    remove: (id) => run(client.remove({ path: { id } })),
+    liveEvents: (signal, onMessage) => readLiveEvents(`${baseUrl}${STATS}/live/events`, token, signal, onMessage)
+  }
+}

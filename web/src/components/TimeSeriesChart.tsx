@@ -1,0 +1,143 @@
+/**
+ * A plain (unstacked) chart of a few series over elapsed time: throughput, health counters, RTT,
+ * the send split, and the compare overlays.
+ *
+ * Why the value functions may return `null`: a sample whose session did not measure a field has
+ * no value there, and the line breaks instead of dropping to 0 — an unmeasured counter is never
+ * drawn as "no loss". Reference lines (target fps, target Mb/s) are series too, drawn dashed, so
+ * they follow a session change of target. Each series is one `<g data-series=…>`.
+ */
+import { Line } from "@nivo/line"
+import type { SliceTooltipProps } from "@nivo/line"
+import { useMemo } from "react"
+import type { StatsSample } from "../../../src/api/Stats.js"
+import { num, seconds } from "../lib/format.js"
+import type { ChartPoint, SeriesDef } from "../lib/series.js"
+import { buildSeries } from "../lib/series.js"
+import { ChartBox } from "./ChartBox.js"
+import type { CustomLayerProps } from "./nivoTypes.js"
+import { linePath } from "./paths.js"
+import { SERIES_COLORS, chartTheme } from "./theme.js"
+
+export interface LineDef extends SeriesDef {
+  readonly color?: string
+  readonly dashed?: boolean
+}
+
+/** One source of samples; the compare view passes several, each aligned at its own start. */
+export interface SeriesSource {
+  readonly samples: ReadonlyArray<StatsSample>
+  readonly defs: ReadonlyArray<LineDef>
+  readonly originMs?: number
+}
+
+export interface TimeSeriesChartProps {
+  readonly sources: ReadonlyArray<SeriesSource>
+  readonly unit: string
+  readonly label: string
+  readonly testId: string
+  readonly height?: number
+  readonly width?: number
+  readonly maxPoints?: number
+  readonly digits?: number
+  readonly xDomain?: readonly [number, number]
+}
+
+type Drawn = { id: string; data: ReadonlyArray<ChartPoint> }
+
+export const TimeSeriesChart = (props: TimeSeriesChartProps) => {
+  const { series, styles, yMax } = useMemo(() => {
+    const out: Array<Drawn> = []
+    const style = new Map<string, { color: string; dashed: boolean }>()
+    let max = 0
+    for (const source of props.sources) {
+      const built = buildSeries(source.samples, source.defs, {
+        maxPoints: props.maxPoints ?? 600,
+        ...(source.originMs === undefined ? {} : { originMs: source.originMs })
+      })
+      built.forEach((s, k) => {
+        const def = source.defs[k]
+        style.set(s.id, { color: def?.color ?? SERIES_COLORS[out.length % SERIES_COLORS.length] ?? "#999", dashed: def?.dashed ?? false })
+        for (const p of s.data) if (p.y !== null && p.y > max) max = p.y
+        out.push(s)
+      })
+    }
+    return { series: out, styles: style, yMax: max > 0 ? max * 1.1 : 1 }
+  }, [props.sources, props.maxPoints])
+  const digits = props.digits ?? 1
+
+  const SeriesLayer = ({ series: computed }: CustomLayerProps<Drawn>) => (
+    <g data-testid="series-lines">
+      {computed.map((s) => {
+        const st = styles.get(String(s.id))
+        return (
+          <path
+            key={String(s.id)}
+            data-series={String(s.id)}
+            aria-label={String(s.id)}
+            d={linePath(s.data.map((d) => ({ x: d.position.x, y: d.position.y })))}
+            fill="none"
+            stroke={st?.color ?? s.color}
+            strokeWidth={1.5}
+            strokeDasharray={st?.dashed === true ? "6 4" : undefined}
+          />
+        )
+      })}
+    </g>
+  )
+
+  const Tooltip = ({ slice }: SliceTooltipProps<Drawn>) => (
+    <div className="tooltip">
+      <strong>{seconds(slice.points[0]?.data.x ?? 0)}</strong>
+      <table>
+        <tbody>
+          {slice.points.map((p) => (
+            <tr key={p.id}>
+              <td style={{ color: styles.get(String(p.seriesId))?.color ?? p.seriesColor }}>■ {String(p.seriesId)}</td>
+              <td className="num">
+                {num(typeof p.data.y === "number" ? p.data.y : null, digits)} {props.unit}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  )
+
+  return (
+    <ChartBox height={props.height ?? 200} label={props.label} testId={props.testId} {...(props.width === undefined ? {} : { width: props.width })}>
+      {(width, height) => (
+        <Line<Drawn>
+          data={series}
+          width={width}
+          height={height}
+          margin={{ top: 12, right: 16, bottom: 40, left: 56 }}
+          xScale={{ type: "linear", min: props.xDomain?.[0] ?? "auto", max: props.xDomain?.[1] ?? "auto" }}
+          yScale={{ type: "linear", min: 0, max: yMax }}
+          colors={(s) => styles.get(String(s.id))?.color ?? "#999"}
+          theme={chartTheme}
+          animate={false}
+          enablePoints={false}
+          enableSlices="x"
+          sliceTooltip={Tooltip}
+          axisBottom={{ legend: "elapsed (s)", legendOffset: 32, legendPosition: "middle", tickSize: 4 }}
+          axisLeft={{ legend: props.unit, legendOffset: -44, legendPosition: "middle", tickSize: 4 }}
+          layers={["grid", "axes", SeriesLayer, "crosshair", "slices", "legends"]}
+          legends={[
+            {
+              anchor: "top-left",
+              direction: "row",
+              translateY: -10,
+              itemWidth: 120,
+              itemHeight: 12,
+              symbolSize: 10,
+              itemTextColor: "#ccc"
+            }
+          ]}
+          role="img"
+          ariaLabel={props.label}
+        />
+      )}
+    </ChartBox>
+  )
+}
