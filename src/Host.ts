@@ -13,6 +13,7 @@ import type { DiskOps } from "./services/DiskOps.js"
 import { HostConfig } from "./services/Config.js"
 import type { HostConfigShape } from "./services/Config.js"
 import { RecorderLive } from "./services/Recorder.js"
+import { MeteredRecorderLive, MetricsLive } from "./services/Metrics.js"
 import { HttpServerLive } from "./http/Server.js"
 import type { Pipeline, SessionConfig } from "./streams/Pipeline.js"
 import { runSession } from "./streams/SessionRunner.js"
@@ -62,7 +63,12 @@ export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
   const store = CaptureStoreLive({ dir: config.capturesDir, pauseBeforeRename: parts.pauseBeforeRename }).pipe(
     Layer.provide(parts.disk ?? DiskOpsLive)
   )
-  const core = RecorderLive(parts.maxSamples === undefined ? {} : { maxSamples: parts.maxSamples }).pipe(
+  // Every window producer gets the metered Recorder: /metrics follows the same windows, armed or not.
+  const recorder = MeteredRecorderLive.pipe(
+    Layer.provide(RecorderLive(parts.maxSamples === undefined ? {} : { maxSamples: parts.maxSamples })),
+    Layer.provideMerge(MetricsLive)
+  )
+  const core = recorder.pipe(
     Layer.provideMerge(store),
     Layer.provideMerge(parts.pipeline),
     Layer.provideMerge(AuthLive(config.tokenFile)),

@@ -78,7 +78,23 @@ export class StatsGroup extends HttpApiGroup.make("stats")
   .prefix("/api/v1/stats")
   .annotate(OpenApi.Description, "Arm, stop, watch and review performance-stats captures.") {}
 
+/**
+ * `GET /metrics`: the Prometheus text exposition. An HttpApi group rather than a bare router
+ * route so it shares the one bearer check (Prometheus sends `authorization: { credentials }` as
+ * `Authorization: Bearer …`), appears in the OpenAPI document, and the CLI's typed client can
+ * read it like every other route. Top level: Prometheus expects `/metrics`, not `/api/v1/...`.
+ */
+export class MetricsGroup extends HttpApiGroup.make("metrics", { topLevel: true })
+  .add(
+    HttpApiEndpoint.get("metrics", "/metrics").addSuccess(
+      Schema.String.pipe(HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/plain; version=0.0.4; charset=utf-8" }))
+    )
+  )
+  .middleware(Authorization)
+  .annotate(OpenApi.Description, "Prometheus metrics: per-path stage latency, fps, bitrate, drops, capture state.") {}
+
 export class PunktfunkApi extends HttpApi.make("punktfunk")
   .add(StatsGroup)
   .add(PairingGroup)
+  .add(MetricsGroup)
   .annotate(OpenApi.Title, "punktfunk host management API") {}

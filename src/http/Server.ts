@@ -13,6 +13,7 @@ import { createServer } from "node:http"
 import { PunktfunkApi } from "../api/Api.js"
 import { AuthorizationLive } from "./Authorization.js"
 import { StaticConsoleLive } from "./StaticConsole.js"
+import { MetricsHandlersLive } from "./MetricsHandlers.js"
 import { PairingHandlersLive } from "./PairingHandlers.js"
 import { StatsHandlersLive } from "./StatsHandlers.js"
 
@@ -21,6 +22,7 @@ export const MAX_BODY_BYTES = 64 * 1024
 export const ApiLive = HttpApiBuilder.api(PunktfunkApi).pipe(
   Layer.provide(StatsHandlersLive),
   Layer.provide(PairingHandlersLive),
+  Layer.provide(MetricsHandlersLive),
   Layer.provide(AuthorizationLive)
 )
 

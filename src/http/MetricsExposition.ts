@@ -1,0 +1,117 @@
+/**
+ * The Prometheus text exposition (format 0.0.4) of a metrics snapshot and the Recorder's status.
+ * Pure: no I/O, so the format is tested without a host.
+ *
+ * Naming follows Prometheus conventions: base units in the name (`_seconds`, `_bits_per_second`),
+ * `_total` for counters, one HELP and TYPE line per family. Per-session gauges carry
+ * `path` and `session` labels and vanish when the session ends; counters carry only `path`,
+ * so they survive sessions and stay monotonic for `rate()`.
+ *
+ * Stage latencies exist only for windows that were measured: the pipeline times stages only
+ * while a capture is armed (or `PUNKTFUNK_PERF=1`), so a disarmed host shows fps and bitrate
+ * but no stage series. The quantile label is on a gauge (the last window's p50/p99), not a
+ * summary: there is no `_sum`/`_count` to offer.
+ */
+import type { MeasuredField, StatsStatus, StreamKind } from "../api/Stats.js"
+import { COUNTER_FIELDS } from "../services/Metrics.js"
+import type { CounterField, MetricsSnapshot } from "../services/Metrics.js"
+
+export const EXPOSITION_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+type Labels = ReadonlyArray<readonly [string, string]>
+
+interface Family {
+  readonly name: string
+  readonly type: "gauge" | "counter"
+  readonly help: string
+  readonly samples: Array<{ readonly labels: Labels; readonly value: number }>
+}
+
+/** Label values escape backslash, double quote and line feed (the format's three escapes). */
+export const escapeLabelValue = (value: string): string =>
+  value.replace(/\\/g, "\\\\").replace(/"/g, "\\\"").replace(/\n/g, "\\n")
+
+export const formatValue = (value: number): string => {
+  if (Number.isNaN(value)) return "NaN"
+  if (value === Infinity) return "+Inf"
+  if (value === -Infinity) return "-Inf"
+  return String(value)
+}
+
+const renderFamily = (family: Family): string => {
+  const lines = [`# HELP ${family.name} ${family.help}`, `# TYPE ${family.name} ${family.type}`]
+  for (const { labels, value } of family.samples) {
+    const l = labels.length === 0 ? "" : `{${labels.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(",")}}`
+    lines.push(`${family.name}${l} ${formatValue(value)}`)
+  }
+  return lines.join("\n")
+}
+
+const COUNTER_HELP: Record<CounterField, readonly [string, string]> = {
+  frames_dropped: ["punktfunk_frames_dropped_total", "Frames dropped (summed from window deltas; only paths that measure it)."],
+  packets_dropped: ["punktfunk_packets_dropped_total", "Packets lost on the way to the client (summed from window deltas; only paths that measure it)."],
+  send_dropped: ["punktfunk_send_dropped_total", "Packets the host's sender dropped (summed from window deltas; only paths that measure it)."],
+  fec_recovered: ["punktfunk_fec_recovered_total", "Shards or packets repaired by FEC (summed from window deltas; only paths that measure it)."]
+}
+
+/** Microseconds to seconds by division: `418 / 1e6` prints 0.000418, `418 * 1e-6` does not. */
+const sec = (us: number): number => us / 1e6
+
+export const renderMetrics = (snapshot: MetricsSnapshot, status: StatsStatus): string => {
+  const family = (name: string, type: Family["type"], help: string): Family => ({ name, type, help, samples: [] })
+  const stage = family("punktfunk_stage_latency_seconds", "gauge", "Per-stage frame latency of the session's last measured window, by quantile (0.5, 0.99).")
+  const host = family("punktfunk_host_latency_seconds", "gauge", "Host latency from frame deadline to last datagram out, last window, by quantile.")
+  const fps = family("punktfunk_frames_per_second", "gauge", "New frames per second in the session's last window.")
+  const repeat = family("punktfunk_repeat_frames_per_second", "gauge", "Repeated (unchanged) frames per second in the session's last window.")
+  const bits = family("punktfunk_stream_bits_per_second", "gauge", "Video bits per second sent in the session's last window.")
+  const target = family("punktfunk_target_bits_per_second", "gauge", "The session's target video bitrate.")
+  const rtt = family("punktfunk_rtt_seconds", "gauge", "Round-trip time to the client, median of the session's last window.")
+  const split = family("punktfunk_send_split_seconds", "gauge", "Native send split per frame (mean over the last window), by part: fec, seal, sock.")
+  const windows = family("punktfunk_windows_total", "counter", "Aggregation windows received, by path.")
+  const counters = COUNTER_FIELDS.map((field) => family(COUNTER_HELP[field][0], "counter", COUNTER_HELP[field][1]))
+  const armed = family("punktfunk_capture_armed", "gauge", "1 while a stats capture is armed, else 0.")
+  const samples = family("punktfunk_capture_samples", "gauge", "Samples held by the armed capture.")
+  const truncated = family("punktfunk_capture_truncated", "gauge", "1 when the armed capture reached its sample cap and stopped appending.")
+  const unsaved = family("punktfunk_capture_unsaved", "gauge", "1 when a stopped capture could not be saved and waits in memory for a retried stop.")
+  const active = family("punktfunk_active_sessions", "gauge", "Streaming sessions running now.")
+
+  const sessions = [...snapshot.sessions].sort((a, b) => (a.meta.session_id < b.meta.session_id ? -1 : 1))
+  for (const { meta, last: window } of sessions) {
+    if (window === undefined) continue
+    const base: Labels = [["path", meta.kind], ["session", meta.session_id]]
+    const has = (field: MeasuredField) => meta.measured.includes(field)
+    for (const s of window.stages) {
+      stage.samples.push({ labels: [...base, ["stage", s.name], ["quantile", "0.5"]], value: sec(s.p50_us) })
+      stage.samples.push({ labels: [...base, ["stage", s.name], ["quantile", "0.99"]], value: sec(s.p99_us) })
+    }
+    if (has("host_p50_us")) host.samples.push({ labels: [...base, ["quantile", "0.5"]], value: sec(window.host_p50_us) })
+    if (has("host_p99_us")) host.samples.push({ labels: [...base, ["quantile", "0.99"]], value: sec(window.host_p99_us) })
+    if (has("fps")) fps.samples.push({ labels: base, value: window.fps })
+    if (has("repeat_fps")) repeat.samples.push({ labels: base, value: window.repeat_fps })
+    if (has("mbps")) bits.samples.push({ labels: base, value: window.mbps * 1e6 })
+    if (has("bitrate_kbps")) target.samples.push({ labels: base, value: window.bitrate_kbps * 1e3 })
+    if (has("rtt_us")) rtt.samples.push({ labels: base, value: sec(window.rtt_us) })
+    for (const part of ["fec", "seal", "sock"] as const) {
+      const value = window[`${part}_us`]
+      if (value !== undefined && has(`${part}_us`)) split.samples.push({ labels: [...base, ["part", part]], value: sec(value) })
+    }
+  }
+  const kinds = (Object.keys(snapshot.paths) as Array<StreamKind>).sort()
+  for (const kind of kinds) {
+    const totals = snapshot.paths[kind]
+    if (totals === undefined) continue
+    windows.samples.push({ labels: [["path", kind]], value: totals.windows })
+    COUNTER_FIELDS.forEach((field, i) => {
+      const value = totals.counters[field]
+      if (value !== undefined) counters[i]?.samples.push({ labels: [["path", kind]], value })
+    })
+  }
+  armed.samples.push({ labels: [], value: status.armed ? 1 : 0 })
+  samples.samples.push({ labels: [], value: status.sample_count })
+  truncated.samples.push({ labels: [], value: status.truncated ? 1 : 0 })
+  unsaved.samples.push({ labels: [], value: status.unsaved_id === null ? 0 : 1 })
+  active.samples.push({ labels: [], value: status.active_sessions })
+
+  const all = [stage, host, fps, repeat, bits, target, rtt, split, windows, ...counters, armed, samples, truncated, unsaved, active]
+  return all.map(renderFamily).join("\n") + "\n"
+}
