@@ -7,7 +7,7 @@
 import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { Effect } from "effect"
 import { PunktfunkApi } from "../../../src/api/Api.js"
-import type { Capture, CaptureMeta, StatsStatus } from "../../../src/api/Stats.js"
+import type { Capture, CaptureMeta, LiveSnapshot, StatsStatus } from "../../../src/api/Stats.js"
 import { describeError } from "./errors.js"
 import type { LiveMessage } from "./sse.js"
 import { readLiveEvents } from "./sse.js"
@@ -17,6 +17,8 @@ export interface ConsoleApi {
   readonly start: () => Promise<StatsStatus>
   /** The saved recording's meta, or null when nothing was armed. */
   readonly stop: () => Promise<CaptureMeta | null>
+  /** The armed capture's sessions and samples so far (newer than `sinceMs`); null when idle. */
+  readonly live: (sinceMs?: number) => Promise<LiveSnapshot | null>
   readonly list: () => Promise<ReadonlyArray<CaptureMeta>>
   readonly get: (id: string) => Promise<Capture>
   readonly exportText: (id: string, format: "json" | "csv") => Promise<string>
@@ -41,6 +43,12 @@ export const makeConsoleApi = (baseUrl: string, token: string): ConsoleApi => {
     status: () => run(client.status({})),
     start: () => run(client.start({})),
     stop: () => run(client.stop({}).pipe(Effect.map((meta) => meta ?? null))),
+    live: (sinceMs) =>
+      run(
+        client.live({ urlParams: sinceMs === undefined ? {} : { since_t_ms: sinceMs } }).pipe(
+          Effect.catchTag("NotArmed", () => Effect.succeed(null))
+        )
+      ),
     list: () => run(client.list({})),
     get: (id) => run(client.get({ path: { id } })),
     exportText: (id, format) => run(client.export({ path: { id }, urlParams: { format } })),

@@ -1,0 +1,93 @@
+/**
+ * Arm / Stop and where the capture stands, from the host's own status: armed or idle, elapsed time
+ * on the host's clock, sample count, the path (native / GameStream) and its sessions. An API
+ * failure is shown in words next to the buttons, not swallowed.
+ */
+import { useState } from "react"
+import type { CaptureMeta, SessionMeta, StatsStatus } from "../../../src/api/Stats.js"
+import type { ConsoleApi } from "../api/client.js"
+import { describeError } from "../api/errors.js"
+import { duration } from "../lib/format.js"
+
+export interface CaptureControlProps {
+  readonly api: ConsoleApi
+  readonly status: StatsStatus | null
+  readonly sessions: ReadonlyArray<SessionMeta>
+  readonly error: string | null
+  readonly onChanged: (saved: CaptureMeta | null) => void
+}
+
+export const CaptureControl = ({ api, status, sessions, error, onChanged }: CaptureControlProps) => {
+  const [busy, setBusy] = useState(false)
+  const [actionError, setActionError] = useState<string | null>(null)
+  const [saved, setSaved] = useState<CaptureMeta | null>(null)
+  const act = async (action: () => Promise<CaptureMeta | null | void>) => {
+    setBusy(true)
+    setActionError(null)
+    try {
+      const result = await action()
+      const meta = result === undefined ? null : result
+      setSaved(meta)
+      onChanged(meta)
+    } catch (e) {
+      setActionError(describeError(e).message)
+    } finally {
+      setBusy(false)
+    }
+  }
+  const armed = status?.armed === true
+  const path = status?.kind ?? sessions[0]?.kind ?? null
+  return (
+    <section className="panel capture-control" aria-label="capture control">
+      <div className="row">
+        <span className={`state ${armed ? "armed" : "idle"}`} data-testid="capture-state">
+          {status === null ? "connecting…" : armed ? "● armed" : "idle"}
+        </span>
+        <button type="button" disabled={busy || status === null || armed} onClick={() => void act(() => api.start().then(() => undefined))}>
+          Arm
+        </button>
+        <button type="button" disabled={busy || status === null || (!armed && status.unsaved_id === null)} onClick={() => void act(() => api.stop())}>
+          {status?.unsaved_id !== null && status?.unsaved_id !== undefined && !armed ? "Retry save" : "Stop"}
+        </button>
+        {status !== null && armed ? (
+          <span className="facts">
+            <span data-testid="elapsed">elapsed {duration(status.elapsed_ms)}</span>
+            <span data-testid="sample-count">{status.sample_count} samples</span>
+            <span>path {path ?? "no session yet"}</span>
+            <span>{status.active_sessions} active session{status.active_sessions === 1 ? "" : "s"}</span>
+            {status.truncated ? <span className="badge warn">truncated</span> : null}
+          </span>
+        ) : null}
+      </div>
+      {armed && sessions.length > 0 ? (
+        <ul className="sessions muted small">
+          {sessions.map((s) => (
+            <li key={s.session_id}>
+              {s.session_id}: {s.kind} {s.width}×{s.height}@{s.fps} {s.codec} ({s.encoder_backend}) → {s.client}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      {status?.unsaved_id !== null && status?.unsaved_id !== undefined ? (
+        <p className="error" role="alert">
+          Capture {status.unsaved_id} could not be saved and is kept in memory. Free space or fix the directory, then press Retry save.
+        </p>
+      ) : null}
+      {saved !== null ? (
+        <p className="muted" data-testid="saved">
+          Saved {saved.id} ({saved.sample_count} samples).
+        </p>
+      ) : null}
+      {actionError !== null ? (
+        <p className="error" role="alert" data-testid="action-error">
+          {actionError}
+        </p>
+      ) : null}
+      {error !== null ? (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      ) : null}
+    </section>
+  )
+}

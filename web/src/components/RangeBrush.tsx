@@ -1,0 +1,120 @@
+/**
+ * Selecting a time range: drag across the overview strip (or type the bounds), and the charts
+ * zoom and the summary follows the selection.
+ *
+ * Why a separate strip and not a drag on the charts: Nivo's slice layer owns the pointer on the
+ * charts for the crosshair tooltips, and one shared strip keeps every chart on the same range.
+ * The strip draws its sparkline in a stretched viewBox, so it needs no measured width; the
+ * pointer position is read from the element's box at the moment of the drag.
+ */
+import type { PointerEvent } from "react"
+import { useMemo, useRef, useState } from "react"
+
+export interface Range {
+  readonly from: number
+  readonly to: number
+}
+
+export interface RangeBrushProps {
+  /** Full extent, seconds. */
+  readonly extent: Range
+  /** (x seconds, y) pairs for the sparkline. */
+  readonly outline: ReadonlyArray<readonly [number, number]>
+  readonly value: Range | null
+  readonly onChange: (range: Range | null) => void
+}
+
+const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v))
+
+export const RangeBrush = ({ extent, outline, value, onChange }: RangeBrushProps) => {
+  const ref = useRef<HTMLDivElement>(null)
+  const [drag, setDrag] = useState<{ anchor: number; current: number } | null>(null)
+  const span = Math.max(extent.to - extent.from, 1e-9)
+  const toFraction = (x: number) => (x - extent.from) / span
+  const atPointer = (event: PointerEvent<HTMLDivElement>) => {
+    const box = ref.current?.getBoundingClientRect()
+    if (box === undefined || box.width <= 0) return extent.from
+    return extent.from + clamp((event.clientX - box.left) / box.width, 0, 1) * span
+  }
+  const path = useMemo(() => {
+    let max = 0
+    for (const [, y] of outline) if (y > max) max = y
+    return outline
+      .map(([x, y], k) => `${k === 0 ? "M" : "L"}${(toFraction(x) * 1000).toFixed(1)},${(100 - (max > 0 ? (y / max) * 95 : 0)).toFixed(1)}`)
+      .join("")
+  }, [outline, extent.from, extent.to])
+  const shown = drag === null ? value : { from: Math.min(drag.anchor, drag.current), to: Math.max(drag.anchor, drag.current) }
+  return (
+    <div className="brush">
+      <div
+        ref={ref}
+        className="brush-strip"
+        data-testid="range-brush"
+        role="slider"
+        aria-label="select a time range: drag across the strip"
+        aria-valuemin={extent.from}
+        aria-valuemax={extent.to}
+        aria-valuenow={value?.from ?? extent.from}
+        tabIndex={0}
+        onPointerDown={(e) => {
+          e.currentTarget.setPointerCapture?.(e.pointerId)
+          const x = atPointer(e)
+          setDrag({ anchor: x, current: x })
+        }}
+        onPointerMove={(e) => {
+          if (drag !== null) setDrag({ anchor: drag.anchor, current: atPointer(e) })
+        }}
+        onPointerUp={(e) => {
+          if (drag === null) return
+          const x = atPointer(e)
+          const from = Math.min(drag.anchor, x)
+          const to = Math.max(drag.anchor, x)
+          setDrag(null)
+          // A click without a drag clears the selection.
+          onChange(to - from < span / 500 ? null : { from, to })
+        }}
+      >
+        <svg viewBox="0 0 1000 100" preserveAspectRatio="none" aria-hidden="true">
+          <path d={path} fill="none" stroke="#888" strokeWidth={1} vectorEffect="non-scaling-stroke" />
+        </svg>
+        {shown !== null ? (
+          <div
+            className="brush-selection"
+            style={{ left: `${toFraction(shown.from) * 100}%`, width: `${(toFraction(shown.to) - toFraction(shown.from)) * 100}%` }}
+          />
+        ) : null}
+      </div>
+      <div className="brush-inputs">
+        <label>
+          from{" "}
+          <input
+            type="number"
+            step="any"
+            aria-label="range from (s)"
+            value={(value?.from ?? extent.from).toFixed(1)}
+            onChange={(e) => {
+              const from = Number(e.target.value)
+              if (Number.isFinite(from)) onChange({ from, to: Math.max(from, value?.to ?? extent.to) })
+            }}
+          />
+        </label>{" "}
+        <label>
+          to{" "}
+          <input
+            type="number"
+            step="any"
+            aria-label="range to (s)"
+            value={(value?.to ?? extent.to).toFixed(1)}
+            onChange={(e) => {
+              const to = Number(e.target.value)
+              if (Number.isFinite(to)) onChange({ from: Math.min(to, value?.from ?? extent.from), to })
+            }}
+          />
+        </label>{" "}
+        <button type="button" onClick={() => onChange(null)} disabled={value === null}>
+          Whole capture
+        </button>
+      </div>
+    </div>
+  )
+}

@@ -1,0 +1,167 @@
+/**
+ * Two or more recordings side by side: their series overlaid with each aligned at its own start
+ * (x = seconds since that capture's first sample), and a summary table with each column's delta
+ * against the first recording picked (the baseline).
+ *
+ * Why the overlay draws the stage total and not the stack: stacks of several captures on top of
+ * each other are unreadable; the per-stage differences are in the table, row by row.
+ */
+import { useEffect, useMemo, useState } from "react"
+import type { Capture, StatsSample } from "../../../src/api/Stats.js"
+import type { CaptureSummary } from "../../../src/api/Summary.js"
+import { delta, summarizeCapture } from "../../../src/api/Summary.js"
+import type { ConsoleApi } from "../api/client.js"
+import { describeError } from "../api/errors.js"
+import type { SeriesSource } from "../components/TimeSeriesChart.js"
+import { TimeSeriesChart } from "../components/TimeSeriesChart.js"
+import { SERIES_COLORS } from "../components/theme.js"
+import { ms, num, percent, signed } from "../lib/format.js"
+
+interface Row {
+  readonly label: string
+  readonly unit: string
+  /** Value in display units, or null when not measured. */
+  readonly value: (s: CaptureSummary) => number | null
+  /** Whether a higher value is better (fps) or worse (latency). */
+  readonly higherIsBetter: boolean
+  readonly digits: number
+}
+
+const stageRows = (summaries: ReadonlyArray<CaptureSummary>): Array<Row> => {
+  const names = new Set<string>()
+  for (const s of summaries) for (const st of s.stages) names.add(st.name)
+  return [...names].flatMap((name) =>
+    (["p50_us", "p99_us"] as const).map((field) => ({
+      label: `${name} ${field.replace("_us", "")}`,
+      unit: "ms",
+      value: (s: CaptureSummary) => {
+        const st = s.stages.find((x) => x.name === name)
+        return st === undefined ? null : st[field] / 1000
+      },
+      higherIsBetter: false,
+      digits: 2
+    }))
+  )
+}
+
+const ROWS: ReadonlyArray<Row> = [
+  { label: "host total p50", unit: "ms", value: (s) => (s.host_p50_us === null ? null : s.host_p50_us.p50 / 1000), higherIsBetter: false, digits: 2 },
+  { label: "host total p99", unit: "ms", value: (s) => (s.host_p99_us === null ? null : s.host_p99_us.p99 / 1000), higherIsBetter: false, digits: 2 },
+  { label: "fps (mean)", unit: "fps", value: (s) => s.fps?.mean ?? null, higherIsBetter: true, digits: 1 },
+  { label: "fps 1% low", unit: "fps", value: (s) => s.fps?.p1 ?? null, higherIsBetter: true, digits: 1 },
+  { label: "repeat fps (mean)", unit: "fps", value: (s) => s.repeat_fps?.mean ?? null, higherIsBetter: false, digits: 2 },
+  { label: "Mb/s (mean)", unit: "Mb/s", value: (s) => s.mbps?.mean ?? null, higherIsBetter: true, digits: 2 },
+  { label: "frames dropped", unit: "", value: (s) => s.frames_dropped?.total ?? null, higherIsBetter: false, digits: 0 },
+  { label: "packets dropped", unit: "", value: (s) => s.packets_dropped?.total ?? null, higherIsBetter: false, digits: 0 },
+  { label: "FEC recovered", unit: "", value: (s) => s.fec_recovered?.total ?? null, higherIsBetter: false, digits: 0 },
+  { label: "RTT p50", unit: "ms", value: (s) => (s.rtt_us === null ? null : s.rtt_us.p50 / 1000), higherIsBetter: false, digits: 2 }
+]
+
+const stageTotal = (s: StatsSample, p: "p50_us" | "p99_us"): number | null =>
+  s.stages.length === 0 ? null : s.stages.reduce((sum, st) => sum + st[p], 0) / 1000
+
+export const CompareView = ({ api, ids, onBack }: { api: ConsoleApi; ids: ReadonlyArray<string>; onBack: () => void }) => {
+  const [captures, setCaptures] = useState<ReadonlyArray<Capture> | null>(null)
+  const [error, setError] = useState<string | null>(null)
+  useEffect(() => {
+    let cancelled = false
+    Promise.all(ids.map((id) => api.get(id))).then(
+      (cs) => !cancelled && setCaptures(cs),
+      (e: unknown) => !cancelled && setError(describeError(e).message)
+    )
+    return () => {
+      cancelled = true
+    }
+  }, [api, ids])
+  const summaries = useMemo(() => (captures ?? []).map((c) => summarizeCapture(c)), [captures])
+  const name = (c: Capture, k: number) => `${k + 1}: ${c.meta.label || c.meta.id}`
+  const latencySources: Array<SeriesSource> = useMemo(
+    () =>
+      (captures ?? []).map((c, k) => ({
+        samples: c.samples,
+        originMs: c.samples[0]?.t_ms ?? 0,
+        defs: [{ id: `${name(c, k)} stage sum p50`, value: (s: StatsSample) => stageTotal(s, "p50_us"), color: SERIES_COLORS[k % SERIES_COLORS.length] ?? "#999" }]
+      })),
+    [captures]
+  )
+  const fpsSources: Array<SeriesSource> = useMemo(
+    () =>
+      (captures ?? []).map((c, k) => ({
+        samples: c.samples,
+        originMs: c.samples[0]?.t_ms ?? 0,
+        defs: [{ id: `${name(c, k)} fps`, value: (s: StatsSample) => s.fps, color: SERIES_COLORS[k % SERIES_COLORS.length] ?? "#999" }]
+      })),
+    [captures]
+  )
+  if (error !== null)
+    return (
+      <section className="panel">
+        <button type="button" onClick={onBack}>
+          ← Recordings
+        </button>
+        <p className="error" role="alert">
+          {error}
+        </p>
+      </section>
+    )
+  if (captures === null) return <p className="muted">Loading {ids.length} recordings…</p>
+  const rows = [...stageRows(summaries), ...ROWS]
+  const base = summaries[0]
+  return (
+    <section className="panel compare" data-testid="compare" aria-label="compare recordings">
+      <div className="row">
+        <button type="button" onClick={onBack}>
+          ← Recordings
+        </button>
+        <h2>Compare {captures.length} recordings</h2>
+      </div>
+      <p className="muted small">Aligned at each capture's first sample. Deltas are against recording 1.</p>
+      <h3>Stage sum p50 (ms), overlaid</h3>
+      <TimeSeriesChart sources={latencySources} unit="ms" digits={2} label="Stage sum p50 of each recording, overlaid" testId="compare-latency-chart" height={260} />
+      <h3>Frames per second, overlaid</h3>
+      <TimeSeriesChart sources={fpsSources} unit="fps" label="Frames per second of each recording, overlaid" testId="compare-fps-chart" />
+      <table className="grid" data-testid="compare-table">
+        <caption>Summaries computed over windows (see the detail view); "not measured" where a path does not expose the counter.</caption>
+        <thead>
+          <tr>
+            <th />
+            {captures.map((c, k) => (
+              <th key={c.meta.id} scope="col">
+                {name(c, k)}
+                <div className="muted small">
+                  {c.meta.kind} {c.meta.width}×{c.meta.height}@{c.meta.fps} {c.meta.encoder_backend}
+                </div>
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row) => (
+            <tr key={row.label}>
+              <th scope="row">
+                {row.label} {row.unit === "" ? "" : `(${row.unit})`}
+              </th>
+              {summaries.map((s, k) => {
+                const v = row.value(s)
+                const d = k === 0 || base === undefined ? null : delta(row.value(base), v)
+                const better = d === null || d.absolute === 0 ? "" : d.absolute > 0 === row.higherIsBetter ? " better" : " worse"
+                return (
+                  <td key={k} className="num">
+                    {v === null ? "not measured" : row.unit === "ms" ? ms(v * 1000) : num(v, row.digits)}
+                    {d !== null ? (
+                      <span className={`delta${better}`}>
+                        {" "}
+                        {signed(d.absolute, row.digits)}
+                        {percent(d.relative)}
+                      </span>
+                    ) : null}
+                  </td>
+                )
+              })}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  )
+}
