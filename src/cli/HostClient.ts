@@ -1,0 +1,111 @@
+/**
+ * The CLI's connection to a running host: the typed client derived from the one API definition
+ * (`HttpApiClient.make(PunktfunkApi)`), the bearer token read from the same file the host uses,
+ * and every failure turned into one sentence an operator can act on.
+ *
+ * Why failures are translated here and not where they happen: "connection refused", a 401 and a
+ * 507 reach the CLI as three unrelated error types from three layers (transport, middleware,
+ * handler); the operator only needs to know which of "the host is down", "the token is wrong",
+ * "the host said no, because …" it was, so each command maps them once through `explain`.
+ */
+import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
+import { Data, Effect } from "effect"
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import { PunktfunkApi } from "../api/Api.js"
+
+export const DEFAULT_HOST = "http://127.0.0.1:47990"
+
+/** One message, already worded for the terminal; the CLI prints it and exits nonzero. */
+export class CliError extends Data.TaggedError("CliError")<{ readonly message: string; readonly exitCode: number }> {}
+
+/**
+ * The host's own default: `PUNKTFUNK_TOKEN_FILE`, else `token` in `PUNKTFUNK_CONFIG_DIR`, else
+ * `~/.config/punktfunk/token` (see `services/Config.ts`), so the CLI on the host's machine needs
+ * no flag.
+ */
+export const defaultTokenFile = (env: NodeJS.ProcessEnv = process.env): string => {
+  const explicit = env["PUNKTFUNK_TOKEN_FILE"]
+  if (explicit !== undefined && explicit !== "") return path.resolve(explicit)
+  const configDir = env["PUNKTFUNK_CONFIG_DIR"] ?? path.join(os.homedir(), ".config", "punktfunk")
+  return path.resolve(configDir, "token")
+}
+
+export const readToken = (tokenFile: string): Effect.Effect<string, CliError> =>
+  Effect.tryPromise({
+    try: () => fs.readFile(tokenFile, "utf8"),
+    catch: (e) =>
+      new CliError({
+        message: `cannot read the token file ${tokenFile}: ${e instanceof Error ? e.message : String(e)} (start the host once, or pass --token-file)`,
+        exitCode: 2
+      })
+  }).pipe(
+    Effect.map((text) => text.trim()),
+    Effect.filterOrFail(
+      (token) => token.length > 0,
+      () => new CliError({ message: `the token file ${tokenFile} is empty`, exitCode: 2 })
+    )
+  )
+
+export interface Connection {
+  readonly host: string
+  readonly tokenFile: string
+}
+
+const normalizeBase = (host: string) => host.replace(/\/+$/, "")
+
+export const makeClient = (connection: Connection) =>
+  Effect.gen(function* () {
+    const token = yield* readToken(connection.tokenFile)
+    return yield* HttpApiClient.make(PunktfunkApi, {
+      baseUrl: normalizeBase(connection.host),
+      transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(token))
+    })
+  }).pipe(Effect.provide(FetchHttpClient.layer))
+
+export type PunktfunkClient = Effect.Effect.Success<ReturnType<typeof makeClient>>
+
+const hasTag = (e: unknown): e is { readonly _tag: string } =>
+  typeof e === "object" && e !== null && "_tag" in e && typeof e._tag === "string"
+
+const messageOf = (e: unknown): string =>
+  typeof e === "object" && e !== null && "message" in e && typeof e.message === "string" ? e.message : String(e)
+
+/** Any failure of a client call, as one operator-facing sentence with an exit code. */
+export const explain =
+  (connection: Connection) =>
+  (e: unknown): CliError => {
+    if (e instanceof CliError) return e
+    if (hasTag(e)) {
+      switch (e._tag) {
+        case "RequestError":
+          return new CliError({ message: `no punktfunk host answers at ${normalizeBase(connection.host)}`, exitCode: 3 })
+        case "Unauthorized":
+          return new CliError({ message: `the host refused the token from ${connection.tokenFile}`, exitCode: 4 })
+        case "ResponseError":
+          return new CliError({
+            message: `unexpected answer from ${normalizeBase(connection.host)}: ${messageOf(e)} (is it a punktfunk host?)`,
+            exitCode: 1
+          })
+        case "CaptureNotFound":
+        case "CaptureSaveError":
+        case "CaptureReadError":
+        case "NotArmed":
+          return new CliError({ message: messageOf(e), exitCode: 1 })
+        case "ParseError":
+          return new CliError({ message: `the host's answer did not decode: ${messageOf(e)}`, exitCode: 1 })
+      }
+    }
+    return new CliError({ message: messageOf(e), exitCode: 1 })
+  }
+
+/** Run one client call with the connection's error wording. */
+export const call = <A>(
+  connection: Connection,
+  f: (client: PunktfunkClient) => Effect.Effect<A, unknown>
+): Effect.Effect<A, CliError> =>
+  makeClient(connection).pipe(
+    Effect.flatMap(f),
+    Effect.mapError(explain(connection))
+  )
