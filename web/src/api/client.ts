@@ -5,7 +5,7 @@
  * out of React and lets component tests hand in a fake host.
  */
 import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import { PunktfunkApi } from "../../../src/api/Api.js"
 import type { Capture, CaptureMeta, LiveSnapshot, StatsStatus } from "../../../src/api/Stats.js"
 import { describeError } from "./errors.js"
@@ -37,8 +37,15 @@ export const makeConsoleApi = (baseUrl: string, token: string): ConsoleApi => {
       Effect.provide(FetchHttpClient.layer)
     )
   )
-  const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> =>
-    Effect.runPromise(effect.pipe(Effect.mapError(describeError), Effect.catchAllDefect((d) => Effect.fail(describeError(d)))))
+  // Effect.runPromise would reject with a FiberFailure wrapper; reject with our own ApiFailure
+  // (status and words) so callers can tell a refused token from a missing recording.
+  const run = async <A, E>(effect: Effect.Effect<A, E>): Promise<A> => {
+    const result = await Effect.runPromise(
+      effect.pipe(Effect.mapError(describeError), Effect.catchAllDefect((d) => Effect.fail(describeError(d))), Effect.either)
+    )
+    if (Either.isLeft(result)) throw result.left
+    return result.right
+  }
   return {
     status: () => run(client.status({})),
     start: () => run(client.start({})),

@@ -4,7 +4,7 @@ import { useState } from "react"
 export const TokenGate = ({ onToken, message }: { onToken: (token: string) => void; message: string | null }) => {
   const [text, setText] = useState("")
   return (
-    <section className="panel token-gate" aria-label="token">
+    <section className="panel token-gate" aria-label="connect to the host">
       <h2>Connect to the host</h2>
       <p className="muted">
         Paste the token the host printed (the <code>console: …#token=…</code> line, or the file it names). It is kept for

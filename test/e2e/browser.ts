@@ -1,0 +1,44 @@
+/**
+ * Debian's Chromium, headless, driven by playwright-core (no browser download). Each launch gets
+ * a fresh profile directory so no state leaks between runs, and the flags keep it from phoning
+ * home or spending the CI machine's two cores on background work.
+ */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { chromium } from "playwright-core"
+import type { BrowserContext } from "playwright-core"
+
+export const CHROMIUM = "/usr/bin/chromium"
+
+export interface LaunchedBrowser {
+  readonly context: BrowserContext
+  readonly close: () => Promise<void>
+}
+
+export const launchChromium = async (): Promise<LaunchedBrowser> => {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-chromium-"))
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    acceptDownloads: true,
+    viewport: { width: 1400, height: 1000 },
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync"
+    ]
+  })
+  return {
+    context,
+    close: async () => {
+      await context.close().catch(() => undefined)
+      fs.rmSync(profile, { recursive: true, force: true })
+    }
+  }
+}

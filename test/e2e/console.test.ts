@@ -1,0 +1,189 @@
+/**
+ * The console end to end: a built host (fake session, 200 ms windows) driven through headless
+ * Chromium the way an operator uses it — token, arm, watch live, stop, open, compare, export,
+ * delete. Every wait is on visible state with a generous deadline (CI is a shared 2-core box);
+ * a screenshot of each step goes to `test-artifacts/e2e/`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import type { Page } from "playwright-core"
+import { Schema } from "effect"
+import { captureStages, csvHeader } from "../../src/api/Csv.js"
+import { Capture, CaptureMeta } from "../../src/api/Stats.js"
+import { root, spawnHost } from "../support/HostProcess.js"
+import type { HostProcess } from "../support/HostProcess.js"
+import { launchChromium } from "./browser.js"
+import type { LaunchedBrowser } from "./browser.js"
+
+const ARTIFACTS = path.join(root, "test-artifacts", "e2e")
+const WAIT = 30_000
+
+const requireWebBuild = () => {
+  const index = path.join(root, "web", "dist", "index.html")
+  if (!fs.existsSync(index)) throw new Error(`${index} is missing: run 'npm run build:web' before the e2e tests`)
+}
+
+let host: HostProcess
+let browser: LaunchedBrowser
+let page: Page
+let dir: string
+let step = 0
+
+const shot = async (name: string) => {
+  step++
+  await page.screenshot({ path: path.join(ARTIFACTS, `${String(step).padStart(2, "0")}-${name}.png`), fullPage: true })
+}
+
+const apiJson = async (route: string): Promise<unknown> => {
+  const res = await host.fetch(route)
+  expect(res.status).toBe(200)
+  return res.json()
+}
+
+const listRecordings = async () => Schema.decodeUnknownSync(Schema.Array(CaptureMeta))(await apiJson("/recordings"))
+
+/** Arm from the page, wait until the live view shows at least `windows` windows, stop. */
+const recordFromPage = async (windows: number, name: string) => {
+  await page.getByRole("button", { name: "Arm" }).click()
+  await expect.poll(() => page.getByTestId("capture-state").textContent(), { timeout: WAIT }).toContain("armed")
+  await page.getByTestId("live-view").waitFor({ timeout: WAIT })
+  await expect
+    .poll(async () => Number(/(\d+) windows/.exec((await page.getByTestId("live-count").textContent()) ?? "")?.[1] ?? 0), {
+      timeout: WAIT
+    })
+    .toBeGreaterThanOrEqual(windows)
+  // The live chart draws one band per stage of the session.
+  await expect.poll(() => page.locator('[data-testid="live-stage-chart"] [data-testid="stack-series"]').count(), { timeout: WAIT }).toBeGreaterThan(0)
+  await expect.poll(async () => Number(/(\d+) samples/.exec((await page.getByTestId("sample-count").textContent()) ?? "")?.[1] ?? 0), { timeout: WAIT }).toBeGreaterThan(0)
+  await shot(`${name}-live`)
+  await page.getByRole("button", { name: "Stop" }).click()
+  await expect.poll(() => page.getByTestId("capture-state").textContent(), { timeout: WAIT }).toBe("idle")
+  await page.getByTestId("saved").waitFor({ timeout: WAIT })
+}
+
+describe("performance console in a real browser", () => {
+  beforeAll(async () => {
+    requireWebBuild()
+    fs.mkdirSync(ARTIFACTS, { recursive: true })
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-e2e-"))
+    host = await spawnHost({
+      PUNKTFUNK_SOURCE: "fake",
+      PUNKTFUNK_FAKE_WINDOW_MS: "200",
+      PUNKTFUNK_CONFIG_DIR: dir,
+      PUNKTFUNK_CAPTURES_DIR: path.join(dir, "captures"),
+      PUNKTFUNK_BIND: "127.0.0.1",
+      PUNKTFUNK_STREAM_BIND: "127.0.0.1",
+      PUNKTFUNK_WEB_DIR: path.join(root, "web", "dist")
+    })
+    browser = await launchChromium()
+    page = await browser.context.newPage()
+    page.on("pageerror", (error) => console.error("page error:", error.message))
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    host?.child.kill("SIGTERM")
+    await host?.exited
+    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
+  })
+
+  it("token, arm, live, stop, open, compare, CSV, delete", async () => {
+    // 1. No token in the URL: the page asks once; a wrong one is refused in words.
+    await page.goto(`${host.url}/`)
+    const tokenBox = page.getByRole("textbox", { name: "token" })
+    await tokenBox.waitFor({ timeout: WAIT })
+    await tokenBox.fill("not-the-token")
+    await page.getByRole("button", { name: "Connect" }).click()
+    await page.getByText("refused the token").first().waitFor({ timeout: WAIT })
+    await shot("token-refused")
+    await tokenBox.fill(host.token)
+    await page.getByRole("button", { name: "Connect" }).click()
+    await expect.poll(() => page.getByTestId("capture-state").textContent(), { timeout: WAIT }).toBe("idle")
+    await page.getByText("No recordings yet").waitFor({ timeout: WAIT })
+    // The token is in sessionStorage and never in the address bar.
+    expect(page.url()).not.toContain(host.token)
+    await shot("connected")
+
+    // 2. Two recordings from the page.
+    await recordFromPage(4, "first")
+    await expect.poll(() => page.getByTestId("recording-row").count(), { timeout: WAIT }).toBe(1)
+    await recordFromPage(4, "second")
+    await expect.poll(() => page.getByTestId("recording-row").count(), { timeout: WAIT }).toBe(2)
+    await shot("recordings")
+    const metas = await listRecordings()
+    expect(metas).toHaveLength(2)
+    for (const meta of metas) expect(meta.sample_count).toBeGreaterThan(0)
+
+    // 3. Open one: the stacked chart holds one band per stage, the budget line and the host total.
+    const target = metas[0]!
+    const capture = Schema.decodeUnknownSync(Capture)(await apiJson(`/recordings/${target.id}`))
+    const stages = captureStages(capture)
+    expect(stages.length).toBeGreaterThan(1)
+    await page.locator(`[data-testid="recording-row"][data-id="${target.id}"]`).getByRole("button", { name: "View" }).click()
+    await page.getByTestId("detail").waitFor({ timeout: WAIT })
+    const bands = page.locator('[data-testid="stage-chart"] [data-testid="stack-series"]')
+    await expect.poll(() => bands.count(), { timeout: WAIT }).toBe(stages.length)
+    const drawn = await bands.evaluateAll((nodes) => nodes.map((n) => n.getAttribute("data-series")))
+    expect(drawn).toEqual([...stages])
+    await page.locator('[data-testid="stage-chart"] [data-testid="frame-budget"]').waitFor({ timeout: WAIT })
+    await page.locator('[data-testid="stage-chart"] [data-testid="host-total"]').waitFor({ timeout: WAIT })
+    // Each band has real geometry, not an empty path.
+    const bandPaths = await bands.locator("path").evaluateAll((nodes) => nodes.map((n) => n.getAttribute("d") ?? ""))
+    for (const d of bandPaths) expect(d.length).toBeGreaterThan(10)
+    // Every stage of the capture has a row in the summary; the fake path does not measure drops.
+    for (const stage of stages) await page.locator(`[data-testid="summary"] tr[data-stage="${stage}"]`).waitFor({ timeout: WAIT })
+    expect(await page.getByTestId("frames_dropped").textContent()).toBe("not measured")
+    await shot("detail")
+
+    // Selecting a range re-computes the summary over the selection.
+    const windowsText = async () => (await page.locator('[data-testid="summary"] h3').textContent()) ?? ""
+    const before = await windowsText()
+    const strip = page.getByTestId("range-brush")
+    const box = (await strip.boundingBox())!
+    await page.mouse.move(box.x + box.width * 0.1, box.y + box.height / 2)
+    await page.mouse.down()
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 5 })
+    await page.mouse.up()
+    await expect.poll(windowsText, { timeout: WAIT }).toContain("selected range")
+    expect(await windowsText()).not.toBe(before)
+    await page.getByLabel("p99").check()
+    await expect.poll(() => bands.count(), { timeout: WAIT }).toBe(stages.length)
+    await shot("detail-range-p99")
+    await page.getByRole("button", { name: "← Recordings" }).click()
+
+    // 4. Compare the two.
+    for (const meta of metas) await page.getByLabel(`compare ${meta.id}`).check()
+    await page.getByTestId("compare-button").click()
+    await page.getByTestId("compare-table").waitFor({ timeout: WAIT })
+    await expect
+      .poll(() => page.locator('[data-testid="compare-latency-chart"] [data-testid="series-lines"] path').count(), { timeout: WAIT })
+      .toBe(2)
+    expect(await page.locator('[data-testid="compare-table"] thead th[scope="col"]').count()).toBe(2)
+    expect(await page.locator('[data-testid="compare-table"] .delta').count()).toBeGreaterThan(0)
+    await shot("compare")
+    await page.getByRole("button", { name: "← Recordings" }).click()
+
+    // 5. CSV download: the header is the capture's, one row per sample.
+    const row = page.locator(`[data-testid="recording-row"][data-id="${target.id}"]`)
+    const [download] = await Promise.all([page.waitForEvent("download", { timeout: WAIT }), row.getByRole("button", { name: "CSV" }).click()])
+    expect(download.suggestedFilename()).toBe(`${target.id}.csv`)
+    const file = await download.path()
+    const text = fs.readFileSync(file, "utf8")
+    const lines = text.split("\r\n").filter((l) => l !== "")
+    expect(lines[0]).toBe(csvHeader(stages).join(","))
+    expect(lines.length - 1).toBe(capture.samples.length)
+    fs.copyFileSync(file, path.join(ARTIFACTS, `${target.id}.csv`))
+    await shot("csv-downloaded")
+
+    // 6. Delete, with confirmation.
+    await row.getByRole("button", { name: "Delete" }).click()
+    await row.getByRole("button", { name: "Yes, delete" }).waitFor({ timeout: WAIT })
+    await shot("delete-confirm")
+    await row.getByRole("button", { name: "Yes, delete" }).click()
+    await expect.poll(() => page.getByTestId("recording-row").count(), { timeout: WAIT }).toBe(1)
+    expect((await listRecordings()).map((m) => m.id)).not.toContain(target.id)
+    await shot("deleted")
+  })
+})
