@@ -63,7 +63,7 @@ export const StageStackChart = (props: StageStackChartProps) => {
         hostMeasured && s.stages.length > 0 ? (percentile === "p50" ? s.host_p50_us : s.host_p99_us) / 1000 : null
     }
     const all = buildSeries(samples, [...defs, hostDef], {
-      maxPoints: props.maxPoints ?? 600,
+      maxPoints: props.maxPoints ?? 700,
       ...(props.originMs === undefined ? {} : { originMs: props.originMs })
     })
     const stack = all.slice(0, defs.length)

@@ -52,7 +52,7 @@ export const TimeSeriesChart = (props: TimeSeriesChartProps) => {
     let max = 0
     for (const source of props.sources) {
       const built = buildSeries(source.samples, source.defs, {
-        maxPoints: props.maxPoints ?? 600,
+        maxPoints: props.maxPoints ?? 400,
         ...(source.originMs === undefined ? {} : { originMs: source.originMs })
       })
       built.forEach((s, k) => {

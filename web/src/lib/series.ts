@@ -50,7 +50,7 @@ export const sessionSegments = (samples: ReadonlyArray<StatsSample>): Array<Segm
 }
 
 export interface BuildOptions {
-  /** Upper bound on drawn points per series (before the union of picks). */
+  /** Upper bound on drawn points per series (the union of every series' picks stays within it). */
   readonly maxPoints: number
   /** Milliseconds subtracted from every `t_ms` (compare view aligns captures at their start). */
   readonly originMs?: number
@@ -77,7 +77,10 @@ export const drawIndices = (
       }
       return ys
     })
-    return lttbUnion(xs, yss, budget).map((k) => segment.start + k)
+    // Each series gets an equal share, so the union stays within the budget: every drawn x is a
+    // DOM node per chart (the slice for its tooltip), and that, not the math, is what costs.
+    const share = Math.max(2, Math.floor(budget / Math.max(1, defs.length)))
+    return lttbUnion(xs, yss, share).map((k) => segment.start + k)
   })
 }
 
