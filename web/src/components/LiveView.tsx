@@ -3,7 +3,7 @@
  * budget) and fps, redrawn as windows arrive. `animate={false}` on every chart: animating towards
  * a target that moves every window only smears the lines.
  */
-import type { SessionMeta, StageName, StatsSample } from "../../../src/api/Stats.js"
+import type { MeasuredField, SessionMeta, StageName, StatsSample } from "../../../src/api/Stats.js"
 import { StageName as StageNameSchema } from "../../../src/api/Stats.js"
 import { frameBudgetMs } from "../../../src/api/Summary.js"
 import { StageStackChart } from "./StageStackChart.js"
@@ -16,6 +16,10 @@ export const LiveView = ({ samples, sessions }: { samples: ReadonlyArray<StatsSa
   const session = sessions.find((s) => s.session_id === samples[samples.length - 1]?.session_id) ?? sessions[0]
   const measured = new Set(session?.measured ?? [])
   const last = samples[samples.length - 1]
+  // A window from a session this page has not heard of yet (connected mid-capture) is drawn;
+  // one from a session that does not measure the field is not.
+  const bySession = new Map(sessions.map((s) => [s.session_id, new Set<MeasuredField>(s.measured)]))
+  const measuredBy = (sample: StatsSample, field: MeasuredField) => bySession.get(sample.session_id)?.has(field) ?? true
   return (
     <section className="panel live" aria-label="live view" data-testid="live-view">
       <h2>
@@ -33,7 +37,7 @@ export const LiveView = ({ samples, sessions }: { samples: ReadonlyArray<StatsSa
             stages={stages}
             percentile="p50"
             budgetMs={session === undefined ? null : frameBudgetMs(session.fps)}
-            hostMeasured={measured.has("host_p50_us")}
+            hostMeasured={session === undefined || measured.has("host_p50_us")}
             height={240}
             maxPoints={300}
             testId="live-stage-chart"
@@ -44,8 +48,8 @@ export const LiveView = ({ samples, sessions }: { samples: ReadonlyArray<StatsSa
               {
                 samples,
                 defs: [
-                  { id: "fps", value: (s) => s.fps },
-                  { id: "repeat fps", value: (s) => s.repeat_fps }
+                  { id: "fps", value: (s) => (measuredBy(s, "fps") ? s.fps : null) },
+                  { id: "repeat fps", value: (s) => (measuredBy(s, "repeat_fps") ? s.repeat_fps : null) }
                 ]
               }
             ]}

@@ -18,10 +18,11 @@ import { Line } from "@nivo/line"
 import type { SliceTooltipProps } from "@nivo/line"
 import { useMemo } from "react"
 import type { StageName, StatsSample } from "../../../src/api/Stats.js"
-import { ms, seconds } from "../lib/format.js"
+import { elapsedTick, ms, seconds } from "../lib/format.js"
 import type { ChartPoint } from "../lib/series.js"
 import { buildSeries } from "../lib/series.js"
 import { ChartBox } from "./ChartBox.js"
+import { Legend } from "./Legend.js"
 import { bandPath, linePath } from "./paths.js"
 import type { Px } from "./paths.js"
 import { BUDGET_COLOR, HOST_COLOR, STAGE_COLORS, chartTheme } from "./theme.js"
@@ -55,7 +56,7 @@ const stageValue = (name: StageName, p: Percentile) => (sample: StatsSample): nu
 
 export const StageStackChart = (props: StageStackChartProps) => {
   const { samples, stages, percentile, budgetMs, hostMeasured } = props
-  const { series, host, yMax } = useMemo(() => {
+  const { series, host, yMax, span } = useMemo(() => {
     const defs = stages.map((name) => ({ id: name, value: stageValue(name, percentile) }))
     const hostDef = {
       id: "host total",
@@ -73,7 +74,9 @@ export const StageStackChart = (props: StageStackChartProps) => {
     for (const s of stack) for (const p of s.data) if (p.y !== null) sums.set(p.x, (sums.get(p.x) ?? 0) + p.y)
     for (const v of sums.values()) max = Math.max(max, v)
     for (const p of hostSeries.data) if (p.y !== null) max = Math.max(max, p.y)
-    return { series: stack, host: hostSeries, yMax: max > 0 ? max * 1.08 : 1 }
+    const xs = hostSeries.data.map((p) => p.x)
+    const span = xs.length > 1 ? (xs[xs.length - 1] ?? 0) - (xs[0] ?? 0) : 0
+    return { series: stack, host: hostSeries, yMax: max > 0 ? max * 1.08 : 1, span }
   }, [samples, stages, percentile, budgetMs, hostMeasured, props.maxPoints, props.originMs])
 
   const label = props.label ?? `Stage latency ${percentile}, stacked, against the frame budget`
@@ -162,6 +165,14 @@ export const StageStackChart = (props: StageStackChartProps) => {
   }
 
   return (
+    <>
+    <Legend
+      items={[
+        ...stages.map((name) => ({ id: name, color: STAGE_COLORS[name] ?? "#999" })),
+        ...(hostMeasured ? [{ id: `host total ${percentile} (measured)`, color: HOST_COLOR }] : []),
+        ...(budgetMs === null ? [] : [{ id: "frame budget", color: BUDGET_COLOR, dashed: true }])
+      ]}
+    />
     <ChartBox height={props.height ?? 300} label={label} testId={props.testId ?? "stage-chart"} {...(props.width === undefined ? {} : { width: props.width })}>
       {(width, height) => (
         <Line<StackSeries>
@@ -181,13 +192,14 @@ export const StageStackChart = (props: StageStackChartProps) => {
           enablePoints={false}
           enableSlices="x"
           sliceTooltip={Tooltip}
-          axisBottom={{ legend: "elapsed (s)", legendOffset: 32, legendPosition: "middle", tickSize: 4 }}
-          axisLeft={{ legend: `${percentile} ms`, legendOffset: -44, legendPosition: "middle", tickSize: 4 }}
+          axisBottom={{ legend: span > 120 ? "elapsed" : "elapsed (s)", legendOffset: 32, legendPosition: "middle", tickSize: 4, tickValues: 8, format: elapsedTick(span) }}
+          axisLeft={{ legend: `${percentile} ms`, legendOffset: -44, legendPosition: "middle", tickSize: 4, tickValues: 6 }}
           layers={["grid", "axes", StackLayer, HostLayer, BudgetLayer, "crosshair", "slices"]}
           role="img"
           ariaLabel={label}
         />
       )}
     </ChartBox>
+    </>
   )
 }

@@ -11,10 +11,11 @@ import { Line } from "@nivo/line"
 import type { SliceTooltipProps } from "@nivo/line"
 import { useMemo } from "react"
 import type { StatsSample } from "../../../src/api/Stats.js"
-import { num, seconds } from "../lib/format.js"
+import { elapsedTick, num, seconds } from "../lib/format.js"
 import type { ChartPoint, SeriesDef } from "../lib/series.js"
 import { buildSeries } from "../lib/series.js"
 import { ChartBox } from "./ChartBox.js"
+import { Legend } from "./Legend.js"
 import type { CustomLayerProps } from "./nivoTypes.js"
 import { linePath } from "./paths.js"
 import { SERIES_COLORS, chartTheme } from "./theme.js"
@@ -46,7 +47,7 @@ export interface TimeSeriesChartProps {
 type Drawn = { id: string; data: ReadonlyArray<ChartPoint> }
 
 export const TimeSeriesChart = (props: TimeSeriesChartProps) => {
-  const { series, styles, yMax } = useMemo(() => {
+  const { series, styles, yMax, span } = useMemo(() => {
     const out: Array<Drawn> = []
     const style = new Map<string, { color: string; dashed: boolean }>()
     let max = 0
@@ -62,7 +63,14 @@ export const TimeSeriesChart = (props: TimeSeriesChartProps) => {
         out.push(s)
       })
     }
-    return { series: out, styles: style, yMax: max > 0 ? max * 1.1 : 1 }
+    let lo = Number.POSITIVE_INFINITY
+    let hi = Number.NEGATIVE_INFINITY
+    for (const s of out)
+      for (const p of s.data) {
+        if (p.x < lo) lo = p.x
+        if (p.x > hi) hi = p.x
+      }
+    return { series: out, styles: style, yMax: max > 0 ? max * 1.1 : 1, span: hi > lo ? hi - lo : 0 }
   }, [props.sources, props.maxPoints])
   const digits = props.digits ?? 1
 
@@ -105,6 +113,8 @@ export const TimeSeriesChart = (props: TimeSeriesChartProps) => {
   )
 
   return (
+    <>
+    <Legend items={series.map((s) => ({ id: s.id, color: styles.get(s.id)?.color ?? "#999", dashed: styles.get(s.id)?.dashed ?? false }))} />
     <ChartBox height={props.height ?? 200} label={props.label} testId={props.testId} {...(props.width === undefined ? {} : { width: props.width })}>
       {(width, height) => (
         <Line<Drawn>
@@ -120,24 +130,14 @@ export const TimeSeriesChart = (props: TimeSeriesChartProps) => {
           enablePoints={false}
           enableSlices="x"
           sliceTooltip={Tooltip}
-          axisBottom={{ legend: "elapsed (s)", legendOffset: 32, legendPosition: "middle", tickSize: 4 }}
-          axisLeft={{ legend: props.unit, legendOffset: -44, legendPosition: "middle", tickSize: 4 }}
-          layers={["grid", "axes", SeriesLayer, "crosshair", "slices", "legends"]}
-          legends={[
-            {
-              anchor: "top-left",
-              direction: "row",
-              translateY: -10,
-              itemWidth: 120,
-              itemHeight: 12,
-              symbolSize: 10,
-              itemTextColor: "#ccc"
-            }
-          ]}
+          axisBottom={{ legend: span > 120 ? "elapsed" : "elapsed (s)", legendOffset: 32, legendPosition: "middle", tickSize: 4, tickValues: 8, format: elapsedTick(span) }}
+          axisLeft={{ legend: props.unit, legendOffset: -44, legendPosition: "middle", tickSize: 4, tickValues: 5 }}
+          layers={["grid", "axes", SeriesLayer, "crosshair", "slices"]}
           role="img"
           ariaLabel={props.label}
         />
       )}
     </ChartBox>
+    </>
   )
 }

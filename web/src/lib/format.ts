@@ -26,3 +26,14 @@ export const dateTime = (unixMs: number): string => {
 export const signed = (v: number, digits = 2): string => (v > 0 ? "+" : v < 0 ? "−" : "±") + Math.abs(v).toFixed(digits)
 
 export const percent = (r: number | null): string => (r === null || !Number.isFinite(r) ? "" : ` (${signed(r * 100, 1)}%)`)
+
+/**
+ * An elapsed-time axis tick: seconds for short spans, m:ss or h:mm:ss beyond two minutes, so a
+ * three-hour capture reads "1:30:00" rather than "5400".
+ */
+export const elapsedTick = (spanSeconds: number) => (value: number | string | Date): string => {
+  const v = typeof value === "number" ? value : Number(value)
+  if (!Number.isFinite(v)) return ""
+  if (spanSeconds <= 120) return Number.isInteger(v) ? String(v) : v.toFixed(1)
+  return duration(v * 1000)
+}
