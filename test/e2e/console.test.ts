@@ -89,7 +89,7 @@ describe("performance console in a real browser", () => {
     if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
   })
 
-  it("token, arm, live, stop, open, compare, CSV, delete", async () => {
+  it("token, arm, live, stop, open, compare, label, JSON and CSV, delete", async () => {
     // 1. No token in the URL: the page asks once; a wrong one is refused in words.
     await page.goto(`${host.url}/`)
     const tokenBox = page.getByRole("textbox", { name: "token" })
@@ -165,8 +165,22 @@ describe("performance console in a real browser", () => {
     await shot("compare")
     await page.getByRole("button", { name: "← Recordings" }).click()
 
-    // 5. CSV download: the header is the capture's, one row per sample.
+    // 5. Label it: the list and the API both show the new label.
     const row = page.locator(`[data-testid="recording-row"][data-id="${target.id}"]`)
+    await row.getByRole("button", { name: "Label" }).click()
+    await row.getByLabel(`label for ${target.id}`).fill("baseline, 720p")
+    await row.getByRole("button", { name: "Save label" }).click()
+    await expect.poll(() => row.getByTestId("label").textContent(), { timeout: WAIT }).toBe("baseline, 720p")
+    expect((await listRecordings()).find((m) => m.id === target.id)?.label).toBe("baseline, 720p")
+
+    // JSON download: the whole capture, decodable with the Schema.
+    const [json] = await Promise.all([page.waitForEvent("download", { timeout: WAIT }), row.getByRole("button", { name: "JSON" }).click()])
+    expect(json.suggestedFilename()).toBe(`${target.id}.json`)
+    const downloaded = Schema.decodeUnknownSync(Schema.parseJson(Capture))(fs.readFileSync(await json.path(), "utf8"))
+    expect(downloaded.samples).toHaveLength(capture.samples.length)
+    expect(downloaded.meta.label).toBe("baseline, 720p")
+
+    // CSV download: the header is the capture's, one row per sample.
     const [download] = await Promise.all([page.waitForEvent("download", { timeout: WAIT }), row.getByRole("button", { name: "CSV" }).click()])
     expect(download.suggestedFilename()).toBe(`${target.id}.csv`)
     const file = await download.path()

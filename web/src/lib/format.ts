@@ -15,7 +15,8 @@ export const duration = (millis: number): string => {
   return h > 0 ? `${h}:${pad(m)}:${pad(sec)}` : `${m}:${pad(sec)}`
 }
 
-export const seconds = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toFixed(1)) + " s"
+export const seconds = (x: number): string =>
+  x >= 120 ? `${duration(x * 1000)} (${x.toFixed(0)} s)` : (x >= 100 ? x.toFixed(0) : x.toFixed(1)) + " s"
 
 export const dateTime = (unixMs: number): string => {
   const d = new Date(unixMs)
