@@ -6,6 +6,7 @@ import { defineConfig } from "vitest/config"
 //   encoders would fight for CPU and blur the cadence checks;
 // - web: console units (summaries, downsampler, components) in jsdom;
 // - e2e: a built host driven through headless Chromium, one file at a time;
+// - gamestream: the GameStream path (nvhttp, pairing, known answers) with its own TS client, one fork;
 // - faults: the fault and abuse suite (`npm run test:faults`): kills, full disks, fuzzing, soak.
 export default defineConfig({
   esbuild: { jsx: "automatic" },
@@ -15,7 +16,7 @@ export default defineConfig({
         test: {
           name: "core",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/streaming/**", "test/e2e/**", "test/faults/**"],
+          exclude: ["test/streaming/**", "test/e2e/**", "test/faults/**", "test/gamestream/**"],
           testTimeout: 30_000,
           hookTimeout: 30_000
         }
@@ -27,6 +28,16 @@ export default defineConfig({
           pool: "forks",
           poolOptions: { forks: { singleFork: true } },
           testTimeout: 120_000,
+          hookTimeout: 60_000
+        }
+      },
+      {
+        test: {
+          name: "gamestream",
+          include: ["test/gamestream/**/*.test.ts"],
+          pool: "forks",
+          poolOptions: { forks: { singleFork: true } },
+          testTimeout: 60_000,
           hookTimeout: 60_000
         }
       },

@@ -20,6 +20,7 @@ import { runSession } from "./streams/SessionRunner.js"
 import { DemoLive } from "./Demo.js"
 import { ControlServerLive } from "./streams/punktfunk1/ControlServer.js"
 import { HostIdentityLive } from "./services/HostIdentity.js"
+import { GameStreamLive } from "./streams/gamestream/GameStreamServer.js"
 
 export const sessionConfigOf = (config: HostConfigShape): SessionConfig | undefined => {
   // In demo mode the bundled client's session is the stream; no local one beside it.
@@ -94,8 +95,12 @@ export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
       perf: config.perf
     }
   }).pipe(Layer.provideMerge(HostIdentityLive(config.configDir)))
+  // GameStream (Moonlight clients): nvhttp and pairing for now; the stream itself comes later.
+  // Its tag is looked up at run time (tests use Context.getOption), hence `Layer<never>` here.
+  const gamestream: Layer.Layer<never, Layer.Layer.Error<ReturnType<typeof GameStreamLive>>, Layer.Layer.Context<ReturnType<typeof GameStreamLive>>> =
+    config.gamestream ? GameStreamLive() : Layer.empty
   const http = HttpServerLive({ port: config.port, bind: config.bind, webDir: config.webDir })
-  const serving = Layer.mergeAll(native, Layer.effectDiscard(startLine).pipe(Layer.provideMerge(http)))
+  const serving = Layer.mergeAll(native, gamestream, Layer.effectDiscard(startLine).pipe(Layer.provideMerge(http)))
   return Layer.mergeAll(sessions, DemoLive.pipe(Layer.provideMerge(serving))).pipe(
     Layer.provideMerge(core)
   )

@@ -5,7 +5,8 @@
  * vouch for. Trust comes from pairing instead: each side pins the other's certificate
  * fingerprint (SHA-256 of the DER) once the operator has confirmed the PIN. Why ECDSA P-256: key
  * generation takes milliseconds (an RSA key in pure JS takes seconds) and TLS 1.3 supports it
- * everywhere we need it. GameStream needs RSA certificates of its own; that path makes its own.
+ * everywhere we need it. GameStream needs RSA certificates of its own (Moonlight clients sign
+ * and verify its pairing with RSA keys): `generateRsaCertificate` below, used only by that path.
  */
 import "reflect-metadata"
 import * as x509 from "@peculiar/x509"
@@ -27,9 +28,13 @@ const pem = (label: string, der: ArrayBuffer): string => {
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`
 }
 
+type SigningAlgorithm = typeof ALGORITHM | typeof RSA_ALGORITHM
+
 /** A fresh self-signed certificate with `commonName`, valid for twenty years. */
-export const generateCertificate = async (commonName: string): Promise<CertificatePair> => {
-  const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"])
+export const generateCertificate = (commonName: string): Promise<CertificatePair> => selfSigned(commonName, ALGORITHM)
+
+const selfSigned = async (commonName: string, algorithm: SigningAlgorithm): Promise<CertificatePair> => {
+  const keys = await webcrypto.subtle.generateKey(algorithm, true, ["sign", "verify"])
   const serial = Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
   serial[0] = (serial[0] ?? 0) & 0x7f // a positive serial number
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -38,11 +43,23 @@ export const generateCertificate = async (commonName: string): Promise<Certifica
     notBefore: new Date(Date.now() - 60_000),
     notAfter: new Date(Date.now() + TWENTY_YEARS_MS),
     keys: keys as unknown as x509.X509CertificateCreateSelfSignedParams["keys"],
-    signingAlgorithm: ALGORITHM
+    signingAlgorithm: algorithm
   })
   const pkcs8 = await webcrypto.subtle.exportKey("pkcs8", keys.privateKey)
   return { certPem: cert.toString("pem") + "\n", keyPem: pem("PRIVATE KEY", pkcs8) }
 }
+
+// GameStream only: RSA 2048 with SHA-256 (PKCS#1 v1.5), what Moonlight clients expect of a host
+// and make for themselves. Key generation is native (OpenSSL under WebCrypto): well under a second.
+const RSA_ALGORITHM = {
+  name: "RSASSA-PKCS1-v1_5",
+  hash: "SHA-256",
+  modulusLength: 2048,
+  publicExponent: new Uint8Array([1, 0, 1])
+} as const
+
+/** A fresh self-signed RSA 2048 / SHA-256 certificate (the GameStream path's host and test clients). */
+export const generateRsaCertificate = (commonName: string): Promise<CertificatePair> => selfSigned(commonName, RSA_ALGORITHM)
 
 /** SHA-256 of a certificate's DER, lowercase hex. */
 export const fingerprintOfDer = (der: Uint8Array): string => createHash("sha256").update(der).digest("hex")

@@ -36,6 +36,11 @@ export interface HostConfigShape {
   /** `--demo`: the bundled client pairs itself and streams to this host over loopback. */
   readonly demo: boolean
   readonly gamestream: boolean
+  /** GameStream nvhttp (plain HTTP: serverinfo and the PIN phases of pairing) and its HTTPS twin. */
+  readonly gamestreamHttpPort: number
+  readonly gamestreamHttpsPort: number
+  /** Where Moonlight is told to find RTSP (`sessionUrl0`). */
+  readonly gamestreamRtspPort: number
   readonly nativePort: number
   /** A streaming client silent this long is gone: its session ends and frees everything. */
   readonly nativeClientTimeoutMs: number
@@ -113,6 +118,9 @@ export const hostConfig: Effect.Effect<HostConfigShape, ConfigError> = Effect.ge
     fakeWindowMs: yield* bounded("PUNKTFUNK_FAKE_WINDOW_MS", 2000, 10, 60_000),
     demo: yield* flag("PUNKTFUNK_DEMO", false),
     gamestream: yield* flag("PUNKTFUNK_GAMESTREAM", true),
+    gamestreamHttpPort: yield* port("PUNKTFUNK_GAMESTREAM_HTTP_PORT", 47989),
+    gamestreamHttpsPort: yield* port("PUNKTFUNK_GAMESTREAM_HTTPS_PORT", 47984),
+    gamestreamRtspPort: yield* port("PUNKTFUNK_GAMESTREAM_RTSP_PORT", 48010),
     nativePort: yield* port("PUNKTFUNK_NATIVE_PORT", 47970),
     nativeClientTimeoutMs: yield* bounded("PUNKTFUNK_NATIVE_CLIENT_TIMEOUT_MS", 10_000, 500, 600_000),
     streamBind: yield* Config.nonEmptyString("PUNKTFUNK_STREAM_BIND").pipe(Config.withDefault("0.0.0.0")),

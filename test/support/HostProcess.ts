@@ -74,7 +74,7 @@ export const runHostToExit = (env: Record<string, string>, args: ReadonlyArray<s
   new Promise<{ code: number | null; output: string }>((resolve) => {
     requireBuild()
     const child = spawn(process.execPath, [mainJs, ...args], {
-      env: { ...process.env, PUNKTFUNK_PORT: "0", PUNKTFUNK_NATIVE_PORT: "0", ...env },
+      env: { ...process.env, PUNKTFUNK_PORT: "0", PUNKTFUNK_NATIVE_PORT: "0", PUNKTFUNK_GAMESTREAM: "off", ...env },
       stdio: ["ignore", "pipe", "pipe"]
     })
     let out = ""

@@ -40,6 +40,11 @@ export const startHost = (options: TestHostOptions = {}) =>
     const env: Record<string, string> = {
       PUNKTFUNK_PORT: "0",
       PUNKTFUNK_NATIVE_PORT: "0",
+      // GameStream is on by default in a real host; tests that want it turn it on with port 0,
+      // so parallel hosts never fight over 47989.
+      PUNKTFUNK_GAMESTREAM: "0",
+      PUNKTFUNK_GAMESTREAM_HTTP_PORT: "0",
+      PUNKTFUNK_GAMESTREAM_HTTPS_PORT: "0",
       PUNKTFUNK_STREAM_BIND: "127.0.0.1",
       PUNKTFUNK_CONFIG_DIR: dir,
       PUNKTFUNK_SOURCE: "none",

@@ -1,0 +1,235 @@
+/**
+ * The GameStream path's front door: nvhttp on plain HTTP (`PUNKTFUNK_GAMESTREAM_HTTP_PORT`,
+ * 47989) and HTTPS (`PUNKTFUNK_GAMESTREAM_HTTPS_PORT`, 47984) with the host's RSA certificate,
+ * both bound to `PUNKTFUNK_STREAM_BIND`. Port 0 picks a free port; the bound ports are on the
+ * `GameStream` tag (tests and the next parts read them there).
+ *
+ * Why node's http/https servers and not the platform HttpServer the operator API uses: nvhttp
+ * needs the TLS peer certificate of each request, the raw socket for answering garbage, and a
+ * long-poll whose client may hang up (that must withdraw the pending pairing request) — all
+ * plain socket events here. Each request runs as its own fiber; a defect in one is a `500` for
+ * that request only.
+ *
+ * Why `rejectUnauthorized: false` with `requestCert`: Moonlight certificates are self-signed;
+ * trust is the pinned fingerprint checked per request, and an unpaired client must still reach
+ * serverinfo over HTTPS to learn it is unpaired.
+ *
+ * Bad input: an unparseable request or oversized headers get `400` with an XML reason from the
+ * socket handler; a body over 64 KiB (nvhttp requests have none) is refused and the connection
+ * closed; a failed TLS handshake is counted and dropped.
+ */
+import { Cause, Context, Data, Effect, Fiber, FiberSet, Layer, Stream } from "effect"
+import * as http from "node:http"
+import * as https from "node:https"
+import type { AddressInfo, Socket } from "node:net"
+import type { TLSSocket } from "node:tls"
+import { fingerprintOfDer } from "../../services/Certificates.js"
+import { HostConfig } from "../../services/Config.js"
+import { Pairing } from "../../services/Pairing.js"
+import { loadOrCreateGameStreamIdentity } from "./Identity.js"
+import type { GameStreamIdentityError } from "./Identity.js"
+import { makeLaunches } from "./Launches.js"
+import type { LaunchRecord } from "./Launches.js"
+import { handleNvRequest } from "./Nvhttp.js"
+import type { NvRequest } from "./Nvhttp.js"
+import { makePairingSessions } from "./PairingSessions.js"
+import type { PairingSessionsOptions } from "./PairingSessions.js"
+import { queryRecord } from "./Query.js"
+import { refusal, xmlDocument } from "./Xml.js"
+import type { NvResponse } from "./Xml.js"
+
+export const MAX_BODY_BYTES = 64 * 1024
+/** Moonlight's longest request (getservercert with its certificate in hex) is a few KiB. */
+export const MAX_HEADER_BYTES = 16 * 1024
+
+export class GameStreamListenError extends Data.TaggedError("GameStreamListenError")<{ readonly message: string }> {}
+
+export interface GameStreamCounters {
+  readonly requests: number
+  readonly malformed: number
+  readonly unauthorized: number
+  readonly tls_refused: number
+}
+
+export interface GameStreamShape {
+  readonly httpPort: number
+  readonly httpsPort: number
+  /** SHA-256 of the host's GameStream certificate (what Moonlight pins). */
+  readonly hostFingerprint: string
+  /** The session Moonlight launched, for the RTSP part to serve; undefined when none. */
+  readonly currentLaunch: Effect.Effect<LaunchRecord | undefined>
+  readonly counters: Effect.Effect<GameStreamCounters>
+}
+
+export class GameStream extends Context.Tag("punktfunk/GameStream")<GameStream, GameStreamShape>() {}
+
+const unmapped = (address: string | undefined) => (address ?? "127.0.0.1").replace(/^::ffff:/, "")
+
+const rawRefusal = (message: string): string => {
+  const body = xmlDocument(400, [], message)
+  return `HTTP/1.1 400 Bad Request\r\nContent-Type: application/xml\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+}
+
+export const GameStreamLive = (
+  options: PairingSessionsOptions = {}
+): Layer.Layer<GameStream, GameStreamIdentityError | GameStreamListenError, HostConfig | Pairing> =>
+  Layer.scoped(
+    GameStream,
+    Effect.gen(function* () {
+      const config = yield* HostConfig
+      const pairing = yield* Pairing
+      const identity = yield* loadOrCreateGameStreamIdentity(config.configDir)
+      const sessions = yield* makePairingSessions(identity, pairing, options)
+      const launches = yield* makeLaunches
+      const counts = { requests: 0, malformed: 0, unauthorized: 0, tls_refused: 0 }
+
+      // A client removed in the console loses its launched session too.
+      yield* pairing.removals.pipe(Stream.runForEach(launches.forget), Effect.forkScoped)
+
+      const fibers = yield* FiberSet.make()
+      const run = yield* FiberSet.runtime(fibers)<never>()
+      const ports = { http: 0, https: 0 }
+
+      const answer = (res: http.ServerResponse, response: NvResponse) => {
+        if (res.headersSent || res.destroyed) return
+        const body = typeof response.body === "string" ? Buffer.from(response.body, "utf8") : response.body
+        res.writeHead(response.status, {
+          "content-type": response.contentType,
+          "content-length": body.length,
+          connection: "close"
+        })
+        res.end(body)
+      }
+
+      const onRequest = (secure: boolean) => (req: http.IncomingMessage, res: http.ServerResponse) => {
+        counts.requests++
+        const declared = Number(req.headers["content-length"] ?? "0")
+        if (!(declared <= MAX_BODY_BYTES)) {
+          counts.malformed++
+          answer(res, refusal(400, `request body larger than ${MAX_BODY_BYTES} bytes (nvhttp requests carry none)`, [], 400))
+          req.socket.destroySoon()
+          return
+        }
+        let received = 0
+        req.on("data", (chunk: Buffer) => {
+          received += chunk.length
+          if (received > MAX_BODY_BYTES) {
+            counts.malformed++
+            answer(res, refusal(400, `request body larger than ${MAX_BODY_BYTES} bytes (nvhttp requests carry none)`, [], 400))
+            req.socket.destroySoon()
+          }
+        })
+        let url: URL
+        try {
+          url = new URL(req.url ?? "/", "http://nvhttp.invalid")
+        } catch {
+          counts.malformed++
+          return answer(res, refusal(400, "malformed request target", [], 400))
+        }
+        const socket = req.socket as Socket & Partial<Pick<TLSSocket, "getPeerX509Certificate">>
+        const peer = secure ? socket.getPeerX509Certificate?.() : undefined
+        const request: NvRequest = {
+          secure,
+          pathname: url.pathname,
+          query: queryRecord(url.searchParams),
+          clientFingerprint: peer === undefined ? undefined : fingerprintOfDer(peer.raw),
+          localAddress: unmapped(socket.localAddress),
+          remoteAddress: unmapped(socket.remoteAddress)
+        }
+        const fiber = run(
+          handle(request).pipe(
+            Effect.catchAllCause((cause) =>
+              Cause.isInterruptedOnly(cause)
+                ? Effect.succeed(refusal(500, "interrupted"))
+                : Effect.logError("GameStream request failed", cause).pipe(
+                    Effect.as(refusal(500, "the host failed to answer this request", [], 500))
+                  )
+            ),
+            Effect.tap((response) => Effect.sync(() => answer(res, response)))
+          )
+        )
+        // A client that hangs up (Moonlight cancelling while the PIN is awaited) ends its request:
+        // interrupting the pending pairing withdraws it from the operator's list.
+        res.on("close", () => {
+          if (!res.writableFinished) Effect.runFork(Fiber.interrupt(fiber))
+        })
+      }
+
+      const handle = handleNvRequest({
+        identity,
+        pairing,
+        sessions,
+        launches,
+        get httpPort() {
+          return ports.http
+        },
+        get httpsPort() {
+          return ports.https
+        },
+        rtspPort: config.gamestreamRtspPort,
+        onUnauthorized: () => void counts.unauthorized++,
+        onMalformed: () => void counts.malformed++
+      })
+
+      const onClientError = (err: Error & { code?: string }, socket: Socket) => {
+        counts.malformed++
+        if (!socket.writable) return socket.destroy()
+        const why =
+          err.code === "HPE_HEADER_OVERFLOW"
+            ? `request headers larger than ${MAX_HEADER_BYTES} bytes`
+            : `malformed HTTP request${err.code === undefined ? "" : ` (${err.code})`}`
+        socket.end(rawRefusal(why))
+      }
+
+      const plain = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES }, onRequest(false))
+      const secure = https.createServer(
+        {
+          cert: identity.certPem,
+          key: identity.keyPem,
+          requestCert: true,
+          rejectUnauthorized: false,
+          minVersion: "TLSv1.2",
+          maxHeaderSize: MAX_HEADER_BYTES
+        },
+        onRequest(true)
+      )
+      plain.on("clientError", onClientError)
+      secure.on("clientError", onClientError)
+      secure.on("tlsClientError", () => void counts.tls_refused++)
+
+      const listen = (server: http.Server, port: number) =>
+        Effect.async<number, GameStreamListenError>((resume) => {
+          const onError = (e: Error) =>
+            resume(
+              Effect.fail(
+                new GameStreamListenError({
+                  message: `GameStream cannot listen on ${config.streamBind}:${port}: ${e.message} (choose another port, or PUNKTFUNK_GAMESTREAM=0 to turn the path off)`
+                })
+              )
+            )
+          server.once("error", onError)
+          server.listen(port, config.streamBind, () => {
+            server.off("error", onError)
+            resume(Effect.succeed((server.address() as AddressInfo).port))
+          })
+        })
+      const close = (server: http.Server) =>
+        Effect.async<void>((resume) => {
+          server.close(() => resume(Effect.void))
+          server.closeAllConnections()
+        })
+
+      ports.http = yield* Effect.acquireRelease(listen(plain, config.gamestreamHttpPort), () => close(plain))
+      ports.https = yield* Effect.acquireRelease(listen(secure, config.gamestreamHttpsPort), () => close(secure))
+      yield* Effect.logInfo(
+        `GameStream nvhttp on ${config.streamBind}:${ports.http} (HTTP) and :${ports.https} (HTTPS); Moonlight clients pair with a PIN entered in the console`
+      )
+      return {
+        httpPort: ports.http,
+        httpsPort: ports.https,
+        hostFingerprint: identity.fingerprint,
+        currentLaunch: launches.current,
+        counters: Effect.sync(() => ({ ...counts }))
+      }
+    })
+  )
