@@ -26,6 +26,37 @@ export interface RangeBrushProps {
 
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v))
 
+/**
+ * A bound typed in seconds, applied on Enter or when the field loses focus — applying on every
+ * keystroke would re-range the charts (and reformat the field) half-way through typing "120".
+ */
+const SecondsField = ({ label, text, value, onCommit }: { label: string; text: string; value: number; onCommit: (v: number) => void }) => {
+  const [draft, setDraft] = useState<string | null>(null)
+  const commit = () => {
+    if (draft === null) return
+    const v = Number(draft)
+    setDraft(null)
+    if (draft.trim() !== "" && Number.isFinite(v)) onCommit(v)
+  }
+  return (
+    <label>
+      {text}{" "}
+      <input
+        type="text"
+        inputMode="decimal"
+        aria-label={label}
+        value={draft ?? value.toFixed(1)}
+        onChange={(e) => setDraft(e.target.value)}
+        onBlur={commit}
+        onKeyDown={(e) => {
+          if (e.key === "Enter") commit()
+          if (e.key === "Escape") setDraft(null)
+        }}
+      />
+    </label>
+  )
+}
+
 export const RangeBrush = ({ extent, outline, value, onChange }: RangeBrushProps) => {
   const ref = useRef<HTMLDivElement>(null)
   const [drag, setDrag] = useState<{ anchor: number; current: number } | null>(null)
@@ -85,32 +116,18 @@ export const RangeBrush = ({ extent, outline, value, onChange }: RangeBrushProps
         ) : null}
       </div>
       <div className="brush-inputs">
-        <label>
-          from{" "}
-          <input
-            type="number"
-            step="any"
-            aria-label="range from (s)"
-            value={(value?.from ?? extent.from).toFixed(1)}
-            onChange={(e) => {
-              const from = Number(e.target.value)
-              if (Number.isFinite(from)) onChange({ from, to: Math.max(from, value?.to ?? extent.to) })
-            }}
-          />
-        </label>{" "}
-        <label>
-          to{" "}
-          <input
-            type="number"
-            step="any"
-            aria-label="range to (s)"
-            value={(value?.to ?? extent.to).toFixed(1)}
-            onChange={(e) => {
-              const to = Number(e.target.value)
-              if (Number.isFinite(to)) onChange({ from: Math.min(to, value?.from ?? extent.from), to })
-            }}
-          />
-        </label>{" "}
+        <SecondsField
+          label="range from (s)"
+          text="from"
+          value={value?.from ?? extent.from}
+          onCommit={(from) => onChange({ from: clamp(from, extent.from, extent.to), to: Math.max(clamp(from, extent.from, extent.to), value?.to ?? extent.to) })}
+        />{" "}
+        <SecondsField
+          label="range to (s)"
+          text="to"
+          value={value?.to ?? extent.to}
+          onCommit={(to) => onChange({ from: Math.min(clamp(to, extent.from, extent.to), value?.from ?? extent.from), to: clamp(to, extent.from, extent.to) })}
+        />{" "}
         <button type="button" onClick={() => onChange(null)} disabled={value === null}>
           Whole capture
         </button>

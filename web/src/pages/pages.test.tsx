@@ -1,0 +1,71 @@
+import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react"
+import { afterEach, describe, expect, it } from "vitest"
+import { capture, sample, session, stage } from "../api/fixtures.js"
+import { fakeApi } from "../components/fakeApi.js"
+import { CompareView } from "./CompareView.js"
+import { DetailView } from "./DetailView.js"
+
+afterEach(cleanup)
+
+// 20 windows, 1 s apart; encode p50 = (i + 1) ms, so a range's median is known.
+const twenty = () =>
+  capture(
+    Array.from({ length: 20 }, (_, i) => sample(i * 1000, { stages: [stage("capture", 500), stage("encode", (i + 1) * 1000)] })),
+    [session("s1")],
+    { id: "cap-1", label: "twenty" }
+  )
+
+const encodeP50 = () => within(screen.getByTestId("summary")).getByText("encode").closest("tr")!.querySelectorAll("td")[1]!.textContent
+
+describe("DetailView", () => {
+  it("summarises the whole capture, then only the range typed in", async () => {
+    const api = fakeApi([twenty()])
+    render(<DetailView api={api} id="cap-1" onBack={() => undefined} />)
+    await screen.findByTestId("summary")
+    expect(screen.getByTestId("summary").textContent).toContain("20 windows")
+    expect(encodeP50()).toBe("10.50")
+    const from = screen.getByLabelText("range from (s)")
+    fireEvent.change(from, { target: { value: "15" } })
+    // Nothing re-ranges until the bound is committed.
+    expect(screen.getByTestId("summary").textContent).toContain("20 windows")
+    fireEvent.keyDown(from, { key: "Enter" })
+    await waitFor(() => expect(screen.getByTestId("summary").textContent).toContain("5 windows"))
+    expect(screen.getByTestId("summary").textContent).toContain("selected range")
+    expect(encodeP50()).toBe("18.00")
+    fireEvent.click(screen.getByRole("button", { name: "Whole capture" }))
+    await waitFor(() => expect(screen.getByTestId("summary").textContent).toContain("20 windows"))
+  })
+
+  it("says in words when the recording is gone", async () => {
+    const api = fakeApi([])
+    render(<DetailView api={api} id="missing" onBack={() => undefined} />)
+    expect((await screen.findByRole("alert")).textContent).toContain("no capture named missing")
+  })
+
+  it("says nothing is drawn for counters the path did not measure", async () => {
+    const api = fakeApi([twenty()])
+    render(<DetailView api={api} id="cap-1" onBack={() => undefined} />)
+    await screen.findByTestId("health-none")
+    expect(screen.getByTestId("rtt-none").textContent).toContain("not measured")
+  })
+})
+
+describe("CompareView", () => {
+  it("puts recordings side by side with deltas against the first", async () => {
+    const before = capture([sample(0, { stages: [stage("encode", 2000)] }), sample(1000, { stages: [stage("encode", 2000)] })], [session("s1")], { id: "a", label: "before" })
+    const after = capture([sample(5000, { stages: [stage("encode", 3000)] }), sample(6000, { stages: [stage("encode", 3000)] })], [session("s1")], { id: "b", label: "after" })
+    const api = fakeApi([before, after])
+    render(<CompareView api={api} ids={["a", "b"]} onBack={() => undefined} />)
+    const table = await screen.findByTestId("compare-table")
+    expect([...table.querySelectorAll('thead th[scope="col"]')].map((th) => th.firstChild?.textContent)).toEqual(["1: before", "2: after"])
+    const row = within(table).getByText("encode p50 (ms)").closest("tr")!
+    const cells = row.querySelectorAll("td")
+    expect(cells[0]!.textContent).toBe("2.00")
+    expect(cells[1]!.textContent).toContain("3.00")
+    expect(cells[1]!.textContent).toContain("+1.00 (+50.0%)")
+    expect(cells[1]!.querySelector(".delta.worse")).not.toBeNull()
+    // Unmeasured counters say so in every column.
+    const drops = within(table).getByText("frames dropped").closest("tr")!
+    expect([...drops.querySelectorAll("td")].map((td) => td.textContent)).toEqual(["not measured", "not measured"])
+  })
+})
