@@ -1,0 +1,81 @@
+/**
+ * Test hosts with the GameStream path on (ports 0, loopback) and the operator's side of pairing:
+ * find the pending request through the API and type the PIN, as the console does.
+ */
+import { Context, Effect, Option, Schema } from "effect"
+import { PairedClient, PendingPairing } from "../../../src/api/Pairing.js"
+import { GameStream } from "../../../src/streams/gamestream/GameStreamServer.js"
+import type { GameStreamShape } from "../../../src/streams/gamestream/GameStreamServer.js"
+import { json, startHost, waitFor } from "../../support/TestHost.js"
+import type { StartedHost } from "../../support/TestHost.js"
+import { GameStreamClient, makeClientIdentity } from "./GameStreamClient.js"
+import type { ClientIdentity, Endpoint, PairOutcome } from "./GameStreamClient.js"
+
+export const GAMESTREAM_ENV = {
+  PUNKTFUNK_GAMESTREAM: "1",
+  PUNKTFUNK_GAMESTREAM_HTTP_PORT: "0",
+  PUNKTFUNK_GAMESTREAM_HTTPS_PORT: "0"
+} as const
+
+export const startGameStreamHost = (options: { readonly dir?: string; readonly env?: Record<string, string> } = {}) =>
+  startHost({ ...(options.dir === undefined ? {} : { dir: options.dir }), env: { ...GAMESTREAM_ENV, ...options.env } })
+
+export const gameStreamOf = (host: StartedHost): GameStreamShape =>
+  Option.getOrThrowWith(Context.getOption(host.context, GameStream), () => new Error("the host has no GameStream service"))
+
+export const endpointOf = (host: StartedHost): Endpoint => {
+  const gs = gameStreamOf(host)
+  return { host: "127.0.0.1", httpPort: gs.httpPort, httpsPort: gs.httpsPort }
+}
+
+export const clientFor = (host: StartedHost, identity: ClientIdentity) => new GameStreamClient(endpointOf(host), identity)
+
+export const newIdentity = (name?: string) => Effect.promise(() => makeClientIdentity(name))
+
+const pairingApi = (host: StartedHost, route: string, init: RequestInit = {}) =>
+  Effect.promise(() => host.fetch(`${host.url}/api/v1/pairing${route}`, init))
+
+export const pendingList = (host: StartedHost) =>
+  pairingApi(host, "/pending").pipe(
+    Effect.flatMap((r) => Effect.promise(() => json(r))),
+    Effect.map(Schema.decodeUnknownSync(Schema.Array(PendingPairing)))
+  )
+
+export const pairedClients = (host: StartedHost) =>
+  pairingApi(host, "/clients").pipe(
+    Effect.flatMap((r) => Effect.promise(() => json(r))),
+    Effect.map(Schema.decodeUnknownSync(Schema.Array(PairedClient)))
+  )
+
+export const waitPending = (host: StartedHost) =>
+  Effect.promise(() =>
+    waitFor(async () => (await Effect.runPromise(pendingList(host))).length >= 1, 10_000, "a pending pairing request")
+  ).pipe(Effect.zipRight(pendingList(host)))
+
+export const enterPin = (host: StartedHost, requestId: string, pin: string) =>
+  pairingApi(host, `/pending/${requestId}/pin`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ pin })
+  })
+
+/**
+ * Runs the client's pairing with `clientPin` (what Moonlight shows) while the operator types
+ * `operatorPin`; returns the client's outcome and what the operator API said.
+ */
+export const pairViaOperator = (
+  host: StartedHost,
+  client: GameStreamClient,
+  clientPin: string,
+  operatorPin: string = clientPin,
+  options: { readonly ignoreWrongPin?: boolean; readonly deviceName?: string } = {}
+) =>
+  Effect.gen(function* () {
+    const outcome = yield* Effect.fork(
+      Effect.promise((): Promise<PairOutcome> => client.pair({ pin: clientPin, ...options }))
+    )
+    const [request] = yield* waitPending(host)
+    if (request === undefined) throw new Error("no pending request")
+    const entered = yield* enterPin(host, request.request_id, operatorPin)
+    return { request, operatorStatus: entered.status, outcome: yield* outcome.await.pipe(Effect.flatten) }
+  })
