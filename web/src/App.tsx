@@ -1,14 +1,24 @@
-/** The console shell: the token, then the Performance page. */
+/** The console shell: the token, then the Performance and Devices pages. */
 import { useCallback, useMemo, useState } from "react"
-import { makeConsoleApi } from "./api/client.js"
+import { makeConsoleApi, makeDevicesApi } from "./api/client.js"
 import { forgetToken, loadToken, saveToken } from "./api/token.js"
 import { TokenGate } from "./components/TokenGate.js"
+import { DevicesPage } from "./pages/DevicesPage.js"
 import { PerformancePage } from "./pages/PerformancePage.js"
+
+type Page = "performance" | "devices"
 
 export const App = () => {
   const [token, setToken] = useState<string | null>(() => loadToken())
   const [message, setMessage] = useState<string | null>(null)
-  const api = useMemo(() => (token === null ? null : makeConsoleApi(window.location.origin, token)), [token])
+  const [page, setPage] = useState<Page>("performance")
+  const apis = useMemo(
+    () =>
+      token === null
+        ? null
+        : { stats: makeConsoleApi(window.location.origin, token), devices: makeDevicesApi(window.location.origin, token) },
+    [token]
+  )
   const onUnauthorized = useCallback((text: string) => {
     forgetToken()
     setToken(null)
@@ -19,7 +29,11 @@ export const App = () => {
       <header className="top">
         <h1>punktfunk</h1>
         <nav>
-          <span className="current">Performance</span>
+          {(["performance", "devices"] as const).map((p) => (
+            <button key={p} type="button" aria-current={page === p ? "page" : undefined} onClick={() => setPage(p)}>
+              {p === "performance" ? "Performance" : "Devices"}
+            </button>
+          ))}
         </nav>
         {token !== null ? (
           <button type="button" className="link" onClick={() => onUnauthorized("Disconnected. Enter the token again.")}>
@@ -27,7 +41,7 @@ export const App = () => {
           </button>
         ) : null}
       </header>
-      {api === null ? (
+      {apis === null ? (
         <TokenGate
           message={message}
           onToken={(t) => {
@@ -37,7 +51,14 @@ export const App = () => {
           }}
         />
       ) : (
-        <PerformancePage api={api} onUnauthorized={onUnauthorized} />
+        <>
+          {/* Performance stays mounted while Devices is shown, so an open recording and the live
+              view are still there on the way back. */}
+          <div hidden={page !== "performance"}>
+            <PerformancePage api={apis.stats} onUnauthorized={onUnauthorized} />
+          </div>
+          {page === "devices" ? <DevicesPage api={apis.devices} /> : null}
+        </>
       )}
     </>
   )

@@ -7,6 +7,7 @@
 import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { Effect, Either } from "effect"
 import { PunktfunkApi } from "../../../src/api/Api.js"
+import type { PairedClient, PendingPairing } from "../../../src/api/Pairing.js"
 import type { Capture, CaptureMeta, LiveSnapshot, StatsStatus } from "../../../src/api/Stats.js"
 import { describeError } from "./errors.js"
 import type { LiveMessage } from "./sse.js"
@@ -27,25 +28,37 @@ export interface ConsoleApi {
   readonly liveEvents: (signal: AbortSignal, onMessage: (message: LiveMessage) => void) => Promise<void>
 }
 
+/** The Devices page's view of pairing (`/api/v1/pairing/*`). */
+export interface DevicesApi {
+  readonly pending: () => Promise<ReadonlyArray<PendingPairing>>
+  readonly enterPin: (requestId: string, pin: string) => Promise<PairedClient>
+  readonly reject: (requestId: string) => Promise<void>
+  readonly clients: () => Promise<ReadonlyArray<PairedClient>>
+  readonly unpair: (fingerprint: string) => Promise<void>
+}
+
 const STATS = "/api/v1/stats"
 
-export const makeConsoleApi = (baseUrl: string, token: string): ConsoleApi => {
-  const client = Effect.runSync(
+// Effect.runPromise would reject with a FiberFailure wrapper; reject with our own ApiFailure
+// (status and words) so callers can tell a refused token from a missing recording.
+const run = async <A, E>(effect: Effect.Effect<A, E>): Promise<A> => {
+  const result = await Effect.runPromise(
+    effect.pipe(Effect.mapError(describeError), Effect.catchAllDefect((d) => Effect.fail(describeError(d))), Effect.either)
+  )
+  if (Either.isLeft(result)) throw result.left
+  return result.right
+}
+
+const authorizedClient = (token: string) =>
+  Effect.runSync(
     HttpClient.HttpClient.pipe(
       Effect.map(HttpClient.mapRequest(HttpClientRequest.bearerToken(token))),
-      Effect.flatMap((httpClient) => HttpApiClient.group(PunktfunkApi, { group: "stats", httpClient, baseUrl })),
       Effect.provide(FetchHttpClient.layer)
     )
   )
-  // Effect.runPromise would reject with a FiberFailure wrapper; reject with our own ApiFailure
-  // (status and words) so callers can tell a refused token from a missing recording.
-  const run = async <A, E>(effect: Effect.Effect<A, E>): Promise<A> => {
-    const result = await Effect.runPromise(
-      effect.pipe(Effect.mapError(describeError), Effect.catchAllDefect((d) => Effect.fail(describeError(d))), Effect.either)
-    )
-    if (Either.isLeft(result)) throw result.left
-    return result.right
-  }
+
+export const makeConsoleApi = (baseUrl: string, token: string): ConsoleApi => {
+  const client = Effect.runSync(HttpApiClient.group(PunktfunkApi, { group: "stats", httpClient: authorizedClient(token), baseUrl }))
   return {
     status: () => run(client.status({})),
     start: () => run(client.start({})),
@@ -62,5 +75,16 @@ export const makeConsoleApi = (baseUrl: string, token: string): ConsoleApi => {
     label: (id, label) => run(client.label({ path: { id }, payload: { label } })),
     remove: (id) => run(client.remove({ path: { id } })),
     liveEvents: (signal, onMessage) => readLiveEvents(`${baseUrl}${STATS}/live/events`, token, signal, onMessage)
+  }
+}
+
+export const makeDevicesApi = (baseUrl: string, token: string): DevicesApi => {
+  const client = Effect.runSync(HttpApiClient.group(PunktfunkApi, { group: "pairing", httpClient: authorizedClient(token), baseUrl }))
+  return {
+    pending: () => run(client.pending({})),
+    enterPin: (request_id, pin) => run(client.enterPin({ path: { request_id }, payload: { pin } })),
+    reject: (request_id) => run(client.reject({ path: { request_id } })),
+    clients: () => run(client.clients({})),
+    unpair: (fingerprint) => run(client.unpair({ path: { fingerprint } }))
   }
 }

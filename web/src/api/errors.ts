@@ -35,6 +35,14 @@ export const describeError = (error: unknown): ApiFailure => {
         )
       case "CaptureReadError":
         return new ApiFailure(message || "The host could not read that recording.", 500, tag)
+      case "WrongPin":
+        return new ApiFailure(`${message || "The PIN did not match."} The client must ask to pair again.`, 403, tag)
+      case "PairingRequestNotFound":
+        return new ApiFailure(message || "That pairing request is gone (it timed out or was answered).", 404, tag)
+      case "ClientNotFound":
+        return new ApiFailure(message || "That client is not paired.", 404, tag)
+      case "PairingSaveError":
+        return new ApiFailure(message || "The host could not save its paired clients.", 507, tag)
       case "RequestError":
         return new ApiFailure("The host did not answer (is it running, is this the right address?).", null, tag)
       case "ResponseError": {

@@ -1,0 +1,72 @@
+import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react"
+import { afterEach, describe, expect, it } from "vitest"
+import type { PairedClient, PendingPairing } from "../../../src/api/Pairing.js"
+import type { DevicesApi } from "../api/client.js"
+import { ApiFailure } from "../api/errors.js"
+import { DevicesPage } from "./DevicesPage.js"
+
+afterEach(cleanup)
+
+const fp = (c: string) => c.repeat(64)
+
+const fakeDevices = () => {
+  const calls: Array<string> = []
+  let pending: Array<PendingPairing> = [{ request_id: "r1", path: "native", name: "living-room", fingerprint: fp("a"), requested_unix_ms: 0 }]
+  let clients: Array<PairedClient> = [{ fingerprint: fp("b"), path: "native", name: "laptop", paired_unix_ms: 0 }]
+  const api: DevicesApi = {
+    pending: async () => pending,
+    clients: async () => clients,
+    enterPin: async (id, pin) => {
+      calls.push(`pin ${id} ${pin}`)
+      if (pin !== "1234") throw new ApiFailure("The PIN did not match. The client must ask to pair again.", 403, "WrongPin")
+      const request = pending.find((p) => p.request_id === id)!
+      pending = pending.filter((p) => p.request_id !== id)
+      const client = { fingerprint: request.fingerprint, path: request.path, name: request.name, paired_unix_ms: 1 }
+      clients = [...clients, client]
+      return client
+    },
+    reject: async (id) => {
+      calls.push(`reject ${id}`)
+      pending = pending.filter((p) => p.request_id !== id)
+    },
+    unpair: async (f) => {
+      calls.push(`unpair ${f}`)
+      clients = clients.filter((c) => c.fingerprint !== f)
+    }
+  }
+  return { api, calls }
+}
+
+describe("DevicesPage", () => {
+  it("checks the PIN's form before sending, says a wrong PIN in words, pairs with the right one", async () => {
+    const { api, calls } = fakeDevices()
+    render(<DevicesPage api={api} />)
+    const row = await screen.findByTestId("pending-row")
+    const pin = within(row).getByLabelText("PIN shown by living-room")
+    fireEvent.change(pin, { target: { value: "12" } })
+    await act(async () => fireEvent.click(within(row).getByRole("button", { name: "Pair" })))
+    expect((await screen.findByRole("alert")).textContent).toContain("4 to 8 digits")
+    expect(calls).toEqual([])
+    fireEvent.change(pin, { target: { value: "9999" } })
+    await act(async () => fireEvent.click(within(row).getByRole("button", { name: "Pair" })))
+    await waitFor(() => expect(screen.getByRole("alert").textContent).toContain("did not match"))
+    fireEvent.change(pin, { target: { value: "1234" } })
+    await act(async () => fireEvent.click(within(row).getByRole("button", { name: "Pair" })))
+    await screen.findByText("Paired living-room (native).")
+    await screen.findByTestId("no-pending")
+    await waitFor(() => expect(screen.getAllByTestId("client-row")).toHaveLength(2))
+  })
+
+  it("unpairs only after the confirmation", async () => {
+    const { api, calls } = fakeDevices()
+    render(<DevicesPage api={api} />)
+    const row = await screen.findByTestId("client-row")
+    fireEvent.click(within(row).getByRole("button", { name: "Unpair" }))
+    fireEvent.click(within(row).getByRole("button", { name: "Keep" }))
+    expect(calls).toEqual([])
+    fireEvent.click(within(row).getByRole("button", { name: "Unpair" }))
+    await act(async () => fireEvent.click(within(row).getByRole("button", { name: "Yes, unpair" })))
+    await waitFor(() => expect(calls).toEqual([`unpair ${fp("b")}`]))
+    await waitFor(() => expect(screen.queryAllByTestId("client-row")).toHaveLength(0))
+  })
+})
