@@ -199,5 +199,13 @@ describe("performance console in a real browser", () => {
     await expect.poll(() => page.getByTestId("recording-row").count(), { timeout: WAIT }).toBe(1)
     expect((await listRecordings()).map((m) => m.id)).not.toContain(target.id)
     await shot("deleted")
+
+    // 7. The Devices page reads the pairing routes through the same typed client.
+    await page.getByRole("button", { name: "Devices" }).click()
+    await page.getByTestId("no-pending").waitFor({ timeout: WAIT })
+    await page.getByText("No client is paired yet.").waitFor({ timeout: WAIT })
+    await shot("devices")
+    await page.getByRole("button", { name: "Performance" }).click()
+    await expect.poll(() => page.getByTestId("recording-row").count(), { timeout: WAIT }).toBe(1)
   })
 })
