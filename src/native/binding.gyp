@@ -1,0 +1,35 @@
+# The host's per-frame pipeline (capture → submit → encode → send on a native thread), built by
+# `npm run build:native` against the local Node headers. FFmpeg and X11 come from pkg-config so
+# a fresh Debian machine with scripts/setup.sh builds it unchanged. The send stage links the
+# punktfunk/1 media sender from media/ so a streaming session seals and sends natively.
+{
+  "targets": [
+    {
+      "target_name": "punktfunk_native",
+      "sources": [
+        "addon.cc",
+        "armed.cc",
+        "options.cc",
+        "capture_synthetic.cc",
+        "capture_x11.cc",
+        "encoder_plan.cc",
+        "encoder.cc",
+        "av_log_capture.cc",
+        "sink.cc",
+        "window_stats.cc",
+        "frame_loop.cc",
+        "session_binding.cc",
+        "test_hooks.cc",
+        "media/reed_solomon.cc",
+        "media/seal.cc",
+        "media/media_sender.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "media"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
+      "cflags_cc": ["-std=c++17", "-O2", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter",
+                    "<!@(pkg-config --cflags libavcodec libavutil libswscale x11 xext)"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "libraries": ["<!@(pkg-config --libs libavcodec libavutil libswscale x11 xext)", "-lpthread"]
+    }
+  ]
+}

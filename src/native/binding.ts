@@ -1,0 +1,144 @@
+/**
+ * The typed face of the pipeline addon (`src/native`, built by `npm run build:native`). It knows
+ * nothing of Effect: `src/streams/NativePipeline.ts` turns a `NativeSession` into a scoped
+ * resource and its windows into a Stream.
+ *
+ * Why the path is resolved from the package root: this module runs from `src/native/` under
+ * the tests and from `dist/native/` once compiled, and the addon is built in one place only,
+ * `src/native/build/Release`. Both locations are two directories below the root.
+ */
+import { createRequire } from "node:module"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+/** Options as the addon reads them (see `src/native/options.h`). */
+export interface NativeOptions {
+  readonly kind: "native" | "gamestream"
+  readonly source: string
+  readonly display?: string
+  readonly width: number
+  readonly height: number
+  readonly fps: number
+  readonly codec: string
+  readonly encoder: string
+  readonly preset: string
+  readonly tune: string
+  readonly bitrate_kbps: number
+  readonly perf: boolean
+  /** Benchmarks: frames back to back instead of on the frame clock. */
+  readonly paced?: boolean
+  /** Aggregation window; default 2000 (native) or 1000 (GameStream). */
+  readonly window_ms?: number
+  /** Tests: append the Annex B bitstream to this file. */
+  readonly dump_path?: string
+  /** Tests: behave as if an NVIDIA GPU were present. */
+  readonly assume_gpu?: boolean
+  readonly media?: {
+    readonly host: string
+    readonly port: number
+    readonly key_hex: string
+    readonly mtu: number
+    readonly fec_percent: number
+  }
+}
+
+export interface NativeStageTiming {
+  readonly name: "capture" | "submit" | "encode" | "packetize" | "send"
+  readonly p50_us: number
+  readonly p99_us: number
+  readonly max_us: number
+  readonly mean_us: number
+}
+
+/** One aggregation window as the frame thread summarised it. */
+export interface NativeWindow {
+  readonly index: number
+  /** Window end, monotonic clock, ms. */
+  readonly t_ms: number
+  readonly duration_ms: number
+  readonly frames: number
+  readonly repeats: number
+  readonly measured_frames: number
+  readonly frames_dropped: number
+  readonly overflow: number
+  readonly bytes: number
+  /** Empty when no frame of the window was measured (disarmed, no perf). */
+  readonly stages: ReadonlyArray<NativeStageTiming>
+  readonly host_p50_us: number
+  readonly host_p99_us: number
+  readonly has_media: boolean
+  readonly send_dropped: number
+  readonly fec_us: number
+  readonly seal_us: number
+  readonly sock_us: number
+  /** Windows lost since the previous delivered one (JavaScript's queue was full). */
+  readonly windows_dropped: number
+  /** Present on the loop's last window when the encoder failed. */
+  readonly error?: string
+}
+
+export interface NativeSessionInfo {
+  readonly encoder_backend: string
+  /** Why the backend is not the first choice, or "". */
+  readonly note: string
+  readonly gpu: string
+  readonly stages: ReadonlyArray<NativeStageTiming["name"]>
+}
+
+export interface NativeTotals {
+  readonly frames: number
+  readonly repeats: number
+  readonly bytes: number
+  readonly windows: number
+  readonly frames_dropped: number
+  readonly running: boolean
+}
+
+export interface NativeSession {
+  info(): NativeSessionInfo
+  totals(): NativeTotals
+  /** Stops and joins the frame thread, frees encoder and capture. Idempotent. */
+  close(): void
+}
+
+export interface NativeModule {
+  /** Throws an Error with `configError: boolean` when the session cannot open. */
+  readonly NativeSession: new (options: NativeOptions, onWindow: (window: NativeWindow) => void) => NativeSession
+  readonly setArmed: (armed: boolean) => void
+  readonly getArmed: () => boolean
+  readonly activeThreads: () => number
+  readonly planEncoders: (codec: string, choice: string, nvidiaGpu: boolean) => Array<string>
+  readonly nvidiaGpuPresent: () => boolean
+  /** Test hooks. */
+  readonly x11FillRect: (display: string, x: number, y: number, w: number, h: number, rgb: number) => void
+  readonly x11Grab: (display: string, width: number, height: number) => Buffer
+  readonly writePatternFrames: (path: string, width: number, height: number, count: number) => void
+  readonly encodeRawFrames: (
+    path: string,
+    options: Pick<NativeOptions, "width" | "height" | "fps" | "codec" | "encoder" | "preset" | "tune" | "bitrate_kbps">,
+    loops: number
+  ) => { readonly wall_ns: number; readonly frames: number; readonly bytes: number; readonly encoder_backend: string }
+}
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
+export const nativeModulePath = path.join(root, "src", "native", "build", "Release", "punktfunk_native.node")
+
+let loaded: NativeModule | undefined
+
+/** The addon; throws with the command to run when it has not been built. */
+export const nativeModule = (): NativeModule => {
+  if (loaded === undefined) {
+    try {
+      loaded = createRequire(import.meta.url)(nativeModulePath) as NativeModule
+    } catch (e) {
+      throw new Error(
+        `the native pipeline is not built (${nativeModulePath}): run 'npm run build:native' (${e instanceof Error ? e.message : String(e)})`
+      )
+    }
+  }
+  return loaded
+}
+
+/** Tells an open failure that retrying cannot fix (bad config, no display, encoder won't open). */
+export const isConfigError = (e: unknown): boolean =>
+  e instanceof Error && (e as Error & { readonly configError?: unknown }).configError === true

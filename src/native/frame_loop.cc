@@ -1,0 +1,187 @@
+// The frame loop (see frame_loop.h for its invariants).
+//
+// Stage boundaries, native kind: capture = deadline → pixels in memory; submit = colour
+// conversion + hand-off; encode = avcodec_send_frame + receive_packet; send = sink. GameStream
+// kind has no submit stage: conversion is part of encode. Its packetize stage reads 0 until the
+// GameStream packetizer exists: there is no such work on this path yet, and nothing is invented.
+#include "frame_loop.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include "armed.h"
+#include "clock.h"
+#include "encoder_plan.h"
+
+namespace pf {
+
+std::unique_ptr<FrameLoop> FrameLoop::open(const PipelineOptions& o, std::string* error, bool* config_error) {
+  *config_error = true;
+  *error = validate(o);
+  if (!error->empty()) return nullptr;
+  std::unique_ptr<FrameLoop> loop(new FrameLoop());
+  loop->options_ = o;
+  loop->gamestream_ = o.kind == "gamestream";
+  if (o.source == "x11") {
+    loop->capture_ = open_x11(o.display, o.width, o.height, error);
+    if (loop->capture_ == nullptr) return nullptr;
+  } else {
+    loop->capture_ = make_synthetic(o.width, o.height, o.fps, o.source == "static");
+  }
+  const bool gpu = o.assume_gpu || nvidia_gpu_present();
+  loop->encoder_ = Encoder::open(o, gpu, &loop->info_.backend, &loop->info_.note, error);
+  if (loop->encoder_ == nullptr) return nullptr;
+  loop->info_.gpu = gpu_name();
+  *config_error = false;
+  loop->sink_ = Sink::open(o, error);
+  if (loop->sink_ == nullptr) return nullptr;
+  SessionInfo& info = loop->info_;
+  if (loop->gamestream_) {
+    info.stages[0] = "capture", info.stages[1] = "encode", info.stages[2] = "packetize", info.stages[3] = "send";
+  } else {
+    info.stages[0] = "capture", info.stages[1] = "submit", info.stages[2] = "encode", info.stages[3] = "send";
+  }
+  info.stage_count = 4;
+  // Paced: twice the frames a window should hold, for a window that runs long. Unpaced
+  // (benchmarks) runs as fast as the encoder allows, so leave room for a few thousand.
+  const size_t per_window = static_cast<size_t>(o.fps) * static_cast<size_t>(window_ms_of(o)) / 1000;
+  const size_t capacity = o.paced ? per_window * 2 + 64 : 16384;
+  loop->window_ = std::make_unique<WindowStats>(info.stage_count, capacity);
+  return loop;
+}
+
+FrameLoop::~FrameLoop() { stop(); }
+
+void FrameLoop::start(WindowOutlet* outlet) {
+  outlet_ = outlet;
+  started_ = true;
+  g_active_threads.fetch_add(1);
+  thread_ = std::thread([this] {
+    run();
+    g_active_threads.fetch_sub(1);
+  });
+}
+
+void FrameLoop::stop() {
+  stop_.store(true, std::memory_order_release);
+  if (thread_.joinable()) thread_.join();
+  if (encoder_ != nullptr && sink_ != nullptr && started_) {
+    EncodedFrame tail;
+    while (encoder_->flush(&tail)) {
+      sink_->send(tail, 0);
+      frames_.fetch_add(static_cast<uint64_t>(tail.count), std::memory_order_relaxed);
+      encoder_->release(&tail);
+    }
+  }
+  started_ = false;
+  sink_.reset();  // closes the dump and the media sender's pacer thread
+  encoder_.reset();
+  capture_.reset();
+}
+
+LoopTotals FrameLoop::totals() const {
+  LoopTotals t;
+  t.frames = frames_.load();
+  t.repeats = repeats_.load();
+  t.bytes = bytes_.load();
+  t.windows = windows_.load();
+  t.frames_dropped = frames_dropped_.load();
+  return t;
+}
+
+void FrameLoop::run() {
+  const PipelineOptions& o = options_;
+  const uint64_t interval = 1000000000ull / static_cast<uint64_t>(o.fps);
+  const uint64_t window_ns = static_cast<uint64_t>(window_ms_of(o)) * 1000000ull;
+  uint64_t next = now_ns();
+  uint64_t window_start = next;
+  uint64_t window_boundary = next;
+  EncodedFrame encoded;
+  uint64_t stage_ns[kMaxStages] = {};
+  std::string error;
+
+  while (!stop_.load(std::memory_order_acquire)) {
+    uint64_t deadline;
+    if (o.paced) {
+      sleep_until_ns(next);
+      deadline = next;
+      next += interval;
+      // More than a whole interval late: skip the deadlines already missed instead of
+      // bursting to catch up, and count them.
+      const uint64_t now = now_ns();
+      if (now > next + interval) {
+        const uint64_t missed = (now - next) / interval;
+        next += missed * interval;
+        window_->count_dropped(static_cast<uint32_t>(missed));
+        frames_dropped_.fetch_add(missed, std::memory_order_relaxed);
+      }
+    } else {
+      deadline = now_ns();
+    }
+    const bool measure = o.perf || g_armed.load(std::memory_order_relaxed);
+
+    FrameView frame;
+    const bool fresh = capture_->grab(&frame);
+    const uint64_t t_captured = measure ? now_ns() : 0;
+    encoder_->submit(frame, fresh);
+    const uint64_t t_submitted = measure ? now_ns() : 0;
+    if (!encoder_->encode(&encoded, &error)) {
+      summary_.failed = true;
+      std::snprintf(summary_.error, sizeof summary_.error, "%s: %s", info_.backend.c_str(), error.c_str());
+      outlet_->deliver(summary_);
+      return;
+    }
+    const uint64_t t_encoded = measure ? now_ns() : 0;
+    sink_->send(encoded, deadline / 1000);
+    const uint64_t t_sent = measure ? now_ns() : 0;
+
+    window_->count_frame(!fresh, encoded.bytes);
+    frames_.fetch_add(1, std::memory_order_relaxed);
+    if (!fresh) repeats_.fetch_add(1, std::memory_order_relaxed);
+    bytes_.fetch_add(encoded.bytes, std::memory_order_relaxed);
+    encoder_->release(&encoded);
+
+    if (measure) {
+      stage_ns[0] = t_captured - deadline;
+      if (gamestream_) {
+        stage_ns[1] = t_encoded - t_captured;  // conversion + encoder call
+        stage_ns[2] = 0;                       // no GameStream packetizer yet: nothing to time
+        stage_ns[3] = t_sent - t_encoded;
+      } else {
+        stage_ns[1] = t_submitted - t_captured;
+        stage_ns[2] = t_encoded - t_submitted;
+        stage_ns[3] = t_sent - t_encoded;
+      }
+      window_->add(stage_ns, t_sent - deadline);
+    }
+    // The boundary is judged on the frame clock's deadline, so a disarmed frame reads no clock
+    // beyond the pacing sleep; the window's true length is read once, when it closes.
+    if (deadline - window_boundary >= window_ns) {
+      window_boundary = deadline;
+      emit_window(now_ns(), &window_start);
+    }
+  }
+}
+
+void FrameLoop::emit_window(uint64_t now, uint64_t* window_start) {
+  WindowSummary& s = summary_;
+  window_->summarise(&s);
+  s.index = window_index_++;
+  s.t_ms = static_cast<double>(now) / 1e6;
+  s.duration_ms = static_cast<double>(now - *window_start) / 1e6;
+  s.has_media = sink_->has_media();
+  if (s.has_media) {
+    const SinkCounters c = sink_->counters();
+    const double frames = static_cast<double>(c.frames - last_sink_.frames);
+    s.send_dropped = c.send_dropped - last_sink_.send_dropped;
+    s.fec_us = frames > 0 ? static_cast<double>(c.fec_ns - last_sink_.fec_ns) / 1000.0 / frames : 0;
+    s.seal_us = frames > 0 ? static_cast<double>(c.seal_ns - last_sink_.seal_ns) / 1000.0 / frames : 0;
+    s.sock_us = frames > 0 ? static_cast<double>(c.sock_ns - last_sink_.sock_ns) / 1000.0 / frames : 0;
+    last_sink_ = c;
+  }
+  *window_start = now;
+  windows_.fetch_add(1, std::memory_order_relaxed);
+  outlet_->deliver(s);
+}
+
+}  // namespace pf

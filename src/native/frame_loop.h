@@ -1,0 +1,83 @@
+// One session's frame loop: capture → submit → encode → send on its own thread, paced by a
+// frame clock (absolute deadlines start + k·interval), with measurement decided per frame by
+// `perf || armed` — one relaxed atomic load.
+//
+// Invariants:
+// - Everything the loop touches (capture buffer, encoder frame and packets, window buffers) is
+//   made in `open`, before the thread starts; a configuration or open failure therefore never
+//   leaves a thread behind.
+// - The loop takes no lock and allocates nothing of its own per frame; at a window boundary it
+//   summarises in place and hands the summary to the outlet, which must not block.
+// - The host total is read off the clock (deadline → send finished), never summed from stages.
+// - `stop` joins the thread; after it returns the loop touches nothing, so capture and encoder
+//   can be freed.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "capture.h"
+#include "encoder.h"
+#include "options.h"
+#include "sink.h"
+#include "window_stats.h"
+
+namespace pf {
+
+// Receives window summaries on the frame thread; must return at once (never blocks).
+class WindowOutlet {
+ public:
+  virtual ~WindowOutlet() = default;
+  virtual void deliver(const WindowSummary& summary) = 0;
+};
+
+struct SessionInfo {
+  std::string backend;  // the encoder that opened, e.g. "libx264"
+  std::string note;     // why it is not the first choice (fallback), or ""
+  std::string gpu;      // "none", "nvidia" or the GPU model
+  int stage_count = 4;
+  const char* stages[kMaxStages] = {};
+};
+
+struct LoopTotals {
+  uint64_t frames = 0, repeats = 0, bytes = 0, windows = 0, frames_dropped = 0;
+};
+
+class FrameLoop {
+ public:
+  // Validates, opens capture, encoder and sink. Null with `error` on failure; `config_error`
+  // tells a configuration problem (retrying cannot help) from a runtime one.
+  static std::unique_ptr<FrameLoop> open(const PipelineOptions& o, std::string* error, bool* config_error);
+  ~FrameLoop();
+
+  const SessionInfo& info() const { return info_; }
+  void start(WindowOutlet* outlet);
+  // Stops and joins the thread, then drains the encoder into the sink. Idempotent.
+  void stop();
+  LoopTotals totals() const;
+
+ private:
+  FrameLoop() = default;
+  void run();
+  void emit_window(uint64_t now, uint64_t* window_start);
+
+  PipelineOptions options_;
+  SessionInfo info_;
+  std::unique_ptr<Capture> capture_;
+  std::unique_ptr<Encoder> encoder_;
+  std::unique_ptr<Sink> sink_;
+  std::unique_ptr<WindowStats> window_;
+  WindowSummary summary_;
+  SinkCounters last_sink_;
+  WindowOutlet* outlet_ = nullptr;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  bool started_ = false;
+  bool gamestream_ = false;
+  uint64_t window_index_ = 0;
+  std::atomic<uint64_t> frames_{0}, repeats_{0}, bytes_{0}, windows_{0}, frames_dropped_{0};
+};
+
+}  // namespace pf

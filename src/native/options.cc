@@ -1,0 +1,52 @@
+// Configuration checks (see options.h). Each message names the offending value so the operator
+// can fix the flag without reading code.
+#include "options.h"
+
+namespace pf {
+
+namespace {
+bool one_of(const std::string& v, std::initializer_list<const char*> allowed) {
+  for (const char* a : allowed)
+    if (v == a) return true;
+  return false;
+}
+}  // namespace
+
+std::string validate(const PipelineOptions& o) {
+  if (!one_of(o.kind, {"native", "gamestream"})) return "unknown stream kind '" + o.kind + "'";
+  if (!one_of(o.source, {"synthetic", "static", "x11"}))
+    return "unknown capture source '" + o.source + "' (synthetic, static or x11)";
+  if (o.width <= 0 || o.height <= 0)
+    return "resolution " + std::to_string(o.width) + "x" + std::to_string(o.height) + " must be positive";
+  if (o.width % 2 != 0 || o.height % 2 != 0)
+    return "resolution " + std::to_string(o.width) + "x" + std::to_string(o.height) +
+           " must be even in both dimensions (4:2:0 chroma)";
+  if (o.width > kMaxWidth || o.height > kMaxHeight)
+    return "resolution " + std::to_string(o.width) + "x" + std::to_string(o.height) + " exceeds 8K (" +
+           std::to_string(kMaxWidth) + "x" + std::to_string(kMaxHeight) + ")";
+  if (o.fps <= 0 || o.fps > kMaxFps)
+    return "frame rate " + std::to_string(o.fps) + " must be from 1 to " + std::to_string(kMaxFps);
+  if (!one_of(o.codec, {"h264", "hevc"})) return "unknown codec '" + o.codec + "' (h264 or hevc)";
+  if (!one_of(o.encoder, {"auto", "libx264", "libx265", "h264_nvenc", "hevc_nvenc"}))
+    return "unknown encoder '" + o.encoder + "' (auto, libx264, libx265, h264_nvenc or hevc_nvenc)";
+  const bool hevc_encoder = o.encoder == "libx265" || o.encoder == "hevc_nvenc";
+  const bool h264_encoder = o.encoder == "libx264" || o.encoder == "h264_nvenc";
+  if ((o.codec == "h264" && hevc_encoder) || (o.codec == "hevc" && h264_encoder))
+    return "encoder " + o.encoder + " does not produce " + o.codec;
+  if (o.bitrate_kbps <= 0) return "bitrate " + std::to_string(o.bitrate_kbps) + " kb/s must be positive";
+  if (o.source == "x11" && o.display.empty()) return "x11 capture needs a display (PUNKTFUNK_DISPLAY or DISPLAY)";
+  if (o.window_ms < 0) return "window length must not be negative";
+  if (o.media.enabled) {
+    if (o.media.port <= 0 || o.media.port > 65535) return "media port " + std::to_string(o.media.port) + " is not a port";
+    if (o.media.mtu < 256 || o.media.mtu > 9000) return "media MTU " + std::to_string(o.media.mtu) + " must be 256..9000";
+    if (o.media.fec_percent < 0 || o.media.fec_percent > 100) return "FEC share must be 0..100 %";
+  }
+  return "";
+}
+
+int window_ms_of(const PipelineOptions& o) {
+  if (o.window_ms > 0) return o.window_ms;
+  return o.kind == "gamestream" ? 1000 : 2000;
+}
+
+}  // namespace pf

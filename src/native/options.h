@@ -1,0 +1,51 @@
+// What a session is asked to be, as plain C++ values (parsed from JavaScript in
+// session_binding.cc), and the checks that refuse a bad configuration before any thread,
+// encoder or X connection exists.
+#pragma once
+#include <string>
+
+namespace pf {
+
+struct MediaTarget {
+  bool enabled = false;
+  std::string host;
+  int port = 0;
+  std::string key_hex;
+  int mtu = 1400;
+  int fec_percent = 20;
+};
+
+struct PipelineOptions {
+  std::string kind = "native";  // "native" | "gamestream": decides stage set and window length
+  std::string source = "synthetic";  // "synthetic" | "static" | "x11"
+  std::string display;               // X display for x11, e.g. ":99"
+  int width = 1280;
+  int height = 720;
+  int fps = 60;
+  std::string codec = "h264";   // "h264" | "hevc"
+  std::string encoder = "auto";  // "auto" | "libx264" | "libx265" | "h264_nvenc" | "hevc_nvenc"
+  std::string preset = "ultrafast";
+  std::string tune = "zerolatency";
+  int bitrate_kbps = 10000;
+  bool perf = false;
+  // Benchmarks only: run frames back to back instead of on the frame clock.
+  bool paced = true;
+  // Aggregation window; 0 = the kind's default (2 s native, 1 s GameStream).
+  int window_ms = 0;
+  // Tests only: append the encoded bitstream here (Annex B), to decode it afterwards.
+  std::string dump_path;
+  // Tests only: behave as if an NVIDIA GPU were present (exercises auto's NVENC attempt).
+  bool assume_gpu = false;
+  MediaTarget media;
+};
+
+constexpr int kMaxWidth = 7680;  // 8K UHD: anything larger is refused
+constexpr int kMaxHeight = 4320;
+constexpr int kMaxFps = 240;
+
+// Empty when the options are acceptable; otherwise one sentence naming the problem.
+std::string validate(const PipelineOptions& o);
+
+int window_ms_of(const PipelineOptions& o);
+
+}  // namespace pf

@@ -1,0 +1,281 @@
+// NativeSession (see session_binding.h).
+//
+// How a window crosses threads without a lock or a stall: the frame thread copies the summary
+// into one of a few preallocated slots and posts the slot with NonBlockingCall on a thread-safe
+// function whose queue holds only a couple of windows. When no slot is free or the queue is
+// full the window is dropped and counted (`windows_dropped` rides on the next window that
+// arrives); the frame loop never waits for JavaScript.
+//
+// Lifetime: the slots live in a Mailbox owned by the thread-safe function's finalizer, because
+// queued windows may still be delivered after `close()` returned. `close()` joins the frame
+// thread before releasing the function, so nothing posts after the release. A per-session
+// environment cleanup hook, registered after the function (hooks run in reverse order, so it
+// fires before Node tears the function down), closes a session JavaScript forgot; once it has
+// fired it is never removed again (removing a fired hook is a double free at exit).
+#include "session_binding.h"
+
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "frame_loop.h"
+
+namespace pf {
+
+namespace {
+
+constexpr int kSlots = 4;
+constexpr size_t kQueue = 2;
+
+struct Mailbox;
+
+struct Slot {
+  WindowSummary summary;
+  std::atomic<bool> busy{false};
+};
+
+struct Mailbox {
+  Slot slots[kSlots];
+  std::atomic<uint64_t> dropped{0};
+  SessionInfo info;
+};
+
+void call_js(Napi::Env env, Napi::Function callback, Mailbox* box, Slot* slot);
+using WindowTsfn = Napi::TypedThreadSafeFunction<Mailbox, Slot, call_js>;
+
+Napi::Object window_object(Napi::Env env, const Mailbox& box, const WindowSummary& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("index", static_cast<double>(s.index));
+  o.Set("t_ms", s.t_ms);
+  o.Set("duration_ms", s.duration_ms);
+  o.Set("frames", s.frames);
+  o.Set("repeats", s.repeats);
+  o.Set("measured_frames", s.measured_frames);
+  o.Set("frames_dropped", s.frames_dropped);
+  o.Set("overflow", s.overflow);
+  o.Set("bytes", static_cast<double>(s.bytes));
+  Napi::Array stages = Napi::Array::New(env, static_cast<size_t>(s.stage_count));
+  for (int i = 0; i < s.stage_count; i++) {
+    Napi::Object st = Napi::Object::New(env);
+    st.Set("name", box.info.stages[i]);
+    st.Set("p50_us", s.stages[i].p50_us);
+    st.Set("p99_us", s.stages[i].p99_us);
+    st.Set("max_us", s.stages[i].max_us);
+    st.Set("mean_us", s.stages[i].mean_us);
+    stages.Set(static_cast<uint32_t>(i), st);
+  }
+  o.Set("stages", stages);
+  o.Set("host_p50_us", s.host_p50_us);
+  o.Set("host_p99_us", s.host_p99_us);
+  o.Set("has_media", s.has_media);
+  o.Set("send_dropped", static_cast<double>(s.send_dropped));
+  o.Set("fec_us", s.fec_us);
+  o.Set("seal_us", s.seal_us);
+  o.Set("sock_us", s.sock_us);
+  o.Set("windows_dropped", static_cast<double>(s.windows_dropped));
+  if (s.failed) o.Set("error", s.error);
+  return o;
+}
+
+void call_js(Napi::Env env, Napi::Function callback, Mailbox* box, Slot* slot) {
+  if (slot == nullptr) return;
+  if (env != nullptr && !callback.IsEmpty()) {
+    Napi::Object o = window_object(env, *box, slot->summary);
+    slot->busy.store(false, std::memory_order_release);
+    callback.Call({o});
+    return;
+  }
+  slot->busy.store(false, std::memory_order_release);
+}
+
+// The frame thread's side of the mailbox.
+class TsfnOutlet final : public WindowOutlet {
+ public:
+  TsfnOutlet(Mailbox* box, WindowTsfn* tsfn, const std::atomic<bool>* closing) : box_(box), tsfn_(tsfn), closing_(closing) {}
+
+  void deliver(const WindowSummary& summary) override {
+    // A failure is the loop's last word: keep offering it until JavaScript takes it or the
+    // session is closing (then nobody is listening). Never a blocking call: close() joins this
+    // thread from the JavaScript thread, which would then never drain the queue.
+    do {
+      if (try_post(summary)) return;
+      if (!summary.failed) {
+        box_->dropped.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    } while (!closing_->load(std::memory_order_acquire));
+  }
+
+ private:
+  bool try_post(const WindowSummary& summary) {
+    for (Slot& slot : box_->slots) {
+      bool expected = false;
+      if (!slot.busy.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) continue;
+      std::memcpy(&slot.summary, &summary, sizeof summary);
+      slot.summary.windows_dropped = box_->dropped.exchange(0, std::memory_order_relaxed);
+      if (tsfn_->NonBlockingCall(&slot) == napi_ok) return true;
+      box_->dropped.fetch_add(slot.summary.windows_dropped, std::memory_order_relaxed);
+      slot.busy.store(false, std::memory_order_release);
+      return false;
+    }
+    return false;
+  }
+
+  Mailbox* box_;
+  WindowTsfn* tsfn_;
+  const std::atomic<bool>* closing_;
+};
+
+PipelineOptions parse_options(const Napi::Object& o) {
+  auto str = [&](const char* k, const std::string& d) {
+    return o.Has(k) && o.Get(k).IsString() ? o.Get(k).As<Napi::String>().Utf8Value() : d;
+  };
+  auto num = [&](const char* k, double d) {
+    return o.Has(k) && o.Get(k).IsNumber() ? o.Get(k).As<Napi::Number>().DoubleValue() : d;
+  };
+  auto flag = [&](const char* k, bool d) {
+    return o.Has(k) && o.Get(k).IsBoolean() ? o.Get(k).As<Napi::Boolean>().Value() : d;
+  };
+  // Non-integers become 1 (odd), so they are refused by validate() rather than truncated.
+  auto integer = [&](const char* k, double d) {
+    const double v = num(k, d);
+    if (v != static_cast<double>(static_cast<long long>(v)) || v > 1e9 || v < -1e9) return 1;
+    return static_cast<int>(v);
+  };
+  PipelineOptions p;
+  p.kind = str("kind", p.kind);
+  p.source = str("source", p.source);
+  p.display = str("display", p.display);
+  p.width = integer("width", p.width);
+  p.height = integer("height", p.height);
+  p.fps = integer("fps", p.fps);
+  p.codec = str("codec", p.codec);
+  p.encoder = str("encoder", p.encoder);
+  p.preset = str("preset", p.preset);
+  p.tune = str("tune", p.tune);
+  p.bitrate_kbps = integer("bitrate_kbps", p.bitrate_kbps);
+  p.perf = flag("perf", p.perf);
+  p.paced = flag("paced", p.paced);
+  p.window_ms = integer("window_ms", p.window_ms);
+  p.dump_path = str("dump_path", p.dump_path);
+  p.assume_gpu = flag("assume_gpu", p.assume_gpu);
+  if (o.Has("media") && o.Get("media").IsObject()) {
+    const Napi::Object m = o.Get("media").As<Napi::Object>();
+    p.media.enabled = true;
+    p.media.host = m.Get("host").IsString() ? m.Get("host").As<Napi::String>().Utf8Value() : "";
+    p.media.port = m.Get("port").IsNumber() ? m.Get("port").As<Napi::Number>().Int32Value() : 0;
+    p.media.key_hex = m.Get("key_hex").IsString() ? m.Get("key_hex").As<Napi::String>().Utf8Value() : "";
+    p.media.mtu = m.Get("mtu").IsNumber() ? m.Get("mtu").As<Napi::Number>().Int32Value() : 1400;
+    p.media.fec_percent = m.Get("fec_percent").IsNumber() ? m.Get("fec_percent").As<Napi::Number>().Int32Value() : 20;
+  }
+  return p;
+}
+
+class NativeSession : public Napi::ObjectWrap<NativeSession> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeSession",
+                       {InstanceMethod<&NativeSession::Close>("close"), InstanceMethod<&NativeSession::Totals>("totals"),
+                        InstanceMethod<&NativeSession::Info>("info")});
+  }
+
+  // new NativeSession(options, onWindow). Throws an Error whose `configError` says whether a
+  // retry could help; no thread exists unless the constructor returns.
+  explicit NativeSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSession>(info), env_(info.Env()) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
+      Napi::TypeError::New(env, "NativeSession(options, onWindow)").ThrowAsJavaScriptException();
+      return;
+    }
+    const PipelineOptions options = parse_options(info[0].As<Napi::Object>());
+    std::string error;
+    bool config_error = false;
+    loop_ = FrameLoop::open(options, &error, &config_error);
+    if (loop_ == nullptr) {
+      Napi::Error e = Napi::Error::New(env, error);
+      e.Set("configError", Napi::Boolean::New(env, config_error));
+      e.ThrowAsJavaScriptException();
+      return;
+    }
+    info_ = loop_->info();
+    box_ = new Mailbox();
+    box_->info = info_;
+    tsfn_ = WindowTsfn::New(env, info[1].As<Napi::Function>(), "punktfunk-native-windows", kQueue, 1, box_,
+                            [](Napi::Env, void*, Mailbox* box) { delete box; });
+    napi_add_env_cleanup_hook(env, &NativeSession::OnEnvCleanup, this);
+    hooked_ = true;
+    outlet_ = std::make_unique<TsfnOutlet>(box_, &tsfn_, &closing_);
+    loop_->start(outlet_.get());
+  }
+
+  ~NativeSession() override { Shutdown(); }
+
+ private:
+  static void OnEnvCleanup(void* arg) {
+    NativeSession* self = static_cast<NativeSession*>(arg);
+    self->hooked_ = false;  // fired: never remove it again
+    self->Shutdown();
+  }
+
+  void Shutdown() {
+    if (loop_ == nullptr) return;
+    closing_.store(true, std::memory_order_release);
+    loop_->stop();
+    totals_ = loop_->totals();
+    loop_.reset();
+    tsfn_.Release();
+    if (hooked_) {
+      napi_remove_env_cleanup_hook(env_, &NativeSession::OnEnvCleanup, this);
+      hooked_ = false;
+    }
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Shutdown();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Totals(const Napi::CallbackInfo& info) {
+    const LoopTotals t = loop_ != nullptr ? loop_->totals() : totals_;
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("frames", static_cast<double>(t.frames));
+    o.Set("repeats", static_cast<double>(t.repeats));
+    o.Set("bytes", static_cast<double>(t.bytes));
+    o.Set("windows", static_cast<double>(t.windows));
+    o.Set("frames_dropped", static_cast<double>(t.frames_dropped));
+    o.Set("running", loop_ != nullptr);
+    return o;
+  }
+
+  Napi::Value Info(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const SessionInfo& s = info_;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("encoder_backend", s.backend);
+    o.Set("note", s.note);
+    o.Set("gpu", s.gpu);
+    Napi::Array stages = Napi::Array::New(env, static_cast<size_t>(s.stage_count));
+    for (int i = 0; i < s.stage_count; i++) stages.Set(static_cast<uint32_t>(i), s.stages[i]);
+    o.Set("stages", stages);
+    return o;
+  }
+
+  napi_env env_;
+  std::unique_ptr<FrameLoop> loop_;
+  Mailbox* box_ = nullptr;  // owned by the thread-safe function's finalizer
+  WindowTsfn tsfn_;
+  std::unique_ptr<TsfnOutlet> outlet_;
+  std::atomic<bool> closing_{false};
+  bool hooked_ = false;
+  LoopTotals totals_;
+  SessionInfo info_;
+};
+
+}  // namespace
+
+Napi::Function define_native_session(Napi::Env env) { return NativeSession::Define(env); }
+
+}  // namespace pf

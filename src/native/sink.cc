@@ -1,0 +1,105 @@
+// The send stage's destinations (see sink.h). The dump file is written with buffered stdio:
+// it is a test aid, and a full-disk error there must not stall the frame loop, so write errors
+// are ignored (the test that reads the dump would see the missing frames).
+#include "sink.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+
+#include <cstring>
+
+namespace pf {
+
+namespace {
+
+bool parse_key(const std::string& hex, seal::Key* key) {
+  if (hex.size() != 2 * (seal::kKeyBytes + seal::kSaltBytes)) return false;
+  uint8_t bytes[seal::kKeyBytes + seal::kSaltBytes];
+  for (size_t i = 0; i < sizeof bytes; i++) {
+    unsigned v;
+    if (std::sscanf(hex.c_str() + 2 * i, "%2x", &v) != 1) return false;
+    bytes[i] = static_cast<uint8_t>(v);
+  }
+  std::memcpy(key->key, bytes, seal::kKeyBytes);
+  std::memcpy(key->salt, bytes + seal::kKeyBytes, seal::kSaltBytes);
+  return true;
+}
+
+bool resolve(const std::string& host, int port, sockaddr_storage* out, socklen_t* len) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0 || res == nullptr) return false;
+  std::memcpy(out, res->ai_addr, res->ai_addrlen);
+  *len = res->ai_addrlen;
+  freeaddrinfo(res);
+  return true;
+}
+
+}  // namespace
+
+std::unique_ptr<Sink> Sink::open(const PipelineOptions& o, std::string* error) {
+  std::unique_ptr<Sink> sink(new Sink());
+  if (!o.dump_path.empty()) {
+    sink->dump_ = std::fopen(o.dump_path.c_str(), "wb");
+    if (sink->dump_ == nullptr) {
+      *error = "cannot open the bitstream dump '" + o.dump_path + "': " + std::strerror(errno);
+      return nullptr;
+    }
+  }
+  if (o.media.enabled) {
+    media::SenderConfig c;
+    if (!parse_key(o.media.key_hex, &c.key)) {
+      *error = "media key must be 40 hex digits";
+      return nullptr;
+    }
+    if (!resolve(o.media.host, o.media.port, &c.dest, &c.dest_len)) {
+      *error = "cannot resolve media destination '" + o.media.host + "'";
+      return nullptr;
+    }
+    c.mtu = o.media.mtu;
+    c.fec_percent = o.media.fec_percent;
+    c.fps = o.fps;
+    std::string why;
+    sink->media_ = media::MediaSender::open(c, &why);
+    if (sink->media_ == nullptr) {
+      *error = "media sender: " + why;
+      return nullptr;
+    }
+  }
+  return sink;
+}
+
+Sink::~Sink() {
+  media_.reset();
+  if (dump_ != nullptr) std::fclose(dump_);
+}
+
+void Sink::send(const EncodedFrame& frame, uint64_t capture_us) {
+  for (int i = 0; i < frame.count; i++) {
+    const AVPacket* p = frame.packets[i];
+    if (dump_ != nullptr) std::fwrite(p->data, 1, static_cast<size_t>(p->size), dump_);
+    if (media_ != nullptr) {
+      media::SendSplit split;
+      media_->send_frame(p->data, static_cast<size_t>(p->size), (p->flags & AV_PKT_FLAG_KEY) != 0, capture_us, &split);
+      fec_ns_ += split.fec_ns;
+      seal_ns_ += split.seal_ns;
+    }
+  }
+}
+
+SinkCounters Sink::counters() const {
+  SinkCounters c;
+  if (media_ != nullptr) {
+    const media::SenderCounters m = media_->counters();
+    c.send_dropped = m.send_dropped;
+    c.sock_ns = m.sock_ns;
+    c.frames = m.frames;
+    c.fec_ns = fec_ns_;
+    c.seal_ns = seal_ns_;
+  }
+  return c;
+}
+
+}  // namespace pf

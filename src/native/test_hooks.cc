@@ -1,0 +1,162 @@
+// Test and benchmark aids (see test_hooks.h):
+// - x11FillRect / x11Grab: draw a rectangle on an X display's root window and read back what
+//   the XShm capture sees, so the x11 test checks real pixels without extra X tools;
+// - writePatternFrames: the synthetic pattern as raw BGRX frames on disk, the shared input of
+//   "our encode vs the ffmpeg command line";
+// - encodeRawFrames: our submit + encode over those frames, back to back, timed — the same
+//   Encoder class the frame loop uses, so the comparison measures what the pipeline adds.
+#include "test_hooks.h"
+
+#include <X11/Xlib.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "capture.h"
+#include "clock.h"
+#include "encoder.h"
+#include "encoder_plan.h"
+
+namespace pf {
+
+namespace {
+
+Napi::Value X11FillRect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string display = info[0].As<Napi::String>().Utf8Value();
+  const int x = info[1].As<Napi::Number>().Int32Value(), y = info[2].As<Napi::Number>().Int32Value();
+  const unsigned w = info[3].As<Napi::Number>().Uint32Value(), h = info[4].As<Napi::Number>().Uint32Value();
+  const unsigned long rgb = info[5].As<Napi::Number>().Uint32Value();
+  Display* dpy = XOpenDisplay(display.c_str());
+  if (dpy == nullptr) {
+    Napi::Error::New(env, "cannot open X display '" + display + "'").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const Window root = DefaultRootWindow(dpy);
+  GC gc = XCreateGC(dpy, root, 0, nullptr);
+  XSetForeground(dpy, gc, rgb);
+  XSetSubwindowMode(dpy, gc, IncludeInferiors);
+  XFillRectangle(dpy, root, gc, x, y, w, h);
+  XSync(dpy, False);
+  XFreeGC(dpy, gc);
+  XCloseDisplay(dpy);
+  return env.Undefined();
+}
+
+Napi::Value X11Grab(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string display = info[0].As<Napi::String>().Utf8Value();
+  const int w = info[1].As<Napi::Number>().Int32Value(), h = info[2].As<Napi::Number>().Int32Value();
+  std::string error;
+  std::unique_ptr<Capture> capture = open_x11(display, w, h, &error);
+  if (capture == nullptr) {
+    Napi::Error::New(env, error).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  FrameView frame;
+  capture->grab(&frame);
+  Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(w) * static_cast<size_t>(h) * 4);
+  for (int row = 0; row < h; row++)
+    std::memcpy(out.Data() + static_cast<size_t>(row) * static_cast<size_t>(w) * 4,
+                frame.data + static_cast<size_t>(row) * static_cast<size_t>(frame.stride), static_cast<size_t>(w) * 4);
+  return out;
+}
+
+Napi::Value WritePatternFrames(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string path = info[0].As<Napi::String>().Utf8Value();
+  const int w = info[1].As<Napi::Number>().Int32Value(), h = info[2].As<Napi::Number>().Int32Value();
+  const int count = info[3].As<Napi::Number>().Int32Value();
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) {
+    Napi::Error::New(env, "cannot write '" + path + "'").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::vector<uint8_t> frame(static_cast<size_t>(w) * static_cast<size_t>(h) * 4);
+  for (int i = 0; i < count; i++) {
+    draw_pattern(frame.data(), w, h, w * 4, static_cast<uint64_t>(i));
+    std::fwrite(frame.data(), 1, frame.size(), f);
+  }
+  std::fclose(f);
+  return env.Undefined();
+}
+
+// encodeRawFrames(path, options, loops) → { wall_ns, frames, bytes, encoder_backend }
+Napi::Value EncodeRawFrames(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string path = info[0].As<Napi::String>().Utf8Value();
+  const Napi::Object o = info[1].As<Napi::Object>();
+  const int loops = info[2].As<Napi::Number>().Int32Value();
+  PipelineOptions p;
+  p.width = o.Get("width").As<Napi::Number>().Int32Value();
+  p.height = o.Get("height").As<Napi::Number>().Int32Value();
+  p.fps = o.Get("fps").As<Napi::Number>().Int32Value();
+  p.codec = o.Get("codec").As<Napi::String>().Utf8Value();
+  p.encoder = o.Get("encoder").As<Napi::String>().Utf8Value();
+  p.preset = o.Get("preset").As<Napi::String>().Utf8Value();
+  p.tune = o.Get("tune").As<Napi::String>().Utf8Value();
+  p.bitrate_kbps = o.Get("bitrate_kbps").As<Napi::Number>().Int32Value();
+  const std::string invalid = validate(p);
+  if (!invalid.empty()) {
+    Napi::Error::New(env, invalid).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    Napi::Error::New(env, "cannot read '" + path + "'").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const size_t frame_bytes = static_cast<size_t>(p.width) * static_cast<size_t>(p.height) * 4;
+  std::vector<uint8_t> raw;
+  std::vector<uint8_t> chunk(frame_bytes);
+  while (std::fread(chunk.data(), 1, frame_bytes, f) == frame_bytes) raw.insert(raw.end(), chunk.begin(), chunk.end());
+  std::fclose(f);
+  const size_t count = raw.size() / frame_bytes;
+  std::string backend, note, error;
+  std::unique_ptr<Encoder> enc = Encoder::open(p, nvidia_gpu_present(), &backend, &note, &error);
+  if (enc == nullptr || count == 0) {
+    Napi::Error::New(env, count == 0 ? "no frames in '" + path + "'" : error).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  EncodedFrame out;
+  uint64_t bytes = 0, frames = 0;
+  const uint64_t start = now_ns();
+  for (int l = 0; l < loops; l++) {
+    for (size_t i = 0; i < count; i++) {
+      FrameView view{raw.data() + i * frame_bytes, p.width * 4};
+      enc->submit(view, true);
+      if (!enc->encode(&out, &error)) {
+        Napi::Error::New(env, error).ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      bytes += out.bytes;
+      frames += static_cast<uint64_t>(out.count);
+      enc->release(&out);
+    }
+  }
+  while (enc->flush(&out)) {
+    bytes += out.bytes;
+    frames += static_cast<uint64_t>(out.count);
+    enc->release(&out);
+  }
+  const uint64_t wall = now_ns() - start;
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("wall_ns", static_cast<double>(wall));
+  r.Set("frames", static_cast<double>(frames));
+  r.Set("bytes", static_cast<double>(bytes));
+  r.Set("encoder_backend", backend);
+  return r;
+}
+
+}  // namespace
+
+void register_test_hooks(Napi::Env env, Napi::Object exports) {
+  exports.Set("x11FillRect", Napi::Function::New(env, X11FillRect));
+  exports.Set("x11Grab", Napi::Function::New(env, X11Grab));
+  exports.Set("writePatternFrames", Napi::Function::New(env, WritePatternFrames));
+  exports.Set("encodeRawFrames", Napi::Function::New(env, EncodeRawFrames));
+}
+
+}  // namespace pf

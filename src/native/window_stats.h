@@ -1,0 +1,68 @@
+// One aggregation window's raw values and their summary.
+//
+// Invariant: all storage is made when the session opens (capacity = frames a window can hold,
+// with headroom); `add` only writes into it, and a window with more measured frames than the
+// capacity keeps the first ones (counted in `overflow`) rather than growing. `summarise` sorts
+// the buffers in place (std::sort does not allocate) once per window, not per frame.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace pf {
+
+constexpr int kMaxStages = 4;
+
+struct StageSummary {
+  double p50_us = 0, p99_us = 0, max_us = 0, mean_us = 0;
+};
+
+struct WindowSummary {
+  uint64_t index = 0;
+  double t_ms = 0;         // window end on the monotonic clock
+  double duration_ms = 0;  // window length actually covered
+  uint32_t frames = 0;     // frames encoded and sent (fresh + repeats)
+  uint32_t repeats = 0;    // frames re-encoded because the source had nothing new
+  uint32_t measured_frames = 0;
+  uint32_t frames_dropped = 0;  // frame-clock deadlines skipped because the loop ran late
+  uint32_t overflow = 0;
+  uint64_t bytes = 0;
+  int stage_count = 0;  // 0 when no frame of the window was measured
+  StageSummary stages[kMaxStages];
+  double host_p50_us = 0, host_p99_us = 0;
+  // Media send counters (deltas), meaningful only when `has_media`.
+  bool has_media = false;
+  uint64_t send_dropped = 0;
+  double fec_us = 0, seal_us = 0, sock_us = 0;
+  uint64_t windows_dropped = 0;  // windows JavaScript never got because its queue was full
+  bool failed = false;
+  char error[256] = {};
+};
+
+class WindowStats {
+ public:
+  WindowStats(int stage_count, size_t capacity);
+  // Frame thread: one measured frame's stage times and its deadline→last-send total (ns).
+  void add(const uint64_t* stage_ns, uint64_t host_ns);
+  void count_frame(bool repeat, uint64_t bytes) {
+    frames_++;
+    if (repeat) repeats_++;
+    bytes_ += bytes;
+  }
+  void count_dropped(uint32_t n) { dropped_ += n; }
+  // Writes the window's summary into `out` and starts the next window.
+  void summarise(WindowSummary* out);
+
+ private:
+  int stage_count_;
+  size_t capacity_;
+  size_t n_ = 0;
+  // nanoseconds per measured frame
+  std::vector<uint32_t> stage_ns_[kMaxStages];
+  std::vector<uint32_t> host_ns_;
+  uint64_t stage_sum_ns_[kMaxStages] = {};  // ns
+  uint32_t frames_ = 0, repeats_ = 0, dropped_ = 0, overflow_ = 0;
+  uint64_t bytes_ = 0;
+};
+
+}  // namespace pf
