@@ -138,6 +138,12 @@ export const GameStreamLive = (
         }
         const fiber = run(
           handle(request).pipe(
+            Effect.tap((response) =>
+              Effect.sync(() => {
+                if (response.statusCode === 400 || response.statusCode === 404) counts.malformed++
+                if (response.statusCode === 401) counts.unauthorized++
+              })
+            ),
             Effect.catchAllCause((cause) =>
               Cause.isInterruptedOnly(cause)
                 ? Effect.succeed(refusal(500, "interrupted"))
@@ -167,8 +173,6 @@ export const GameStreamLive = (
           return ports.https
         },
         rtspPort: config.gamestreamRtspPort,
-        onUnauthorized: () => void counts.unauthorized++,
-        onMalformed: () => void counts.malformed++
       })
 
       const onClientError = (err: Error & { code?: string }, socket: Socket) => {

@@ -57,8 +57,6 @@ export interface NvhttpDeps {
   readonly httpPort: number
   readonly httpsPort: number
   readonly rtspPort: number
-  readonly onUnauthorized: () => void
-  readonly onMalformed: () => void
 }
 
 const notAuthorized = (path: string) =>
@@ -103,7 +101,6 @@ export const handleNvRequest = (deps: NvhttpDeps) => (req: NvRequest): Effect.Ef
         if (phrase === "pairchallenge") {
           yield* decodeQuery(PairChallengeQuery, q)
           if (!paired) {
-            deps.onUnauthorized()
             return refusal(401, "pairchallenge needs HTTPS with the certificate just paired", [["paired", 0]])
           }
           return ok([["paired", 1]])
@@ -139,7 +136,6 @@ export const handleNvRequest = (deps: NvhttpDeps) => (req: NvRequest): Effect.Ef
     }
 
     if (!paired || req.clientFingerprint === undefined) {
-      deps.onUnauthorized()
       return notAuthorized(req.pathname)
     }
     const client = req.clientFingerprint
@@ -152,7 +148,7 @@ export const handleNvRequest = (deps: NvhttpDeps) => (req: NvRequest): Effect.Ef
       case "/appasset": {
         const { appid } = yield* decodeQuery(AppAssetQuery, q)
         if (appid !== DESKTOP_APP_ID) return refusal(404, `no app with id ${appid} on this host`)
-        return { status: 200, contentType: "image/png", body: boxArtPng() }
+        return { status: 200, statusCode: 200, contentType: "image/png", body: boxArtPng() }
       }
       case "/launch":
         return yield* deps.launches.launch(yield* decodeQuery(LaunchQuery, q), ctx)
@@ -161,11 +157,4 @@ export const handleNvRequest = (deps: NvhttpDeps) => (req: NvRequest): Effect.Ef
       default:
         return yield* deps.launches.cancel
     }
-  }).pipe(
-    Effect.catchTag("BadRequest", (e) =>
-      Effect.sync(() => {
-        deps.onMalformed()
-        return refusal(400, e.message)
-      })
-    )
-  )
+  }).pipe(Effect.catchTag("BadRequest", (e) => Effect.succeed(refusal(400, e.message))))

@@ -26,12 +26,15 @@ export const xmlDocument = (statusCode: number, fields: ReadonlyArray<XmlField>,
 /** An nvhttp answer: HTTP status and body (XML, or the PNG of `appasset`). */
 export interface NvResponse {
   readonly status: number
+  /** The XML `status_code` (200 for the PNG): what the counters and logs go by. */
+  readonly statusCode: number
   readonly contentType: string
   readonly body: string | Buffer
 }
 
 export const ok = (fields: ReadonlyArray<XmlField>): NvResponse => ({
   status: 200,
+  statusCode: 200,
   contentType: "application/xml",
   body: xmlDocument(200, fields)
 })
@@ -43,6 +46,7 @@ export const ok = (fields: ReadonlyArray<XmlField>): NvResponse => ({
  */
 export const refusal = (statusCode: number, message: string, fields: ReadonlyArray<XmlField> = [], httpStatus = 200): NvResponse => ({
   status: httpStatus,
+  statusCode,
   contentType: "application/xml",
   body: xmlDocument(statusCode, fields, message)
 })
