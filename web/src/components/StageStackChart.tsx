@@ -34,8 +34,10 @@ export interface StageStackChartProps {
   readonly stages: ReadonlyArray<StageName>
   readonly percentile: Percentile
   readonly budgetMs: number | null
-  /** Whether the host total was measured (drawn only then). */
+  /** Whether the host total was measured anywhere (the line and its legend are drawn only then). */
   readonly hostMeasured: boolean
+  /** Whether this sample's session measured the host total; the line breaks where it did not. */
+  readonly hostMeasuredFor?: (sample: StatsSample) => boolean
   readonly maxPoints?: number
   readonly height?: number
   readonly width?: number
@@ -61,7 +63,9 @@ export const StageStackChart = (props: StageStackChartProps) => {
     const hostDef = {
       id: "host total",
       value: (s: StatsSample) =>
-        hostMeasured && s.stages.length > 0 ? (percentile === "p50" ? s.host_p50_us : s.host_p99_us) / 1000 : null
+        hostMeasured && s.stages.length > 0 && (props.hostMeasuredFor?.(s) ?? true)
+          ? (percentile === "p50" ? s.host_p50_us : s.host_p99_us) / 1000
+          : null
     }
     const all = buildSeries(samples, [...defs, hostDef], {
       maxPoints: props.maxPoints ?? 700,
@@ -77,7 +81,7 @@ export const StageStackChart = (props: StageStackChartProps) => {
     const xs = hostSeries.data.map((p) => p.x)
     const span = xs.length > 1 ? (xs[xs.length - 1] ?? 0) - (xs[0] ?? 0) : 0
     return { series: stack, host: hostSeries, yMax: max > 0 ? max * 1.08 : 1, span }
-  }, [samples, stages, percentile, budgetMs, hostMeasured, props.maxPoints, props.originMs])
+  }, [samples, stages, percentile, budgetMs, hostMeasured, props.hostMeasuredFor, props.maxPoints, props.originMs])
 
   const label = props.label ?? `Stage latency ${percentile}, stacked, against the frame budget`
 

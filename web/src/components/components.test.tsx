@@ -60,6 +60,32 @@ describe("StageStackChart", () => {
   })
 })
 
+describe("StageStackChart host line", () => {
+  it("draws the host total only over the sessions that measured it", () => {
+    const samples = [
+      sample(0, { session_id: "a", stages: nativeStages }),
+      sample(2000, { session_id: "a", stages: nativeStages }),
+      sample(4000, { session_id: "b", stages: nativeStages }),
+      sample(6000, { session_id: "b", stages: nativeStages })
+    ]
+    const { container } = render(
+      <StageStackChart
+        samples={samples}
+        stages={["capture", "submit", "encode", "send"]}
+        percentile="p50"
+        budgetMs={16.67}
+        hostMeasured
+        hostMeasuredFor={(s) => s.session_id === "a"}
+        width={600}
+      />
+    )
+    const host = container.querySelector('[data-testid="host-total"]')?.getAttribute("d") ?? ""
+    // One run (session a's two windows), nothing over session b.
+    expect(host.match(/M/g)).toHaveLength(1)
+    expect(host.match(/L/g)).toHaveLength(1)
+  })
+})
+
 describe("ChartBox", () => {
   it("mounts nothing until it has a width (a 0-width first measure never renders a chart)", () => {
     let rendered = 0

@@ -5,7 +5,7 @@
  * selection, so zooming in shows real detail rather than a stretched overview. The summary is
  * computed over every sample in the range (never the drawn subset).
  */
-import { useEffect, useMemo, useState } from "react"
+import { useCallback, useEffect, useMemo, useState } from "react"
 import type { Capture, MeasuredField, StatsSample } from "../../../src/api/Stats.js"
 import { measuredOf, samplesInRange, summarizeCapture } from "../../../src/api/Summary.js"
 import type { ConsoleApi } from "../api/client.js"
@@ -59,6 +59,8 @@ export const CaptureCharts = ({ capture, range, percentile }: { capture: Capture
     .filter((f) => fields.has(f))
     .map((f) => ({ id: f.replace("_us", ""), value: measuredValue(measured, f, 1 / 1000) }))
   const budget = meta.fps > 0 ? 1000 / meta.fps : null
+  const hostField = percentile === "p50" ? "host_p50_us" : "host_p99_us"
+  const hostMeasuredFor = useCallback((s: StatsSample) => measured(s).has(hostField), [measured, hostField])
   const optionalXDomain = xDomain === undefined ? {} : { xDomain }
   return (
     <div className="charts">
@@ -68,7 +70,8 @@ export const CaptureCharts = ({ capture, range, percentile }: { capture: Capture
         stages={stages}
         percentile={percentile}
         budgetMs={budget}
-        hostMeasured={fields.has(percentile === "p50" ? "host_p50_us" : "host_p99_us")}
+        hostMeasured={fields.has(hostField)}
+        hostMeasuredFor={hostMeasuredFor}
         height={320}
         {...optionalXDomain}
       />
