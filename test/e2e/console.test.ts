@@ -30,6 +30,7 @@ let browser: LaunchedBrowser
 let page: Page
 let dir: string
 let step = 0
+const pageErrors: Array<string> = []
 
 const shot = async (name: string) => {
   step++
@@ -79,7 +80,7 @@ describe("performance console in a real browser", () => {
     })
     browser = await launchChromium()
     page = await browser.context.newPage()
-    page.on("pageerror", (error) => console.error("page error:", error.message))
+    page.on("pageerror", (error) => pageErrors.push(error.message))
   })
 
   afterAll(async () => {
@@ -207,5 +208,7 @@ describe("performance console in a real browser", () => {
     await shot("devices")
     await page.getByRole("button", { name: "Performance" }).click()
     await expect.poll(() => page.getByTestId("recording-row").count(), { timeout: WAIT }).toBe(1)
+    // Nothing threw in the page along the way.
+    expect(pageErrors).toEqual([])
   })
 })
