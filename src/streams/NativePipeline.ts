@@ -1,0 +1,98 @@
+/**
+ * The real pipeline: each session is the addon's frame loop on its own native thread, opened as
+ * a scoped resource. Only one value per aggregation window crosses into the fiber runtime.
+ *
+ * Invariants:
+ * - The configuration is checked (Schema, then the addon's own check) before any thread starts;
+ *   a bad one is a `PipelineConfigError` naming the problem. An encoder that cannot open is a
+ *   configuration error too (retrying the same request cannot help) and names what it tried.
+ * - Closing the scope calls `close()`, which stops and joins the thread and frees encoder and
+ *   capture before the release completes; the window queue is shut down with it.
+ * - Windows wait in a small sliding queue: a consumer that falls behind loses the oldest
+ *   windows, never stalls the frame loop (which has its own bounded hand-off, see the addon).
+ */
+import { Effect, Layer, Queue, Schema, Stream } from "effect"
+import { isConfigError, nativeModule } from "../native/binding.js"
+import type { NativeModule, NativeOptions, NativeSession, NativeWindow } from "../native/binding.js"
+import { nativeMeta, nativeSample } from "./NativeSample.js"
+import { Pipeline, PipelineConfigError, PipelineError, SessionConfig } from "./Pipeline.js"
+
+/** Test and benchmark extras passed through to the addon; the host never sets them. */
+export interface NativeExtras {
+  readonly window_ms?: number
+  readonly dump_path?: string
+  readonly assume_gpu?: boolean
+  readonly paced?: boolean
+}
+
+const decodeConfig = Schema.decodeUnknown(SessionConfig)
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+
+let sessionCounter = 0
+const nextSessionId = (): string => `native-${process.pid}-${++sessionCounter}`
+
+const loadModule = Effect.try({
+  try: () => nativeModule(),
+  catch: (e) => new PipelineConfigError({ message: messageOf(e) })
+})
+
+export const optionsOf = (config: SessionConfig, extras: NativeExtras): NativeOptions => ({
+  kind: config.kind,
+  source: config.source,
+  ...(config.display === undefined ? {} : { display: config.display }),
+  width: config.width,
+  height: config.height,
+  fps: config.fps,
+  codec: config.codec,
+  encoder: config.encoder,
+  preset: config.preset,
+  tune: config.tune,
+  bitrate_kbps: config.bitrate_kbps,
+  perf: config.perf,
+  ...(config.media === undefined ? {} : { media: config.media }),
+  ...extras
+})
+
+const openSession = (addon: NativeModule, options: NativeOptions, offer: (w: NativeWindow) => void) =>
+  Effect.try({
+    try: (): NativeSession => new addon.NativeSession(options, offer),
+    catch: (e) =>
+      isConfigError(e) ? new PipelineConfigError({ message: messageOf(e) }) : new PipelineError({ message: messageOf(e) })
+  })
+
+export const openNative = (config: SessionConfig, extras: NativeExtras = {}) =>
+  Effect.gen(function* () {
+    const checked = yield* decodeConfig(config).pipe(
+      Effect.mapError((e) => new PipelineConfigError({ message: `invalid session config: ${e.message}` }))
+    )
+    const addon = yield* loadModule
+    const queue = yield* Effect.acquireRelease(Queue.sliding<NativeWindow>(16), Queue.shutdown)
+    const session = yield* Effect.acquireRelease(
+      openSession(addon, optionsOf(checked, extras), (w) => void Queue.unsafeOffer(queue, w)),
+      (s) => Effect.sync(() => s.close())
+    )
+    const info = session.info()
+    if (info.note !== "") yield* Effect.logWarning(`encoder: ${info.note}`)
+    const meta = nativeMeta(nextSessionId(), checked, info)
+    const windows = Stream.fromQueue(queue).pipe(
+      Stream.tap((w) =>
+        w.windows_dropped > 0 ? Effect.logWarning(`${w.windows_dropped} window(s) dropped before ${meta.session_id}'s window ${w.index}`) : Effect.void
+      ),
+      Stream.mapEffect((w) =>
+        w.error === undefined
+          ? Effect.succeed(nativeSample(meta, checked, w))
+          : Effect.fail(new PipelineError({ message: `session ${meta.session_id} failed: ${w.error}` }))
+      )
+    )
+    return { meta, windows, session }
+  })
+
+/** The native pipeline as the host uses it. `extras` is for tests and benchmarks. */
+export const NativePipeline = (extras: NativeExtras = {}): Layer.Layer<Pipeline> =>
+  Layer.succeed(
+    Pipeline,
+    Pipeline.of({
+      open: (config) => openNative(config, extras).pipe(Effect.map(({ meta, windows }) => ({ meta, windows })))
+    })
+  )
