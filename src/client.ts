@@ -20,7 +20,7 @@ import { media } from "./native/media.js"
 import { loadOrCreateIdentity } from "./services/HostIdentity.js"
 import { ClientError, connect, newPin, pair } from "./client/ControlClient.js"
 import { pinHost, pinnedHost } from "./client/PinnedHosts.js"
-import { formatSecond, streamLoop } from "./client/StreamLoop.js"
+import { formatSecond, latencySummary, streamLoop } from "./client/StreamLoop.js"
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -109,9 +109,15 @@ const program = Effect.gen(function* () {
             `(${session.welcome.encoder_backend}) on UDP ${udpPort}, FEC ${params.fec_percent}%` +
             (loss > 0 ? `, simulating ${(loss * 100).toFixed(1)}% loss` : "")
         )
-        const loop = streamLoop(session, receiver, (s) => {
-          if (s.second % printEvery === 0) console.log(formatSecond(s))
-        })
+        const latencies = { all: [] as Array<number> }
+        const loop = streamLoop(
+          session,
+          receiver,
+          (s) => {
+            if (s.second % printEvery === 0) console.log(formatSecond(s))
+          },
+          latencies
+        )
         const reason =
           seconds === undefined
             ? yield* loop
@@ -120,7 +126,14 @@ const program = Effect.gen(function* () {
         const total = receiver.counters()
         yield* Console.log(
           `session ended: ${reason}; ${total.frames_decoded} frames decoded, ${total.frames_dropped} dropped, ` +
-            `${total.packets_lost} packets lost, ${total.fec_recovered} shards rebuilt by FEC`
+            `${total.packets_lost} packets lost, ${total.fec_recovered} shards rebuilt by FEC, ` +
+            `${total.frames_complete} frames complete of ${total.frames_complete + total.frames_dropped} seen; ${latencySummary(latencies)}`
+        )
+        // One machine-readable line for scripts, tests and benchmarks.
+        const sorted = [...latencies.all].sort((a, b) => a - b)
+        const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0
+        yield* Console.log(
+          `summary ${JSON.stringify({ reason, ...total, latency_p50_us: at(50), latency_p99_us: at(99), latency_frames: sorted.length })}`
         )
       })
     )

@@ -32,11 +32,22 @@ export const formatSecond = (s: SecondStats): string =>
   `dropped=${s.frames_dropped} decode_errors=${s.decode_errors} latency p50=${(s.latency_p50_us / 1000).toFixed(1)} ms ` +
   `p99=${(s.latency_p99_us / 1000).toFixed(1)} ms`
 
+/** Every capture→decoded latency of the session so far (µs), for the closing summary. */
+export interface LatencyLog {
+  readonly all: Array<number>
+}
+
+export const latencySummary = (log: LatencyLog): string => {
+  const sorted = [...log.all].sort((a, b) => a - b)
+  return `capture→decoded latency p50=${(percentile(sorted, 50) / 1000).toFixed(1)} ms p99=${(percentile(sorted, 99) / 1000).toFixed(1)} ms over ${sorted.length} frames`
+}
+
 /** Reports and prints every second until the session ends; returns the host's reason. */
 export const streamLoop = (
   session: ClientSession,
   receiver: MediaReceiver,
-  onSecond: (stats: SecondStats) => void
+  onSecond: (stats: SecondStats) => void,
+  log: LatencyLog = { all: [] }
 ): Effect.Effect<string, unknown> =>
   Effect.gen(function* () {
     let previous = receiver.counters()
@@ -44,6 +55,8 @@ export const streamLoop = (
     const tick = Effect.gen(function* () {
       const now = receiver.counters()
       const latencies = receiver.latenciesSince(previous.latency_count).sort((a, b) => a - b)
+      // Bounded by the session: 60 fps for an hour is 216,000 numbers.
+      if (log.all.length < 1_000_000) log.all.push(...latencies)
       const delta = {
         packets_received: now.packets_received - previous.packets_received,
         packets_lost: now.packets_lost - previous.packets_lost,
