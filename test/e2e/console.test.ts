@@ -90,6 +90,23 @@ describe("performance console in a real browser", () => {
     if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
   })
 
+  it("the host's console link (token in the fragment) opens without asking and leaves no token in the address bar", async () => {
+    const linked = await browser.context.newPage()
+    try {
+      const requests: Array<string> = []
+      linked.on("request", (r) => requests.push(r.url()))
+      await linked.goto(`${host.url}/#token=${host.token}`)
+      await expect.poll(() => linked.getByTestId("capture-state").textContent(), { timeout: WAIT }).toBe("idle")
+      expect(linked.url()).not.toContain(host.token)
+      expect(await linked.getByRole("textbox", { name: "token" }).count()).toBe(0)
+      // The token travels only in the header: never in a URL the page requested.
+      expect(requests.length).toBeGreaterThan(0)
+      for (const url of requests) expect(url).not.toContain(host.token)
+    } finally {
+      await linked.close()
+    }
+  })
+
   it("token, arm, live, stop, open, compare, label, JSON and CSV, delete", async () => {
     // 1. No token in the URL: the page asks once; a wrong one is refused in words.
     await page.goto(`${host.url}/`)
