@@ -68,10 +68,17 @@ export const RangeBrush = ({ extent, outline, value, onChange }: RangeBrushProps
     return extent.from + clamp((event.clientX - box.left) / box.width, 0, 1) * span
   }
   const path = useMemo(() => {
-    let max = 0
-    for (const [, y] of outline) if (y > max) max = y
+    // Scaled between its own min and max: the strip is for finding the interesting stretch, and
+    // a 10% wobble on a 4 ms total would be a flat line on a zero-based scale.
+    let min = Number.POSITIVE_INFINITY
+    let max = Number.NEGATIVE_INFINITY
+    for (const [, y] of outline) {
+      if (y < min) min = y
+      if (y > max) max = y
+    }
+    const span = max > min ? max - min : 1
     return outline
-      .map(([x, y], k) => `${k === 0 ? "M" : "L"}${(toFraction(x) * 1000).toFixed(1)},${(100 - (max > 0 ? (y / max) * 95 : 0)).toFixed(1)}`)
+      .map(([x, y], k) => `${k === 0 ? "M" : "L"}${(toFraction(x) * 1000).toFixed(1)},${(92 - ((y - min) / span) * 84).toFixed(1)}`)
       .join("")
   }, [outline, extent.from, extent.to])
   const shown = drag === null ? value : { from: Math.min(drag.anchor, drag.current), to: Math.max(drag.anchor, drag.current) }
