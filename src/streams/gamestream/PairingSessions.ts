@@ -136,9 +136,10 @@ export const makePairingSessions = (
         }
         const fingerprint = fingerprintOfDer(cert.raw)
         const name = q.devicename ?? `Moonlight ${q.uniqueid}`.slice(0, 64)
-        const wasPaired = (yield* pairing.pairedAs(fingerprint, "gamestream")) !== undefined
         const previous = attempts.get(q.uniqueid)
         if (previous !== undefined) yield* end(previous, false, "a new pairing attempt from the same uniqueid")
+        // Paired before this attempt, and proven: only then may a failure leave it paired.
+        const wasPaired = (yield* pairing.pairedAs(fingerprint, "gamestream")) !== undefined && !provisional.has(fingerprint)
 
         let pin: string | undefined
         let settled = false
