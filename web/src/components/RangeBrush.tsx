@@ -88,12 +88,20 @@ export const RangeBrush = ({ extent, outline, value, onChange }: RangeBrushProps
         ref={ref}
         className="brush-strip"
         data-testid="range-brush"
-        role="slider"
-        aria-label="select a time range: drag across the strip"
-        aria-valuemin={extent.from}
-        aria-valuemax={extent.to}
-        aria-valuenow={value?.from ?? extent.from}
+        role="group"
+        aria-label="select a time range: drag across the strip; arrow keys move the selection, Escape clears it"
         tabIndex={0}
+        onKeyDown={(e) => {
+          if (e.key === "Escape") return onChange(null)
+          if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return
+          e.preventDefault()
+          // Move the selection (or a tenth-wide one from the start) by a twentieth of the capture.
+          const current = value ?? { from: extent.from, to: extent.from + span / 10 }
+          const width = current.to - current.from
+          const step = (e.key === "ArrowLeft" ? -span : span) / 20
+          const from = clamp(current.from + step, extent.from, extent.to - width)
+          onChange({ from, to: from + width })
+        }}
         onPointerDown={(e) => {
           e.currentTarget.setPointerCapture?.(e.pointerId)
           const x = atPointer(e)

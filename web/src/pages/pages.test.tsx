@@ -36,6 +36,18 @@ describe("DetailView", () => {
     await waitFor(() => expect(screen.getByTestId("summary").textContent).toContain("20 windows"))
   })
 
+  it("moves a selection with the arrow keys and clears it with Escape", async () => {
+    const api = fakeApi([twenty()])
+    render(<DetailView api={api} id="cap-1" onBack={() => undefined} />)
+    await screen.findByTestId("summary")
+    const strip = screen.getByTestId("range-brush")
+    // A tenth of 0–19 s (1.9 s wide), moved right by a twentieth (0.95 s): 0.95–2.85 s → t = 1 s, 2 s.
+    fireEvent.keyDown(strip, { key: "ArrowRight" })
+    await waitFor(() => expect(screen.getByTestId("summary").textContent).toContain("2 windows"))
+    fireEvent.keyDown(strip, { key: "Escape" })
+    await waitFor(() => expect(screen.getByTestId("summary").textContent).toContain("20 windows"))
+  })
+
   it("says in words when the recording is gone", async () => {
     const api = fakeApi([])
     render(<DetailView api={api} id="missing" onBack={() => undefined} />)
