@@ -153,7 +153,15 @@ describe("performance console in a real browser", () => {
     // Every stage of the capture has a row in the summary; the fake path does not measure drops.
     for (const stage of stages) await page.locator(`[data-testid="summary"] tr[data-stage="${stage}"]`).waitFor({ timeout: WAIT })
     expect(await page.getByTestId("frames_dropped").textContent()).toBe("not measured")
+    // Crosshair tooltip: hovering the stack names every stage, the sum and the measured host total.
+    const chartBox = (await page.getByTestId("stage-chart").boundingBox())!
+    await page.mouse.move(chartBox.x + chartBox.width * 0.5, chartBox.y + chartBox.height * 0.5)
+    const tooltip = page.locator(".tooltip").first()
+    await tooltip.waitFor({ timeout: WAIT })
+    for (const stage of stages) expect(await tooltip.textContent()).toContain(stage)
+    expect(await tooltip.textContent()).toContain("host total (measured)")
     await shot("detail")
+    await page.mouse.move(0, 0)
 
     // Selecting a range re-computes the summary over the selection.
     const windowsText = async () => (await page.locator('[data-testid="summary"] h3').textContent()) ?? ""
