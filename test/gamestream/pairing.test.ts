@@ -16,6 +16,7 @@ import { GameStreamClient } from "./support/GameStreamClient.js"
 import {
   clientFor,
   endpointOf,
+  enterPin,
   gameStreamOf,
   newIdentity,
   pairedClients,
@@ -68,6 +69,40 @@ describe("GameStream pairing through the operator", () => {
       back.hostCertPem = outcome.hostCertPem
       expect((yield* call(() => back.serverInfo(true))).xml.get("PairStatus")).toBe("1")
       expect((yield* call(() => back.applist())).xml.all("AppTitle")).toContain("Desktop")
+    })
+  )
+
+  it.scopedLive("between the operator's PIN and the client's proof the certificate is not paired for HTTPS", () =>
+    Effect.gen(function* () {
+      const host = yield* startGameStreamHost()
+      const identity = yield* newIdentity("halfway")
+      const client = clientFor(host, identity)
+      const first = yield* Effect.fork(
+        call(() =>
+          client.request(false, "/pair", {
+            phrase: "getservercert",
+            salt: "5a".repeat(16),
+            clientcert: Buffer.from(identity.certPem).toString("hex"),
+            devicename: "halfway"
+          })
+        )
+      )
+      const [request] = yield* waitPending(host)
+      expect((yield* enterPin(host, request?.request_id ?? "", "1234")).status).toBe(200)
+      const answer = yield* Fiber.join(first)
+      expect(answer.xml.get("paired")).toBe("1")
+      expect(answer.xml.get("plaincert")).toMatch(/^[0-9a-f]+$/)
+      // The pairing store lists it (the operator typed a PIN), but the host has no proof yet.
+      expect((yield* pairedClients(host)).map((c) => c.fingerprint)).toEqual([identity.fingerprint])
+      expect((yield* call(() => client.applist())).xml.statusCode).toBe(401)
+      expect((yield* call(() => client.serverInfo(true))).xml.get("PairStatus")).toBe("0")
+      expect((yield* call(() => client.request(true, "/pair", { phrase: "pairchallenge" }))).xml.get("paired")).toBe("0")
+      // Moonlight gives up with an unpair over HTTP: the provisional pinning goes.
+      expect((yield* call(() => client.unpair(false))).xml.statusCode).toBe(200)
+      expect(yield* pairedClients(host)).toEqual([])
+      // And the abandoned attempt's next phase is refused.
+      const late = yield* call(() => client.request(false, "/pair", { clientchallenge: "00".repeat(16) }))
+      expect(late.xml.statusMessage).toMatch(/no pairing in progress/)
     })
   )
 

@@ -1,0 +1,65 @@
+/**
+ * The GameStream switch and ports: on by default on the well-known ports, configurable, off on
+ * request — and an invalid port stops the start with the variable's name.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { ConfigProvider, Context, Effect, Option } from "effect"
+import { hostConfig } from "../../src/services/Config.js"
+import { GameStream } from "../../src/streams/gamestream/GameStreamServer.js"
+import { startHost } from "../support/TestHost.js"
+import { gameStreamOf, startGameStreamHost } from "./support/Hosts.js"
+
+const configFrom = (env: Record<string, string>) =>
+  hostConfig.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
+
+describe("GameStream configuration", () => {
+  it.effect("on by default, on 47989 / 47984, RTSP announced on 48010", () =>
+    Effect.gen(function* () {
+      const config = yield* configFrom({})
+      expect([config.gamestream, config.gamestreamHttpPort, config.gamestreamHttpsPort, config.gamestreamRtspPort]).toEqual([
+        true,
+        47989,
+        47984,
+        48010
+      ])
+      const custom = yield* configFrom({
+        PUNKTFUNK_GAMESTREAM: "off",
+        PUNKTFUNK_GAMESTREAM_HTTP_PORT: "0",
+        PUNKTFUNK_GAMESTREAM_HTTPS_PORT: "50001",
+        PUNKTFUNK_GAMESTREAM_RTSP_PORT: "50002"
+      })
+      expect([custom.gamestream, custom.gamestreamHttpPort, custom.gamestreamHttpsPort, custom.gamestreamRtspPort]).toEqual([
+        false,
+        0,
+        50001,
+        50002
+      ])
+      const bad = yield* configFrom({ PUNKTFUNK_GAMESTREAM_HTTPS_PORT: "70000" }).pipe(Effect.flip)
+      expect(String(bad)).toMatch(/PUNKTFUNK_GAMESTREAM_HTTPS_PORT must be a port number/)
+    })
+  )
+
+  it.scopedLive("a host with GameStream off has no nvhttp; on, it serves on the ports it reports", () =>
+    Effect.gen(function* () {
+      const off = yield* startHost({ env: { PUNKTFUNK_GAMESTREAM: "0" } })
+      expect(Option.isNone(Context.getOption(off.context, GameStream))).toBe(true)
+      const on = yield* startGameStreamHost({ env: { PUNKTFUNK_GAMESTREAM_RTSP_PORT: "50123" } })
+      const gs = gameStreamOf(on)
+      expect(gs.httpPort).toBeGreaterThan(0)
+      expect(gs.httpsPort).toBeGreaterThan(0)
+      expect(gs.httpPort).not.toBe(gs.httpsPort)
+      const info = yield* Effect.promise(() => fetch(`http://127.0.0.1:${gs.httpPort}/serverinfo?uniqueid=1`).then((r) => r.text()))
+      expect(info).toContain(`<HttpsPort>${gs.httpsPort}</HttpsPort>`)
+    })
+  )
+
+  it.scopedLive("a GameStream port already taken stops the start with a message that says so", () =>
+    Effect.gen(function* () {
+      const first = yield* startGameStreamHost()
+      const taken = gameStreamOf(first).httpPort
+      const second = yield* startGameStreamHost({ env: { PUNKTFUNK_GAMESTREAM_HTTP_PORT: String(taken) } }).pipe(Effect.flip)
+      expect(second).toMatchObject({ _tag: "GameStreamListenError" })
+      expect(String((second as { message?: unknown }).message)).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${taken}.*PUNKTFUNK_GAMESTREAM=0`))
+    })
+  )
+})
