@@ -78,6 +78,10 @@ bool Encoder::open_one(const std::string& name, const PipelineOptions& o, std::s
   ctx_->rc_buffer_size = static_cast<int>(ctx_->bit_rate / o.fps);
   ctx_->gop_size = o.fps * 4;
   ctx_->max_b_frames = 0;
+  // 0 = the encoder picks (libx264 with zerolatency: sliced threads, which cut a frame's
+  // latency instead of queueing frames). AVCodecContext's default is 1; the ffmpeg command
+  // line also asks for "auto", so the benchmark compares like with like.
+  ctx_->thread_count = 0;
   if (is_nvenc(name)) {
     av_opt_set(ctx_->priv_data, "preset", nvenc_preset(o.preset).c_str(), 0);
     av_opt_set(ctx_->priv_data, "tune", o.tune == "zerolatency" ? "ull" : o.tune.c_str(), 0);

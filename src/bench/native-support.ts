@@ -1,0 +1,43 @@
+/**
+ * Helpers shared by the native pipeline benchmarks: open a raw addon session (no Effect: the
+ * benchmarks measure the native loop, not the fiber runtime), wait, read its totals, close.
+ * Not a benchmark itself (the runner only loads `*.bench.js`).
+ */
+import { nativeModule } from "../native/binding.js"
+import type { NativeOptions, NativeSession, NativeWindow } from "../native/binding.js"
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+export const options720 = (overrides: Partial<NativeOptions> = {}): NativeOptions => ({
+  kind: "native",
+  source: "synthetic",
+  width: 1280,
+  height: 720,
+  fps: 60,
+  codec: "h264",
+  encoder: "libx264",
+  preset: "ultrafast",
+  tune: "zerolatency",
+  bitrate_kbps: 10_000,
+  perf: false,
+  ...overrides
+})
+
+export interface OpenedSession {
+  readonly session: NativeSession
+  readonly windows: Array<NativeWindow>
+}
+
+export const openSession = (options: NativeOptions): OpenedSession => {
+  const windows: Array<NativeWindow> = []
+  const session = new (nativeModule().NativeSession)(options, (w) => void windows.push(w))
+  return { session, windows }
+}
+
+export const median = (xs: ReadonlyArray<number>): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const n = s.length
+  return n === 0 ? 0 : n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2
+}
+
+export const fmt = (x: number, digits = 1): string => x.toFixed(digits)
