@@ -101,7 +101,17 @@ export const GameStreamLive = (
         res.end(body)
       }
 
+      // Whatever goes wrong synchronously here is that request's 500, never an uncaught exception.
       const onRequest = (secure: boolean) => (req: http.IncomingMessage, res: http.ServerResponse) => {
+        try {
+          accept(secure, req, res)
+        } catch (e) {
+          answer(res, refusal(500, "the host failed to answer this request", [], 500))
+          Effect.runFork(Effect.logError(`GameStream request failed: ${e instanceof Error ? e.message : String(e)}`))
+        }
+      }
+
+      const accept = (secure: boolean, req: http.IncomingMessage, res: http.ServerResponse) => {
         counts.requests++
         const declared = Number(req.headers["content-length"] ?? "0")
         if (!(declared <= MAX_BODY_BYTES)) {
