@@ -49,16 +49,20 @@ const run = async <A, E>(effect: Effect.Effect<A, E>): Promise<A> => {
   return result.right
 }
 
-const authorizedClient = (token: string) =>
+/**
+ * One typed client for the whole API, derived with `HttpApiClient.make` from the definition, over
+ * the browser's fetch, with the bearer header on every request.
+ */
+const typedClient = (baseUrl: string, token: string) =>
   Effect.runSync(
-    HttpClient.HttpClient.pipe(
-      Effect.map(HttpClient.mapRequest(HttpClientRequest.bearerToken(token))),
-      Effect.provide(FetchHttpClient.layer)
-    )
+    HttpApiClient.make(PunktfunkApi, {
+      baseUrl,
+      transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(token))
+    }).pipe(Effect.provide(FetchHttpClient.layer))
   )
 
 export const makeConsoleApi = (baseUrl: string, token: string): ConsoleApi => {
-  const client = Effect.runSync(HttpApiClient.group(PunktfunkApi, { group: "stats", httpClient: authorizedClient(token), baseUrl }))
+  const client = typedClient(baseUrl, token).stats
   return {
     status: () => run(client.status({})),
     start: () => run(client.start({})),
@@ -79,7 +83,7 @@ export const makeConsoleApi = (baseUrl: string, token: string): ConsoleApi => {
 }
 
 export const makeDevicesApi = (baseUrl: string, token: string): DevicesApi => {
-  const client = Effect.runSync(HttpApiClient.group(PunktfunkApi, { group: "pairing", httpClient: authorizedClient(token), baseUrl }))
+  const client = typedClient(baseUrl, token).pairing
   return {
     pending: () => run(client.pending({})),
     enterPin: (request_id, pin) => run(client.enterPin({ path: { request_id }, payload: { pin } })),
