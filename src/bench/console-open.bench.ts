@@ -177,6 +177,8 @@ export default async (): Promise<BenchReport> => {
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
   })
   const runs: Array<Run> = []
+  // This machine is shared: the load average says how much of the figure is other people's work.
+  const loadBefore = os.loadavg()[0] ?? Number.NaN
   try {
     const page = await context.newPage()
     await page.goto(`${host.url}/#token=${host.token}`)
@@ -203,6 +205,7 @@ export default async (): Promise<BenchReport> => {
     lines: [
       `Capture: ${SAMPLES} samples, 2 sessions, 4 stages, every counter measured; JSON ${(Buffer.byteLength(body) / 2 ** 20).toFixed(1)} MiB.`,
       `Timed from the click on View to every chart's series drawn and painted (7 charts, summary table).`,
+      `Load average (1 min) ${loadBefore.toFixed(1)} before and ${(os.loadavg()[0] ?? Number.NaN).toFixed(1)} after the runs, on ${os.cpus().length} cores.`,
       ``,
       `| runs | first open (cold) | p50 (warm) | max (warm) | target |`,
       `|---|---|---|---|---|`,
