@@ -69,11 +69,29 @@ const refuseOversized = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R
     )
   })
 
+/**
+ * Every operator body is a small JSON object, so a multipart body is refused before the platform
+ * tries to parse it: its parser throws on a missing boundary as a defect, which was a 500 (found
+ * by the fuzz suite, `test/faults/fuzz.test.ts`). A client's mistake is a 400 that says why.
+ */
+const refuseMultipart = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+    const contentType = (request.headers["content-type"] ?? "").toLowerCase()
+    if (!contentType.includes("multipart/")) return app
+    return Effect.succeed(
+      HttpServerResponse.unsafeJson(
+        { _tag: "BadRequest", message: "malformed request: request bodies are JSON (application/json), not multipart" },
+        { status: 400 }
+      )
+    )
+  })
+
 export const HttpServerLive = (options: { readonly port: number; readonly bind: string; readonly webDir: string }) =>
   HttpApiBuilder.serve((app) =>
     app.pipe(
       HttpIncomingMessage.withMaxBodySize(Option.some(MAX_BODY_BYTES)),
       refuseOversized,
+      refuseMultipart,
       HttpMiddleware.xForwardedHeaders
     )
   ).pipe(
