@@ -85,6 +85,8 @@ export const StageStackChart = (props: StageStackChartProps) => {
 
   const label = props.label ?? `Stage latency ${percentile}, stacked, against the frame budget`
 
+  // The layers close over this render's data (the host series, the budget, the samples for the
+  // tooltip), so they are defined here; Nivo renders each as a component inside its SVG.
   const StackLayer = ({ series: computed, innerHeight }: CustomLayerProps<StackSeries>) => {
     let below: ReadonlyArray<Px> | null = null
     return (
@@ -114,7 +116,6 @@ export const StageStackChart = (props: StageStackChartProps) => {
         fill="none"
         stroke={HOST_COLOR}
         strokeWidth={1.6}
-        strokeDasharray="1 0"
       />
     ) : null
 
