@@ -155,8 +155,9 @@ export const GameStreamLive = (
               })
             ),
             Effect.catchAllCause((cause) =>
+              // Interrupted: the client hung up or the host is stopping; there is nobody to answer.
               Cause.isInterruptedOnly(cause)
-                ? Effect.succeed(refusal(500, "interrupted"))
+                ? Effect.failCause(cause)
                 : Effect.logError("GameStream request failed", cause).pipe(
                     Effect.as(refusal(500, "the host failed to answer this request", [], 500))
                   )
