@@ -118,6 +118,8 @@ export interface NativeModule {
     options: Pick<NativeOptions, "width" | "height" | "fps" | "codec" | "encoder" | "preset" | "tune" | "bitrate_kbps">,
     loops: number
   ) => { readonly wall_ns: number; readonly frames: number; readonly bytes: number; readonly encoder_backend: string }
+  /** Mean ns an armed frame spends on measuring (clock reads + window store), over `frames`. */
+  readonly measurementCostNs: (frames: number) => number
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")

@@ -4,7 +4,8 @@
 // - writePatternFrames: the synthetic pattern as raw BGRX frames on disk, the shared input of
 //   "our encode vs the ffmpeg command line";
 // - encodeRawFrames: our submit + encode over those frames, back to back, timed — the same
-//   Encoder class the frame loop uses, so the comparison measures what the pipeline adds.
+//   Encoder class the frame loop uses, so the comparison measures what the pipeline adds;
+// - measurementCostNs: the per-frame cost of measuring alone, free of the encoder's noise.
 #include "test_hooks.h"
 
 #include <X11/Xlib.h>
@@ -18,6 +19,7 @@
 #include "clock.h"
 #include "encoder.h"
 #include "encoder_plan.h"
+#include "window_stats.h"
 
 namespace pf {
 
@@ -150,6 +152,26 @@ Napi::Value EncodeRawFrames(const Napi::CallbackInfo& info) {
   return r;
 }
 
+// measurementCostNs(frames) → ns per frame of exactly what an armed frame adds: the clock
+// reads (capture, submit, encode, send ends) and the store into the window buffers, with a
+// window summarised every 120 frames as in a 2 s window at 60 fps.
+Napi::Value MeasurementCostNs(const Napi::CallbackInfo& info) {
+  const int frames = info[0].As<Napi::Number>().Int32Value();
+  WindowStats window(4, 256);
+  WindowSummary summary;
+  uint64_t stage[4];
+  const uint64_t start = now_ns();
+  for (int i = 0; i < frames; i++) {
+    const uint64_t deadline = start;
+    const uint64_t a = now_ns(), b = now_ns(), c = now_ns(), d = now_ns();
+    stage[0] = a - deadline, stage[1] = b - a, stage[2] = c - b, stage[3] = d - c;
+    window.add(stage, d - deadline);
+    if (i % 120 == 119) window.summarise(&summary);
+  }
+  const double per = static_cast<double>(now_ns() - start) / (frames > 0 ? frames : 1);
+  return Napi::Number::New(info.Env(), per);
+}
+
 }  // namespace
 
 void register_test_hooks(Napi::Env env, Napi::Object exports) {
@@ -157,6 +179,7 @@ void register_test_hooks(Napi::Env env, Napi::Object exports) {
   exports.Set("x11Grab", Napi::Function::New(env, X11Grab));
   exports.Set("writePatternFrames", Napi::Function::New(env, WritePatternFrames));
   exports.Set("encodeRawFrames", Napi::Function::New(env, EncodeRawFrames));
+  exports.Set("measurementCostNs", Napi::Function::New(env, MeasurementCostNs));
 }
 
 }  // namespace pf
