@@ -13,14 +13,18 @@ import { makePairingSessions } from "../../src/streams/gamestream/PairingSession
 import { tempDir } from "../support/TestHost.js"
 import { makeClientIdentity } from "./support/GameStreamClient.js"
 
-/** Let forked fibers and file writes run until `done` holds (bounded). */
+/**
+ * Let forked fibers and file writes (fsync: real I/O, unaffected by the test clock) run until
+ * `done` holds; a generous real-time bound only turns a hang into a failure.
+ */
 const settle = (done: Effect.Effect<boolean>) =>
   Effect.gen(function* () {
-    for (let i = 0; i < 2000; i++) {
+    const deadline = Date.now() + 10_000
+    while (Date.now() < deadline) {
       if (yield* done) return
-      yield* Effect.promise(() => new Promise<void>((r) => setImmediate(r)))
+      yield* Effect.promise(() => new Promise<void>((r) => setTimeout(r, 5)))
     }
-    throw new Error("did not settle")
+    throw new Error("did not settle within 10 s")
   })
 
 const setup = Effect.gen(function* () {
@@ -58,15 +62,18 @@ describe("GameStream pairing attempts", () => {
         expect(yield* pinned).toEqual([client.fingerprint])
         expect(sessions.isProvisional(client.fingerprint)).toBe(true)
 
+        // Within the window the attempt is alive: its next phase is answered.
         yield* TestClock.adjust("59 seconds")
-        yield* settle(Effect.succeed(true))
+        const inTime = yield* sessions.clientChallenge({ uniqueid: "slow-client", clientchallenge: new Uint8Array(16) })
+        expect(inTime.statusCode).toBe(200)
         expect(yield* pinned).toEqual([client.fingerprint])
+        // The window counts from the PIN, not from the last phase: two seconds more and it is over.
         yield* TestClock.adjust("2 seconds")
         yield* settle(pinned.pipe(Effect.map((p) => p.length === 0)))
         expect(sessions.isProvisional(client.fingerprint)).toBe(false)
-        // The attempt is gone: its next phase is refused.
-        const late = yield* sessions.clientChallenge({ uniqueid: "slow-client", clientchallenge: new Uint8Array(16) })
+        const late = yield* sessions.serverChallengeResp({ uniqueid: "slow-client", serverchallengeresp: new Uint8Array(32) })
         expect(late.statusCode).toBe(400)
+        expect(String(late.body)).toMatch(/no pairing in progress/)
       })
     )
   )
