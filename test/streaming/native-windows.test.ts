@@ -51,6 +51,22 @@ describe("native windows", () => {
     )
   )
 
+  it.live("a GameStream-kind session has its own stage set and a ~1 s window by default", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const { meta, windows } = yield* openNative(baseConfig({ kind: "gamestream", perf: true }))
+        expect(meta.stages).toEqual(["capture", "encode", "packetize", "send"])
+        const got = yield* takeWindows(windows, 2)
+        for (const w of got) {
+          expect(w.stages.map((s) => s.name)).toEqual(["capture", "encode", "packetize", "send"])
+          // No GameStream packetizer runs on this path yet: its stage reads 0, nothing invented.
+          expect(w.stages.find((s) => s.name === "packetize")?.max_us).toBe(0)
+          expect(w.stages.find((s) => s.name === "encode")?.p50_us).toBeGreaterThan(0)
+        }
+      })
+    )
+  )
+
   it.live("arming mid-session starts measurement without a restart; disarming stops it", () =>
     Effect.scoped(
       Effect.gen(function* () {
