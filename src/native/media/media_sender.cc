@@ -56,7 +56,9 @@ std::unique_ptr<MediaSender> MediaSender::open(const SenderConfig& config, std::
     return nullptr;
   }
   int sndbuf = 4 << 20;
-  setsockopt(s->fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  if (setsockopt(s->fd_, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) != 0) {
+    setsockopt(s->fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  }
   if (connect(s->fd_, reinterpret_cast<const sockaddr*>(&config.dest), config.dest_len) != 0) {
     *error = std::string("cannot address the client: ") + strerror(errno);
     close(s->fd_);
