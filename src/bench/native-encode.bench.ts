@@ -14,7 +14,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { performance } from "node:perf_hooks"
 import { nativeModule } from "../native/binding.js"
-import { fmt, median } from "./native-support.js"
+import { fmt, load, median } from "./native-support.js"
 
 const W = 1280
 const H = 720
@@ -42,6 +42,7 @@ const timeFfmpeg = (args: ReadonlyArray<string>): number => {
 }
 
 export default async () => {
+  const loadBefore = load()
   const addon = nativeModule()
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pf-bench-raw-"))
   const raw = path.join(dir, "pattern.bgr0")
@@ -72,7 +73,8 @@ export default async () => {
         `| ffmpeg CLI | ${fmt(cliMs)} | ${fmt((n * 1000) / cliMs)} |`,
         `| ffmpeg CLI, fixed start-up (1 frame) | ${fmt(startMs)} | |`,
         ``,
-        `Speed ours / CLI: **${fmt(cliMs / oursMs, 3)}×** raw; **${fmt((cliMs - startMs) / oursMs, 3)}×** with the CLI's start-up subtracted (target ≥ 0.95×).`
+        `Speed ours / CLI: **${fmt(cliMs / oursMs, 3)}×** raw; **${fmt((cliMs - startMs) / oursMs, 3)}×** with the CLI's start-up subtracted (target ≥ 0.95×).`,
+        `Load average (1 min) before / after: ${loadBefore} / ${load()} on ${os.cpus().length} cores.`
       ]
     }
   } finally {

@@ -7,14 +7,16 @@
  * the cost itself is also timed in isolation (the addon's `measurementCostNs`: the clock reads
  * and window stores of an armed frame, nothing else) and set against the disarmed frame time.
  */
+import { cpus } from "node:os"
 import { performance } from "node:perf_hooks"
 import { nativeModule } from "../native/binding.js"
-import { fmt, median, openSession, options720, sleep } from "./native-support.js"
+import { fmt, load, median, openSession, options720, sleep } from "./native-support.js"
 
 const ROUND_MS = 1_500
 const PAIRS = 12
 
 export default async () => {
+  const loadBefore = load()
   const addon = nativeModule()
   addon.setArmed(false)
   const { session } = openSession(options720({ paced: false, window_ms: 1_000 }))

@@ -4,7 +4,8 @@
  * per-stage p50/p99 and the measured host total (deadline → send) against the 16.7 ms frame
  * budget, the frame rate achieved and the deadlines skipped.
  */
-import { fmt, median, openSession, options720, sleep } from "./native-support.js"
+import { cpus } from "node:os"
+import { fmt, load, median, openSession, options720, sleep } from "./native-support.js"
 
 const WINDOWS = 5
 const BUDGET_US = 1e6 / 60
@@ -30,6 +31,7 @@ const run = async (width: number, height: number) => {
 }
 
 export default async () => {
+  const loadBefore = load()
   const results = [await run(1280, 720), await run(1920, 1080)]
   const lines = [
     `| resolution | capture p50/p99 | submit p50/p99 | encode p50/p99 | send p50/p99 | host p50 | host p99 | budget | fps | deadlines skipped | 60 fps holds |`,
@@ -49,5 +51,6 @@ export default async () => {
     ``,
     `p50: median over ${results[0]?.windows ?? 0} steady 2 s windows of each window's p50; p99: the worst window's p99. "Holds" = ≥ 59 fps, no skipped deadline, host p50 within the budget.`
   )
+  lines.push(``, `Load average (1 min) before / after: ${loadBefore} / ${load()} on ${cpus().length} cores.`)
   return { title: "Native pipeline: libx264 at 60 fps against the frame budget (synthetic source, paced)", lines }
 }

@@ -3,6 +3,7 @@
  * benchmarks measure the native loop, not the fiber runtime), wait, read its totals, close.
  * Not a benchmark itself (the runner only loads `*.bench.js`).
  */
+import { loadavg } from "node:os"
 import { nativeModule } from "../native/binding.js"
 import type { NativeOptions, NativeSession, NativeWindow } from "../native/binding.js"
 
@@ -41,3 +42,6 @@ export const median = (xs: ReadonlyArray<number>): number => {
 }
 
 export const fmt = (x: number, digits = 1): string => x.toFixed(digits)
+
+/** The machine's 1-minute load average, printed beside figures taken on a shared machine. */
+export const load = (): string => loadavg()[0]!.toFixed(2)
