@@ -71,7 +71,7 @@ export const ClientCertPem = Schema.transformOrFail(HexBytes(64, 16 * 1024), Sch
   strict: true,
   decode: (bytes, _, ast) => {
     const text = Buffer.from(bytes).toString("latin1")
-    return /^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/.test(text)
+    return /^\s*-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/.test(text)
       ? ParseResult.succeed(text)
       : ParseResult.fail(new ParseResult.Type(ast, bytes, "must be a PEM certificate, hex-encoded"))
   },
