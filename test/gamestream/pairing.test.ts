@@ -106,6 +106,29 @@ describe("GameStream pairing through the operator", () => {
     })
   )
 
+  it.scopedLive("two clients pair at once, each with its own PIN; one's wrong PIN does not touch the other", () =>
+    Effect.gen(function* () {
+      const host = yield* startGameStreamHost()
+      const a = yield* newIdentity("a")
+      const b = yield* newIdentity("b")
+      // Moonlight sends its own uniqueid to hosts that are not GFE; attempts are kept apart by it.
+      const clientA = new GameStreamClient(endpointOf(host), a, "AAAAAAAAAAAAAAAA")
+      const clientB = new GameStreamClient(endpointOf(host), b, "BBBBBBBBBBBBBBBB")
+      const pairingA = yield* Effect.fork(call(() => clientA.pair({ pin: "1111", deviceName: "a" })))
+      const pairingB = yield* Effect.fork(call(() => clientB.pair({ pin: "2222", deviceName: "b" })))
+      yield* call(() => waitFor(async () => (await Effect.runPromise(pendingList(host))).length === 2, 10_000, "two pending requests"))
+      const pending = yield* pendingList(host)
+      const idOf = (fingerprint: string) => pending.find((p) => p.fingerprint === fingerprint)?.request_id ?? ""
+      expect((yield* enterPin(host, idOf(b.fingerprint), "9999")).status).toBe(200)
+      expect((yield* enterPin(host, idOf(a.fingerprint), "1111")).status).toBe(200)
+      expect(yield* Fiber.join(pairingA)).toMatchObject({ paired: true })
+      expect(yield* Fiber.join(pairingB)).toMatchObject({ paired: false, reason: "wrong PIN" })
+      expect((yield* pairedClients(host)).map((c) => c.fingerprint)).toEqual([a.fingerprint])
+      expect((yield* call(() => clientA.applist())).xml.statusCode).toBe(200)
+      expect((yield* call(() => clientB.applist())).xml.statusCode).toBe(401)
+    })
+  )
+
   it.scopedLive("a wrong PIN: Moonlight sees it, unpairs, and nothing stays pinned", () =>
     Effect.gen(function* () {
       const host = yield* startGameStreamHost()
