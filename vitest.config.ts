@@ -8,6 +8,12 @@ import { defineConfig } from "vitest/config"
 // - e2e: a built host driven through headless Chromium, one file at a time;
 // - gamestream: the GameStream path (nvhttp, pairing, known answers) with its own TS client, one fork;
 // - faults: the fault and abuse suite (`npm run test:faults`): kills, full disks, fuzzing, soak.
+//
+// Why `groupOrder`: on a 2-core CI machine, the suites that stream (real encoders, a browser,
+// SIGKILL storms, the soak) blur each other when they share the cores with everything else.
+// The quick suites run together first (group 0), then streaming, the browser end to end and
+// the fault suite each on their own. No test asserts a time; this keeps cadence and
+// "≥ 99% decoded" checks about the code, not about a neighbour's CPU use.
 export default defineConfig({
   esbuild: { jsx: "automatic" },
   test: {
@@ -15,6 +21,7 @@ export default defineConfig({
       {
         test: {
           name: "core",
+          sequence: { groupOrder: 0 },
           include: ["test/**/*.test.ts"],
           exclude: ["test/streaming/**", "test/e2e/**", "test/faults/**", "test/gamestream/**"],
           testTimeout: 30_000,
@@ -24,6 +31,7 @@ export default defineConfig({
       {
         test: {
           name: "streaming",
+          sequence: { groupOrder: 1 },
           include: ["test/streaming/**/*.test.ts"],
           pool: "forks",
           poolOptions: { forks: { singleFork: true } },
@@ -34,6 +42,7 @@ export default defineConfig({
       {
         test: {
           name: "gamestream",
+          sequence: { groupOrder: 0 },
           include: ["test/gamestream/**/*.test.ts"],
           pool: "forks",
           poolOptions: { forks: { singleFork: true } },
@@ -45,6 +54,7 @@ export default defineConfig({
         esbuild: { jsx: "automatic" },
         test: {
           name: "web",
+          sequence: { groupOrder: 0 },
           include: ["web/src/**/*.test.{ts,tsx}"],
           environment: "jsdom",
           testTimeout: 30_000
@@ -53,6 +63,7 @@ export default defineConfig({
       {
         test: {
           name: "e2e",
+          sequence: { groupOrder: 2 },
           include: ["test/e2e/**/*.test.ts"],
           pool: "forks",
           poolOptions: { forks: { singleFork: true } },
@@ -63,6 +74,7 @@ export default defineConfig({
       {
         test: {
           name: "faults",
+          sequence: { groupOrder: 3 },
           include: ["test/faults/**/*.test.ts"],
           pool: "forks",
           poolOptions: { forks: { singleFork: true } },
