@@ -1,0 +1,149 @@
+/**
+ * Soak: the compiled host streaming (fake source, a window every 100 ms) with a capture armed for
+ * `PUNKTFUNK_SOAK_S` seconds (default 600), with a live-view client connected and /metrics and
+ * /status polled every second, as a console and a Prometheus would. The host's resident memory
+ * (VmRSS from /proc) is sampled each second; the figures are printed, never asserted here. The
+ * fault suite (`test/faults/soak.test.ts`) runs the same soak short and asserts only a generous
+ * bound on growth after warm-up.
+ *
+ * Why 100 ms windows: ten times the native cadence, so ten minutes exercise as many windows as
+ * a 100-minute session, and the capture reaches its 5,400-sample cap (it must then stay flat).
+ */
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+/** `dist/main.js` from `dist/bench` (the bench) and from `src/bench` (the fault suite) alike. */
+const defaultMainJs = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "main.js")
+
+export interface SoakResult {
+  readonly seconds: number
+  readonly warmupSeconds: number
+  /** RSS in MiB, one per second. */
+  readonly rssMiB: ReadonlyArray<number>
+  readonly afterWarmupMiB: number
+  readonly endMiB: number
+  readonly maxAfterWarmupMiB: number
+  readonly samples: number
+  readonly truncated: boolean
+  readonly sseSamples: number
+  readonly scrapes: number
+}
+
+const rssMiB = (pid: number): number => {
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8")
+  const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? "NaN")
+  return kb / 1024
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+export const runSoak = async (seconds: number, mainJs = defaultMainJs): Promise<SoakResult> => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-soak-"))
+  const child = spawn(process.execPath, [mainJs], {
+    env: {
+      ...process.env,
+      PUNKTFUNK_PORT: "0",
+      PUNKTFUNK_NATIVE_PORT: "0",
+      PUNKTFUNK_GAMESTREAM: "off",
+      PUNKTFUNK_CONFIG_DIR: dir,
+      PUNKTFUNK_SOURCE: "fake",
+      PUNKTFUNK_FAKE_WINDOW_MS: "100"
+    },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let out = ""
+  child.stdout.on("data", (c: Buffer) => (out = (out + c.toString()).slice(-20_000)))
+  child.stderr.on("data", (c: Buffer) => (out = (out + c.toString()).slice(-20_000)))
+  const controller = new AbortController()
+  try {
+    const started = Date.now()
+    let url: string | undefined
+    let token: string | undefined
+    while (url === undefined || token === undefined) {
+      if (Date.now() - started > 30_000) throw new Error(`host did not start:\n${out}`)
+      await sleep(50)
+      url = /punktfunk host listening on (http:\/\/\S+)/.exec(out)?.[1]
+      token = /#token=(\S+)/.exec(out)?.[1]
+    }
+    const auth = { authorization: `Bearer ${token}` }
+    const api = `${url}/api/v1/stats`
+    const armed = await fetch(`${api}/start`, { method: "POST", headers: auth })
+    if (armed.status !== 200) throw new Error(`arm answered ${armed.status}`)
+    // A live-view client for the whole soak, reading and discarding.
+    let sseSamples = 0
+    const sse = fetch(`${api}/live/events`, { headers: auth, signal: controller.signal })
+      .then(async (res) => {
+        const reader = res.body!.getReader()
+        const decoder = new TextDecoder()
+        for (;;) {
+          const { value, done } = await reader.read()
+          if (done) return
+          sseSamples += decoder.decode(value, { stream: true }).split("event: sample").length - 1
+        }
+      })
+      .catch(() => undefined)
+    const pid = child.pid!
+    const rss: Array<number> = []
+    let scrapes = 0
+    let samples = 0
+    let truncated = false
+    const deadline = Date.now() + seconds * 1000
+    while (Date.now() < deadline) {
+      await sleep(1000)
+      const m = await fetch(`${url}/metrics`, { headers: auth })
+      await m.text()
+      scrapes++
+      const status = (await (await fetch(`${api}/status`, { headers: auth })).json()) as { sample_count: number; truncated: boolean }
+      samples = status.sample_count
+      truncated = status.truncated
+      rss.push(rssMiB(pid))
+    }
+    const warmupSeconds = Math.min(60, Math.max(3, Math.floor(seconds * 0.25)))
+    const after = rss.slice(warmupSeconds)
+    const result: SoakResult = {
+      seconds,
+      warmupSeconds,
+      rssMiB: rss,
+      afterWarmupMiB: after[0] ?? Number.NaN,
+      endMiB: rss[rss.length - 1] ?? Number.NaN,
+      maxAfterWarmupMiB: after.length === 0 ? Number.NaN : Math.max(...after),
+      samples,
+      truncated,
+      sseSamples,
+      scrapes
+    }
+    const stopped = await fetch(`${api}/stop`, { method: "POST", headers: auth })
+    if (stopped.status !== 200) throw new Error(`stop answered ${stopped.status}: ${await stopped.text()}`)
+    controller.abort()
+    await sse
+    return result
+  } finally {
+    controller.abort()
+    child.kill("SIGKILL")
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const mib = (n: number) => n.toFixed(1)
+
+export default async () => {
+  const seconds = Number(process.env["PUNKTFUNK_SOAK_S"] ?? "600")
+  const r = await runSoak(seconds)
+  const every = Math.max(1, Math.floor(r.rssMiB.length / 10))
+  const trace = r.rssMiB.filter((_, i) => i % every === 0 || i === r.rssMiB.length - 1).map(mib)
+  return {
+    title: `Host soak: ${seconds} s streaming with a capture armed (PUNKTFUNK_SOAK_S=${seconds})`,
+    lines: [
+      "Fake source, one window every 100 ms, capture armed throughout, one live-view (SSE) client, /metrics and /status polled every second.",
+      "",
+      "| RSS after warm-up | RSS at end | max after warm-up | growth after warm-up | samples captured | truncated | SSE samples | scrapes |",
+      "|---|---|---|---|---|---|---|---|",
+      `| ${mib(r.afterWarmupMiB)} MiB (at ${r.warmupSeconds} s) | ${mib(r.endMiB)} MiB | ${mib(r.maxAfterWarmupMiB)} MiB | ${(r.endMiB - r.afterWarmupMiB >= 0 ? "+" : "") + mib(r.endMiB - r.afterWarmupMiB)} MiB | ${r.samples} | ${r.truncated ? "yes (cap 5,400)" : "no"} | ${r.sseSamples} | ${r.scrapes} |`,
+      "",
+      `RSS trace (MiB, every ${every} s): ${trace.join(", ")}`
+    ]
+  }
+}
