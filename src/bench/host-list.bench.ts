@@ -1,0 +1,157 @@
+/**
+ * Listing 1,000 stored captures of 5,400 samples each (the cap: ≈ 3 h at one window every 2 s)
+ * through `GET /api/v1/stats/recordings` on the compiled host. Target: under 100 ms.
+ *
+ * The captures are written as the store writes them — `<id>.json` (the whole capture) and
+ * `<id>.meta.json` beside it — and encoded with the Schemas, so each decodes like a real one.
+ * The samples body is encoded once and reused (the listing never reads it; the files are still
+ * full size, ≈ 3 GB in all, so the directory is as heavy as the real thing). The first request
+ * after the host starts is reported apart (cold), then `RUNS` requests give p50/p99/max.
+ *
+ * `PUNKTFUNK_LIST_CAPTURES` and `PUNKTFUNK_LIST_SAMPLES` shrink it for a quick look.
+ */
+import { Schema } from "effect"
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { CaptureMeta, StatsSample } from "../api/Stats.js"
+import type { SessionMeta } from "../api/Stats.js"
+
+const mainJs = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "main.js")
+const CAPTURES = Number(process.env["PUNKTFUNK_LIST_CAPTURES"] ?? "1000")
+const SAMPLES = Number(process.env["PUNKTFUNK_LIST_SAMPLES"] ?? "5400")
+const RUNS = 50
+
+const encodeMeta = Schema.encodeSync(Schema.parseJson(CaptureMeta))
+const encodeSamples = Schema.encodeSync(Schema.parseJson(Schema.Array(StatsSample)))
+
+const pad = (n: number) => String(n).padStart(2, "0")
+const idOf = (ms: number) => {
+  const d = new Date(ms)
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}-${pad(d.getUTCMinutes())}-${pad(d.getUTCSeconds())}Z_1920x1080`
+}
+
+const session: SessionMeta = {
+  session_id: "bench-1",
+  kind: "native",
+  width: 1920,
+  height: 1080,
+  fps: 60,
+  codec: "h264",
+  client: "bench",
+  encoder_backend: "libx264",
+  gpu: "none",
+  stages: ["capture", "submit", "encode", "send"],
+  measured: ["fps", "repeat_fps", "mbps", "bitrate_kbps", "rtt_us", "host_p50_us", "host_p99_us"]
+}
+
+const sampleAt = (i: number): StatsSample => ({
+  t_ms: i * 2000,
+  session_id: session.session_id,
+  stages: session.stages.map((name, k) => ({ name, p50_us: 900 + k * 400 + (i % 50), p99_us: 1800 + k * 700, max_us: 4000 + k, mean_us: 1000 + k * 410 })),
+  fps: 60,
+  repeat_fps: i % 7 === 0 ? 1 : 0,
+  mbps: 19.7 + (i % 10) / 10,
+  bitrate_kbps: 20_000,
+  frames_dropped: 0,
+  packets_dropped: 0,
+  send_dropped: 0,
+  fec_recovered: 0,
+  rtt_us: 1200 + (i % 30),
+  host_p50_us: 4200,
+  host_p99_us: 7900
+})
+
+/** Write the store's two files per capture; returns the bytes written. */
+export const writeCaptures = (dir: string, captures: number, samples: number): number => {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const body = encodeSamples(Array.from({ length: samples }, (_, i) => sampleAt(i)))
+  let bytes = 0
+  const base = Date.UTC(2026, 0, 1)
+  for (let c = 0; c < captures; c++) {
+    const started = base + c * 3 * 3600 * 1000
+    const meta: CaptureMeta = {
+      id: idOf(started),
+      label: c % 3 === 0 ? `run ${c}` : "",
+      started_unix_ms: started,
+      duration_ms: samples * 2000,
+      kind: "native",
+      width: 1920,
+      height: 1080,
+      fps: 60,
+      codec: "h264",
+      client: "bench",
+      encoder_backend: "libx264",
+      gpu: "none",
+      sample_count: samples,
+      truncated: samples >= 5400,
+      recovered: false,
+      measured: session.measured,
+      sessions: [session]
+    }
+    const metaJson = encodeMeta(meta)
+    const data = `{"meta":${metaJson},"samples":${body}}`
+    fs.writeFileSync(path.join(dir, `${meta.id}.json`), data, { mode: 0o600 })
+    fs.writeFileSync(path.join(dir, `${meta.id}.meta.json`), metaJson, { mode: 0o600 })
+    bytes += data.length + metaJson.length
+  }
+  return bytes
+}
+
+const quantile = (sorted: ReadonlyArray<number>, q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+export default async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-list-"))
+  const capturesDir = path.join(dir, "captures")
+  const t0 = performance.now()
+  const bytes = writeCaptures(capturesDir, CAPTURES, SAMPLES)
+  const writeS = (performance.now() - t0) / 1000
+  const child = spawn(process.execPath, [mainJs], {
+    env: { ...process.env, PUNKTFUNK_PORT: "0", PUNKTFUNK_NATIVE_PORT: "0", PUNKTFUNK_GAMESTREAM: "off", PUNKTFUNK_CONFIG_DIR: dir, PUNKTFUNK_SOURCE: "none" },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let out = ""
+  child.stdout.on("data", (c: Buffer) => (out += c.toString()))
+  child.stderr.on("data", (c: Buffer) => (out += c.toString()))
+  try {
+    const spawned = performance.now()
+    let url: string | undefined
+    let token: string | undefined
+    while (url === undefined || token === undefined) {
+      if (performance.now() - spawned > 60_000) throw new Error(`host did not start:\n${out}`)
+      await sleep(20)
+      url = /punktfunk host listening on (http:\/\/\S+)/.exec(out)?.[1]
+      token = /#token=(\S+)/.exec(out)?.[1]
+    }
+    const startS = (performance.now() - spawned) / 1000
+    const list = async () => {
+      const t = performance.now()
+      const res = await fetch(`${url}/api/v1/stats/recordings`, { headers: { authorization: `Bearer ${token}` } })
+      const metas = (await res.json()) as ReadonlyArray<unknown>
+      const ms = performance.now() - t
+      if (res.status !== 200 || metas.length !== CAPTURES) throw new Error(`listing answered ${res.status} with ${metas.length} captures`)
+      return ms
+    }
+    const cold = await list()
+    const times: Array<number> = []
+    for (let i = 0; i < RUNS; i++) times.push(await list())
+    times.sort((a, b) => a - b)
+    const f = (ms: number) => `${ms.toFixed(1)} ms`
+    return {
+      title: `Listing ${CAPTURES.toLocaleString("en")} stored captures of ${SAMPLES.toLocaleString("en")} samples`,
+      lines: [
+        `\`GET /api/v1/stats/recordings\` on the compiled host, ${CAPTURES} captures (${(bytes / 2 ** 30).toFixed(2)} GiB on disk, written in ${writeS.toFixed(1)} s; host start ${startS.toFixed(2)} s), ${RUNS} requests after a first (cold) one, client time including JSON parse. Target < 100 ms.`,
+        "",
+        "| first (cold) | p50 | p99 | max |",
+        "|---|---|---|---|",
+        `| ${f(cold)} | ${f(quantile(times, 0.5))} | ${f(quantile(times, 0.99))} | ${f(times[times.length - 1] ?? Number.NaN)} |`
+      ]
+    }
+  } finally {
+    child.kill("SIGKILL")
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
