@@ -19,7 +19,7 @@ import type { Capture } from "../../src/api/Stats.js"
 import { spawnHost } from "../support/HostProcess.js"
 import type { HostProcess } from "../support/HostProcess.js"
 import { tempDir, waitFor } from "../support/TestHost.js"
-import { agreeingPrefix, checkCapturesDir, FAULT_RUNS, journalSampleCount, readJournal, recordSse, sleep } from "./support.js"
+import { agreeingPrefix, checkCapturesDir, FAULT_RUNS, journalSampleCount, readJournal, recordSse, sh, sleep } from "./support.js"
 
 const started: Array<HostProcess> = []
 afterEach(() => {
@@ -110,4 +110,38 @@ describe("SIGKILL at a random moment", () => {
     // Figures for the report (not asserted): how much each run kept of what was seen.
     console.log(outcomes.map((o) => `${o.phase}: seen ${o.seen}, journalled ${o.journalled}, kept ${o.kept}`).join("\n"))
   })
+})
+
+describe("SIGKILL after a failed save", () => {
+  it.skipIf(!sh("prlimit", ["--version"]).ok)(
+    "a capture whose save was refused survives arming again and a kill: its journalled samples come back",
+    async () => {
+      const dir = tempDir("punktfunk-kill-unsaved-")
+      const capturesDir = path.join(dir, "captures")
+      const env = { PUNKTFUNK_CONFIG_DIR: dir, PUNKTFUNK_SOURCE: "fake", PUNKTFUNK_FAKE_WINDOW_MS: "20" }
+      const host = await spawn(env)
+      expect((await host.fetch("/start", { method: "POST" })).status).toBe(200)
+      await waitFor(() => journalSampleCount(capturesDir) >= 10, 15_000, "10 journalled samples")
+      // The disk refuses the save (file-size limit on the running host: EFBIG).
+      expect(sh("prlimit", [`--pid=${host.child.pid}`, "--fsize=4096:"]).ok).toBe(true)
+      const refused = await host.fetch("/stop", { method: "POST" })
+      expect(refused.status).toBe(507)
+      const first = readJournal(capturesDir)
+      expect(first.samples.length).toBeGreaterThanOrEqual(10)
+      // The operator arms again (the first capture still waits in memory), then the host dies.
+      expect((await host.fetch("/start", { method: "POST" })).status).toBe(200)
+      await sleep(300)
+      host.child.kill("SIGKILL")
+      await host.exited
+
+      const again = await spawn({ ...env, PUNKTFUNK_SOURCE: "none" })
+      const captures = checkCapturesDir(capturesDir)
+      void again
+      // The first capture's durable samples were promised to survive a kill: they must be back.
+      const holds = (c: Capture) =>
+        c.samples.length >= first.samples.length && first.samples.every((s, i) => JSON.stringify(s) === JSON.stringify(c.samples[i]))
+      const back = captures.find(holds)
+      expect(back, `captures after restart: ${captures.map((c) => `${c.meta.id} (${c.samples.length})`).join(", ")}`).toBeDefined()
+    }
+  )
 })
