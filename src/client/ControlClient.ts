@@ -14,7 +14,18 @@ import { fingerprintOfDer } from "../services/Certificates.js"
 import type { CertificatePair } from "../services/Certificates.js"
 import { framed } from "../streams/punktfunk1/Framed.js"
 import type { Framed } from "../streams/punktfunk1/Framed.js"
-import { Echo, encodeClientMessage, Goodbye, Hello, HostMessage, Pair, pinProof, PROTOCOL } from "../streams/punktfunk1/Protocol.js"
+import {
+  BitrateChange,
+  Echo,
+  encodeClientMessage,
+  Goodbye,
+  Hello,
+  HostMessage,
+  IdrRequest,
+  Pair,
+  pinProof,
+  PROTOCOL
+} from "../streams/punktfunk1/Protocol.js"
 import type { ClientMessage, ReceiverReport, Welcome } from "../streams/punktfunk1/Protocol.js"
 
 export class ClientError extends Data.TaggedError("ClientError")<{ readonly message: string }> {}
@@ -124,6 +135,10 @@ export interface ClientSession {
   readonly run: Effect.Effect<string, ClientError>
   readonly goodbye: (reason: string) => Effect.Effect<void>
   readonly report: (report: ReceiverReport) => Effect.Effect<void>
+  readonly requestIdr: Effect.Effect<void>
+  readonly setBitrate: (kbps: number) => Effect.Effect<void>
+  /** The bitrate the host last confirmed (the requested one until a change is answered). */
+  readonly bitrateKbps: () => number
   readonly pings: () => number
 }
 
@@ -152,6 +167,7 @@ export const connect = (options: {
     if (first._tag === "Refused") return yield* new ClientError({ message: `the host refused: ${first.reason}` })
     if (first._tag !== "Welcome") return yield* new ClientError({ message: `expected Welcome, got ${first._tag}` })
     let pings = 0
+    let bitrate = options.request.bitrate_kbps
     const run = Effect.gen(function* () {
       while (true) {
         const m = yield* hear(conn).pipe(
@@ -161,7 +177,8 @@ export const connect = (options: {
         if (m._tag === "Ping") {
           pings++
           if (options.answerPings !== false) yield* say(conn, new Echo({ id: m.id }))
-        } else if (m._tag === "Goodbye") return m.reason
+        } else if (m._tag === "BitrateApplied") bitrate = m.kbps
+        else if (m._tag === "Goodbye") return m.reason
       }
     })
     return {
@@ -170,6 +187,9 @@ export const connect = (options: {
       run,
       goodbye: (reason) => say(conn, new Goodbye({ reason })).pipe(Effect.zipRight(conn.end)),
       report: (report) => say(conn, report),
+      requestIdr: say(conn, new IdrRequest()),
+      setBitrate: (kbps) => say(conn, new BitrateChange({ kbps })),
+      bitrateKbps: () => bitrate,
       pings: () => pings
     }
   })

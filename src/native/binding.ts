@@ -99,6 +99,10 @@ export interface NativeSession {
   totals(): NativeTotals
   /** Stops and joins the frame thread, frees encoder and capture. Idempotent. */
   close(): void
+  /** The next frame is an IDR (a client lost its references). */
+  requestIdr(): void
+  /** A new bitrate target (kb/s, 100–500000) from the next frame on. */
+  setBitrate(kbps: number): void
 }
 
 export interface NativeModule {

@@ -22,6 +22,9 @@ class Capture {
  public:
   virtual ~Capture() = default;
   virtual bool grab(FrameView* frame) = 0;
+  // Non-null once the source can deliver no more frames (e.g. the X server went away); the
+  // loop checks it after each grab and ends the session with this reason.
+  virtual const char* failure() const { return nullptr; }
 };
 
 // A moving test pattern drawn on the frame thread. `still` = the static variant: it redraws only

@@ -4,8 +4,11 @@
 // Why every grab counts as a new frame: plain X11 does not say whether the screen changed
 // (that needs the DAMAGE extension), and comparing buffers would cost more than the grab.
 //
-// Xlib's default error handler exits the process; a failed XShmGetImage must instead fail the
-// session, so an error handler records the failure in a flag the grab checks.
+// Xlib's default handlers exit the process — on a protocol error, and when the connection to
+// the server is lost. A host must survive its X server going away: the protocol error handler
+// only counts, and this connection's I/O-error exit handler (libX11 ≥ 1.7) marks the source
+// failed and returns, after which Xlib turns further calls on this display into no-ops. The
+// loop then ends the session with the reason instead of the process ending.
 #include <X11/Xlib.h>
 #include <X11/Xutil.h>
 #include <X11/extensions/XShm.h>
@@ -13,6 +16,7 @@
 #include <sys/shm.h>
 
 #include <atomic>
+#include <cstdio>
 
 #include "capture.h"
 
@@ -27,6 +31,9 @@ int record_x_error(Display*, XErrorEvent*) {
   return 0;
 }
 
+// Called first on a lost connection; returning lets the per-display exit handler decide.
+int quiet_io_error(Display*) { return 0; }
+
 class X11Capture final : public Capture {
  public:
   ~X11Capture() override {
@@ -38,8 +45,11 @@ class X11Capture final : public Capture {
 
   bool open(const std::string& display, int width, int height, std::string* error) {
     XSetErrorHandler(record_x_error);
+    XSetIOErrorHandler(quiet_io_error);
     dpy_ = XOpenDisplay(display.c_str());
     if (dpy_ == nullptr) return fail(error, "cannot open X display '" + display + "'");
+    XSetIOErrorExitHandler(dpy_, &X11Capture::on_connection_lost, this);
+    display_ = display;
     if (!XShmQueryExtension(dpy_)) return fail(error, "X display '" + display + "' has no MIT-SHM extension");
     const int screen = DefaultScreen(dpy_);
     root_ = RootWindow(dpy_, screen);
@@ -77,8 +87,10 @@ class X11Capture final : public Capture {
     frame->data = reinterpret_cast<const uint8_t*>(image_->data);
     frame->stride = image_->bytes_per_line;
     XShmGetImage(dpy_, root_, image_, 0, 0, AllPlanes);
-    return true;
+    return !lost_.load(std::memory_order_relaxed);
   }
+
+  const char* failure() const override { return lost_.load(std::memory_order_relaxed) ? lost_message_ : nullptr; }
 
  private:
   bool fail(std::string* error, const std::string& message) {
@@ -86,7 +98,16 @@ class X11Capture final : public Capture {
     return false;
   }
 
+  static void on_connection_lost(Display*, void* self) {
+    X11Capture* c = static_cast<X11Capture*>(self);
+    std::snprintf(c->lost_message_, sizeof c->lost_message_, "the X display '%s' went away", c->display_.c_str());
+    c->lost_.store(true, std::memory_order_relaxed);
+  }
+
   Display* dpy_ = nullptr;
+  std::string display_;
+  std::atomic<bool> lost_{false};
+  char lost_message_[160] = {};
   Window root_ = 0;
   XImage* image_ = nullptr;
   XShmSegmentInfo shm_{};

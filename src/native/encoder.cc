@@ -97,6 +97,8 @@ bool Encoder::open_one(const std::string& name, const PipelineOptions& o, std::s
     }
     if (name == "libx265") av_opt_set(ctx_->priv_data, "x265-params", "log-level=error", 0);
   }
+  // libx264, libx265 and NVENC all know "forced-idr"; a build without it just ignores the request.
+  av_opt_set(ctx_->priv_data, "forced-idr", "1", 0);
   clear_last_av_error();
   const int rc = avcodec_open2(ctx_, codec, nullptr);
   if (rc < 0) {
@@ -139,7 +141,14 @@ Encoder::~Encoder() {
   avcodec_free_context(&ctx_);
 }
 
-void Encoder::submit(const FrameView& frame, bool fresh) {
+void Encoder::set_bitrate(int kbps) {
+  const int fps = ctx_->framerate.num > 0 ? ctx_->framerate.num : 60;
+  ctx_->bit_rate = static_cast<int64_t>(kbps) * 1000;
+  ctx_->rc_max_rate = ctx_->bit_rate;
+  ctx_->rc_buffer_size = static_cast<int>(ctx_->bit_rate / fps);
+}
+
+void Encoder::submit(const FrameView& frame, bool fresh, bool force_idr) {
   if (fresh) {
     const uint8_t* src[1] = {frame.data};
     const int stride[1] = {frame.stride};
@@ -148,6 +157,9 @@ void Encoder::submit(const FrameView& frame, bool fresh) {
     sws_scale(sws_, src, stride, 0, height_, frame_->data, frame_->linesize);
   }
   frame_->pts = pts_++;
+  // With "forced-idr" set at open, an I picture requested here is an IDR: a decoder that lost
+  // its references (a client that joined late or dropped frames) starts clean from it.
+  frame_->pict_type = force_idr ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
 }
 
 bool Encoder::encode(EncodedFrame* out, std::string* error) {

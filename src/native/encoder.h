@@ -43,7 +43,11 @@ class Encoder {
   Encoder& operator=(const Encoder&) = delete;
 
   // Frame thread. `fresh` false = repeat: the input frame keeps the previous pixels.
-  void submit(const FrameView& frame, bool fresh);
+  // `force_idr`: this frame is a keyframe the decoder can start from (a client's IDR request).
+  void submit(const FrameView& frame, bool fresh, bool force_idr = false);
+  // Frame thread, between frames: a new bitrate target. libx264/libx265 reconfigure in place
+  // at their next frame; the rate-control buffer follows (one frame's worth, as at open).
+  void set_bitrate(int kbps);
   // Frame thread. Fills `out` with the packets of this frame (references, unref'd by release).
   // Returns false with `error` filled on an encoder failure.
   bool encode(EncodedFrame* out, std::string* error);

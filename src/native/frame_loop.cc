@@ -21,6 +21,8 @@ std::unique_ptr<FrameLoop> FrameLoop::open(const PipelineOptions& o, std::string
   if (!error->empty()) return nullptr;
   std::unique_ptr<FrameLoop> loop(new FrameLoop());
   loop->options_ = o;
+  loop->bitrate_kbps_.store(o.bitrate_kbps, std::memory_order_relaxed);
+  loop->applied_kbps_ = o.bitrate_kbps;
   loop->gamestream_ = o.kind == "gamestream";
   if (o.source == "x11") {
     loop->capture_ = open_x11(o.display, o.width, o.height, error);
@@ -122,8 +124,26 @@ void FrameLoop::run() {
 
     FrameView frame;
     const bool fresh = capture_->grab(&frame);
+    if (const char* why = capture_->failure()) {
+      summary_.failed = true;
+      std::snprintf(summary_.error, sizeof summary_.error, "capture: %s", why);
+      outlet_->deliver(summary_);
+      return;
+    }
     const uint64_t t_captured = measure ? now_ns() : 0;
-    encoder_->submit(frame, fresh);
+    // A client's IDR request and bitrate change: one relaxed load each per frame, acted on
+    // only when set (an IDR is rare; a bitrate change rarer).
+    bool idr = false;
+    if (idr_requested_.load(std::memory_order_relaxed)) {
+      idr_requested_.store(false, std::memory_order_relaxed);
+      idr = true;
+    }
+    const int kbps = bitrate_kbps_.load(std::memory_order_relaxed);
+    if (kbps != applied_kbps_) {
+      encoder_->set_bitrate(kbps);
+      applied_kbps_ = kbps;
+    }
+    encoder_->submit(frame, fresh, idr);
     const uint64_t t_submitted = measure ? now_ns() : 0;
     if (!encoder_->encode(&encoded, &error)) {
       summary_.failed = true;

@@ -57,6 +57,11 @@ class FrameLoop {
   // Stops and joins the thread, then drains the encoder into the sink. Idempotent.
   void stop();
   LoopTotals totals() const;
+  // Any thread: asks the frame thread for a keyframe at its next frame / a new bitrate target.
+  // Each is one atomic the frame thread reads with a relaxed load per frame; no lock.
+  void request_idr() { idr_requested_.store(true, std::memory_order_relaxed); }
+  void set_bitrate(int kbps) { bitrate_kbps_.store(kbps, std::memory_order_relaxed); }
+  int bitrate_kbps() const { return bitrate_kbps_.load(std::memory_order_relaxed); }
 
  private:
   FrameLoop() = default;
@@ -74,6 +79,9 @@ class FrameLoop {
   WindowOutlet* outlet_ = nullptr;
   std::thread thread_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> idr_requested_{false};
+  std::atomic<int> bitrate_kbps_{0};
+  int applied_kbps_ = 0;
   bool started_ = false;
   bool gamestream_ = false;
   uint64_t window_index_ = 0;

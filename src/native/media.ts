@@ -33,6 +33,8 @@ export interface ReceiverCounters {
   readonly packets_simulated_lost: number
   readonly fec_recovered: number
   readonly frames_complete: number
+  /** Complete frames the host flagged as keyframes (the first one, the GOP's, and IDR requests). */
+  readonly keyframes: number
   readonly frames_dropped: number
   readonly frames_decoded: number
   readonly decode_errors: number

@@ -179,7 +179,9 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeSession",
                        {InstanceMethod<&NativeSession::Close>("close"), InstanceMethod<&NativeSession::Totals>("totals"),
-                        InstanceMethod<&NativeSession::Info>("info")});
+                        InstanceMethod<&NativeSession::Info>("info"),
+                        InstanceMethod<&NativeSession::RequestIdr>("requestIdr"),
+                        InstanceMethod<&NativeSession::SetBitrate>("setBitrate")});
   }
 
   // new NativeSession(options, onWindow). Throws an Error whose `configError` says whether a
@@ -236,6 +238,25 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
   Napi::Value Close(const Napi::CallbackInfo& info) {
     Shutdown();
     return info.Env().Undefined();
+  }
+
+  // requestIdr(): the next frame is an IDR. No-op on a closed session.
+  Napi::Value RequestIdr(const Napi::CallbackInfo& info) {
+    if (loop_ != nullptr) loop_->request_idr();
+    return info.Env().Undefined();
+  }
+
+  // setBitrate(kbps): a new target from the next frame on. Refuses what the session's own
+  // configuration check would refuse.
+  Napi::Value SetBitrate(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const double kbps = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+    if (!(kbps >= 100 && kbps <= 500000) || kbps != static_cast<int>(kbps)) {
+      Napi::RangeError::New(env, "setBitrate(kbps): an integer from 100 to 500000").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (loop_ != nullptr) loop_->set_bitrate(static_cast<int>(kbps));
+    return env.Undefined();
   }
 
   Napi::Value Totals(const Napi::CallbackInfo& info) {

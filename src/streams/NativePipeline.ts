@@ -16,6 +16,7 @@ import { isConfigError, nativeModule } from "../native/binding.js"
 import type { NativeModule, NativeOptions, NativeSession, NativeWindow } from "../native/binding.js"
 import { nativeMeta, nativeSample } from "./NativeSample.js"
 import { Pipeline, PipelineConfigError, PipelineError, SessionConfig } from "./Pipeline.js"
+import type { SessionControl } from "./Pipeline.js"
 
 /** Test and benchmark extras passed through to the addon; the host never sets them. */
 export interface NativeExtras {
@@ -75,17 +76,28 @@ export const openNative = (config: SessionConfig, extras: NativeExtras = {}) =>
     const info = session.info()
     if (info.note !== "") yield* Effect.logWarning(`encoder: ${info.note}`)
     const meta = nativeMeta(nextSessionId(), checked, info)
+    // The target the encoder is running at now: a client's bitrate change moves it, and the
+    // windows after it say so.
+    let bitrateKbps = checked.bitrate_kbps
+    const control: SessionControl = {
+      requestIdr: Effect.sync(() => session.requestIdr()),
+      setBitrate: (kbps) =>
+        Effect.sync(() => {
+          session.setBitrate(kbps)
+          bitrateKbps = kbps
+        })
+    }
     const windows = Stream.fromQueue(queue).pipe(
       Stream.tap((w) =>
         w.windows_dropped > 0 ? Effect.logWarning(`${w.windows_dropped} window(s) dropped before ${meta.session_id}'s window ${w.index}`) : Effect.void
       ),
       Stream.mapEffect((w) =>
         w.error === undefined
-          ? Effect.succeed(nativeSample(meta, checked, w))
+          ? Effect.succeed(nativeSample(meta, { ...checked, bitrate_kbps: bitrateKbps }, w))
           : Effect.fail(new PipelineError({ message: `session ${meta.session_id} failed: ${w.error}` }))
       )
     )
-    return { meta, windows, session }
+    return { meta, windows, session, control }
   })
 
 /** The native pipeline as the host uses it. `extras` is for tests and benchmarks. */
@@ -93,6 +105,6 @@ export const NativePipeline = (extras: NativeExtras = {}): Layer.Layer<Pipeline>
   Layer.succeed(
     Pipeline,
     Pipeline.of({
-      open: (config) => openNative(config, extras).pipe(Effect.map(({ meta, windows }) => ({ meta, windows })))
+      open: (config) => openNative(config, extras).pipe(Effect.map(({ control, meta, windows }) => ({ meta, windows, control })))
     })
   )

@@ -69,10 +69,20 @@ export class PipelineError extends Schema.TaggedError<PipelineError>()("Pipeline
  */
 export type SessionWindow = StatsSample
 
+/** What a client may ask of a running session (punktfunk/1 control messages). */
+export interface SessionControl {
+  /** Make the next frame an IDR, for a decoder that lost its references. */
+  readonly requestIdr: Effect.Effect<void>
+  /** A new bitrate target; later windows report it as `bitrate_kbps`. */
+  readonly setBitrate: (kbps: number) => Effect.Effect<void>
+}
+
 export interface StreamSession {
   /** What opened: backend truthfully named, measured counters, stage set. */
   readonly meta: SessionMeta
   readonly windows: Stream.Stream<SessionWindow, PipelineError>
+  /** Absent where the producer has no encoder to steer (the fake pipeline). */
+  readonly control?: SessionControl
 }
 
 export interface PipelineService {

@@ -88,6 +88,7 @@ class Receiver : public Napi::ObjectWrap<Receiver> {
     set("packets_simulated_lost", c.packets_simulated_lost);
     set("fec_recovered", c.fec_recovered);
     set("frames_complete", c.frames_complete);
+    set("keyframes", c.keyframes);
     set("frames_dropped", c.frames_dropped);
     set("frames_decoded", c.frames_decoded);
     set("decode_errors", c.decode_errors);

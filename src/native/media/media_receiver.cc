@@ -45,6 +45,7 @@ struct MediaReceiver::Slot {
   uint32_t frame_id = 0;
   uint32_t frame_bytes = 0;
   uint64_t capture_us = 0;
+  bool keyframe = false;
   int block_count = 0;
   int blocks_done = 0;
   std::vector<uint8_t> data;
@@ -261,6 +262,7 @@ void MediaReceiver::handle(const uint8_t* p, size_t len) {
     slot.frame_id = h.frame_id;
     slot.frame_bytes = h.frame_bytes;
     slot.capture_us = h.capture_us;
+    slot.keyframe = (h.flags & wire::kFlagKeyframe) != 0;
     slot.block_count = h.block_count;
     slot.blocks_done = 0;
     for (int b = 0; b < slot.block_count; b++) slot.blocks[b] = Block{};
@@ -299,6 +301,7 @@ void MediaReceiver::finish_frame(int index) {
   Slot& slot = slots_[index];
   slot.state = SlotState::Done;
   complete_.fetch_add(1, std::memory_order_relaxed);
+  if (slot.keyframe) keyframes_.fetch_add(1, std::memory_order_relaxed);
   std::memset(&slot.data[slot.frame_bytes], 0, AV_INPUT_BUFFER_PADDING_SIZE);
   if (save_ != nullptr) std::fwrite(slot.data.data(), 1, slot.frame_bytes, save_);
   decode(slot.data.data(), slot.frame_bytes, slot.capture_us);
@@ -336,6 +339,7 @@ ReceiverCounters MediaReceiver::counters() const {
   c.packets_simulated_lost = simulated_.load(std::memory_order_relaxed);
   c.fec_recovered = recovered_.load(std::memory_order_relaxed);
   c.frames_complete = complete_.load(std::memory_order_relaxed);
+  c.keyframes = keyframes_.load(std::memory_order_relaxed);
   c.frames_dropped = dropped_.load(std::memory_order_relaxed);
   c.frames_decoded = decoded_.load(std::memory_order_relaxed);
   c.decode_errors = decode_errors_.load(std::memory_order_relaxed);

@@ -46,6 +46,7 @@ struct ReceiverCounters {
   uint64_t packets_simulated_lost = 0;
   uint64_t fec_recovered = 0;      // data shards rebuilt from parity
   uint64_t frames_complete = 0;
+  uint64_t keyframes = 0;          // complete frames the sender flagged as keyframes
   uint64_t frames_dropped = 0;     // never completed
   uint64_t frames_decoded = 0;
   uint64_t decode_errors = 0;
@@ -99,7 +100,7 @@ class MediaReceiver {
   FILE* save_ = nullptr;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> received_{0}, malformed_{0}, tampered_{0}, replayed_{0}, simulated_{0}, recovered_{0},
-      complete_{0}, dropped_{0}, decoded_{0}, decode_errors_{0}, decode_ns_{0}, bytes_{0}, latency_count_{0}, span_{0};
+      complete_{0}, keyframes_{0}, dropped_{0}, decoded_{0}, decode_errors_{0}, decode_ns_{0}, bytes_{0}, latency_count_{0}, span_{0};
   std::vector<std::atomic<uint32_t>> latencies_;
   std::thread thread_;
 };

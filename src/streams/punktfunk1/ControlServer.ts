@@ -27,6 +27,7 @@ import type { PipelineConfigError, PipelineError, SessionConfig } from "../Pipel
 import { framed } from "./Framed.js"
 import type { Framed } from "./Framed.js"
 import {
+  BitrateApplied,
   checkPinProof,
   ClientMessage,
   encodeHostMessage,
@@ -247,6 +248,7 @@ export const ControlServerLive = (
           )
           yield* Effect.logInfo(`native session ${meta.session_id} for client ${meta.client}: ${meta.width}x${meta.height}@${meta.fps} via ${meta.encoder_backend}`)
 
+          let currentKbps = hello.bitrate_kbps
           const rtt = new RttWindow()
           const reports = { packets_lost: 0, fec_recovered: 0, frames_dropped: 0 }
           const windows = session.windows.pipe(
@@ -278,6 +280,17 @@ export const ControlServerLive = (
               switch (m._tag) {
                 case "Echo":
                   return Effect.sync(() => rtt.echoed(m.id))
+                case "IdrRequest":
+                  // Without an encoder to steer (fake pipeline) there is no picture to refresh.
+                  return session.control === undefined ? Effect.void : session.control.requestIdr
+                case "BitrateChange":
+                  return session.control === undefined
+                    ? say(new BitrateApplied({ kbps: currentKbps }))
+                    : session.control.setBitrate(m.kbps).pipe(
+                        Effect.tap(() => Effect.sync(() => (currentKbps = m.kbps))),
+                        Effect.zipRight(Effect.suspend(() => say(new BitrateApplied({ kbps: currentKbps })))),
+                        Effect.zipRight(Effect.logInfo(`native session ${meta.session_id}: bitrate ${m.kbps} kb/s at the client's request`))
+                      )
                 case "ReceiverReport":
                   // Deltas since the client's previous report, folded into the current window.
                   return Effect.sync(() => {

@@ -50,6 +50,14 @@ export const MediaParams = Schema.Struct({
 })
 export type MediaParams = typeof MediaParams.Type
 
+/** The decoder lost its references (dropped frames): the next frame should be an IDR. */
+export class IdrRequest extends Schema.TaggedClass<IdrRequest>()("IdrRequest", {}) {}
+
+/** A new bitrate target, e.g. when the client sees its link cannot carry the current one. */
+export class BitrateChange extends Schema.TaggedClass<BitrateChange>()("BitrateChange", {
+  kbps: Schema.Number.pipe(Schema.int(), Schema.between(100, 500_000))
+}) {}
+
 /** What the receiver saw since its previous report (deltas). */
 export class ReceiverReport extends Schema.TaggedClass<ReceiverReport>()("ReceiverReport", {
   packets_received: Count,
@@ -65,7 +73,7 @@ export class Echo extends Schema.TaggedClass<Echo>()("Echo", { id: Count }) {}
 
 export class Goodbye extends Schema.TaggedClass<Goodbye>()("Goodbye", { reason: Schema.String.pipe(Schema.maxLength(200)) }) {}
 
-export const ClientMessage = Schema.Union(Pair, Hello, ReceiverReport, Echo, Goodbye)
+export const ClientMessage = Schema.Union(Pair, Hello, IdrRequest, BitrateChange, ReceiverReport, Echo, Goodbye)
 export type ClientMessage = typeof ClientMessage.Type
 
 // ── host → client ────────────────────────────────────────────────────────────────────────────
@@ -87,10 +95,13 @@ export class Welcome extends Schema.TaggedClass<Welcome>()("Welcome", {
   media: Schema.optional(MediaParams)
 }) {}
 
+/** The bitrate the encoder runs at from now on (the host may refuse a change: then the old one). */
+export class BitrateApplied extends Schema.TaggedClass<BitrateApplied>()("BitrateApplied", { kbps: Count }) {}
+
 /** Round-trip probe: the client echoes `id` at once; the host times the round trip itself. */
 export class Ping extends Schema.TaggedClass<Ping>()("Ping", { id: Count }) {}
 
-export const HostMessage = Schema.Union(PairingPending, Paired, Refused, Welcome, Ping, Goodbye)
+export const HostMessage = Schema.Union(PairingPending, Paired, Refused, Welcome, Ping, BitrateApplied, Goodbye)
 export type HostMessage = typeof HostMessage.Type
 
 // ── framing ──────────────────────────────────────────────────────────────────────────────────
