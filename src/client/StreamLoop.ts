@@ -69,6 +69,9 @@ export const streamLoop = (
       }
       previous = now
       second++
+      // A dropped frame leaves the decoder without a reference until the next keyframe, which
+      // the encoder's own GOP may not send for seconds: ask for one now.
+      if (delta.frames_dropped > 0) yield* session.requestIdr
       yield* session.report(
         new ReceiverReport({
           packets_received: delta.packets_received,
