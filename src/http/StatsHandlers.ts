@@ -21,7 +21,11 @@ export const StatsHandlersLive = HttpApiBuilder.group(PunktfunkApi, "stats", (ha
       .handle("live", ({ urlParams }) => recorder.live(urlParams.since_t_ms))
       .handle("liveEvents", () => liveEventsResponse(recorder))
       .handle("list", () => store.list)
-      .handle("get", ({ path }) => store.load(path.id))
+      .handle("get", ({ path }) =>
+        store
+          .loadWithText(path.id)
+          .pipe(Effect.map(({ text }) => HttpServerResponse.text(text, { contentType: "application/json" })))
+      )
       .handle("export", ({ path, urlParams }) =>
         store.load(path.id).pipe(
           Effect.map((capture) => {
