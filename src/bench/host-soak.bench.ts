@@ -78,10 +78,16 @@ export const runSoak = async (seconds: number, mainJs = defaultMainJs): Promise<
       .then(async (res) => {
         const reader = res.body!.getReader()
         const decoder = new TextDecoder()
+        // Count whole events only: a marker split across two chunks is counted once, when complete.
+        let pending = ""
         for (;;) {
           const { value, done } = await reader.read()
           if (done) return
-          sseSamples += decoder.decode(value, { stream: true }).split("event: sample").length - 1
+          pending += decoder.decode(value, { stream: true })
+          const cut = pending.lastIndexOf("\n\n")
+          if (cut === -1) continue
+          sseSamples += pending.slice(0, cut).split("event: sample\n").length - 1
+          pending = pending.slice(cut + 2)
         }
       })
       .catch(() => undefined)
