@@ -37,10 +37,14 @@ int quiet_io_error(Display*) { return 0; }
 class X11Capture final : public Capture {
  public:
   ~X11Capture() override {
-    if (attached_) XShmDetach(dpy_, &shm_);
+    // After the connection is lost every request would re-enter the I/O error path (and
+    // XCloseDisplay then never returns), so only local memory is freed; the dead Display
+    // struct is left behind, a few KB once per vanished server.
+    const bool lost = lost_.load();
+    if (attached_ && !lost) XShmDetach(dpy_, &shm_);
     if (image_ != nullptr) XDestroyImage(image_);  // frees the XImage, not the shm segment
     if (shm_.shmaddr != nullptr && shm_.shmaddr != reinterpret_cast<char*>(-1)) shmdt(shm_.shmaddr);
-    if (dpy_ != nullptr) XCloseDisplay(dpy_);
+    if (dpy_ != nullptr && !lost) XCloseDisplay(dpy_);
   }
 
   bool open(const std::string& display, int width, int height, std::string* error) {

@@ -6,7 +6,7 @@
  * elsewhere.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Stream } from "effect"
 import { execFileSync, spawn } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
@@ -96,6 +96,27 @@ describe("x11 capture under Xvfb", () => {
       expect(isRed(at(RECT.x - 20, RECT.y - 20))).toBe(false)
       expect(isRed(at(RECT.x + RECT.w + 20, RECT.y + RECT.h / 2))).toBe(false)
     })
+  )
+
+  it.live("an X server that goes away ends the session with the reason; the host process lives on", () =>
+    Effect.gen(function* () {
+      const n = freeDisplay()
+      const doomed = `:${n}`
+      const server = spawn("Xvfb", [doomed, "-screen", "0", "320x240x24", "-nolisten", "tcp", "-noreset"], { stdio: "ignore" })
+      yield* Effect.addFinalizer(() => Effect.sync(() => void server.kill("SIGKILL")))
+      yield* Effect.promise(() => waitForDisplay(doomed))
+      const failure = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const { windows } = yield* openNative(baseConfig({ source: "x11", display: doomed, width: 320, height: 240 }), { window_ms: 300 })
+          yield* takeWindows(windows, 1)
+          server.kill("SIGTERM")
+          return yield* windows.pipe(Stream.runDrain, Effect.flip, Effect.timeout("60 seconds"))
+        })
+      )
+      expect(failure._tag).toBe("PipelineError")
+      expect(failure.message).toContain(`the X display '${doomed}' went away`)
+      expect(nativeModule().activeThreads()).toBe(0)
+    }).pipe(Effect.scoped)
   )
 
   it.live("a display smaller than the session is refused by name", () =>
