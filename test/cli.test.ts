@@ -148,6 +148,10 @@ describe("the punktfunk CLI against a running host", () => {
         expect(res.code).not.toBe(0)
         expect(res.stderr).toContain(`no punktfunk host answers at ${url}`)
       }
+      // Without a scheme the address means http://.
+      const bare = yield* cli(["stats", "status", "--host", `127.0.0.1:${port}`, "--token-file", tokenFile])
+      expect(bare.code).not.toBe(0)
+      expect(bare.stderr).toContain(`no punktfunk host answers at ${url}`)
     }),
     60_000
   )

@@ -53,7 +53,11 @@ export interface Connection {
   readonly tokenFile: string
 }
 
-const normalizeBase = (host: string) => host.replace(/\/+$/, "")
+/** `127.0.0.1:47990` means `http://127.0.0.1:47990`; a trailing slash is dropped. */
+export const normalizeBase = (host: string): string => {
+  const trimmed = host.trim().replace(/\/+$/, "")
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed) ? trimmed : `http://${trimmed}`
+}
 
 export const makeClient = (connection: Connection) =>
   Effect.gen(function* () {
