@@ -13,8 +13,11 @@ export const isValidCaptureId = (id: string): boolean => {
   if (id.length === 0 || id.length > MAX_ID_LENGTH) return false
   if (!ID_CHARSET.test(id)) return false
   if (id === "." || id === ".." || id.endsWith(".")) return false
-  // Our own bookkeeping files start with a dot; a capture id never does.
+  // Our own bookkeeping files start with a dot; a capture id never does. Nor does it end like
+  // the files we keep beside a capture (`<id>.meta.json`, `<id>.json.tmp`): `X.meta` would
+  // otherwise name X's meta file as if it were a capture.
   if (id.startsWith(".")) return false
+  if (/\.(meta|tmp)$/i.test(id)) return false
   const stem = id.split(".")[0] ?? ""
   return !WINDOWS_RESERVED.test(stem)
 }

@@ -62,6 +62,12 @@ export interface CaptureStoreService {
   readonly journal: (line: JournalLine, fresh?: boolean) => Effect.Effect<void, DiskError>
   readonly clearJournal: Effect.Effect<void, DiskError>
   /**
+   * Sets the journal of a capture whose save failed aside (`.journal-pending-<start>.ndjson`),
+   * so arming again cannot overwrite it; removed once that capture is saved.
+   */
+  readonly parkJournal: (startedUnixMs: number) => Effect.Effect<void, DiskError>
+  readonly removeParkedJournal: (startedUnixMs: number) => Effect.Effect<void, DiskError>
+  /**
    * Captures left in journals by a host that died while armed, rebuilt and marked `recovered`.
    * Each journal is removed only once its capture is saved.
    */
@@ -116,6 +122,11 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
 
     const exists = (id: string) => disk.exists(fileOf(id + DATA_SUFFIX))
 
+    // One writer at a time: two writes of one capture share its temp file name, and a relabel
+    // racing a delete must end in one state or the other, never in a half-renamed file.
+    const writes = yield* Effect.makeSemaphore(1)
+    const serialized = writes.withPermits(1)
+
     const writeCapture = (capture: Capture) =>
       Effect.gen(function* () {
         const id = capture.meta.id
@@ -161,6 +172,23 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
 
     const journalFile = fileOf(JOURNAL_FILE)
 
+    /** The id of a saved capture that started at `startedUnixMs` and holds at least `samples`. */
+    const savedCaptureStartedAt = (startedUnixMs: number, samples: number) =>
+      Effect.gen(function* () {
+        const names = yield* disk.list(dir).pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<string>))
+        for (const name of names) {
+          if (!name.endsWith(META_SUFFIX)) continue
+          const meta = yield* disk.readText(fileOf(name)).pipe(
+            Effect.map(decodeMeta),
+            Effect.orElseSucceed(() => Option.none<CaptureMeta>())
+          )
+          if (Option.isSome(meta) && meta.value.started_unix_ms === startedUnixMs && meta.value.sample_count >= samples) {
+            return meta.value.id
+          }
+        }
+        return undefined
+      })
+
     const recoverJournals = Effect.gen(function* () {
       const files = (yield* disk.list(dir).pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<string>))).filter(
         (n) => n === JOURNAL_FILE || (n.startsWith(PENDING_JOURNAL_PREFIX) && n.endsWith(".ndjson"))
@@ -172,6 +200,14 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
         const replay = replayJournal(text)
         if (replay === undefined) {
           yield* disk.remove(file).pipe(Effect.ignore)
+          continue
+        }
+        // A host killed after its save renamed the capture in but before it cleared the journal
+        // left both: the capture is already whole on disk, so the journal only goes away.
+        const already = yield* savedCaptureStartedAt(replay.startedUnixMs, replay.samples.length)
+        if (already !== undefined) {
+          yield* disk.remove(file).pipe(Effect.ignore)
+          yield* Effect.logInfo(`journal of capture ${already} was already saved; removed it`)
           continue
         }
         const first = replay.sessions[0]
@@ -210,7 +246,8 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
       dir,
       allocateId,
       releaseId: (id) => Effect.sync(() => void reserved.delete(id)),
-      save: (capture) => writeCapture(capture).pipe(Effect.tap(() => Effect.sync(() => reserved.delete(capture.meta.id)))),
+      save: (capture) =>
+        serialized(writeCapture(capture)).pipe(Effect.tap(() => Effect.sync(() => reserved.delete(capture.meta.id)))),
       list: Effect.gen(function* () {
         const names = yield* disk.list(dir).pipe(
           Effect.mapError((e) => new CaptureReadError({ id: "", message: `could not list captures: ${e.message}` }))
@@ -231,23 +268,34 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
       load,
       loadWithText,
       setLabel: (id, label) =>
-        Effect.gen(function* () {
-          const capture = yield* load(id)
-          const updated: Capture = { ...capture, meta: { ...capture.meta, label } }
-          return yield* writeCapture(updated)
-        }),
+        serialized(
+          Effect.gen(function* () {
+            const capture = yield* load(id)
+            const updated: Capture = { ...capture, meta: { ...capture.meta, label } }
+            return yield* writeCapture(updated)
+          })
+        ),
       remove: (id) =>
-        Effect.gen(function* () {
-          if (!isValidCaptureId(id) || !(yield* exists(id))) return yield* notFound(id)
-          yield* disk.remove(fileOf(id + META_SUFFIX)).pipe(Effect.mapError((e) => saveError(id, e)))
-          yield* disk.remove(fileOf(id + DATA_SUFFIX)).pipe(Effect.mapError((e) => saveError(id, e)))
-        }),
+        serialized(
+          Effect.gen(function* () {
+            if (!isValidCaptureId(id) || !(yield* exists(id))) return yield* notFound(id)
+            yield* disk.remove(fileOf(id + META_SUFFIX)).pipe(Effect.mapError((e) => saveError(id, e)))
+            yield* disk.remove(fileOf(id + DATA_SUFFIX)).pipe(Effect.mapError((e) => saveError(id, e)))
+          })
+        ),
       journal: (line, fresh = false) =>
         Effect.gen(function* () {
           if (fresh) yield* disk.remove(journalFile)
           yield* disk.appendDurable(journalFile, journalLine(line))
         }),
       clearJournal: disk.remove(journalFile),
+      parkJournal: (startedUnixMs) =>
+        Effect.gen(function* () {
+          if (!(yield* disk.exists(journalFile))) return
+          yield* disk.rename(journalFile, fileOf(`${PENDING_JOURNAL_PREFIX}${startedUnixMs}.ndjson`))
+          yield* disk.syncDir(dir)
+        }),
+      removeParkedJournal: (startedUnixMs) => disk.remove(fileOf(`${PENDING_JOURNAL_PREFIX}${startedUnixMs}.ndjson`)),
       recoverJournals
     }
     return service

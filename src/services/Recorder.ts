@@ -58,6 +58,10 @@ type JournalOp =
   | { readonly _tag: "line"; readonly line: JournalLine; readonly fresh: boolean }
   | { readonly _tag: "clear" }
   | { readonly _tag: "flush"; readonly done: Deferred.Deferred<void> }
+  // A capture whose save failed: its journal is set aside so the next arm cannot overwrite it,
+  // and removed once a retried save succeeds.
+  | { readonly _tag: "park"; readonly startedUnixMs: number }
+  | { readonly _tag: "unpark"; readonly startedUnixMs: number }
 
 const nowMs = () => performance.now()
 
@@ -101,6 +105,12 @@ export const makeRecorder = (options: { readonly maxSamples?: number } = {}): Ef
           } else if (op._tag === "flush") {
             yield* flush
             yield* Deferred.succeed(op.done, undefined)
+          } else if (op._tag === "park") {
+            yield* flush
+            yield* store.parkJournal(op.startedUnixMs)
+          } else if (op._tag === "unpark") {
+            yield* flush
+            yield* store.removeParkedJournal(op.startedUnixMs)
           } else {
             if (op.fresh) {
               yield* flush
@@ -156,6 +166,7 @@ export const makeRecorder = (options: { readonly maxSamples?: number } = {}): Ef
         const capture = unsaved[0]!
         last = yield* store.save(capture)
         unsaved.shift()
+        journal({ _tag: "unpark", startedUnixMs: capture.meta.started_unix_ms })
       }
       if (last !== undefined) journal({ _tag: "clear" })
       return last
@@ -186,7 +197,11 @@ export const makeRecorder = (options: { readonly maxSamples?: number } = {}): Ef
       unsaved.push(assembled)
       yield* publish({ type: "status", status: statusNow() })
       const meta = yield* saveUnsaved.pipe(
-        Effect.tapError((e) => Effect.logError(e.message)),
+        Effect.tapError((e) =>
+          Effect.logError(e.message).pipe(
+            Effect.zipRight(Effect.sync(() => journal({ _tag: "park", startedUnixMs: capture.startedUnixMs })))
+          )
+        ),
         Effect.ensuring(publish({ type: "status", status: statusNow() }))
       )
       yield* Effect.logInfo(`capture ${id} saved: ${assembled.samples.length} samples`)
