@@ -7,25 +7,11 @@
  * session does not have is left empty (not 0 — an empty cell is "not this path", not "took 0 µs").
  * Counters the capture did not measure are empty for the same reason.
  */
-import type { Capture, MeasuredField, StageName, StatsSample } from "./Stats.js"
-import { StageName as StageNameSchema } from "./Stats.js"
+import type { Capture, StageName, StatsSample } from "./Stats.js"
+import { MeasuredField, StageName as StageNameSchema } from "./Stats.js"
 
-const COUNTERS: ReadonlyArray<MeasuredField> = [
-  "fps",
-  "repeat_fps",
-  "mbps",
-  "bitrate_kbps",
-  "frames_dropped",
-  "packets_dropped",
-  "send_dropped",
-  "fec_recovered",
-  "rtt_us",
-  "host_p50_us",
-  "host_p99_us",
-  "fec_us",
-  "seal_us",
-  "sock_us"
-]
+// The Schema's own list, in its order: one place to add a field.
+const COUNTERS: ReadonlyArray<MeasuredField> = MeasuredField.literals
 const STAGE_FIELDS = ["p50_us", "p99_us", "max_us", "mean_us"] as const
 
 /** Quote a cell when it holds a comma, quote or line break (RFC 4180). */

@@ -20,8 +20,8 @@
  * Percentiles interpolate linearly between closest ranks (numpy's default), so a summary of
  * one window is that window's value and the figures are stable as windows are added.
  */
-import type { Capture, CaptureMeta, MeasuredField, SessionMeta, StageName, StatsSample } from "./Stats.js"
-import { StageName as StageNameSchema } from "./Stats.js"
+import type { Capture, CaptureMeta, SessionMeta, StageName, StatsSample } from "./Stats.js"
+import { MeasuredField, StageName as StageNameSchema } from "./Stats.js"
 
 /** The sentence a table of these numbers must carry. */
 export const SUMMARY_METHOD =
@@ -153,22 +153,8 @@ export const measuredOf = (meta: CaptureMeta): ((sample: StatsSample) => Readonl
   return (sample) => bySession.get(sample.session_id) ?? fallback
 }
 
-const MEASURED_ORDER: ReadonlyArray<MeasuredField> = [
-  "fps",
-  "repeat_fps",
-  "mbps",
-  "bitrate_kbps",
-  "frames_dropped",
-  "packets_dropped",
-  "send_dropped",
-  "fec_recovered",
-  "rtt_us",
-  "host_p50_us",
-  "host_p99_us",
-  "fec_us",
-  "seal_us",
-  "sock_us"
-]
+// The Schema's own list, in its order: one place to add a field.
+const MEASURED_ORDER: ReadonlyArray<MeasuredField> = MeasuredField.literals
 
 /** Summary of one stage over the windows that carry it. */
 export const summarizeStage = (name: StageName, samples: ReadonlyArray<StatsSample>): StageSummary | null => {
