@@ -319,4 +319,11 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
   })
 
 export const CaptureStoreLive = (options: CaptureStoreOptions): Layer.Layer<CaptureStore, DiskError, DiskOps> =>
-  Layer.effect(CaptureStore, makeCaptureStore(options))
+  Layer.scoped(
+    CaptureStore,
+    Effect.tap(makeCaptureStore(options), (store) =>
+      // Read the metas in the background now, so the operator's first listing is as fast as
+      // the later ones; the host does not wait for it to start.
+      Effect.forkScoped(Effect.ignore(store.list))
+    )
+  )
