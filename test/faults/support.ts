@@ -8,13 +8,13 @@
  * oracle would let a shared bug pass.
  */
 import { Schema } from "effect"
-import { spawn, spawnSync } from "node:child_process"
-import type { ChildProcess } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Capture, CaptureMeta, StatsSample } from "../../src/api/Stats.js"
 import { JournalLine } from "../../src/services/Journal.js"
-import { mainJs, requireBuild } from "../support/HostProcess.js"
+import { spawnHost } from "../support/HostProcess.js"
+import type { HostProcess } from "../support/HostProcess.js"
 
 export const FAULT_RUNS = Number(process.env["PUNKTFUNK_FAULT_RUNS"] ?? "12")
 
@@ -160,61 +160,11 @@ export const treeSnapshot = (dir: string, skip: (full: string) => boolean = () =
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
-export interface WrappedHost {
-  readonly child: ChildProcess
-  readonly url: string
-  readonly token: string
-  readonly output: () => string
-  readonly exited: Promise<number | null>
-  readonly fetch: (route: string, init?: RequestInit) => Promise<Response>
-}
+/** The compiled host started through a wrapper (`setpriv … --`, to run it as another user). */
+export type WrappedHost = HostProcess
 
-/**
- * The compiled host started through a wrapper (`setpriv … --`, to run it as another user), which
- * `spawnHost` cannot do. Same start-line contract: resolves once the URL and token are printed.
- */
 export const spawnWrappedHost = (prefix: ReadonlyArray<string>, env: Record<string, string>): Promise<WrappedHost> =>
-  new Promise((resolve, reject) => {
-    requireBuild()
-    const [command, ...rest] = prefix.length === 0 ? [process.execPath] : [...prefix, process.execPath]
-    const child = spawn(command!, [...rest, mainJs], {
-      env: { ...process.env, PUNKTFUNK_PORT: "0", PUNKTFUNK_NATIVE_PORT: "0", PUNKTFUNK_GAMESTREAM: "off", ...env },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let out = ""
-    let settled = false
-    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)))
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL")
-      reject(new Error(`host did not start within 30 s:\n${out}`))
-    }, 30_000)
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString()
-      const url = /punktfunk host listening on (http:\/\/\S+)/.exec(out)?.[1]
-      const token = /#token=(\S+)/.exec(out)?.[1]
-      if (settled || url === undefined || token === undefined) return
-      settled = true
-      clearTimeout(timer)
-      resolve({
-        child,
-        url,
-        token,
-        output: () => out,
-        exited,
-        fetch: (route, init = {}) =>
-          fetch(`${url}/api/v1/stats${route}`, {
-            ...init,
-            headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${token}` }
-          })
-      })
-    }
-    child.stdout?.on("data", onData)
-    child.stderr?.on("data", onData)
-    void exited.then((code) => {
-      clearTimeout(timer)
-      if (!settled) reject(new Error(`host exited (${code}) before listening:\n${out}`))
-    })
-  })
+  spawnHost(env, [], prefix)
 
 /** Run a command to completion; `ok` is exit status 0. */
 export const sh = (command: string, args: ReadonlyArray<string>): { ok: boolean; output: string } => {

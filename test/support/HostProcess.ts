@@ -24,10 +24,19 @@ export interface HostProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
-export const spawnHost = (env: Record<string, string>, args: ReadonlyArray<string> = []): Promise<HostProcess> =>
+/**
+ * `prefix`: a wrapper command to start the host through (e.g. `setpriv --reuid nobody … --`, to
+ * run it as another user); the host's own command line follows it.
+ */
+export const spawnHost = (
+  env: Record<string, string>,
+  args: ReadonlyArray<string> = [],
+  prefix: ReadonlyArray<string> = []
+): Promise<HostProcess> =>
   new Promise((resolve, reject) => {
     requireBuild()
-    const child = spawn(process.execPath, [mainJs, ...args], {
+    const [command, ...rest] = [...prefix, process.execPath]
+    const child = spawn(command ?? process.execPath, [...rest, mainJs, ...args], {
       env: { ...process.env, PUNKTFUNK_PORT: "0", PUNKTFUNK_NATIVE_PORT: "0", PUNKTFUNK_GAMESTREAM: "off", ...env },
       stdio: ["ignore", "pipe", "pipe"]
     })
@@ -37,8 +46,8 @@ export const spawnHost = (env: Record<string, string>, args: ReadonlyArray<strin
     )
     const timer = setTimeout(() => {
       child.kill("SIGKILL")
-      reject(new Error(`host did not start within 20 s:\n${out}`))
-    }, 20_000)
+      reject(new Error(`host did not start within 30 s:\n${out}`))
+    }, 30_000)
     const onData = (chunk: Buffer) => {
       out += chunk.toString()
       const url = /punktfunk host listening on (http:\/\/\S+)/.exec(out)?.[1]
