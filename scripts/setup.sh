@@ -8,6 +8,7 @@ APT_PACKAGES=(
   g++ make python3 pkg-config
   libavcodec-dev libavutil-dev libswscale-dev libavformat-dev ffmpeg
   libx11-dev libxext-dev xvfb x11-xserver-utils
+  libenet-dev libopus-dev
   chromium
 )
 

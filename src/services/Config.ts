@@ -41,6 +41,10 @@ export interface HostConfigShape {
   readonly gamestreamHttpsPort: number
   /** Where Moonlight is told to find RTSP (`sessionUrl0`). */
   readonly gamestreamRtspPort: number
+  /** GameStream media and control (UDP): RTP video, ENet control, RTP audio. */
+  readonly gamestreamVideoPort: number
+  readonly gamestreamControlPort: number
+  readonly gamestreamAudioPort: number
   readonly nativePort: number
   /** A streaming client silent this long is gone: its session ends and frees everything. */
   readonly nativeClientTimeoutMs: number
@@ -121,6 +125,9 @@ export const hostConfig: Effect.Effect<HostConfigShape, ConfigError> = Effect.ge
     gamestreamHttpPort: yield* port("PUNKTFUNK_GAMESTREAM_HTTP_PORT", 47989),
     gamestreamHttpsPort: yield* port("PUNKTFUNK_GAMESTREAM_HTTPS_PORT", 47984),
     gamestreamRtspPort: yield* port("PUNKTFUNK_GAMESTREAM_RTSP_PORT", 48010),
+    gamestreamVideoPort: yield* port("PUNKTFUNK_GAMESTREAM_VIDEO_PORT", 47998),
+    gamestreamControlPort: yield* port("PUNKTFUNK_GAMESTREAM_CONTROL_PORT", 47999),
+    gamestreamAudioPort: yield* port("PUNKTFUNK_GAMESTREAM_AUDIO_PORT", 48000),
     nativePort: yield* port("PUNKTFUNK_NATIVE_PORT", 47970),
     nativeClientTimeoutMs: yield* bounded("PUNKTFUNK_NATIVE_CLIENT_TIMEOUT_MS", 10_000, 500, 600_000),
     streamBind: yield* Config.nonEmptyString("PUNKTFUNK_STREAM_BIND").pipe(Config.withDefault("0.0.0.0")),
