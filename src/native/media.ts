@@ -1,5 +1,5 @@
 /**
- * The typed face of the media module (`src/native/media`, built by `npm run build:media`): the
+ * The typed face of the media module (`src/native/media`, built by `npm run build:native`): the
  * punktfunk/1 receiver the client runs, the sender tests and benchmarks drive from JavaScript,
  * and the FEC arithmetic for known-answer tests. Nothing here is on a per-packet path: a
  * receiver or sender is created, queried now and then, and closed.
