@@ -13,6 +13,8 @@ import { makeHostLayer } from "../../src/Host.js"
 import { fakePipelineLayer } from "../../src/PipelineChoice.js"
 import { hostConfig } from "../../src/services/Config.js"
 import type { DiskOps } from "../../src/services/DiskOps.js"
+import type { ArmedFlag } from "../../src/services/ArmedFlag.js"
+import type { Pipeline } from "../../src/streams/Pipeline.js"
 
 export const tempDir = (prefix = "punktfunk-test-"): string => fs.mkdtempSync(path.join(os.tmpdir(), prefix))
 
@@ -22,6 +24,8 @@ export interface TestHostOptions {
   readonly disk?: Layer.Layer<DiskOps>
   readonly maxSamples?: number
   readonly windowMs?: number
+  /** The frame producer; the fake one unless a test streams for real (GameStream end to end). */
+  readonly pipeline?: Layer.Layer<Pipeline | ArmedFlag>
 }
 
 export interface TestHost<R> {
@@ -55,7 +59,7 @@ export const startHost = (options: TestHostOptions = {}) =>
       Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
     )
     const layer = makeHostLayer(config, {
-      pipeline: fakePipelineLayer(options.windowMs ?? config.fakeWindowMs),
+      pipeline: options.pipeline ?? fakePipelineLayer(options.windowMs ?? config.fakeWindowMs),
       ...(options.disk === undefined ? {} : { disk: options.disk }),
       ...(options.maxSamples === undefined ? {} : { maxSamples: options.maxSamples })
     })

@@ -1,0 +1,215 @@
+/**
+ * One GameStream stream at a time: what happens between RTSP `PLAY` and the client going away.
+ *
+ * PLAY opens the native session (capture → encode → packetize → send on native threads, video
+ * to the port the client pings), starts the audio sender, and registers the session with the
+ * Recorder as `kind: "gamestream"` with the client's fingerprint prefix. Then the stream runs
+ * until the first of: the client's control stream ends (disconnect, time-out, termination), the
+ * launch is cancelled or its client removed (`/cancel`, unpair), the pipeline fails, or a new
+ * PLAY replaces it. Each of those only ends the stream; the host and the launch record stay, so
+ * a client that merely disconnected can `resume`.
+ *
+ * Why PLAY waits for the pipeline to open and fails with its reason: a client whose stream
+ * cannot start (an encoder that refuses the mode, a display that is gone) should see RTSP refuse
+ * PLAY, not a black screen that times out. Why a replacing PLAY first stops the old stream and
+ * only then opens the new one: the video port is one socket, and two sessions on it would
+ * interleave frames from both.
+ *
+ * Counters the client reports over the control stream (lost packets) are folded into the window
+ * that is current when they arrive and listed in `measured`: they are real measurements of this
+ * path, unlike the FEC/RTT counters GameStream clients never report, which stay 0 and unlisted.
+ */
+import { Data, Effect, Exit, FiberHandle, Ref, Schedule, Scope, Stream } from "effect"
+import type { MeasuredField, SessionMeta } from "../../api/Stats.js"
+import { Recorder } from "../../services/Recorder.js"
+import type { RecorderService } from "../../services/Recorder.js"
+import { Pipeline } from "../Pipeline.js"
+import type { PipelineService, SessionConfig, StreamSession } from "../Pipeline.js"
+import type { LaunchRecord } from "./Launches.js"
+import type { StreamSettings } from "./StreamSettings.js"
+
+/** What a PLAY is refused with (RTSP answers it as a server error naming the reason). */
+export class StreamStartError extends Data.TaggedError("StreamStartError")<{ readonly message: string }> {}
+
+/** The audio sender as the runner uses it (the native `GameStreamAudio`). */
+export interface AudioOut {
+  readonly start: (options: {
+    readonly clientHost: string
+    readonly pingPayload: string
+    readonly packetDurationMs: number
+    readonly channels: number
+    readonly encryption?: { readonly keyHex: string; readonly keyId: number }
+  }) => void
+  readonly stop: () => void
+}
+
+export interface ControlHandlers {
+  readonly requestIdr: Effect.Effect<void>
+  /** Packets the client lost since its previous report. */
+  readonly lossReport: (lostPackets: number) => Effect.Effect<void>
+  readonly ended: (reason: string) => Effect.Effect<void>
+}
+
+/** The control stream as the runner uses it: expect this session's peer; its scope ends it. */
+export interface ControlIn {
+  readonly expect: (
+    settings: StreamSettings,
+    handlers: ControlHandlers
+  ) => Effect.Effect<{ readonly terminate: (reason: string) => Effect.Effect<void> }, never, Scope.Scope>
+}
+
+export interface StreamRunnerOptions {
+  /** Session settings from the host configuration (source, encoder, preset…). */
+  readonly session: Pick<SessionConfig, "source" | "encoder" | "preset" | "tune" | "perf"> & { readonly display?: string }
+  readonly videoFd: number
+  readonly audio: AudioOut | undefined
+  readonly control: ControlIn
+  /** The launch this stream serves; when it is cancelled or its client removed, the stream ends. */
+  readonly currentLaunch: Effect.Effect<LaunchRecord | undefined>
+  /** Whether the client asked for audio encryption (`x-ss-general.encryptionEnabled` audio bit). */
+  readonly audioEncrypted: (settings: StreamSettings) => boolean
+}
+
+export interface RunningStream {
+  readonly session_id: string
+  readonly client: string
+}
+
+/** What ended a stream, for the log line. */
+class StreamEnd extends Data.TaggedError("StreamEnd")<{ readonly reason: string }> {}
+
+const CLIENT_MEASURED: ReadonlyArray<MeasuredField> = ["packets_dropped"]
+
+export const makeStreamRunner = (options: StreamRunnerOptions) =>
+  Effect.gen(function* () {
+    const pipeline: PipelineService = yield* Pipeline
+    const recorder: RecorderService = yield* Recorder
+    const handle = yield* FiberHandle.make<void, never>()
+    const current = yield* Ref.make<RunningStream | undefined>(undefined)
+    const lock = yield* Effect.makeSemaphore(1)
+
+    const configFor = (settings: StreamSettings): Effect.Effect<SessionConfig, StreamStartError> =>
+      settings.codec !== "h264"
+        ? Effect.fail(
+            new StreamStartError({ message: `the client asked for ${settings.codec}, but this host offers H.264 only` })
+          )
+        : Effect.succeed({
+            ...options.session,
+            kind: "gamestream",
+            width: settings.width,
+            height: settings.height,
+            fps: settings.fps,
+            codec: "h264",
+            bitrate_kbps: settings.bitrateKbps,
+            client: settings.client.slice(0, 16),
+            gamestream: {
+              videoFd: options.videoFd,
+              clientHost: settings.clientAddress,
+              pingPayload: settings.pingPayload,
+              packetSize: settings.packetSize,
+              fecPercent: settings.fecPercent,
+              minRequiredFecPackets: settings.minRequiredFecPackets
+            }
+          })
+
+    /** Runs an opened session until something ends it; its scope holds everything it started. */
+    const run = (settings: StreamSettings, session: StreamSession, launch: LaunchRecord | undefined) =>
+      Effect.gen(function* () {
+        const meta: SessionMeta = {
+          ...session.meta,
+          measured: [...new Set([...session.meta.measured, ...CLIENT_MEASURED])]
+        }
+        yield* recorder.registerSession(meta)
+        yield* Effect.addFinalizer(() => recorder.unregisterSession(meta.session_id))
+        yield* Ref.set(current, { session_id: meta.session_id, client: meta.client })
+        yield* Effect.addFinalizer(() => Ref.set(current, undefined))
+
+        if (options.audio !== undefined) {
+          const audio = options.audio
+          yield* Effect.acquireRelease(
+            Effect.try({
+              try: () =>
+                audio.start({
+                  clientHost: settings.clientAddress,
+                  pingPayload: settings.pingPayload,
+                  packetDurationMs: settings.audioPacketDurationMs,
+                  channels: settings.audioChannels,
+                  ...(options.audioEncrypted(settings) ? { encryption: { keyHex: settings.rikey, keyId: settings.rikeyid } } : {})
+                }),
+              catch: (e) => new StreamEnd({ reason: `audio could not start: ${e instanceof Error ? e.message : String(e)}` })
+            }),
+            () => Effect.sync(() => audio.stop())
+          )
+        }
+
+        const lost = { packets: 0 }
+        const ended = yield* Effect.makeSemaphore(0)
+        const endReason = yield* Ref.make("")
+        const control = yield* options.control.expect(settings, {
+          requestIdr: session.control === undefined ? Effect.void : session.control.requestIdr,
+          lossReport: (n) => Effect.sync(() => void (lost.packets += Math.max(0, n))),
+          ended: (reason) => Ref.set(endReason, reason).pipe(Effect.zipRight(ended.release(1)))
+        })
+
+        const windows = session.windows.pipe(
+          Stream.runForEach((window) => {
+            const sample = { ...window, packets_dropped: window.packets_dropped + lost.packets }
+            lost.packets = 0
+            return recorder.pushSample(sample)
+          }),
+          Effect.matchEffect({
+            onFailure: (e) => Effect.fail(new StreamEnd({ reason: `the stream failed: ${e.message}` })),
+            onSuccess: () => Effect.fail(new StreamEnd({ reason: "the stream ended" }))
+          })
+        )
+        const clientGone = ended.take(1).pipe(
+          Effect.zipRight(Ref.get(endReason)),
+          Effect.flatMap((reason) => Effect.fail(new StreamEnd({ reason: `control stream: ${reason}` })))
+        )
+        const launchGone = options.currentLaunch.pipe(
+          // Polling an in-memory Ref four times a second costs nothing and keeps Launches simple.
+          Effect.repeat({
+            until: (l) => l === undefined || l.launched_unix_ms !== launch?.launched_unix_ms,
+            schedule: Schedule.spaced("250 millis")
+          }),
+          Effect.zipRight(Effect.fail(new StreamEnd({ reason: "the launch was cancelled" })))
+        )
+        const why = yield* windows.pipe(Effect.raceFirst(clientGone), Effect.raceFirst(launchGone), Effect.flip)
+        if (!why.reason.startsWith("control stream")) yield* control.terminate(why.reason)
+        yield* Effect.logInfo(`GameStream session ${meta.session_id} for ${meta.client} ended: ${why.reason}`)
+      }).pipe(
+        Effect.catchAll((e) => Effect.logWarning(`GameStream session ended: ${e.reason}`)),
+        Effect.catchAllCause((cause) => Effect.logError("GameStream session failed", cause))
+      )
+
+    /** PLAY: stop what runs, open the new session, run it in the background. */
+    const play = (settings: StreamSettings): Effect.Effect<RunningStream, StreamStartError> =>
+      lock.withPermits(1)(
+        Effect.gen(function* () {
+          yield* FiberHandle.clear(handle)
+          const config = yield* configFor(settings)
+          const launch = yield* options.currentLaunch
+          const scope = yield* Scope.make()
+          const session = yield* pipeline.open(config).pipe(
+            Scope.extend(scope),
+            Effect.mapError((e) => new StreamStartError({ message: e.message })),
+            Effect.tapError(() => Scope.close(scope, Exit.void))
+          )
+          yield* FiberHandle.run(
+            handle,
+            run(settings, session, launch).pipe(Effect.scoped, Effect.ensuring(Scope.close(scope, Exit.void)))
+          )
+          yield* Effect.logInfo(
+            `GameStream session ${session.meta.session_id} for ${session.meta.client}: ${config.width}x${config.height}@${config.fps} via ${session.meta.encoder_backend}`
+          )
+          return { session_id: session.meta.session_id, client: session.meta.client }
+        })
+      )
+
+    /** Ends whatever stream runs (host shutdown is the layer's scope; this is for `/cancel`). */
+    const stop = lock.withPermits(1)(FiberHandle.clear(handle))
+
+    return { play, stop, current: Ref.get(current) }
+  })
+
+export type StreamRunner = Effect.Effect.Success<ReturnType<typeof makeStreamRunner>>
