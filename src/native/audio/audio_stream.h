@@ -1,0 +1,81 @@
+// One GameStream audio endpoint: the UDP socket (bound when the host starts, so RTSP SETUP can
+// announce its port) and, per session, a send thread.
+//
+// Why the thread learns the client's address from pings: the client's audio port is ephemeral
+// and behind NAT it is only visible as the source of its pings (X-SS-Ping-Payload, or legacy
+// "PING"). Only datagrams from the launching client's host count, so another host on the LAN
+// cannot redirect the stream to itself by pinging.
+//
+// Why an absolute-deadline clock: packets go out every packet duration measured from the first
+// ping, not "duration after the previous send", so encode and send time do not accumulate into
+// drift. If the thread falls far behind (stopped in a debugger, machine suspended) it re-anchors
+// instead of bursting the backlog: silence has no backlog worth sending.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace pf::audio {
+struct StartOptions {
+  std::string client_host;   // numeric IPv4 or IPv6 address of the launching client
+  std::string ping_payload;  // 16 characters, or "" for legacy "PING"
+  int packet_ms = 5;
+  int channels = 2;
+  bool encrypt = false;
+  uint8_t key[16] = {0};
+  uint32_t key_id = 0;
+};
+
+struct Counters {
+  uint64_t packets_sent = 0;
+  uint64_t fec_packets_sent = 0;
+  uint64_t pings = 0;
+  uint64_t send_errors = 0;
+  uint64_t ignored = 0;     // datagrams that were not a valid ping from the client's host
+  uint64_t resyncs = 0;     // times the clock re-anchored after falling far behind
+};
+
+class AudioStream {
+ public:
+  ~AudioStream();
+  AudioStream(const AudioStream&) = delete;
+  AudioStream& operator=(const AudioStream&) = delete;
+  static std::unique_ptr<AudioStream> open(const std::string& bind, int port, std::string* error);
+  int port() const { return port_; }
+  bool running() const { return thread_.joinable(); }
+  // Starts the send thread; false with `error` if the options are refused or it already runs.
+  bool start(const StartOptions& options, std::string* error);
+  // Stops and joins the send thread (idempotent).
+  void stop();
+  // stop() and release the socket (idempotent).
+  void close();
+  Counters counters() const;
+
+ private:
+  AudioStream() = default;
+  void run();
+  bool from_client(const sockaddr_storage& from) const;
+  bool is_ping(const uint8_t* p, size_t n) const;
+
+  int fd_ = -1;
+  int wake_fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+  StartOptions options_;
+  in6_addr client_{};  // client_host as IPv6 (IPv4 as v4-mapped)
+
+  std::atomic<uint64_t> packets_sent_{0};
+  std::atomic<uint64_t> fec_packets_sent_{0};
+  std::atomic<uint64_t> pings_{0};
+  std::atomic<uint64_t> send_errors_{0};
+  std::atomic<uint64_t> ignored_{0};
+  std::atomic<uint64_t> resyncs_{0};
+};
+}  // namespace pf::audio
