@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -176,6 +177,8 @@ bool AudioStream::is_ping(const uint8_t* p, size_t n) const {
 }
 
 void AudioStream::run() {
+  // Named so a test (and an operator's `top -H`) can see whether the thread is still there.
+  pthread_setname_np(pthread_self(), "pf-gs-audio");
   std::string error;
   std::unique_ptr<SilenceEncoder> encoder(SilenceEncoder::open(options_.channels, options_.packet_ms, &error));
   std::unique_ptr<AudioCipher> cipher;
