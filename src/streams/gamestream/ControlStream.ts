@@ -1,0 +1,330 @@
+/**
+ * The GameStream control stream: one ENet host (UDP, default 47999) shared by every session,
+ * each session's messages sealed with its launch's `rikey` (ControlCrypto.ts) and decoded by
+ * ControlMessages.ts. It turns a client's IDR requests and loss reports into calls on the
+ * session's handlers, and sends the host's termination.
+ *
+ * Which peer is which session: `expect(settings, …)` registers a session before its client
+ * connects (RTSP PLAY). A Moonlight client with the session-id feature (`x-ml-general`
+ * featureFlags bit 0x02) puts `X-SS-Connect-Data` in its ENet connect; without it, the peer is
+ * matched by its address, as Sunshine does. A peer that matches no waiting session is refused
+ * (disconnected at once) and counted.
+ *
+ * A peer is "authenticated" once one of its messages opened with the session's key. Until
+ * then, anything wrong (wrong key, garbage, an unencrypted message) drops the peer and puts the
+ * session back to waiting, so a stranger who learned the connect data (it travels in clear over
+ * RTSP) cannot take the real client's place. After that, a malformed message is counted and
+ * ignored; a message that fails authentication drops the peer and ends the session (as Sunshine
+ * does). One session's trouble never touches another: each has its own mailbox fiber, so a slow
+ * handler delays only its own session.
+ *
+ * Handlers: `requestIdr` for an IDR request (also the client's first message) or a reference
+ * frame invalidation (we answer those with an IDR); `lossReport(n)` with a DELTA — packets lost
+ * since the previous report (loss stats) or in one FEC block (a Sunshine-extension FEC status)
+ * — called only when n > 0; sum them for a total. `ended(reason)` at most once, when the CLIENT
+ * side ends an established session: ENet disconnect (a Moonlight client leaving), ENet timeout
+ * (libenet 1.3 reports both the same way), or an authentication failure. The host's own
+ * `terminate` and the closing of the session's scope do not call `ended`.
+ */
+import { Data, Effect, Either, Queue, Scope } from "effect"
+import { enet } from "../../native/enet.js"
+import type { EnetEvent, EnetHost } from "../../native/enet.js"
+import { ENCRYPTED_TYPE, controlEncryptionOf, openControl, sealControl } from "./ControlCrypto.js"
+import type { ControlEncryption } from "./ControlCrypto.js"
+import { ML_FF_SESSION_ID_V1, decodeControlMessage, encodeTermination } from "./ControlMessages.js"
+import type { ControlMessage } from "./ControlMessages.js"
+import type { StreamSettings } from "./StreamSettings.js"
+
+export class ControlListenError extends Data.TaggedError("ControlListenError")<{
+  readonly bind: string
+  readonly port: number
+  readonly message: string
+}> {}
+
+export interface ControlHandlers {
+  /** IDR request or reference-frame invalidation. */
+  readonly requestIdr: Effect.Effect<void>
+  /** Packets lost since the previous report (a delta, > 0). */
+  readonly lossReport: (lostPackets: number) => Effect.Effect<void>
+  /** The client disconnected, timed out, or failed authentication (once per session). */
+  readonly ended: (reason: string) => Effect.Effect<void>
+}
+
+export interface ControlSession {
+  /** Host → client termination (graceful), then an ENet disconnect once it is acknowledged. */
+  readonly terminate: (reason: string) => Effect.Effect<void>
+}
+
+export interface ControlCounters {
+  /** Messages that could not be opened or decoded (each counted once). */
+  readonly malformed: number
+  /** Peers refused: unknown connect data, or dropped before they authenticated. */
+  readonly refused: number
+  /** Peers accepted for a session. */
+  readonly connected: number
+}
+
+export interface ControlStream {
+  readonly port: number
+  readonly expect: (settings: StreamSettings, handlers: ControlHandlers) => Effect.Effect<ControlSession, never, Scope.Scope>
+  readonly counters: Effect.Effect<ControlCounters>
+}
+
+/** Largest envelope we open: control messages are a few dozen bytes, input a few hundred. */
+export const MAX_CONTROL_MESSAGE = 4096
+/** ENet channel the host's own messages go on (CTRL_CHANNEL_GENERIC). */
+const GENERIC_CHANNEL = 0
+/** Actions a session may have waiting for its handlers; past it the oldest go (IDR requests coalesce anyway). */
+const MAILBOX = 256
+
+interface Entry {
+  readonly settings: StreamSettings
+  readonly key: Buffer
+  readonly mode: ControlEncryption
+  readonly mailbox: Queue.Queue<Effect.Effect<void>>
+  readonly handlers: ControlHandlers
+  peer: number | undefined
+  authenticated: boolean
+  hostSeq: number
+  done: boolean
+}
+
+const plainAddress = (address: string) => (address.startsWith("::ffff:") ? address.slice(7) : address)
+
+export const makeControlStream = (options: {
+  readonly bind: string
+  readonly port: number
+  /** ENet peer timeout (default 10 s, as Moonlight's own). */
+  readonly timeoutMs?: number
+}): Effect.Effect<ControlStream, ControlListenError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const inbox = yield* Queue.unbounded<ReadonlyArray<EnetEvent>>() // bounded on the native side
+    const host: EnetHost = yield* Effect.acquireRelease(
+      Effect.try({
+        try: () =>
+          new (enet().EnetHost)(
+            {
+              bind: options.bind,
+              port: options.port,
+              peers: 64,
+              channels: 0x30,
+              timeoutMs: options.timeoutMs ?? 10_000,
+              maxPacket: 64 * 1024
+            },
+            (batch) => {
+              Queue.unsafeOffer(inbox, batch)
+            }
+          ),
+        catch: (e) =>
+          new ControlListenError({ bind: options.bind, port: options.port, message: e instanceof Error ? e.message : String(e) })
+      }),
+      (h) => Effect.sync(() => h.close())
+    )
+
+    const waiting: Array<Entry> = []
+    const byPeer = new Map<number, Entry>()
+    const counts = { malformed: 0, refused: 0, connected: 0 }
+
+    const deliver = (entry: Entry, action: Effect.Effect<void>) => {
+      Queue.unsafeOffer(entry.mailbox, action)
+    }
+
+    const sendSealed = (entry: Entry, inner: Uint8Array): boolean => {
+      if (entry.peer === undefined) return false
+      const packet = sealControl(entry.key, entry.mode, "host", entry.hostSeq, inner)
+      entry.hostSeq = (entry.hostSeq + 1) >>> 0
+      return host.send(entry.peer, GENERIC_CHANNEL, packet, true)
+    }
+
+    /** Drops an entry's peer; before authentication the session goes back to waiting. */
+    const dropPeer = (entry: Entry, why: string) =>
+      Effect.gen(function* () {
+        const peer = entry.peer
+        if (peer === undefined) return
+        byPeer.delete(peer)
+        entry.peer = undefined
+        host.disconnect(peer, false)
+        if (!entry.authenticated) {
+          counts.refused++
+          if (!entry.done) waiting.push(entry)
+          yield* Effect.logWarning(`GameStream control: dropped peer ${peer} before it authenticated (${why})`)
+        } else if (!entry.done) {
+          entry.done = true
+          deliver(entry, entry.handlers.ended(why))
+          yield* Effect.logWarning(`GameStream control: session ended (${why})`)
+        }
+      })
+
+    const act = (entry: Entry, message: ControlMessage) => {
+      switch (message._tag) {
+        case "RequestIdr":
+        case "InvalidateReferenceFrames":
+          deliver(entry, entry.handlers.requestIdr)
+          break
+        case "LossStats":
+          if (message.lostPackets > 0) deliver(entry, entry.handlers.lossReport(message.lostPackets))
+          break
+        case "FrameFecStatus":
+          if (message.missingPackets > 0) deliver(entry, entry.handlers.lossReport(message.missingPackets))
+          break
+        case "PeriodicPing":
+        case "StartB":
+        case "Ignored":
+        case "Unknown":
+          break
+      }
+    }
+
+    const onConnect = (event: Extract<EnetEvent, { type: "connect" }>) =>
+      Effect.gen(function* () {
+        const connectData = event.data >>> 0
+        // The newest registration wins when two wait for the same client.
+        let index = -1
+        for (let i = waiting.length - 1; i >= 0; i--) {
+          const s = waiting[i]!.settings
+          const matches =
+            (s.mlFeatureFlags & ML_FF_SESSION_ID_V1) !== 0
+              ? s.connectData >>> 0 === connectData
+              : plainAddress(s.clientAddress) === plainAddress(event.address)
+          if (matches) {
+            index = i
+            break
+          }
+        }
+        if (index < 0) {
+          counts.refused++
+          host.disconnect(event.peer, false)
+          yield* Effect.logWarning(
+            `GameStream control: refused ${event.address}:${event.port} (connect data 0x${connectData.toString(16)} expected by no session)`
+          )
+          return
+        }
+        const entry = waiting.splice(index, 1)[0]!
+        entry.peer = event.peer
+        entry.authenticated = false
+        byPeer.set(event.peer, entry)
+        counts.connected++
+        yield* Effect.logInfo(`GameStream control: ${event.address}:${event.port} connected`)
+      })
+
+    const onReceive = (event: Extract<EnetEvent, { type: "receive" }>) =>
+      Effect.gen(function* () {
+        const entry = byPeer.get(event.peer)
+        if (entry === undefined || entry.done) return
+        const bytes = event.bytes
+        const problem =
+          bytes.length > MAX_CONTROL_MESSAGE
+            ? `oversized message (${bytes.length} bytes)`
+            : bytes.length < 2 || (bytes[0]! | (bytes[1]! << 8)) !== ENCRYPTED_TYPE
+              ? "unencrypted message on an encrypted control stream"
+              : undefined
+        if (problem !== undefined) {
+          counts.malformed++
+          if (!entry.authenticated) yield* dropPeer(entry, problem)
+          return
+        }
+        const opened = openControl(entry.key, entry.mode, "client", bytes)
+        if (Either.isLeft(opened)) {
+          counts.malformed++
+          const error = opened.left
+          if (error._tag === "ControlAuthFailed") {
+            yield* dropPeer(entry, "control message failed authentication")
+          } else if (!entry.authenticated) {
+            yield* dropPeer(entry, error.reason)
+          }
+          return
+        }
+        entry.authenticated = true
+        const decoded = decodeControlMessage(opened.right.inner)
+        if (Either.isLeft(decoded)) {
+          counts.malformed++
+          yield* Effect.logDebug(`GameStream control: malformed message 0x${decoded.left.type.toString(16)}: ${decoded.left.reason}`)
+          return
+        }
+        act(entry, decoded.right)
+      })
+
+    const onDisconnect = (event: Extract<EnetEvent, { type: "disconnect" }>) =>
+      Effect.gen(function* () {
+        const entry = byPeer.get(event.peer)
+        if (entry === undefined) return
+        byPeer.delete(event.peer)
+        entry.peer = undefined
+        if (entry.done) return
+        if (!entry.authenticated) {
+          waiting.push(entry) // never proved itself: the real client may still come
+          return
+        }
+        entry.done = true
+        deliver(entry, entry.handlers.ended("client disconnected or timed out"))
+        yield* Effect.logInfo("GameStream control: client disconnected")
+      })
+
+    const handle = (event: EnetEvent) =>
+      event.type === "connect" ? onConnect(event) : event.type === "receive" ? onReceive(event) : onDisconnect(event)
+
+    yield* Queue.take(inbox).pipe(
+      Effect.flatMap((batch) => Effect.forEach(batch, handle, { discard: true })),
+      Effect.catchAllCause((cause) => Effect.logError("GameStream control: event handling failed", cause)),
+      Effect.forever,
+      Effect.forkScoped
+    )
+
+    const terminateEntry = (entry: Entry, reason: string) =>
+      Effect.gen(function* () {
+        if (entry.done) return
+        entry.done = true
+        const at = waiting.indexOf(entry)
+        if (at >= 0) waiting.splice(at, 1)
+        if (entry.peer !== undefined) {
+          sendSealed(entry, encodeTermination())
+          host.disconnect(entry.peer, true)
+          yield* Effect.logInfo(`GameStream control: terminating the session (${reason})`)
+        }
+      })
+
+    const expect = (settings: StreamSettings, handlers: ControlHandlers) =>
+      Effect.gen(function* () {
+        const key = Buffer.from(settings.rikey, "hex")
+        if (key.length !== 16) return yield* Effect.die(new Error("StreamSettings.rikey must be 32 hex digits (AES-128)"))
+        const mailbox = yield* Queue.sliding<Effect.Effect<void>>(MAILBOX)
+        const entry: Entry = {
+          settings,
+          key,
+          mode: controlEncryptionOf(settings.encryptionFlags),
+          mailbox,
+          handlers,
+          peer: undefined,
+          authenticated: false,
+          hostSeq: 0,
+          done: false
+        }
+        yield* Queue.take(mailbox).pipe(
+          Effect.flatMap((action) =>
+            action.pipe(Effect.catchAllCause((cause) => Effect.logError("GameStream control: a session handler failed", cause)))
+          ),
+          Effect.forever,
+          Effect.forkScoped
+        )
+        yield* Effect.acquireRelease(
+          Effect.sync(() => {
+            waiting.push(entry)
+          }),
+          () =>
+            terminateEntry(entry, "session closed").pipe(
+              Effect.zipRight(
+                Effect.sync(() => {
+                  if (entry.peer !== undefined) byPeer.delete(entry.peer)
+                })
+              )
+            )
+        )
+        return { terminate: (reason: string) => terminateEntry(entry, reason) } satisfies ControlSession
+      })
+
+    return {
+      port: host.port,
+      expect,
+      counters: Effect.sync(() => ({ ...counts }))
+    } satisfies ControlStream
+  })
