@@ -77,6 +77,8 @@ export interface RtspCounters {
   readonly requests: number
   /** Answers other than 200. */
   readonly refused: number
+  /** Connections open right now (each lives for one request and its answer). */
+  readonly open: number
 }
 
 export interface RtspServer {
@@ -331,5 +333,5 @@ export const makeRtspServer = (options: RtspServerOptions): Effect.Effect<RtspSe
         })
     )
     yield* Effect.logInfo(`GameStream RTSP on ${options.bind}:${port}`)
-    return { port, counters: Effect.sync(() => ({ ...counts })) }
+    return { port, counters: Effect.sync(() => ({ ...counts, open: sockets.size })) }
   })

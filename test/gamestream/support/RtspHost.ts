@@ -30,9 +30,12 @@ export const fakeLaunch = (overrides: Partial<LaunchRecord> = {}): LaunchRecord 
   ...overrides
 })
 
-export const startRtsp = (options: Partial<Omit<RtspServerOptions, "currentLaunch" | "play">> = {}, launch: LaunchRecord | undefined = fakeLaunch()) =>
+export const startRtsp = (
+  options: Partial<Omit<RtspServerOptions, "currentLaunch" | "play">> = {},
+  initial: { readonly launch: LaunchRecord | undefined } = { launch: fakeLaunch() }
+) =>
   Effect.gen(function* () {
-    const current = yield* Ref.make<LaunchRecord | undefined>(launch)
+    const current = yield* Ref.make<LaunchRecord | undefined>(initial.launch)
     const played = yield* Ref.make<ReadonlyArray<StreamSettings>>([])
     const refusal = yield* Ref.make<string | undefined>(undefined)
     const server = yield* makeRtspServer({
