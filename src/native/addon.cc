@@ -1,12 +1,13 @@
 // Module `punktfunk_native`: the host's per-frame pipeline. Exports the armed flag
 // (`setArmed`/`getArmed`, one atomic the frame loops read relaxed), the live frame-loop thread
-// count, the config check and encoder plan (pure, for tests), the NativeSession class, and the
-// test hooks. Nothing here runs per frame.
+// count, the config check and encoder plan (pure, for tests), the NativeSession class, the
+// GameStream video port and its known-answer hooks, and the test hooks. Nothing here runs per frame.
 #include <napi.h>
 
 #include "armed.h"
 #include "av_log_capture.h"
 #include "encoder_plan.h"
+#include "gamestream/gs_video_binding.h"
 #include "options.h"
 #include "session_binding.h"
 #include "test_hooks.h"
@@ -47,6 +48,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("planEncoders", Napi::Function::New(env, PlanEncoders));
   exports.Set("nvidiaGpuPresent", Napi::Function::New(env, NvidiaGpuPresent));
   exports.Set("NativeSession", pf::define_native_session(env));
+  pf::gs::register_gamestream_video(env, exports);
   pf::register_test_hooks(env, exports);
   return exports;
 }

@@ -40,6 +40,64 @@ export interface NativeOptions {
     readonly mtu: number
     readonly fec_percent: number
   }
+  /** GameStream video: packetize and send on the host's video port (kind "gamestream" only). */
+  readonly gamestream?: NativeGameStreamVideo
+}
+
+/** A GameStream session's video target (see `src/native/gamestream/video_sender.h`). */
+export interface NativeGameStreamVideo {
+  /** `GameStreamVideoPort.fd`: borrowed, never closed by the session. */
+  readonly videoFd: number
+  /** Only pings from this host are accepted (IPv4-mapped IPv6 compares as IPv4). */
+  readonly clientHost: string
+  /** The client's 16-character `X-SS-Ping-Payload`, or "" to accept the legacy "PING". */
+  readonly pingPayload: string
+  /** Moonlight's packetSize: video header + payload per datagram (each datagram is 16 bytes more). */
+  readonly packetSize: number
+  readonly fecPercent: number
+  readonly minRequiredFecPackets: number
+}
+
+/** What the session's GameStream video sender did (zeros without a video target). */
+export interface NativeVideoCounters {
+  readonly frames_sent: number
+  /** Frames produced before the client's first valid ping (not sent). */
+  readonly frames_unsent: number
+  /** Frames the send ring had no room for, or too large for four FEC blocks without parity. */
+  readonly frames_dropped: number
+  readonly packets_sent: number
+  readonly parity_sent: number
+  readonly send_dropped: number
+  readonly pings_accepted: number
+  readonly pings_ignored: number
+  /** "host:port" learned from the first valid ping, or "". */
+  readonly peer: string
+}
+
+/** The host-lifetime GameStream video socket (UDP). Throws an Error when it cannot bind. */
+export interface GameStreamVideoPort {
+  /** The bound port (the one asked for, or the one the kernel chose for 0). */
+  readonly port: number
+  /** The socket's descriptor for `SessionConfig.gamestream.videoFd`; -1 once closed. */
+  readonly fd: number
+  /** Closes the socket; close every session using it first. Idempotent. */
+  close(): void
+}
+
+export interface GsPacketizeOptions {
+  readonly packetSize: number
+  readonly fecPercent: number
+  readonly minRequiredFecPackets: number
+  readonly idr?: boolean
+  readonly rtpTimestamp?: number
+  readonly latency?: number
+  /** Packetize the same access unit this many times (frame indices 1, 2, …). */
+  readonly frames?: number
+}
+
+export interface GsBlockPlan {
+  readonly fec: boolean
+  readonly blocks: ReadonlyArray<{ readonly data: number; readonly parity: number; readonly percent: number }>
 }
 
 export interface NativeStageTiming {
@@ -71,6 +129,10 @@ export interface NativeWindow {
   readonly fec_us: number
   readonly seal_us: number
   readonly sock_us: number
+  /** A GameStream video target is attached (then fec_us / sock_us / send_dropped are its own). */
+  readonly has_gamestream: boolean
+  /** GameStream: frames produced in this window before the client's first valid ping. */
+  readonly frames_unsent: number
   /** Windows lost since the previous delivered one (JavaScript's queue was full). */
   readonly windows_dropped: number
   /** Present on the loop's last window when the encoder failed. */
@@ -103,6 +165,8 @@ export interface NativeSession {
   requestIdr(): void
   /** A new bitrate target (kb/s, 100–500000) from the next frame on. */
   setBitrate(kbps: number): void
+  /** The GameStream video sender's counters; kept after close(). */
+  videoCounters(): NativeVideoCounters
 }
 
 export interface NativeModule {
@@ -113,6 +177,13 @@ export interface NativeModule {
   readonly activeThreads: () => number
   readonly planEncoders: (codec: string, choice: string, nvidiaGpu: boolean) => Array<string>
   readonly nvidiaGpuPresent: () => boolean
+  readonly GameStreamVideoPort: new (bind: string, port: number) => GameStreamVideoPort
+  /** Known answers: nanors-compatible parity of equal-length data shards. */
+  readonly gsFecEncode: (shards: ReadonlyArray<Uint8Array>, parityCount: number) => Array<Uint8Array>
+  /** Known answers: the datagrams one access unit becomes (no socket). */
+  readonly gsPacketizeFrame: (frame: Uint8Array, options: GsPacketizeOptions) => Array<Uint8Array>
+  /** Known answers: how N data shards are split into FEC blocks; null when unsendable. */
+  readonly gsPlanBlocks: (totalDataShards: number, fecPercent: number, minRequiredFecPackets: number) => GsBlockPlan | null
   /** Test hooks. */
   readonly x11FillRect: (display: string, x: number, y: number, w: number, h: number, rgb: number) => void
   readonly x11Grab: (display: string, width: number, height: number) => Buffer

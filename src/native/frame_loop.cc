@@ -2,8 +2,10 @@
 //
 // Stage boundaries, native kind: capture = deadline → pixels in memory; submit = colour
 // conversion + hand-off; encode = avcodec_send_frame + receive_packet; send = sink. GameStream
-// kind has no submit stage: conversion is part of encode. Its packetize stage reads 0 until the
-// GameStream packetizer exists: there is no such work on this path yet, and nothing is invented.
+// kind has no submit stage: conversion is part of encode; packetize = RTP + video headers and
+// parity into the sender's ring (frame thread); send = the hand-off to the pacer thread. A
+// GameStream session without a video target (measurement only) has no packetizer, and its
+// packetize stage reads 0: nothing is invented.
 #include "frame_loop.h"
 
 #include <cstdio>
@@ -70,16 +72,28 @@ void FrameLoop::stop() {
   if (encoder_ != nullptr && sink_ != nullptr && started_) {
     EncodedFrame tail;
     while (encoder_->flush(&tail)) {
+      sink_->packetize(tail, now_ns());
       sink_->send(tail, 0);
       frames_.fetch_add(static_cast<uint64_t>(tail.count), std::memory_order_relaxed);
       encoder_->release(&tail);
     }
   }
   started_ = false;
-  sink_.reset();  // closes the dump and the media sender's pacer thread
+  if (sink_ != nullptr && sink_->has_gamestream()) {
+    final_video_ = sink_->counters().video;
+    final_peer_ = sink_->video_peer();
+  }
+  sink_.reset();  // closes the dump and the media / video sender's pacer thread
   encoder_.reset();
   capture_.reset();
 }
+
+gs::VideoCounters FrameLoop::video_counters() const {
+  // The sink lives until stop(), which runs on the JavaScript thread that also calls this.
+  return sink_ != nullptr ? sink_->counters().video : final_video_;
+}
+
+std::string FrameLoop::video_peer() const { return sink_ != nullptr ? sink_->video_peer() : final_peer_; }
 
 LoopTotals FrameLoop::totals() const {
   LoopTotals t;
@@ -138,6 +152,11 @@ void FrameLoop::run() {
       idr_requested_.store(false, std::memory_order_relaxed);
       idr = true;
     }
+    // GameStream: a client learned since the last frame gets an IDR first; before any client,
+    // the frame is encoded (the stream stays warm) but not packetized.
+    bool sink_idr = false;
+    sink_->begin_frame(&sink_idr);
+    if (sink_idr) idr = true;
     const int kbps = bitrate_kbps_.load(std::memory_order_relaxed);
     if (kbps != applied_kbps_) {
       encoder_->set_bitrate(kbps);
@@ -152,6 +171,8 @@ void FrameLoop::run() {
       return;
     }
     const uint64_t t_encoded = measure ? now_ns() : 0;
+    sink_->packetize(encoded, deadline);
+    const uint64_t t_packetized = measure && sink_->has_gamestream() ? now_ns() : t_encoded;
     sink_->send(encoded, deadline / 1000);
     const uint64_t t_sent = measure ? now_ns() : 0;
 
@@ -165,8 +186,8 @@ void FrameLoop::run() {
       stage_ns[0] = t_captured - deadline;
       if (gamestream_) {
         stage_ns[1] = t_encoded - t_captured;  // conversion + encoder call
-        stage_ns[2] = 0;                       // no GameStream packetizer yet: nothing to time
-        stage_ns[3] = t_sent - t_encoded;
+        stage_ns[2] = t_packetized - t_encoded;  // headers + parity (0 work without a video target)
+        stage_ns[3] = t_sent - t_packetized;
       } else {
         stage_ns[1] = t_submitted - t_captured;
         stage_ns[2] = t_encoded - t_submitted;
@@ -190,13 +211,15 @@ void FrameLoop::emit_window(uint64_t now, uint64_t* window_start) {
   s.t_ms = static_cast<double>(now) / 1e6;
   s.duration_ms = static_cast<double>(now - *window_start) / 1e6;
   s.has_media = sink_->has_media();
-  if (s.has_media) {
+  s.has_gamestream = sink_->has_gamestream();
+  if (s.has_media || s.has_gamestream) {
     const SinkCounters c = sink_->counters();
     const double frames = static_cast<double>(c.frames - last_sink_.frames);
     s.send_dropped = c.send_dropped - last_sink_.send_dropped;
     s.fec_us = frames > 0 ? static_cast<double>(c.fec_ns - last_sink_.fec_ns) / 1000.0 / frames : 0;
     s.seal_us = frames > 0 ? static_cast<double>(c.seal_ns - last_sink_.seal_ns) / 1000.0 / frames : 0;
     s.sock_us = frames > 0 ? static_cast<double>(c.sock_ns - last_sink_.sock_ns) / 1000.0 / frames : 0;
+    s.frames_unsent = c.frames_unsent - last_sink_.frames_unsent;
     last_sink_ = c;
   }
   *window_start = now;

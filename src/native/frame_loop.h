@@ -57,6 +57,9 @@ class FrameLoop {
   // Stops and joins the thread, then drains the encoder into the sink. Idempotent.
   void stop();
   LoopTotals totals() const;
+  // GameStream video counters and learned peer; after stop(), the values at the stop.
+  gs::VideoCounters video_counters() const;
+  std::string video_peer() const;
   // Any thread: asks the frame thread for a keyframe at its next frame / a new bitrate target.
   // Each is one atomic the frame thread reads with a relaxed load per frame; no lock.
   void request_idr() { idr_requested_.store(true, std::memory_order_relaxed); }
@@ -76,6 +79,8 @@ class FrameLoop {
   std::unique_ptr<WindowStats> window_;
   WindowSummary summary_;
   SinkCounters last_sink_;
+  gs::VideoCounters final_video_;  // snapshot taken in stop(), before the sender is freed
+  std::string final_peer_;
   WindowOutlet* outlet_ = nullptr;
   std::thread thread_;
   std::atomic<bool> stop_{false};

@@ -77,7 +77,28 @@ export interface MediaSender {
   close(): void
 }
 
+/** What one `decode` call did, and the decoder's running totals. */
+export interface DecodeResult {
+  /** The decoder accepted the access unit. */
+  readonly ok: boolean
+  /** Pictures this call completed (1 for a low-delay H.264 access unit). */
+  readonly frames: number
+  /** Size of the last decoded picture (0 before the first). */
+  readonly width: number
+  readonly height: number
+  readonly framesDecoded: number
+  readonly errors: number
+}
+
+/** A standalone libavcodec decoder: one Annex B access unit per call (tests and tools). */
+export interface Decoder {
+  decode(accessUnit: Uint8Array): DecodeResult
+  close(): void
+}
+
 interface MediaModule {
+  /** Throws when libavcodec has no decoder for the codec. */
+  readonly Decoder: new (codec: "h264" | "hevc") => Decoder
   readonly MediaReceiver: new (options: ReceiverOptions) => MediaReceiver
   readonly MediaSender: new (options: SenderOptions) => MediaSender
   readonly gfMul: (a: number, b: number) => number

@@ -41,6 +41,20 @@ std::string validate(const PipelineOptions& o) {
     if (o.media.mtu < 256 || o.media.mtu > 9000) return "media MTU " + std::to_string(o.media.mtu) + " must be 256..9000";
     if (o.media.fec_percent < 0 || o.media.fec_percent > 100) return "FEC share must be 0..100 %";
   }
+  if (o.gamestream.enabled) {
+    const GameStreamTarget& g = o.gamestream;
+    if (o.kind != "gamestream") return "the gamestream video target needs kind 'gamestream'";
+    if (o.media.enabled) return "a session sends either punktfunk/1 media or GameStream video, not both";
+    if (g.video_fd < 0) return "gamestream videoFd " + std::to_string(g.video_fd) + " is not an open socket";
+    if (g.client_host.empty()) return "gamestream clientHost is empty";
+    if (!g.ping_payload.empty() && g.ping_payload.size() != 16)
+      return "gamestream pingPayload must be 16 characters or empty (legacy PING)";
+    if (g.packet_size < 256 || g.packet_size > 4096)
+      return "gamestream packetSize " + std::to_string(g.packet_size) + " must be 256..4096";
+    if (g.fec_percent < 0 || g.fec_percent > 255) return "gamestream fecPercent must be 0..255";
+    if (g.min_required_fec_packets < 0 || g.min_required_fec_packets > 255)
+      return "gamestream minRequiredFecPackets must be 0..255";
+  }
   return "";
 }
 

@@ -15,6 +15,19 @@ struct MediaTarget {
   int fec_percent = 20;
 };
 
+// A GameStream session's video destination: the host's video port (its socket is borrowed, not
+// owned), whose pings to accept, and how to cut frames (Moonlight's packetSize, FEC share and
+// minimum parity per block).
+struct GameStreamTarget {
+  bool enabled = false;
+  int video_fd = -1;
+  std::string client_host;
+  std::string ping_payload;  // 16 characters, or "" (legacy "PING")
+  int packet_size = 1392;
+  int fec_percent = 20;
+  int min_required_fec_packets = 0;
+};
+
 struct PipelineOptions {
   std::string kind = "native";  // "native" | "gamestream": decides stage set and window length
   std::string source = "synthetic";  // "synthetic" | "static" | "x11"
@@ -37,6 +50,7 @@ struct PipelineOptions {
   // Tests only: behave as if an NVIDIA GPU were present (exercises auto's NVENC attempt).
   bool assume_gpu = false;
   MediaTarget media;
+  GameStreamTarget gamestream;
 };
 
 constexpr int kMaxWidth = 7680;  // 8K UHD: anything larger is refused

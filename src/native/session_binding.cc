@@ -74,6 +74,8 @@ Napi::Object window_object(Napi::Env env, const Mailbox& box, const WindowSummar
   o.Set("fec_us", s.fec_us);
   o.Set("seal_us", s.seal_us);
   o.Set("sock_us", s.sock_us);
+  o.Set("has_gamestream", s.has_gamestream);
+  o.Set("frames_unsent", static_cast<double>(s.frames_unsent));
   o.Set("windows_dropped", static_cast<double>(s.windows_dropped));
   if (s.failed) o.Set("error", s.error);
   return o;
@@ -171,6 +173,23 @@ PipelineOptions parse_options(const Napi::Object& o) {
     p.media.mtu = m.Get("mtu").IsNumber() ? m.Get("mtu").As<Napi::Number>().Int32Value() : 1400;
     p.media.fec_percent = m.Get("fec_percent").IsNumber() ? m.Get("fec_percent").As<Napi::Number>().Int32Value() : 20;
   }
+  if (o.Has("gamestream") && o.Get("gamestream").IsObject()) {
+    const Napi::Object g = o.Get("gamestream").As<Napi::Object>();
+    // Missing or non-integer numbers become -1, which validate() refuses with the field's name.
+    auto gint = [&](const char* k) {
+      if (!g.Get(k).IsNumber()) return -1;
+      const double v = g.Get(k).As<Napi::Number>().DoubleValue();
+      return v == static_cast<double>(static_cast<int>(v)) ? static_cast<int>(v) : -1;
+    };
+    auto gstr = [&](const char* k) { return g.Get(k).IsString() ? g.Get(k).As<Napi::String>().Utf8Value() : std::string(); };
+    p.gamestream.enabled = true;
+    p.gamestream.video_fd = gint("videoFd");
+    p.gamestream.client_host = gstr("clientHost");
+    p.gamestream.ping_payload = gstr("pingPayload");
+    p.gamestream.packet_size = gint("packetSize");
+    p.gamestream.fec_percent = gint("fecPercent");
+    p.gamestream.min_required_fec_packets = gint("minRequiredFecPackets");
+  }
   return p;
 }
 
@@ -181,7 +200,8 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
                        {InstanceMethod<&NativeSession::Close>("close"), InstanceMethod<&NativeSession::Totals>("totals"),
                         InstanceMethod<&NativeSession::Info>("info"),
                         InstanceMethod<&NativeSession::RequestIdr>("requestIdr"),
-                        InstanceMethod<&NativeSession::SetBitrate>("setBitrate")});
+                        InstanceMethod<&NativeSession::SetBitrate>("setBitrate"),
+                        InstanceMethod<&NativeSession::VideoCounters>("videoCounters")});
   }
 
   // new NativeSession(options, onWindow). Throws an Error whose `configError` says whether a
@@ -227,6 +247,8 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     closing_.store(true, std::memory_order_release);
     loop_->stop();
     totals_ = loop_->totals();
+    video_ = loop_->video_counters();
+    peer_ = loop_->video_peer();
     loop_.reset();
     tsfn_.Release();
     if (hooked_) {
@@ -271,6 +293,22 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     return o;
   }
 
+  // videoCounters(): the GameStream video sender's counters (zeros without a video target).
+  Napi::Value VideoCounters(const Napi::CallbackInfo& info) {
+    const gs::VideoCounters c = loop_ != nullptr ? loop_->video_counters() : video_;
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("frames_sent", static_cast<double>(c.frames_sent));
+    o.Set("frames_unsent", static_cast<double>(c.frames_unsent));
+    o.Set("frames_dropped", static_cast<double>(c.frames_dropped));
+    o.Set("packets_sent", static_cast<double>(c.packets_sent));
+    o.Set("parity_sent", static_cast<double>(c.parity_sent));
+    o.Set("send_dropped", static_cast<double>(c.send_dropped));
+    o.Set("pings_accepted", static_cast<double>(c.pings_accepted));
+    o.Set("pings_ignored", static_cast<double>(c.pings_ignored));
+    o.Set("peer", loop_ != nullptr ? loop_->video_peer() : peer_);
+    return o;
+  }
+
   Napi::Value Info(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const SessionInfo& s = info_;
@@ -292,6 +330,8 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
   std::atomic<bool> closing_{false};
   bool hooked_ = false;
   LoopTotals totals_;
+  gs::VideoCounters video_;
+  std::string peer_;
   SessionInfo info_;
 };
 

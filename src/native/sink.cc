@@ -68,15 +68,53 @@ std::unique_ptr<Sink> Sink::open(const PipelineOptions& o, std::string* error) {
       return nullptr;
     }
   }
+  if (o.gamestream.enabled) {
+    gs::VideoSenderConfig c;
+    c.fd = o.gamestream.video_fd;
+    c.client_host = o.gamestream.client_host;
+    c.ping_payload = o.gamestream.ping_payload;
+    c.packet_size = o.gamestream.packet_size;
+    c.fec_percent = o.gamestream.fec_percent;
+    c.min_parity = o.gamestream.min_required_fec_packets;
+    c.fps = o.fps;
+    std::string why;
+    sink->video_ = gs::VideoSender::open(c, &why);
+    if (sink->video_ == nullptr) {
+      *error = "gamestream video sender: " + why;
+      return nullptr;
+    }
+  }
   return sink;
 }
 
 Sink::~Sink() {
+  video_.reset();
   media_.reset();
   if (dump_ != nullptr) std::fclose(dump_);
 }
 
+bool Sink::begin_frame(bool* want_idr) {
+  *want_idr = false;
+  deliver_ = video_ == nullptr || video_->begin_frame(want_idr);
+  return deliver_;
+}
+
+void Sink::packetize(const EncodedFrame& frame, uint64_t capture_ns) {
+  if (video_ == nullptr || !deliver_) return;
+  for (int i = 0; i < frame.count; i++) {
+    const AVPacket* p = frame.packets[i];
+    video_->packetize(p->data, static_cast<size_t>(p->size), (p->flags & AV_PKT_FLAG_KEY) != 0, capture_ns);
+  }
+}
+
 void Sink::send(const EncodedFrame& frame, uint64_t capture_us) {
+  if (video_ != nullptr) {
+    if (deliver_) {
+      video_->publish();
+    } else {
+      for (int i = 0; i < frame.count; i++) video_->count_unsent();
+    }
+  }
   for (int i = 0; i < frame.count; i++) {
     const AVPacket* p = frame.packets[i];
     if (dump_ != nullptr) std::fwrite(p->data, 1, static_cast<size_t>(p->size), dump_);
@@ -98,6 +136,14 @@ SinkCounters Sink::counters() const {
     c.frames = m.frames;
     c.fec_ns = fec_ns_;
     c.seal_ns = seal_ns_;
+  }
+  if (video_ != nullptr) {
+    c.video = video_->counters();
+    c.send_dropped = c.video.send_dropped;
+    c.sock_ns = c.video.sock_ns;
+    c.fec_ns = c.video.fec_ns;
+    c.frames = c.video.frames_sent;
+    c.frames_unsent = c.video.frames_unsent;
   }
   return c;
 }

@@ -5,6 +5,12 @@
 // split fec/seal/sock is reported). Without one the session encodes for measurement only: the
 // bytes are counted and, for tests, appended to a dump file; nothing leaves the process, and the
 // window says so (no send counters in `measured`).
+//
+// With a GameStream target (kind "gamestream") frames go to the GameStream video sender: the
+// frame loop calls `packetize` (RTP + video headers + parity into the sender's ring: the
+// `packetize` stage) and then `send` (hand-off to the pacer: the `send` stage). Before the
+// client's first valid ping nothing is packetized; `begin_frame` says so before the encode, and
+// asks for an IDR for the first frame a newly learned client gets.
 #pragma once
 #include <cstdint>
 #include <cstdio>
@@ -12,6 +18,7 @@
 #include <string>
 
 #include "encoder.h"
+#include "gamestream/video_sender.h"
 #include "media_sender.h"
 #include "options.h"
 
@@ -23,6 +30,9 @@ struct SinkCounters {
   uint64_t seal_ns = 0;       // media: time sealing on the frame thread
   uint64_t sock_ns = 0;       // media: time inside sendmmsg (pacer thread)
   uint64_t frames = 0;        // frames handed to the media sender
+  // GameStream video only.
+  uint64_t frames_unsent = 0;  // frames produced before the client's first valid ping
+  gs::VideoCounters video;
 };
 
 class Sink {
@@ -32,15 +42,24 @@ class Sink {
   Sink(const Sink&) = delete;
   Sink& operator=(const Sink&) = delete;
 
+  // Frame thread, before encoding: false when this frame will not leave the host (GameStream
+  // before the first ping); `want_idr` asks for a key frame.
+  bool begin_frame(bool* want_idr);
+  // Frame thread: GameStream packetization of every packet of the frame (no-op otherwise).
+  void packetize(const EncodedFrame& frame, uint64_t capture_ns);
   // Frame thread: delivers every packet of one encoded frame.
   void send(const EncodedFrame& frame, uint64_t capture_us);
   bool has_media() const { return media_ != nullptr; }
+  bool has_gamestream() const { return video_ != nullptr; }
+  std::string video_peer() const { return video_ != nullptr ? video_->peer() : ""; }
   SinkCounters counters() const;
 
  private:
   Sink() = default;
   FILE* dump_ = nullptr;
   std::unique_ptr<media::MediaSender> media_;
+  std::unique_ptr<gs::VideoSender> video_;
+  bool deliver_ = true;  // the last begin_frame's answer
   uint64_t fec_ns_ = 0, seal_ns_ = 0;
 };
 

@@ -52,6 +52,7 @@ export const optionsOf = (config: SessionConfig, extras: NativeExtras): NativeOp
   bitrate_kbps: config.bitrate_kbps,
   perf: config.perf,
   ...(config.media === undefined ? {} : { media: config.media }),
+  ...(config.gamestream === undefined ? {} : { gamestream: config.gamestream }),
   ...extras
 })
 

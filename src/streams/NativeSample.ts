@@ -3,8 +3,10 @@
  * and the session's `SessionMeta`.
  *
  * Invariant (honest counters): a field is listed in `measured` only if this path really counts
- * it. Without a media target the session sends nothing over a network, so `send_dropped` and the
- * send split are 0 and absent; `packets_dropped`, `fec_recovered` and `rtt_us` come from the
+ * it. Without a media or GameStream video target the session sends nothing over a network, so
+ * `send_dropped` and the send split are 0 and absent (and GameStream's `packetize` stage reads 0,
+ * see `stageMeasured`); with GameStream video, `send_dropped`, `fec_us` and `sock_us` are the
+ * video sender's; `packets_dropped`, `fec_recovered` and `rtt_us` come from the
  * client (the control plane adds them) and are never claimed here.
  */
 import type { MeasuredField, SessionMeta, StageName, StatsSample } from "../api/Stats.js"
@@ -21,6 +23,24 @@ const ALWAYS: ReadonlyArray<MeasuredField> = [
   "host_p99_us"
 ]
 const WITH_MEDIA: ReadonlyArray<MeasuredField> = ["send_dropped", "fec_us", "seal_us", "sock_us"]
+// GameStream video: parity on the frame thread (part of `packetize`) and the pacer's socket time;
+// no sealing (video encryption is not offered), so seal_us stays unmeasured.
+const WITH_GAMESTREAM_VIDEO: ReadonlyArray<MeasuredField> = ["send_dropped", "fec_us", "sock_us"]
+
+const measuredOf = (config: SessionConfig): ReadonlyArray<MeasuredField> =>
+  config.media !== undefined
+    ? [...ALWAYS, ...WITH_MEDIA]
+    : config.gamestream !== undefined
+      ? [...ALWAYS, ...WITH_GAMESTREAM_VIDEO]
+      : ALWAYS
+
+/**
+ * Whether a stage's numbers are real work: GameStream's `packetize` is timed only when the session
+ * has a video target; without one there is no packetizer and the stage reads 0 (kept in the set
+ * so every GameStream sample has the same stages, but never a fabricated number).
+ */
+export const stageMeasured = (config: SessionConfig, stage: StageName): boolean =>
+  stage !== "packetize" || config.gamestream !== undefined
 
 export const nativeMeta = (sessionId: string, config: SessionConfig, info: NativeSessionInfo): SessionMeta => ({
   session_id: sessionId,
@@ -33,7 +53,7 @@ export const nativeMeta = (sessionId: string, config: SessionConfig, info: Nativ
   encoder_backend: info.encoder_backend,
   gpu: info.gpu,
   stages: info.stages.map((s): StageName => s),
-  measured: config.media === undefined ? ALWAYS : [...ALWAYS, ...WITH_MEDIA]
+  measured: measuredOf(config)
 })
 
 const perSecond = (count: number, durationMs: number): number => (durationMs > 0 ? (count * 1000) / durationMs : 0)
@@ -49,11 +69,12 @@ export const nativeSample = (meta: SessionMeta, config: SessionConfig, w: Native
     bitrate_kbps: config.bitrate_kbps,
     frames_dropped: w.frames_dropped,
     packets_dropped: 0,
-    send_dropped: w.has_media ? w.send_dropped : 0,
+    send_dropped: w.has_media || w.has_gamestream ? w.send_dropped : 0,
     fec_recovered: 0,
     rtt_us: 0,
     host_p50_us: w.host_p50_us,
     host_p99_us: w.host_p99_us
   }
-  return w.has_media ? { ...sample, fec_us: w.fec_us, seal_us: w.seal_us, sock_us: w.sock_us } : sample
+  if (w.has_media) return { ...sample, fec_us: w.fec_us, seal_us: w.seal_us, sock_us: w.sock_us }
+  return w.has_gamestream ? { ...sample, fec_us: w.fec_us, sock_us: w.sock_us } : sample
 }

@@ -51,6 +51,22 @@ export const SessionConfig = Schema.Struct({
       mtu: Schema.Number,
       fec_percent: Schema.Number
     })
+  ),
+  /**
+   * GameStream video (kind "gamestream"): packetized in the addon and sent from the host's video
+   * port (`videoFd`, a `GameStreamVideoPort`'s socket) to where the client's valid pings come
+   * from: payload `pingPayload` (or "PING" when it is ""), source host `clientHost`. `packetSize`
+   * is Moonlight's: video header + payload per datagram. Absent: nothing is sent.
+   */
+  gamestream: Schema.optional(
+    Schema.Struct({
+      videoFd: Schema.Int,
+      clientHost: Schema.String,
+      pingPayload: Schema.String,
+      packetSize: Schema.Int,
+      fecPercent: Schema.Int,
+      minRequiredFecPackets: Schema.Int
+    })
   )
 })
 export type SessionConfig = typeof SessionConfig.Type

@@ -10,6 +10,7 @@
         "seal.cc",
         "media_sender.cc",
         "media_receiver.cc",
+        "video_decoder.cc",
         "media_binding.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -13,6 +13,7 @@
 #include "media_receiver.h"
 #include "media_sender.h"
 #include "reed_solomon.h"
+#include "video_decoder.h"
 
 namespace {
 using pf::media::MediaReceiver;
@@ -208,6 +209,50 @@ class Sender : public Napi::ObjectWrap<Sender> {
   std::unique_ptr<MediaSender> sender_;
 };
 
+// new Decoder(codec: "h264" | "hevc"); decode(accessUnit) → { ok, frames, width, height,
+// framesDecoded, errors }; close(). For tests: one call per access unit, on the JavaScript thread.
+class Decoder : public Napi::ObjectWrap<Decoder> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Decoder", {InstanceMethod<&Decoder::Decode>("decode"), InstanceMethod<&Decoder::Close>("close")});
+  }
+  explicit Decoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Decoder>(info) {
+    Napi::Env env = info.Env();
+    const std::string codec = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "h264";
+    std::string error;
+    decoder_ = pf::media::VideoDecoder::open(codec, &error);
+    if (decoder_ == nullptr) Napi::Error::New(env, "Decoder: " + error).ThrowAsJavaScriptException();
+  }
+
+ private:
+  Napi::Value Decode(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (decoder_ == nullptr) {
+      Napi::Error::New(env, "Decoder is closed").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (info.Length() < 1 || !info[0].IsTypedArray()) {
+      Napi::TypeError::New(env, "decode(accessUnit: Uint8Array)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    const Napi::Uint8Array au = info[0].As<Napi::Uint8Array>();
+    const pf::media::DecodeResult r = decoder_->decode(au.Data(), au.ByteLength());
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("ok", r.ok);
+    o.Set("frames", r.frames);
+    o.Set("width", decoder_->width());
+    o.Set("height", decoder_->height());
+    o.Set("framesDecoded", static_cast<double>(decoder_->frames_decoded()));
+    o.Set("errors", static_cast<double>(decoder_->errors()));
+    return o;
+  }
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    decoder_.reset();
+    return info.Env().Undefined();
+  }
+  std::unique_ptr<pf::media::VideoDecoder> decoder_;
+};
+
 Napi::Value GfMul(const Napi::CallbackInfo& info) {
   pf::fec::init();
   return Napi::Number::New(info.Env(), pf::fec::mul(info[0].As<Napi::Number>().Uint32Value() & 0xff,
@@ -228,6 +273,7 @@ Napi::Value MonotonicUs(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("MediaReceiver", Receiver::Define(env));
   exports.Set("MediaSender", Sender::Define(env));
+  exports.Set("Decoder", Decoder::Define(env));
   exports.Set("gfMul", Napi::Function::New(env, GfMul));
   exports.Set("fecCoefficient", Napi::Function::New(env, Coefficient));
   exports.Set("monotonicUs", Napi::Function::New(env, MonotonicUs));

@@ -1,0 +1,175 @@
+// JavaScript face of the GameStream video pieces in the main addon:
+// - `GameStreamVideoPort`: the host-lifetime UDP socket (see video_port.h);
+// - known-answer hooks: `gsFecEncode` (nanors-compatible parity of given shards),
+//   `gsPacketizeFrame` (every datagram one access unit becomes, without a socket), and
+//   `gsPlanBlocks` (how a frame of N data shards is split into FEC blocks).
+// None of these is on a per-frame path; the session's sender runs natively (video_sender.h).
+#include "gs_video_binding.h"
+
+#include <unistd.h>
+
+#include <vector>
+
+#include "gs_fec.h"
+#include "packet_ring.h"
+#include "video_packetizer.h"
+#include "video_port.h"
+#include "video_wire.h"
+
+namespace pf::gs {
+namespace {
+
+class VideoPort : public Napi::ObjectWrap<VideoPort> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "GameStreamVideoPort",
+                       {InstanceAccessor<&VideoPort::Port>("port"), InstanceAccessor<&VideoPort::Fd>("fd"),
+                        InstanceMethod<&VideoPort::Close>("close")});
+  }
+
+  // new GameStreamVideoPort(bind, port)
+  explicit VideoPort(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VideoPort>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber()) {
+      Napi::TypeError::New(env, "GameStreamVideoPort(bind: string, port: number)").ThrowAsJavaScriptException();
+      return;
+    }
+    const double port = info[1].As<Napi::Number>().DoubleValue();
+    if (!(port >= 0 && port <= 65535) || port != static_cast<int>(port)) {
+      Napi::RangeError::New(env, "GameStreamVideoPort: port must be an integer from 0 to 65535").ThrowAsJavaScriptException();
+      return;
+    }
+    std::string error;
+    bound_ = bind_video_port(info[0].As<Napi::String>().Utf8Value(), static_cast<int>(port), &error);
+    if (bound_.fd < 0) Napi::Error::New(env, error).ThrowAsJavaScriptException();
+  }
+
+  ~VideoPort() override {
+    if (bound_.fd >= 0) ::close(bound_.fd);
+  }
+
+ private:
+  Napi::Value Port(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), bound_.port); }
+  // -1 once closed.
+  Napi::Value Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), bound_.fd); }
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (bound_.fd >= 0) ::close(bound_.fd);
+    bound_.fd = -1;
+    return info.Env().Undefined();
+  }
+  BoundPort bound_;
+};
+
+int int_arg(const Napi::CallbackInfo& info, size_t i, int lo, int hi, const char* what) {
+  if (info.Length() <= i || !info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a number");
+  const double v = info[i].As<Napi::Number>().DoubleValue();
+  if (!(v >= lo && v <= hi) || v != static_cast<int>(v))
+    throw Napi::RangeError::New(info.Env(), std::string(what) + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+  return static_cast<int>(v);
+}
+
+// gsFecEncode(shards: Uint8Array[], parityCount) → Uint8Array[] (equal-length data shards)
+Napi::Value FecEncode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsArray()) throw Napi::TypeError::New(env, "gsFecEncode(shards, parityCount)");
+  const Napi::Array in = info[0].As<Napi::Array>();
+  const int k = static_cast<int>(in.Length());
+  const int m = int_arg(info, 1, 1, fec::kMaxShards, "parityCount");
+  if (k < 1 || k + m > fec::kMaxShards) throw Napi::RangeError::New(env, "need 1 ≤ data, data + parity ≤ 255");
+  std::vector<std::vector<uint8_t>> data(static_cast<size_t>(k));
+  size_t size = 0;
+  for (int i = 0; i < k; i++) {
+    const Napi::Value v = in.Get(static_cast<uint32_t>(i));
+    if (!v.IsTypedArray()) throw Napi::TypeError::New(env, "shards must be Uint8Arrays");
+    const Napi::Uint8Array a = v.As<Napi::Uint8Array>();
+    if (i == 0) size = a.ByteLength();
+    if (a.ByteLength() != size || size == 0) throw Napi::RangeError::New(env, "shards must be non-empty and of one length");
+    data[static_cast<size_t>(i)].assign(a.Data(), a.Data() + size);
+  }
+  std::vector<std::vector<uint8_t>> parity(static_cast<size_t>(m), std::vector<uint8_t>(size));
+  std::vector<const uint8_t*> dp;
+  std::vector<uint8_t*> pp;
+  for (auto& d : data) dp.push_back(d.data());
+  for (auto& p : parity) pp.push_back(p.data());
+  fec::encode(dp.data(), k, pp.data(), m, size);
+  Napi::Array out = Napi::Array::New(env, static_cast<size_t>(m));
+  for (int i = 0; i < m; i++) {
+    Napi::Uint8Array a = Napi::Uint8Array::New(env, size);
+    std::copy(parity[static_cast<size_t>(i)].begin(), parity[static_cast<size_t>(i)].end(), a.Data());
+    out.Set(static_cast<uint32_t>(i), a);
+  }
+  return out;
+}
+
+// gsPacketizeFrame(frame: Uint8Array, { packetSize, fecPercent, minRequiredFecPackets, idr,
+//   rtpTimestamp, latency, frames }) → Uint8Array[] : the datagrams of `frames` consecutive
+// packetizations of the same access unit (frame indices 1, 2, …), in send order.
+Napi::Value PacketizeFrame(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsObject())
+    throw Napi::TypeError::New(env, "gsPacketizeFrame(frame, options)");
+  const Napi::Uint8Array frame = info[0].As<Napi::Uint8Array>();
+  const Napi::Object o = info[1].As<Napi::Object>();
+  auto get = [&](const char* k, double d) { return o.Has(k) && o.Get(k).IsNumber() ? o.Get(k).As<Napi::Number>().DoubleValue() : d; };
+  PacketizerConfig c;
+  c.packet_size = static_cast<int>(get("packetSize", 1392));
+  c.fec_percent = static_cast<int>(get("fecPercent", 20));
+  c.min_parity = static_cast<int>(get("minRequiredFecPackets", 0));
+  if (c.packet_size < 256 || c.packet_size > 4096 || c.fec_percent < 0 || c.fec_percent > 255 || c.min_parity < 0 || c.min_parity > 255)
+    throw Napi::RangeError::New(env, "packetSize 256..4096, fecPercent 0..255, minRequiredFecPackets 0..255");
+  const bool idr = o.Has("idr") && o.Get("idr").ToBoolean().Value();
+  const int frames = static_cast<int>(get("frames", 1));
+  PacketRing ring(8192, static_cast<size_t>(c.packet_size) + wire::kRtpBytes);
+  VideoPacketizer packetizer(c, &ring);
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t n = 0;
+  for (int f = 0; f < frames; f++) {
+    const PacketizeResult r = packetizer.packetize(frame.Data(), frame.ByteLength(), idr,
+                                                   static_cast<uint32_t>(get("rtpTimestamp", 0)),
+                                                   static_cast<uint16_t>(get("latency", 0)));
+    if (r.frame_dropped) throw Napi::Error::New(env, "frame too large to packetize");
+    const uint64_t head = ring.tail() + r.packets;
+    for (uint64_t i = ring.tail(); i < head; i++) {
+      Napi::Uint8Array a = Napi::Uint8Array::New(env, ring.slot_bytes());
+      std::copy(ring.slot(i), ring.slot(i) + ring.slot_bytes(), a.Data());
+      out.Set(n++, a);
+    }
+    ring.publish();
+    ring.release_to(head);
+  }
+  return out;
+}
+
+// gsPlanBlocks(totalDataShards, fecPercent, minRequiredFecPackets)
+//   → { fec, blocks: [{ data, parity, percent }] } or null when the frame cannot be sent
+Napi::Value PlanBlocks(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int total = int_arg(info, 0, 1, 1 << 20, "totalDataShards");
+  const int pct = int_arg(info, 1, 0, 255, "fecPercent");
+  const int min = int_arg(info, 2, 0, 255, "minRequiredFecPackets");
+  wire::BlockPlan plan;
+  if (!wire::plan_blocks(total, pct, min, &plan)) return env.Null();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("fec", plan.fec);
+  Napi::Array blocks = Napi::Array::New(env, static_cast<size_t>(plan.blocks));
+  for (int b = 0; b < plan.blocks; b++) {
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("data", plan.data[b]);
+    x.Set("parity", plan.parity[b].parity);
+    x.Set("percent", plan.parity[b].percent);
+    blocks.Set(static_cast<uint32_t>(b), x);
+  }
+  o.Set("blocks", blocks);
+  return o;
+}
+
+}  // namespace
+
+void register_gamestream_video(Napi::Env env, Napi::Object exports) {
+  exports.Set("GameStreamVideoPort", VideoPort::Define(env));
+  exports.Set("gsFecEncode", Napi::Function::New(env, FecEncode));
+  exports.Set("gsPacketizeFrame", Napi::Function::New(env, PacketizeFrame));
+  exports.Set("gsPlanBlocks", Napi::Function::New(env, PlanBlocks));
+}
+
+}  // namespace pf::gs

@@ -1,0 +1,114 @@
+// Frame → GameStream datagrams (see video_packetizer.h). Every packet of the frame is claimed
+// from the ring at once, so a frame is either queued whole or dropped whole: half a frame only
+// costs the client a key-frame request later, and the bandwidth is better spent on the next one.
+#include "video_packetizer.h"
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+
+#include "gs_fec.h"
+
+namespace pf::gs {
+namespace {
+uint64_t mono_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+}  // namespace
+
+VideoPacketizer::VideoPacketizer(const PacketizerConfig& config, PacketRing* ring) : config_(config), ring_(ring) {
+  fec::init();
+}
+
+void VideoPacketizer::copy_payload(uint8_t* out, size_t offset, const uint8_t* header, const uint8_t* data,
+                                   size_t len) const {
+  const size_t P = payload_bytes();
+  size_t written = 0;
+  if (offset < wire::kFrameHeaderBytes) {
+    const size_t n = std::min(P, wire::kFrameHeaderBytes - offset);
+    std::memcpy(out, header + offset, n);
+    written = n;
+  }
+  const size_t data_offset = offset + written - wire::kFrameHeaderBytes;
+  if (written < P && data_offset < len) {
+    const size_t n = std::min(P - written, len - data_offset);
+    std::memcpy(out + written, data + data_offset, n);
+    written += n;
+  }
+  if (written < P) std::memset(out + written, 0, P - written);
+}
+
+PacketizeResult VideoPacketizer::packetize(const uint8_t* data, size_t len, bool idr, uint32_t rtp_timestamp,
+                                           uint16_t latency_tenth_ms) {
+  PacketizeResult r;
+  const uint32_t frame_index = frame_index_++;
+  const size_t P = payload_bytes();
+  const size_t stream_bytes = len + wire::kFrameHeaderBytes;
+  const int total_data = static_cast<int>((stream_bytes + P - 1) / P);
+  wire::BlockPlan plan;
+  if (len == 0 || !wire::plan_blocks(total_data, config_.fec_percent, config_.min_parity, &plan)) {
+    r.frame_dropped = true;
+    return r;
+  }
+  size_t total_packets = 0;
+  for (int b = 0; b < plan.blocks; b++) total_packets += static_cast<size_t>(plan.data[b] + plan.parity[b].parity);
+  ring_->sync();
+  if (!ring_->claim(total_packets)) {
+    r.frame_dropped = true;
+    r.dropped = static_cast<uint32_t>(total_packets);
+    return r;
+  }
+  r.fec = plan.fec;
+  r.blocks = static_cast<uint32_t>(plan.blocks);
+
+  uint8_t frame_header[wire::kFrameHeaderBytes];
+  const size_t last = stream_bytes % P;
+  wire::write_frame_header(frame_header, idr ? wire::kFrameTypeIdr : wire::kFrameTypeP, latency_tenth_ms,
+                           static_cast<uint16_t>(last == 0 ? P : last));
+
+  const uint8_t* shards[wire::kMaxShardsPerBlock];
+  uint8_t* parity[wire::kMaxShardsPerBlock];
+  size_t slot = 0;      // index into the claim
+  size_t offset = 0;    // into (frame header ++ frame)
+  for (int b = 0; b < plan.blocks; b++) {
+    const int k = plan.data[b];
+    const int m = plan.parity[b].parity;
+    wire::PacketFields f;
+    f.rtp_timestamp = rtp_timestamp;
+    f.frame_index = frame_index;
+    f.block = b;
+    f.last_block = plan.blocks - 1;
+    f.data_shards = k;
+    f.fec_percent = plan.parity[b].percent;
+    for (int s = 0; s < k; s++) {
+      uint8_t* p = ring_->claimed_slot(slot++);
+      f.seq = seq_++;
+      f.shard_index = s;
+      f.stream_packet_index = stream_index_++;
+      f.flags = static_cast<uint8_t>(wire::kFlagPicData | (s == 0 ? wire::kFlagSof : 0) | (s == k - 1 ? wire::kFlagEof : 0));
+      wire::write_data_headers(p, f);
+      copy_payload(p + wire::kHeadersBytes, offset, frame_header, data, len);
+      offset += P;
+      if (s < wire::kMaxShardsPerBlock) shards[s] = p;
+    }
+    if (m > 0) {
+      for (int i = 0; i < m; i++) parity[i] = ring_->claimed_slot(slot + static_cast<size_t>(i));
+      const uint64_t t0 = mono_ns();
+      fec::encode(shards, k, parity, m, datagram_bytes());
+      r.fec_ns += mono_ns() - t0;
+      for (int i = 0; i < m; i++) {
+        f.seq = seq_++;
+        f.shard_index = k + i;
+        wire::write_parity_headers(parity[i], f);
+      }
+      slot += static_cast<size_t>(m);
+      r.parity += static_cast<uint32_t>(m);
+    }
+  }
+  r.packets = static_cast<uint32_t>(total_packets);
+  return r;
+}
+
+}  // namespace pf::gs

@@ -1,0 +1,55 @@
+// Frame thread: one encoded access unit → the GameStream datagrams of one video frame, written in
+// place into the packet ring (layout in video_wire.h), parity included.
+//
+// Numbering, as a Moonlight client checks it: frame indices start at 1 (its queue starts there
+// and rejects anything before) and advance for every frame handed in, even one the ring had no
+// room for — the client then sees the gap and asks for a key frame. RTP sequence numbers run
+// over data and parity packets alike and are contiguous within a block (the client finds a
+// block's first packet as seq − shard index). streamPacketIndex counts data packets only, so
+// within a block it is consecutive, as the client's depacketizer requires.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "packet_ring.h"
+#include "video_wire.h"
+
+namespace pf::gs {
+
+struct PacketizerConfig {
+  int packet_size = 1392;  // Moonlight's packetSize: video header + payload per datagram
+  int fec_percent = 20;
+  int min_parity = 0;
+};
+
+struct PacketizeResult {
+  uint32_t packets = 0;       // packets written (data + parity)
+  uint32_t parity = 0;        // of which parity
+  uint32_t dropped = 0;       // packets that did not fit the ring
+  uint32_t blocks = 0;
+  bool fec = true;            // false when the frame was too large for parity
+  bool frame_dropped = false;
+  uint64_t fec_ns = 0;        // time in parity arithmetic
+};
+
+class VideoPacketizer {
+ public:
+  VideoPacketizer(const PacketizerConfig& config, PacketRing* ring);
+
+  size_t datagram_bytes() const { return static_cast<size_t>(config_.packet_size) + wire::kRtpBytes; }
+  size_t payload_bytes() const { return static_cast<size_t>(config_.packet_size) - wire::kVideoHeaderBytes; }
+
+  PacketizeResult packetize(const uint8_t* data, size_t len, bool idr, uint32_t rtp_timestamp, uint16_t latency_tenth_ms);
+
+ private:
+  // Copies bytes [offset, offset + payload) of (frame header ++ frame) into `out`, zero-padded.
+  void copy_payload(uint8_t* out, size_t offset, const uint8_t* header, const uint8_t* data, size_t len) const;
+
+  PacketizerConfig config_;
+  PacketRing* ring_;
+  uint16_t seq_ = 0;
+  uint32_t frame_index_ = 1;
+  uint32_t stream_index_ = 0;
+};
+
+}  // namespace pf::gs
