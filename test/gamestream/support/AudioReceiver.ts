@@ -184,6 +184,8 @@ export interface AudioReceiverOptions {
   readonly encryption?: { readonly keyHex: string; readonly keyId: number }
   /** Lose these data packets on arrival (by sequence number), to exercise FEC. */
   readonly dropData?: (sequenceNumber: number) => boolean
+  /** Keep every data payload as it arrived (still encrypted), by sequence number. */
+  readonly keepPayloads?: boolean
 }
 
 export interface AudioReceiverStats {
@@ -243,6 +245,8 @@ export class AudioReceiver {
   }
   /** Sequence numbers of data packets in arrival order (network view, drops included). */
   readonly sequence: Array<number> = []
+  /** Data payloads as they arrived, when `keepPayloads` is set. */
+  readonly payloads = new Map<number, Uint8Array>()
   private lastSeq: number | undefined
   private first: { seq: number; ts: number } | undefined
   private readonly blocks = new Map<number, Block>()
@@ -337,6 +341,7 @@ export class AudioReceiver {
       block.dropped.set(seq % DATA_SHARDS, copy)
       return
     }
+    if (this.options.keepPayloads === true) this.payloads.set(seq, copy.subarray(12))
     block.data[seq % DATA_SHARDS] = copy.subarray(12)
     this.consume(seq, copy.subarray(12))
     this.tryRecover(base, block)
