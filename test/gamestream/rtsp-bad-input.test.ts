@@ -11,7 +11,8 @@ import { randomBytes } from "node:crypto"
 import * as net from "node:net"
 import { DEFAULT_CLIENT_CONFIG, exchange, moonlightAnnounce, parseAnswer, RtspClient } from "./support/RtspClient.js"
 import type { RtspAnswer } from "./support/RtspClient.js"
-import { fakeLaunch, startRtsp } from "./support/RtspHost.js"
+import { makeRtspServer } from "../../src/streams/gamestream/RtspServer.js"
+import { fakeLaunch, startRtsp, TEST_PORTS } from "./support/RtspHost.js"
 
 const call = <A>(f: () => Promise<A>) => Effect.promise(f)
 const raw = (port: number, bytes: string | Buffer) => call(() => exchange(port, bytes).then(parseAnswer))
@@ -234,5 +235,43 @@ describe("GameStream RTSP refuses bad input clearly and goes on", () => {
       expect((yield* call(() => new RtspClient(rtsp.port).options())).status).toBe(200)
     })
   )
-})
 
+  it.scopedLive("a failure inside the host's handling is that request's 500; the server goes on", () =>
+    Effect.gen(function* () {
+      let calls = 0
+      const server = yield* makeRtspServer({
+        bind: "127.0.0.1",
+        port: 0,
+        ports: TEST_PORTS,
+        currentLaunch: Effect.succeed(fakeLaunch()),
+        play: () => (calls++ === 0 ? Effect.die(new Error("the session orchestrator broke")) : Effect.void)
+      })
+      const client = new RtspClient(server.port)
+      const error = yield* call(() => client.handshake().then(() => "", (e: Error) => e.message))
+      expect(error).toBe("RTSP PLAY failed: 500 the host failed to answer this request")
+      expect((yield* call(() => client.play())).status).toBe(200)
+      expect((yield* call(() => new RtspClient(server.port).handshake())).play.status).toBe(200)
+    })
+  )
+
+  it.scopedLive("connections beyond the limit are dropped, not queued; the server answers again once they go", () =>
+    Effect.gen(function* () {
+      const rtsp = yield* startRtsp({ requestTimeoutMs: 60_000 })
+      const idle: Array<net.Socket> = []
+      yield* Effect.addFinalizer(() => Effect.sync(() => idle.forEach((s) => s.destroy())))
+      for (let i = 0; i < 64; i++) {
+        idle.push(yield* call(() => new Promise<net.Socket>((resolve) => {
+          const s: net.Socket = net.connect(rtsp.port, "127.0.0.1", () => resolve(s))
+          s.on("error", () => s.destroy())
+        })))
+      }
+      for (let i = 0; i < 200 && (yield* rtsp.server.counters).open < 64; i++) yield* Effect.sleep("10 millis")
+      expect((yield* rtsp.server.counters).open).toBe(64)
+      const refused = yield* call(() => exchange(rtsp.port, "OPTIONS rtsp://h RTSP/1.0\r\nCSeq: 1\r\n\r\n").catch(() => Buffer.alloc(0)))
+      expect(refused.length).toBe(0)
+      idle.forEach((s) => s.destroy())
+      yield* waitNoneOpen(rtsp.server.counters)
+      expect((yield* call(() => new RtspClient(rtsp.port).options())).status).toBe(200)
+    })
+  )
+})

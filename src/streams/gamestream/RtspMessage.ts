@@ -65,8 +65,6 @@ export class RtspRefusal extends Data.TaggedError("RtspRefusal")<{
   readonly reason: string
   /** The request's CSeq when it could be read (so the answer can echo it). */
   readonly cseq?: number
-  /** Close the connection without reading further (the rest of the bytes cannot be trusted). */
-  readonly close?: boolean
 }> {}
 
 export type ParseOutcome =
@@ -77,7 +75,7 @@ export type ParseOutcome =
 const INCOMPLETE: ParseOutcome = { _tag: "Incomplete" }
 const refused = (status: number, reason: string, cseq?: number): ParseOutcome => ({
   _tag: "Refused",
-  refusal: new RtspRefusal({ status, reason, close: true, ...(cseq === undefined ? {} : { cseq }) })
+  refusal: new RtspRefusal({ status, reason, ...(cseq === undefined ? {} : { cseq }) })
 })
 
 const METHOD = /^[A-Za-z_-]{1,32}$/
@@ -162,16 +160,16 @@ const parseRequestLine = (text: string): RequestLine => {
   const parts = text.split(" ")
   const [method, target, version] = parts
   if (parts.length !== 3 || method === undefined || target === undefined || version === undefined) {
-    return { _tag: "Refused", refusal: new RtspRefusal({ status: 400, reason: "malformed request line: expected 'METHOD target RTSP/1.0'", close: true }) }
+    return { _tag: "Refused", refusal: new RtspRefusal({ status: 400, reason: "malformed request line: expected 'METHOD target RTSP/1.0'" }) }
   }
   if (!METHOD.test(method)) {
-    return { _tag: "Refused", refusal: new RtspRefusal({ status: 400, reason: "malformed request line: the method is not a token", close: true }) }
+    return { _tag: "Refused", refusal: new RtspRefusal({ status: 400, reason: "malformed request line: the method is not a token" }) }
   }
   if (!TARGET.test(target)) {
-    return { _tag: "Refused", refusal: new RtspRefusal({ status: 400, reason: "malformed request line: bad request target", close: true }) }
+    return { _tag: "Refused", refusal: new RtspRefusal({ status: 400, reason: "malformed request line: bad request target" }) }
   }
   if (version !== "RTSP/1.0") {
-    return { _tag: "Refused", refusal: new RtspRefusal({ status: 505, reason: `unsupported protocol version '${version.slice(0, 16)}' (this host speaks RTSP/1.0)`, close: true }) }
+    return { _tag: "Refused", refusal: new RtspRefusal({ status: 505, reason: `unsupported protocol version '${version.slice(0, 16)}' (this host speaks RTSP/1.0)` }) }
   }
   return { _tag: "Line", method, target }
 }
