@@ -106,6 +106,7 @@ describe("GameStream audio stream", () => {
     expect(s.maxPeak).toBeLessThan(1e-3)
     // Constant payload size: the block's shards must be equal (96 kb/s × 5 ms = 60 bytes).
     expect([...s.payloadBytes]).toEqual([60])
+    expect(s.tocBytes.size).toBe(1) // one Opus configuration for the whole stream, as clients check in debug builds
     expect(s.unequalShards).toBe(0)
     // Two parity packets per complete block of four.
     expect(s.fecPackets).toBe(Math.floor(s.dataPackets / 4) * 2)
@@ -168,6 +169,28 @@ describe("GameStream audio stream", () => {
     expect(new Set(payloads.map(([, p]) => Buffer.from(p).toString("hex"))).size).toBe(payloads.length) // …never the same ciphertext
     const [seq, p] = payloads[0]!
     expect(decryptAudio(KEY, 2, seq, p).subarray(0, 16)).not.toEqual(decryptAudio(KEY, 1, seq, p).subarray(0, 16))
+  })
+
+  it("a ping that arrived before start() counts (clients ping from SETUP on, before PLAY)", async () => {
+    const host = openHost()
+    const client = await openClient({ hostPort: host.port, pingPayload: PAYLOAD, channels: 2, packetDurationMs: 5 })
+    client.ping()
+    await sleep(50)
+    host.start({ clientHost: "127.0.0.1", pingPayload: PAYLOAD, packetDurationMs: 5, channels: 2 })
+    await waitFor(() => client.stats.dataPackets >= 8, 5_000, "packets without a further ping")
+    expect(host.counters().pings).toBe(1)
+  })
+
+  it("an IPv4 client given as a v4-mapped address matches, on an IPv4 or a dual-stack socket", async () => {
+    for (const bind of ["127.0.0.1", "::"]) {
+      const host = new (audio().GameStreamAudio)(bind, 0)
+      opened.push(host)
+      host.start({ clientHost: "::ffff:127.0.0.1", pingPayload: PAYLOAD, packetDurationMs: 5, channels: 2 })
+      const client = await openClient({ hostPort: host.port, pingPayload: PAYLOAD, channels: 2, packetDurationMs: 5 })
+      client.startPinging(50)
+      await waitFor(() => client.stats.dataPackets >= 4, 5_000, `packets on ${bind}`)
+      host.close()
+    }
   })
 
   it("legacy clients ping with PING when there is no ping payload", async () => {

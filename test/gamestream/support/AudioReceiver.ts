@@ -214,6 +214,8 @@ export interface AudioReceiverStats {
   /** Largest |sample| over every decoded packet. */
   maxPeak: number
   payloadBytes: Set<number>
+  /** First byte (Opus TOC) of every decrypted payload: constant for a constant layout. */
+  tocBytes: Set<number>
 }
 
 interface Block {
@@ -241,7 +243,8 @@ export class AudioReceiver {
     decryptErrors: 0,
     lastSamples: 0,
     maxPeak: 0,
-    payloadBytes: new Set()
+    payloadBytes: new Set(),
+    tocBytes: new Set()
   }
   /** Sequence numbers of data packets in arrival order (network view, drops included). */
   readonly sequence: Array<number> = []
@@ -416,6 +419,7 @@ export class AudioReceiver {
         return
       }
     }
+    if (opus.length > 0) this.stats.tocBytes.add(opus[0]!)
     try {
       const r = audio().decodeOpus(opus, this.options.channels)
       this.stats.decoded++
