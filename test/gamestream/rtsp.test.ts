@@ -122,6 +122,19 @@ describe("GameStream RTSP handshake", () => {
     })
   )
 
+  it.scopedLive("requests arriving in pieces (Moonlight sends 536-byte segments) are reassembled", () =>
+    Effect.gen(function* () {
+      const rtsp = yield* startRtsp()
+      const client = new RtspClient(rtsp.port)
+      client.segment = 536
+      const result = yield* call(() => client.handshake(moonlightAnnounce({ ...DEFAULT_CLIENT_CONFIG, width: 1920, height: 1080 })))
+      expect(result.play.status).toBe(200)
+      client.segment = 7
+      expect((yield* call(() => client.announce(moonlightAnnounce()))).status).toBe(200)
+      expect((yield* rtsp.played).map((s) => s.width)).toEqual([1920])
+    })
+  )
+
   it.scopedLive("a PLAY the session cannot start is refused with its reason, and can be retried", () =>
     Effect.gen(function* () {
       const rtsp = yield* startRtsp()

@@ -257,11 +257,13 @@ export const makeRtspServer = (options: RtspServerOptions): Effect.Effect<RtspSe
                   Effect.as<RtspResponse>({ status: 500, cseq, body: "the host failed to answer this request\r\n" })
                 )
           ),
-          Effect.tap((response) =>
-            response.status === 200
-              ? Effect.void
-              : Effect.logDebug(`GameStream RTSP ${request.method} from ${peer} refused: ${response.status} ${response.body?.trim() ?? ""}`)
-          ),
+          // A refused ANNOUNCE or PLAY is a Moonlight client failing to start: worth the operator's
+          // eye. Other refusals are mostly scanners and stale clients.
+          Effect.tap((response) => {
+            if (response.status === 200) return Effect.void
+            const line = `GameStream RTSP ${request.method} from ${peer} refused: ${response.status} ${response.body?.trim() ?? ""}`
+            return request.method === "ANNOUNCE" || request.method === "PLAY" ? Effect.logWarning(line) : Effect.logDebug(line)
+          }),
           Effect.tap((response) => Effect.sync(() => finish(socket, serializeResponse(response), response.status))),
           Effect.onInterrupt(() => Effect.sync(() => socket.destroy()))
         )

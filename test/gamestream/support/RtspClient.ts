@@ -31,11 +31,25 @@ export interface RtspAnswer {
   readonly header: (name: string) => string | undefined
 }
 
-/** Sends `bytes` on a fresh connection and returns everything until the host closes it. */
-export const exchange = (port: number, bytes: Buffer | string, host = "127.0.0.1"): Promise<Buffer> =>
+/**
+ * Sends `bytes` on a fresh connection and returns everything until the host closes it. With
+ * `segment`, the bytes go out in pieces of that size, one per event-loop turn with no-delay on
+ * (Moonlight sends in 536-byte pieces, so the host must reassemble a request across reads).
+ */
+export const exchange = (port: number, bytes: Buffer | string, host = "127.0.0.1", segment?: number): Promise<Buffer> =>
   new Promise((resolve, reject) => {
     const chunks: Array<Buffer> = []
-    const socket = net.connect(port, host, () => socket.write(bytes))
+    const data = typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes
+    const socket = net.connect(port, host, () => {
+      if (segment === undefined) return void socket.write(data)
+      socket.setNoDelay(true)
+      const send = (offset: number) => {
+        if (offset >= data.length || socket.destroyed) return
+        socket.write(data.subarray(offset, offset + segment))
+        setTimeout(() => send(offset + segment), 1)
+      }
+      send(0)
+    })
     socket.on("data", (chunk: Buffer) => chunks.push(chunk))
     socket.on("close", () => resolve(Buffer.concat(chunks)))
     socket.on("error", (e) => (chunks.length > 0 ? resolve(Buffer.concat(chunks)) : reject(e)))
@@ -199,6 +213,8 @@ export interface HandshakeResult {
 export class RtspClient {
   private cseq = 1
   session: string | undefined
+  /** When set, every request goes out in pieces of this many bytes (see `exchange`). */
+  segment: number | undefined
 
   constructor(
     readonly port: number,
@@ -212,7 +228,7 @@ export class RtspClient {
     const lines = [`${method} ${target} RTSP/1.0`, `CSeq: ${this.cseq++}`, "X-GS-ClientVersion: 14", `Host: ${this.host}`]
     for (const [name, value] of headers) lines.push(`${name}: ${value}`)
     const head = `${lines.join("\r\n")}\r\n\r\n`
-    return parseAnswer(await exchange(this.port, body === undefined ? head : head + body, this.host))
+    return parseAnswer(await exchange(this.port, body === undefined ? head : head + body, this.host, this.segment))
   }
 
   options() {
