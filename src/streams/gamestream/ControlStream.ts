@@ -70,8 +70,11 @@ export interface ControlStream {
   readonly counters: Effect.Effect<ControlCounters>
 }
 
-/** Largest envelope we open: control messages are a few dozen bytes, input a few hundred. */
-export const MAX_CONTROL_MESSAGE = 4096
+/**
+ * Largest envelope we open. A Moonlight client seals at most 256 bytes of plaintext per message
+ * (its staging buffer), so 1 KiB leaves room and refuses anything built to make us work.
+ */
+export const MAX_CONTROL_MESSAGE = 1024
 /** ENet channel the host's own messages go on (CTRL_CHANNEL_GENERIC). */
 const GENERIC_CHANNEL = 0
 /** Actions a session may have waiting for its handlers; past it the oldest go (IDR requests coalesce anyway). */

@@ -33,11 +33,19 @@ export const clientIv = (mode: ControlIvMode, sender: "C" | "H", seq: number): B
   return iv
 }
 
-export const sealAsClient = (key: Buffer, mode: ControlIvMode, seq: number, type: number, payload: Uint8Array): Buffer => {
+export const innerMessage = (type: number, payload: Uint8Array): Buffer => {
   const plain = Buffer.alloc(4 + payload.length)
   plain.writeUInt16LE(type, 0)
   plain.writeUInt16LE(payload.length, 2)
   Buffer.from(payload).copy(plain, 4)
+  return plain
+}
+
+export const sealAsClient = (key: Buffer, mode: ControlIvMode, seq: number, type: number, payload: Uint8Array): Buffer =>
+  sealPlainAsClient(key, mode, seq, innerMessage(type, payload))
+
+/** Seals any plaintext (tests use it for inner headers that lie). */
+export const sealPlainAsClient = (key: Buffer, mode: ControlIvMode, seq: number, plain: Buffer): Buffer => {
   const cipher = createCipheriv("aes-128-gcm", key, clientIv(mode, "C", seq))
   const body = Buffer.concat([cipher.update(plain), cipher.final()])
   const head = Buffer.alloc(8)
@@ -104,6 +112,20 @@ export class ControlClient {
     const packet = sealAsClient(this.key, this.mode, this.seq, type, payload)
     this.seq = (this.seq + 1) >>> 0
     return this.enet.send(channel, packet, mode)
+  }
+
+  /** The next sealed message, not sent (tests tamper with it). */
+  sealForTest(type: number, payload: Uint8Array): Buffer {
+    const packet = sealAsClient(this.key, this.mode, this.seq, type, payload)
+    this.seq = (this.seq + 1) >>> 0
+    return packet
+  }
+
+  /** Seals `plain` as it is (no inner header added) and sends it. */
+  sendSealedPlain(plain: Buffer, channel = CHANNEL_GENERIC): Promise<void> {
+    const packet = sealPlainAsClient(this.key, this.mode, this.seq, plain)
+    this.seq = (this.seq + 1) >>> 0
+    return this.enet.send(channel, packet, "reliable")
   }
 
   ping(): Promise<void> {
