@@ -95,6 +95,19 @@ export interface GsPacketizeOptions {
   readonly frames?: number
 }
 
+export interface GsHeaderFields {
+  readonly seq: number
+  readonly rtpTimestamp: number
+  readonly streamPacketIndex: number
+  readonly frameIndex: number
+  readonly flags: number
+  readonly block: number
+  readonly lastBlock: number
+  readonly shardIndex: number
+  readonly dataShards: number
+  readonly fecPercent: number
+}
+
 export interface GsBlockPlan {
   readonly fec: boolean
   readonly blocks: ReadonlyArray<{ readonly data: number; readonly parity: number; readonly percent: number }>
@@ -182,6 +195,8 @@ export interface NativeModule {
   readonly gsFecEncode: (shards: ReadonlyArray<Uint8Array>, parityCount: number) => Array<Uint8Array>
   /** Known answers: the datagrams one access unit becomes (no socket). */
   readonly gsPacketizeFrame: (frame: Uint8Array, options: GsPacketizeOptions) => Array<Uint8Array>
+  /** Known answers: the 32 RTP + video header bytes for these fields (parity: only what a parity packet carries). */
+  readonly gsVideoHeaders: (fields: GsHeaderFields, parity?: boolean) => Uint8Array
   /** Known answers: how N data shards are split into FEC blocks; null when unsendable. */
   readonly gsPlanBlocks: (totalDataShards: number, fecPercent: number, minRequiredFecPackets: number) => GsBlockPlan | null
   /** Test hooks. */

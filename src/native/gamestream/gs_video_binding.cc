@@ -1,8 +1,9 @@
 // JavaScript face of the GameStream video pieces in the main addon:
 // - `GameStreamVideoPort`: the host-lifetime UDP socket (see video_port.h);
 // - known-answer hooks: `gsFecEncode` (nanors-compatible parity of given shards),
-//   `gsPacketizeFrame` (every datagram one access unit becomes, without a socket), and
-//   `gsPlanBlocks` (how a frame of N data shards is split into FEC blocks).
+//   `gsPacketizeFrame` (every datagram one access unit becomes, without a socket),
+//   `gsPlanBlocks` (how a frame of N data shards is split into FEC blocks) and `gsVideoHeaders`
+//   (the 32 header bytes for given fields).
 // None of these is on a per-frame path; the session's sender runs natively (video_sender.h).
 #include "gs_video_binding.h"
 
@@ -140,6 +141,34 @@ Napi::Value PacketizeFrame(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// gsVideoHeaders({ seq, rtpTimestamp, streamPacketIndex, frameIndex, flags, block, lastBlock,
+//   shardIndex, dataShards, fecPercent }, parity?: boolean) → the 32 header bytes as written
+Napi::Value VideoHeaders(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "gsVideoHeaders(fields, parity?)");
+  const Napi::Object o = info[0].As<Napi::Object>();
+  auto get = [&](const char* k) { return o.Has(k) && o.Get(k).IsNumber() ? o.Get(k).As<Napi::Number>().DoubleValue() : 0.0; };
+  wire::PacketFields f;
+  f.seq = static_cast<uint16_t>(get("seq"));
+  f.rtp_timestamp = static_cast<uint32_t>(get("rtpTimestamp"));
+  f.stream_packet_index = static_cast<uint32_t>(get("streamPacketIndex"));
+  f.frame_index = static_cast<uint32_t>(get("frameIndex"));
+  f.flags = static_cast<uint8_t>(get("flags"));
+  f.block = static_cast<int>(get("block")) & 3;
+  f.last_block = static_cast<int>(get("lastBlock")) & 3;
+  f.shard_index = static_cast<int>(get("shardIndex")) & 0x3ff;
+  f.data_shards = static_cast<int>(get("dataShards")) & 0x3ff;
+  f.fec_percent = static_cast<int>(get("fecPercent")) & 0xff;
+  Napi::Uint8Array out = Napi::Uint8Array::New(env, wire::kHeadersBytes);
+  std::fill(out.Data(), out.Data() + wire::kHeadersBytes, 0);
+  if (info.Length() > 1 && info[1].ToBoolean().Value()) {
+    wire::write_parity_headers(out.Data(), f);
+  } else {
+    wire::write_data_headers(out.Data(), f);
+  }
+  return out;
+}
+
 // gsPlanBlocks(totalDataShards, fecPercent, minRequiredFecPackets)
 //   → { fec, blocks: [{ data, parity, percent }] } or null when the frame cannot be sent
 Napi::Value PlanBlocks(const Napi::CallbackInfo& info) {
@@ -170,6 +199,7 @@ void register_gamestream_video(Napi::Env env, Napi::Object exports) {
   exports.Set("gsFecEncode", Napi::Function::New(env, FecEncode));
   exports.Set("gsPacketizeFrame", Napi::Function::New(env, PacketizeFrame));
   exports.Set("gsPlanBlocks", Napi::Function::New(env, PlanBlocks));
+  exports.Set("gsVideoHeaders", Napi::Function::New(env, VideoHeaders));
 }
 
 }  // namespace pf::gs

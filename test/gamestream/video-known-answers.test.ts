@@ -1,0 +1,226 @@
+/**
+ * Known answers for GameStream video (DECISIONS.md: Moonlight compatibility cannot be proven by
+ * our own client alone, which could share our mistakes).
+ *
+ * - `fixtures/rs-nanors.json`: parity that nanors itself computed — the Reed-Solomon library a
+ *   Moonlight client decodes video FEC with, at the commit moonlight-common-c pins — built
+ *   outside this repository (nothing of it is committed) for a few (data, parity, bytes) cases,
+ *   plus nanors' own decode of each case with the first data shards erased. The host's parity
+ *   (`gsFecEncode`) and the test client's decoder (support/GsFec.ts) must both agree with it.
+ * - `fixtures/video-header.json`: the 32 bytes of an RTP + video header laid out with
+ *   moonlight-common-c's own packed structs (RTP_PACKET, 4 extension bytes, NV_VIDEO_PACKET),
+ *   fields stored as the client reads them, and the client's own decoding of fecInfo and
+ *   multiFecBlocks.
+ * Then the packetizer's output is checked against the rules the client applies (RtpVideoQueue,
+ * VideoDepacketizer): contiguous sequence numbers per block, the parity count the client derives
+ * from the advertised percentage, the frame header, and recovery of lost packets.
+ */
+import { describe, expect, it } from "vitest"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { nativeModule } from "../../src/native/binding.js"
+import { encodeParity, gfInv, gfMul, reconstruct } from "./support/GsFec.js"
+import { parseVideoPacket } from "./support/VideoReceiver.js"
+
+const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures")
+
+interface RsCase {
+  readonly data_shards: number
+  readonly parity_shards: number
+  readonly bytes: number
+  readonly data: ReadonlyArray<string>
+  readonly parity: ReadonlyArray<string>
+  readonly nanors_decode_lost_first: number
+  readonly nanors_decode_ok: boolean
+}
+const rs = JSON.parse(fs.readFileSync(path.join(fixtures, "rs-nanors.json"), "utf8")) as { readonly cases: ReadonlyArray<RsCase> }
+const header = JSON.parse(fs.readFileSync(path.join(fixtures, "video-header.json"), "utf8")) as {
+  readonly size: number
+  readonly bytes: string
+  readonly fields: {
+    readonly seq: number
+    readonly rtpTimestamp: number
+    readonly streamPacketIndex: number
+    readonly frameIndex: number
+    readonly flags: number
+    readonly block: number
+    readonly lastBlock: number
+    readonly shardIndex: number
+    readonly dataShards: number
+    readonly fecPercent: number
+  }
+  readonly offsets: Readonly<Record<string, number>>
+  readonly client_reads: { readonly shardIndex: number; readonly dataShards: number; readonly fecPercent: number; readonly block: number; readonly lastBlock: number }
+}
+
+const bytes = (hex: string): Uint8Array => new Uint8Array(Buffer.from(hex, "hex"))
+const hexOf = (b: Uint8Array): string => Buffer.from(b).toString("hex")
+const addon = nativeModule()
+
+describe("Reed-Solomon parity as nanors computes it", () => {
+  it("the GF(2^8) arithmetic is the field nanors uses (polynomial 0x11d)", () => {
+    expect(gfMul(2, 0x80)).toBe(0x1d)
+    for (let a = 1; a < 256; a++) expect(gfMul(a, gfInv(a))).toBe(1)
+  })
+
+  for (const c of rs.cases) {
+    const label = `${c.data_shards} data + ${c.parity_shards} parity × ${c.bytes} bytes`
+    it(`host parity equals nanors' (${label})`, () => {
+      const parity = addon.gsFecEncode(c.data.map(bytes), c.parity_shards)
+      expect(parity.map(hexOf)).toEqual(c.parity)
+    })
+    it(`the test client's parity and decoder agree with nanors (${label})`, () => {
+      expect(c.nanors_decode_ok).toBe(true)
+      const data = c.data.map(bytes)
+      expect(encodeParity(data, c.parity_shards).map(hexOf)).toEqual(c.parity)
+      // The erasure nanors decoded: the first data shards lost.
+      const shards: Array<Uint8Array | undefined> = [...data, ...c.parity.map(bytes)]
+      for (let i = 0; i < c.nanors_decode_lost_first; i++) shards[i] = undefined
+      expect(reconstruct(shards, c.data_shards, c.parity_shards, c.bytes)?.map(hexOf)).toEqual(c.data)
+      // Any other pattern of up to m losses, data and parity mixed.
+      const mixed: Array<Uint8Array | undefined> = [...data, ...c.parity.map(bytes)]
+      for (let i = 0; i < c.parity_shards; i++) mixed[(i * 7 + 3) % (c.data_shards + c.parity_shards)] = undefined
+      expect(reconstruct(mixed, c.data_shards, c.parity_shards, c.bytes)?.map(hexOf)).toEqual(c.data)
+    })
+  }
+
+  it("too few shards is refused, not guessed", () => {
+    const c = rs.cases[1]!
+    const shards: Array<Uint8Array | undefined> = [...c.data.map(bytes), ...c.parity.map(bytes)]
+    for (let i = 0; i <= c.parity_shards; i++) shards[i] = undefined
+    expect(reconstruct(shards, c.data_shards, c.parity_shards, c.bytes)).toBeUndefined()
+  })
+})
+
+describe("video packet header layout", () => {
+  it("matches moonlight-common-c's structs byte for byte", () => {
+    expect(header.size).toBe(32)
+    expect(hexOf(addon.gsVideoHeaders(header.fields))).toBe(header.bytes)
+  })
+
+  it("the test client reads back what the client library reads", () => {
+    const packet = new Uint8Array(1024 + 16)
+    packet.set(bytes(header.bytes))
+    const p = parseVideoPacket(packet, 1024)
+    expect(p).toBeDefined()
+    expect(p?.shardIndex).toBe(header.client_reads.shardIndex)
+    expect(p?.dataShards).toBe(header.client_reads.dataShards)
+    expect(p?.block).toBe(header.client_reads.block)
+    expect(p?.lastBlock).toBe(header.client_reads.lastBlock)
+    expect(p?.frameIndex).toBe(header.fields.frameIndex)
+  })
+
+  it("a parity packet carries only what the client restores on a rebuilt data packet", () => {
+    const parity = addon.gsVideoHeaders(header.fields, true)
+    const full = bytes(header.bytes)
+    const o = header.offsets
+    const written = new Set<number>([0, 2, 3, 4, 5, 6, 7])
+    for (let i = 0; i < 4; i++) written.add(o["frameIndex"]! + i).add(o["fecInfo"]! + i)
+    written.add(o["multiFecBlocks"]!)
+    for (let i = 0; i < 32; i++) expect(parity[i], `byte ${i}`).toBe(written.has(i) ? full[i] : 0)
+  })
+})
+
+describe("packetization follows the client's rules", () => {
+  const packetSize = 1024
+  const payload = packetSize - 16
+  const frameOf = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 13 + 5) & 0xff)
+
+  it("one block: contiguous sequence numbers, flags, frame header, and the parity count the client derives", () => {
+    const frame = frameOf(5000)
+    const packets = addon.gsPacketizeFrame(frame, { packetSize, fecPercent: 20, minRequiredFecPackets: 2, idr: true, rtpTimestamp: 9000, latency: 12 })
+    const k = Math.ceil((frame.length + 8) / payload)
+    const m = Math.max(Math.ceil((k * 20) / 100), 2)
+    expect(packets.length).toBe(k + m)
+    packets.forEach((p, i) => {
+      expect(p.length).toBe(packetSize + 16)
+      const view = new DataView(p.buffer, p.byteOffset)
+      expect(p[0]).toBe(0x90)
+      expect(view.getUint16(2)).toBe(i)
+      expect(view.getUint32(4)).toBe(9000)
+      expect(view.getUint32(20, true)).toBe(1) // frame indices start at 1
+      const parsed = parseVideoPacket(p, packetSize)!
+      expect(parsed.shardIndex).toBe(i)
+      expect(parsed.dataShards).toBe(k)
+      expect(parsed.parityShards).toBe(m)
+      expect(parsed.lastBlock).toBe(0)
+      if (i < k) {
+        expect(p[24]).toBe(0x1 | (i === 0 ? 0x4 : 0) | (i === k - 1 ? 0x2 : 0))
+        expect(view.getUint32(16, true) >>> 8).toBe(i) // streamPacketIndex: consecutive data packets
+      }
+    })
+    const first = packets[0]!
+    expect([...first.subarray(32, 40)]).toEqual([0x01, 12, 0, 2, (frame.length + 8) % payload & 0xff, ((frame.length + 8) % payload) >> 8, 0, 0])
+    expect([...first.subarray(40, 48)]).toEqual([...frame.subarray(0, 8)])
+  })
+
+  it("lost data packets come back through parity, headers included", () => {
+    const frame = frameOf(20000)
+    const packets = addon.gsPacketizeFrame(frame, { packetSize, fecPercent: 20, minRequiredFecPackets: 2 })
+    const k = parseVideoPacket(packets[0]!, packetSize)!.dataShards
+    const m = parseVideoPacket(packets[0]!, packetSize)!.parityShards
+    const shards: Array<Uint8Array | undefined> = [...packets]
+    const lost = [0, 3, k - 1].slice(0, m)
+    for (const i of lost) shards[i] = undefined
+    const data = reconstruct(shards, k, m, packetSize + 16)!
+    for (const i of lost) {
+      // Payload and the fields the client does not rewrite (flags, streamPacketIndex) are exact.
+      expect(hexOf(data[i]!.subarray(32))).toBe(hexOf(packets[i]!.subarray(32)))
+      expect(data[i]![24]).toBe(packets[i]![24])
+      expect(hexOf(data[i]!.subarray(16, 20))).toBe(hexOf(packets[i]!.subarray(16, 20)))
+    }
+    const joined = Buffer.concat(data.map((d) => d.subarray(32)))
+    expect(hexOf(joined.subarray(8, 8 + frame.length))).toBe(hexOf(frame))
+  })
+
+  it("a frame too large for one block is split into up to four, numbered as the client expects", () => {
+    const frame = frameOf(400_000)
+    const packets = addon.gsPacketizeFrame(frame, { packetSize, fecPercent: 20, minRequiredFecPackets: 2, frames: 2 })
+    const parsed = packets.map((p) => parseVideoPacket(p, packetSize)!)
+    const firstFrame = parsed.filter((p) => p.frameIndex === 1)
+    const lastBlock = firstFrame[0]!.lastBlock
+    expect(lastBlock).toBeGreaterThan(0)
+    expect(lastBlock).toBeLessThan(4)
+    let seq = 0
+    let dataTotal = 0
+    for (let b = 0; b <= lastBlock; b++) {
+      const block = firstFrame.filter((p) => p.block === b)
+      const { dataShards, parityShards } = block[0]!
+      expect(dataShards + parityShards).toBeLessThanOrEqual(255)
+      expect(parityShards).toBe(Math.max(Math.ceil((dataShards * 20) / 100), 2))
+      expect(block.length).toBe(dataShards + parityShards)
+      // seq − shardIndex is the block's first sequence number for every packet of the block.
+      for (const p of block) expect(new DataView(p.bytes.buffer, p.bytes.byteOffset).getUint16(2) - p.shardIndex).toBe(seq)
+      seq += block.length
+      dataTotal += dataShards
+    }
+    expect(dataTotal).toBe(Math.ceil((frame.length + 8) / payload))
+    // The next frame continues the sequence and the frame index.
+    const second = parsed.filter((p) => p.frameIndex === 2)
+    expect(new DataView(second[0]!.bytes.buffer, second[0]!.bytes.byteOffset).getUint16(2)).toBe(seq)
+  })
+
+  it("block plans: parity = max(ceil(k·p/100), minimum), within 255, and derivable by the client", () => {
+    for (const total of [1, 2, 3, 7, 50, 100, 212, 213, 600, 850, 851, 4000]) {
+      for (const [pct, min] of [[20, 2], [0, 0], [50, 4], [5, 10], [255, 3]] as const) {
+        const plan = addon.gsPlanBlocks(total, pct, min)
+        expect(plan, `${total} shards at ${pct}%`).not.toBeNull()
+        expect(plan!.blocks.length).toBeLessThanOrEqual(4)
+        expect(plan!.blocks.reduce((s, b) => s + b.data, 0)).toBe(total)
+        for (const b of plan!.blocks) {
+          if (!plan!.fec || pct === 0) {
+            expect(b.parity).toBe(0)
+            continue
+          }
+          expect(b.data + b.parity).toBeLessThanOrEqual(255)
+          expect(Math.ceil((b.data * b.percent) / 100)).toBe(b.parity)
+          expect(b.percent).toBeLessThanOrEqual(255)
+          const wanted = Math.min(Math.max(Math.ceil((b.data * pct) / 100), min), 255 - b.data)
+          expect(b.parity).toBeGreaterThanOrEqual(Math.min(wanted, Math.ceil((b.data * 255) / 100)))
+        }
+      }
+    }
+    expect(addon.gsPlanBlocks(5000, 20, 2)).toBeNull() // more than 4 × 1023 packets even without parity
+  })
+})
