@@ -277,11 +277,13 @@ describe("lifecycle", () => {
     expect(host.counters().packets_sent).toBe(sent)
     host.stop() // idempotent
 
-    // The next session on the same socket (the first client has gone).
+    // The next session on the same socket: a new launch, so a new ping payload (the first
+    // client's last pings may still wait in the socket; they must not match).
     client.close()
     const port = host.port
-    host.start({ clientHost: "127.0.0.1", pingPayload: PAYLOAD, packetDurationMs: 10, channels: 2 })
-    const next = await openClient({ hostPort: port, pingPayload: PAYLOAD, channels: 2, packetDurationMs: 10 })
+    const payload2 = "Z9Y8X7W6V5U4T3S2"
+    host.start({ clientHost: "127.0.0.1", pingPayload: payload2, packetDurationMs: 10, channels: 2 })
+    const next = await openClient({ hostPort: port, pingPayload: payload2, channels: 2, packetDurationMs: 10 })
     next.startPinging(50)
     await waitFor(() => next.stats.dataPackets >= 4, 5_000, "the second session's packets")
     expect(next.sequence[0]).toBe(0)
