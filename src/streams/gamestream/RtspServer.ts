@@ -20,7 +20,8 @@
  * launch, with a new session id, ping payload (16 random alphanumerics) and connect data (random
  * uint32) — so a resume gets fresh identifiers. Later requests must carry its id (else `454`).
  * ANNOUNCE decodes the client's SDP into `StreamSettings` (Sdp.ts); PLAY hands those to `play`
- * once per session (a repeated PLAY is answered 200 without starting anything again).
+ * once per ANNOUNCE (a repeated PLAY is answered 200 without starting anything again — older
+ * clients send one per stream; a new ANNOUNCE followed by PLAY starts the stream anew).
  *
  * Refusals, all with the reason as a text body: no launch → `454`; a peer other than the
  * launch's `clientAddress` → `403`; malformed request line or headers → `400`; unknown method →
