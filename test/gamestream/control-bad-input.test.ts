@@ -212,4 +212,20 @@ describe("GameStream control stream: bad input", () => {
       yield* ok.check
     })
   )
+
+  it.scopedLive("a silent peer holding a session's connect data is replaced by the next one", () =>
+    Effect.gen(function* () {
+      const control = yield* makeControlStream({ bind: "127.0.0.1", port: 0 })
+      const s = newSession()
+      const r = yield* recorder
+      yield* control.expect(controlSettings(s), r.handlers)
+      const squatter = yield* Effect.promise(() => ControlClient.connect({ host: "127.0.0.1", port: control.port, ...s }))
+      const real = yield* Effect.promise(() => ControlClient.start({ host: "127.0.0.1", port: control.port, ...s }))
+      yield* within("the real client's start", Queue.take(r.idr))
+      yield* within("the squatter dropped", Effect.promise(() => squatter.enet.disconnected))
+      yield* Effect.promise(() => real.lossStats(3, 1))
+      expect(yield* within("the real client's loss", Queue.take(r.loss))).toBe(3)
+      expect(yield* control.counters).toMatchObject({ refused: 1, connected: 2 })
+    })
+  )
 })

@@ -175,4 +175,16 @@ describe("GameStream control stream", () => {
       expect((yield* control.counters).connected).toBe(2)
     })
   )
+
+  it.scopedLive("a client without the session-id feature is matched by its address", () =>
+    Effect.gen(function* () {
+      const control = yield* makeControlStream({ bind: "127.0.0.1", port: 0 })
+      const s = newSession()
+      const r = yield* recorder
+      yield* control.expect(controlSettings({ ...s, mlFeatureFlags: 0, clientAddress: "::ffff:127.0.0.1" }), r.handlers)
+      // Such a client sends connect data 0.
+      yield* clientFor(control.port, { ...s, connectData: 0 })
+      yield* within("start", Queue.take(r.idr))
+    })
+  )
 })

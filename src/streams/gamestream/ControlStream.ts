@@ -8,12 +8,13 @@
  * connects (RTSP PLAY). A Moonlight client with the session-id feature (`x-ml-general`
  * featureFlags bit 0x02) puts `X-SS-Connect-Data` in its ENet connect; without it, the peer is
  * matched by its address, as Sunshine does. A peer that matches no waiting session is refused
- * (disconnected at once) and counted.
+ * (disconnected at once) and counted. A session is not waited for forever here: the caller
+ * closes its scope when the client never comes.
  *
  * A peer is "authenticated" once one of its messages opened with the session's key. Until
  * then, anything wrong (wrong key, garbage, an unencrypted message) drops the peer and puts the
- * session back to waiting, so a stranger who learned the connect data (it travels in clear over
- * RTSP) cannot take the real client's place. After that, a malformed message is counted and
+ * session back to waiting, and a newer matching peer replaces it, so a stranger who learned the
+ * connect data (it travels in clear over RTSP) cannot take the real client's place. After that, a malformed message is counted and
  * ignored; a message that fails authentication drops the peer and ends the session (as Sunshine
  * does). One session's trouble never touches another: each has its own mailbox fiber, so a slow
  * handler delays only its own session.
@@ -181,15 +182,22 @@ export const makeControlStream = (options: {
     const onConnect = (event: Extract<EnetEvent, { type: "connect" }>) =>
       Effect.gen(function* () {
         const connectData = event.data >>> 0
+        const matches = (s: StreamSettings) =>
+          (s.mlFeatureFlags & ML_FF_SESSION_ID_V1) !== 0
+            ? s.connectData >>> 0 === connectData
+            : plainAddress(s.clientAddress) === plainAddress(event.address)
+        // A peer that has not yet authenticated does not keep its session from the next peer
+        // that matches: a stranger who connected first and stays silent cannot lock the real
+        // client out (Moonlight authenticates with its first message, right after connecting).
+        for (const held of [...byPeer.values()]) {
+          if (!held.done && !held.authenticated && matches(held.settings)) {
+            yield* dropPeer(held, "superseded by a new connection before it authenticated")
+          }
+        }
         // The newest registration wins when two wait for the same client.
         let index = -1
         for (let i = waiting.length - 1; i >= 0; i--) {
-          const s = waiting[i]!.settings
-          const matches =
-            (s.mlFeatureFlags & ML_FF_SESSION_ID_V1) !== 0
-              ? s.connectData >>> 0 === connectData
-              : plainAddress(s.clientAddress) === plainAddress(event.address)
-          if (matches) {
+          if (matches(waiting[i]!.settings)) {
             index = i
             break
           }
