@@ -309,9 +309,14 @@ export const makeVideoReceiver = (
         s.once("error", (e) => resume(Effect.fail(new VideoReceiverError({ message: `bind: ${e.message}` }))))
         s.bind(0, options.bind ?? "127.0.0.1", () => resume(Effect.succeed(s)))
       }),
-      (s) => Effect.async<void>((resume) => s.close(() => resume(Effect.void)))
+      (s) =>
+        Effect.async<void>((resume) => {
+          s.close(() => resume(Effect.void))
+        })
     )
-    socket.on("error", () => undefined)
+    socket.on("error", () => {
+      // ICMP port-unreachable before the host listens, and the like: the next ping retries.
+    })
     socket.on("message", (msg: Buffer) => {
       c.datagrams++
       if (dropFraction > 0 && random() < dropFraction) {
@@ -324,7 +329,9 @@ export const makeVideoReceiver = (
     })
 
     const send = (bytes: Uint8Array) =>
-      Effect.async<void>((resume) => socket.send(bytes, options.hostPort, host, () => resume(Effect.void)))
+      Effect.async<void>((resume) => {
+        socket.send(bytes, options.hostPort, host, () => resume(Effect.void))
+      })
 
     if (options.ping !== false) {
       let sequence = 0
