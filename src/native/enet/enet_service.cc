@@ -14,6 +14,7 @@ namespace {
 // How long the thread sleeps when nothing arrives: ENet's own timers (retransmit, ping, timeout)
 // are in milliseconds and tolerate this granularity; commands wake the thread at once.
 constexpr int kPollMs = 10;
+constexpr int kMaxEventsPerTurn = 1024;
 
 std::once_flag init_once;
 bool init_ok = false;
@@ -152,14 +153,15 @@ void Service::run() {
     }
     for (auto& command : commands) apply(command);
     ENetEvent event;
-    int r;
-    while ((r = enet_host_service(host_, &event, 0)) > 0) handle(event);
+    int r = 0;
+    // Bounded, so a flood of packets cannot starve the commands (and close) queued meanwhile.
+    for (int n = 0; n < kMaxEventsPerTurn && (r = enet_host_service(host_, &event, 0)) > 0; n++) handle(event);
     if (r < 0) {
       std::lock_guard<std::mutex> lock(events_mutex_);
       counters_.service_errors++;
     }
     fds[0].revents = fds[1].revents = 0;
-    if (poll(fds, 2, kPollMs) > 0 && (fds[1].revents & POLLIN)) {
+    if (poll(fds, 2, r > 0 ? 0 : kPollMs) > 0 && (fds[1].revents & POLLIN)) {
       uint64_t value;
       (void)!read(wake_fd_, &value, sizeof value);
     }
