@@ -43,6 +43,7 @@ export const AudioStartOptions = Schema.Struct({
 })
 export type AudioStartOptions = typeof AudioStartOptions.Type
 
+/** Counters of the current (or last) session: start() zeroes them. */
 export interface AudioCounters {
   /** RTP audio packets (payload type 97) sent. */
   readonly packets_sent: number
@@ -57,13 +58,29 @@ export interface AudioCounters {
   readonly resyncs: number
 }
 
+/**
+ * What the native `start` takes: plain numbers, checked by the addon itself (it throws naming the
+ * problem), so the session layer can hand over `StreamSettings` fields directly.
+ */
+export interface AudioStartInput {
+  readonly clientHost: string
+  readonly pingPayload: string
+  readonly packetDurationMs: number
+  readonly channels: number
+  readonly encryption?: { readonly keyHex: string; readonly keyId: number } | undefined
+}
+
 /** The native class. Methods throw (plain `Error`) on misuse; the Effect helpers below wrap them. */
 export interface GameStreamAudio {
   /** The bound UDP port (the real one when constructed with 0); 0 after close. */
   readonly port: number
   readonly running: boolean
-  /** Starts the send thread; it sends nothing until the client's first valid ping. */
-  start(options: AudioStartOptions): void
+  /**
+   * Starts the send thread and zeroes the counters; it sends nothing until the client's first
+   * valid ping (one already waiting in the socket counts: clients ping from SETUP on). Throws if
+   * already running, closed, or the options are refused.
+   */
+  start(options: AudioStartInput): void
   /** Stops and joins the send thread; the socket stays bound for the next session. */
   stop(): void
   counters(): AudioCounters
@@ -161,7 +178,7 @@ export const openGameStreamAudio = (
 /** Checks the options against `AudioStartOptions`, then starts the send thread. */
 export const startGameStreamAudio = (
   sender: GameStreamAudio,
-  options: unknown
+  options: AudioStartInput
 ): Effect.Effect<void, GameStreamAudioError> =>
   Schema.decodeUnknown(AudioStartOptions)(options).pipe(
     Effect.mapError((e) => new GameStreamAudioError({ message: `audio options: ${e.message}` })),
@@ -172,3 +189,17 @@ export const startGameStreamAudio = (
       })
     )
   )
+
+/**
+ * The sender as the session layer drives it (the shape of StreamRunner's `AudioOut`): start with
+ * checked options, stop by joining the thread. The socket stays bound for the next session.
+ */
+export const gameStreamAudioOut = (
+  sender: GameStreamAudio
+): {
+  readonly start: (options: AudioStartInput) => Effect.Effect<void, GameStreamAudioError>
+  readonly stop: Effect.Effect<void>
+} => ({
+  start: (options) => startGameStreamAudio(sender, options),
+  stop: Effect.sync(() => sender.stop())
+})

@@ -13,9 +13,10 @@ import { fileURLToPath } from "node:url"
 import {
   audio,
   audioEncryptionRequested,
+  type AudioStartInput,
+  gameStreamAudioOut,
   OPUS_LAYOUTS,
   openGameStreamAudio,
-  startGameStreamAudio,
   surroundParamsLine
 } from "../../src/native/audio.js"
 import { audioIv, decryptAudio, parityOf, PARITY_MATRIX, reconstruct } from "./support/AudioReceiver.js"
@@ -113,12 +114,14 @@ describe("Opus layouts and the DESCRIBE surround-params line", () => {
 })
 
 describe("start options are checked before the native call", () => {
-  const start = (options: unknown) =>
+  const start = (options: AudioStartInput) =>
     Effect.scoped(
       Effect.gen(function* () {
         const sender = yield* openGameStreamAudio("127.0.0.1", 0)
-        const exit = yield* Effect.exit(startGameStreamAudio(sender, options))
-        sender.stop()
+        const out = gameStreamAudioOut(sender)
+        const exit = yield* Effect.exit(out.start(options))
+        yield* out.stop
+        expect(sender.running).toBe(false)
         return exit
       })
     )
