@@ -13,7 +13,7 @@ const configFrom = (env: Record<string, string>) =>
   hostConfig.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
 
 describe("GameStream configuration", () => {
-  it.effect("on by default, on 47989 / 47984, RTSP announced on 48010", () =>
+  it.effect("on by default, on 47989 / 47984 / 48010 and UDP 47998-48000, each configurable", () =>
     Effect.gen(function* () {
       const config = yield* configFrom({})
       expect([config.gamestream, config.gamestreamHttpPort, config.gamestreamHttpsPort, config.gamestreamRtspPort]).toEqual([
@@ -34,6 +34,16 @@ describe("GameStream configuration", () => {
         50001,
         50002
       ])
+      // The stream's ports: RTSP (TCP), video, control and audio (UDP), as Moonlight expects them.
+      expect([config.gamestreamVideoPort, config.gamestreamControlPort, config.gamestreamAudioPort]).toEqual([47998, 47999, 48000])
+      const media = yield* configFrom({
+        PUNKTFUNK_GAMESTREAM_VIDEO_PORT: "50010",
+        PUNKTFUNK_GAMESTREAM_CONTROL_PORT: "50011",
+        PUNKTFUNK_GAMESTREAM_AUDIO_PORT: "50012"
+      })
+      expect([media.gamestreamVideoPort, media.gamestreamControlPort, media.gamestreamAudioPort]).toEqual([50010, 50011, 50012])
+      const badAudio = yield* configFrom({ PUNKTFUNK_GAMESTREAM_AUDIO_PORT: "-1" }).pipe(Effect.flip)
+      expect(String(badAudio)).toMatch(/PUNKTFUNK_GAMESTREAM_AUDIO_PORT must be a port number/)
       const bad = yield* configFrom({ PUNKTFUNK_GAMESTREAM_HTTPS_PORT: "70000" }).pipe(Effect.flip)
       expect(String(bad)).toMatch(/PUNKTFUNK_GAMESTREAM_HTTPS_PORT must be a port number/)
     })
@@ -43,11 +53,13 @@ describe("GameStream configuration", () => {
     Effect.gen(function* () {
       const off = yield* startHost({ env: { PUNKTFUNK_GAMESTREAM: "0" } })
       expect(Option.isNone(Context.getOption(off.context, GameStream))).toBe(true)
-      const on = yield* startGameStreamHost({ env: { PUNKTFUNK_GAMESTREAM_RTSP_PORT: "50123" } })
+      const on = yield* startGameStreamHost()
       const gs = gameStreamOf(on)
-      expect(gs.httpPort).toBeGreaterThan(0)
-      expect(gs.httpsPort).toBeGreaterThan(0)
-      expect(gs.httpPort).not.toBe(gs.httpsPort)
+      const bound = [gs.httpPort, gs.httpsPort, gs.rtspPort, gs.videoPort, gs.controlPort, gs.audioPort]
+      for (const port of bound) expect(port).toBeGreaterThan(0)
+      // TCP and UDP ports may coincide; within each protocol they are distinct.
+      expect(new Set([gs.httpPort, gs.httpsPort, gs.rtspPort]).size).toBe(3)
+      expect(new Set([gs.videoPort, gs.controlPort, gs.audioPort]).size).toBe(3)
       const info = yield* Effect.promise(() => fetch(`http://127.0.0.1:${gs.httpPort}/serverinfo?uniqueid=1`).then((r) => r.text()))
       expect(info).toContain(`<HttpsPort>${gs.httpsPort}</HttpsPort>`)
     })
@@ -60,6 +72,15 @@ describe("GameStream configuration", () => {
       const second = yield* startGameStreamHost({ env: { PUNKTFUNK_GAMESTREAM_HTTP_PORT: String(taken) } }).pipe(Effect.flip)
       expect(second).toMatchObject({ _tag: "GameStreamListenError" })
       expect(String((second as { message?: unknown }).message)).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${taken}.*PUNKTFUNK_GAMESTREAM=0`))
+      for (const [name, port] of [
+        ["VIDEO", gameStreamOf(first).videoPort],
+        ["CONTROL", gameStreamOf(first).controlPort],
+        ["AUDIO", gameStreamOf(first).audioPort]
+      ] as const) {
+        const clash = yield* startGameStreamHost({ env: { [`PUNKTFUNK_GAMESTREAM_${name}_PORT`]: String(port) } }).pipe(Effect.flip)
+        expect(clash).toMatchObject({ _tag: "GameStreamListenError" })
+        expect(String((clash as { message?: unknown }).message)).toMatch(new RegExp(`${name.toLowerCase()} cannot listen on 127\\.0\\.0\\.1:${port}`))
+      }
     })
   )
 })

@@ -36,6 +36,14 @@ import { makePairingSessions } from "./PairingSessions.js"
 import type { PairingSessionsOptions } from "./PairingSessions.js"
 import { queryRecord } from "./Query.js"
 import { refusal, xmlDocument } from "./Xml.js"
+import { nativeModule } from "../../native/binding.js"
+import { openGameStreamAudio, startGameStreamAudio } from "../../native/audio.js"
+import { makeControlStream } from "./ControlStream.js"
+import { makeRtspServer, RtspPlayRefused } from "./RtspServer.js"
+import { makeStreamRunner } from "./StreamRunner.js"
+import type { Pipeline } from "../Pipeline.js"
+import type { Recorder } from "../../services/Recorder.js"
+import type { RunningStream } from "./StreamRunner.js"
 import type { NvResponse } from "./Xml.js"
 
 export const MAX_BODY_BYTES = 64 * 1024
@@ -54,6 +62,13 @@ export interface GameStreamCounters {
 export interface GameStreamShape {
   readonly httpPort: number
   readonly httpsPort: number
+  /** RTSP (TCP) and the media/control ports it announces (UDP), as bound. */
+  readonly rtspPort: number
+  readonly videoPort: number
+  readonly controlPort: number
+  readonly audioPort: number
+  /** The stream being served (between PLAY and its end), if any. */
+  readonly stream: Effect.Effect<RunningStream | undefined>
   /** SHA-256 of the host's GameStream certificate (what Moonlight pins). */
   readonly hostFingerprint: string
   /** The session Moonlight launched, for the RTSP part to serve; undefined when none. */
@@ -72,7 +87,7 @@ const rawRefusal = (message: string): string => {
 
 export const GameStreamLive = (
   options: PairingSessionsOptions = {}
-): Layer.Layer<GameStream, GameStreamIdentityError | GameStreamListenError, HostConfig | Pairing> =>
+): Layer.Layer<GameStream, GameStreamIdentityError | GameStreamListenError, HostConfig | Pairing | Pipeline | Recorder> =>
   Layer.scoped(
     GameStream,
     Effect.gen(function* () {
@@ -88,7 +103,7 @@ export const GameStreamLive = (
 
       const fibers = yield* FiberSet.make()
       const run = yield* FiberSet.runtime(fibers)<never>()
-      const ports = { http: 0, https: 0 }
+      const ports = { http: 0, https: 0, rtsp: 0 }
 
       const answer = (res: http.ServerResponse, response: NvResponse) => {
         if (res.headersSent || res.destroyed) return
@@ -183,7 +198,9 @@ export const GameStreamLive = (
         get httpsPort() {
           return ports.https
         },
-        rtspPort: config.gamestreamRtspPort,
+        get rtspPort() {
+          return ports.rtsp
+        }
       })
 
       const onClientError = (err: Error & { code?: string }, socket: Socket) => {
@@ -236,12 +253,70 @@ export const GameStreamLive = (
 
       ports.http = yield* Effect.acquireRelease(listen(plain, config.gamestreamHttpPort), () => close(plain))
       ports.https = yield* Effect.acquireRelease(listen(secure, config.gamestreamHttpsPort), () => close(secure))
+      // The stream: media and control ports are bound for the host's lifetime (RTSP announces
+      // them before any session exists); the runner serves one stream at a time on them, and
+      // is released before them (scopes close in reverse).
+      const listenError = (what: string, port: number) => (e: { readonly message: string }) =>
+        new GameStreamListenError({
+          message: `GameStream ${what} cannot listen on ${config.streamBind}:${port}: ${e.message} (choose another port, or PUNKTFUNK_GAMESTREAM=0 to turn the path off)`
+        })
+      const videoPort = yield* Effect.acquireRelease(
+        Effect.try({
+          try: () => new (nativeModule().GameStreamVideoPort)(config.streamBind, config.gamestreamVideoPort),
+          catch: (e) => listenError("video", config.gamestreamVideoPort)({ message: e instanceof Error ? e.message : String(e) })
+        }),
+        (port) => Effect.sync(() => port.close())
+      )
+      const audio = yield* openGameStreamAudio(config.streamBind, config.gamestreamAudioPort).pipe(
+        Effect.mapError(listenError("audio", config.gamestreamAudioPort))
+      )
+      const control = yield* makeControlStream({ bind: config.streamBind, port: config.gamestreamControlPort }).pipe(
+        Effect.mapError(listenError("control", config.gamestreamControlPort))
+      )
+      const runner = yield* makeStreamRunner({
+        session: {
+          source: config.source === "fake" || config.source === "none" ? "synthetic" : config.source,
+          ...(config.display === undefined ? {} : { display: config.display }),
+          encoder: config.encoder,
+          preset: config.preset,
+          tune: config.tune,
+          perf: config.perf
+        },
+        videoFd: videoPort.fd,
+        audio: {
+          start: (o) => startGameStreamAudio(audio, o),
+          stop: Effect.sync(() => audio.stop())
+        },
+        control,
+        currentLaunch: launches.current
+      })
+      const rtsp = yield* makeRtspServer({
+        bind: config.streamBind,
+        port: config.gamestreamRtspPort,
+        ports: { video: videoPort.port, audio: audio.port, control: control.port },
+        currentLaunch: launches.current,
+        play: (settings) =>
+          runner.play(settings).pipe(
+            Effect.asVoid,
+            Effect.mapError((e) => new RtspPlayRefused({ message: e.message }))
+          )
+      }).pipe(Effect.mapError(listenError("RTSP", config.gamestreamRtspPort)))
+      ports.rtsp = rtsp.port
+
+      yield* Effect.logInfo(
+        `GameStream RTSP on ${config.streamBind}:${rtsp.port} (TCP), video :${videoPort.port}, control :${control.port}, audio :${audio.port} (UDP)`
+      )
       yield* Effect.logInfo(
         `GameStream nvhttp on ${config.streamBind}:${ports.http} (HTTP) and :${ports.https} (HTTPS); Moonlight clients pair with a PIN entered in the console`
       )
       return {
         httpPort: ports.http,
         httpsPort: ports.https,
+        rtspPort: rtsp.port,
+        videoPort: videoPort.port,
+        controlPort: control.port,
+        audioPort: audio.port,
+        stream: runner.current,
         hostFingerprint: identity.fingerprint,
         currentLaunch: launches.current,
         counters: Effect.sync(() => ({ ...counts }))

@@ -26,12 +26,13 @@ import type { RecorderService } from "../../services/Recorder.js"
 import { Pipeline } from "../Pipeline.js"
 import type { PipelineService, SessionConfig, StreamSession } from "../Pipeline.js"
 import type { LaunchRecord } from "./Launches.js"
+import { ENCRYPTION_AUDIO } from "./Sdp.js"
 import type { StreamSettings } from "./StreamSettings.js"
 
 /** What a PLAY is refused with (RTSP answers it as a server error naming the reason). */
 export class StreamStartError extends Data.TaggedError("StreamStartError")<{ readonly message: string }> {}
 
-/** The audio sender as the runner uses it (the native `GameStreamAudio`). */
+/** The audio sender as the runner uses it (the native `GameStreamAudio`, its port bound for the host's life). */
 export interface AudioOut {
   readonly start: (options: {
     readonly clientHost: string
@@ -39,8 +40,8 @@ export interface AudioOut {
     readonly packetDurationMs: number
     readonly channels: number
     readonly encryption?: { readonly keyHex: string; readonly keyId: number }
-  }) => void
-  readonly stop: () => void
+  }) => Effect.Effect<void, { readonly message: string }>
+  readonly stop: Effect.Effect<void>
 }
 
 export interface ControlHandlers {
@@ -66,8 +67,6 @@ export interface StreamRunnerOptions {
   readonly control: ControlIn
   /** The launch this stream serves; when it is cancelled or its client removed, the stream ends. */
   readonly currentLaunch: Effect.Effect<LaunchRecord | undefined>
-  /** Whether the client asked for audio encryption (`x-ss-general.encryptionEnabled` audio bit). */
-  readonly audioEncrypted: (settings: StreamSettings) => boolean
 }
 
 export interface RunningStream {
@@ -124,22 +123,23 @@ export const makeStreamRunner = (options: StreamRunnerOptions) =>
         yield* Ref.set(current, { session_id: meta.session_id, client: meta.client })
         yield* Effect.addFinalizer(() => Ref.set(current, undefined))
 
+        // Audio is silence until there is a sound source; a stream whose audio cannot start
+        // still streams its picture (said in the log), rather than failing for a silent track.
         if (options.audio !== undefined) {
           const audio = options.audio
-          yield* Effect.acquireRelease(
-            Effect.try({
-              try: () =>
-                audio.start({
-                  clientHost: settings.clientAddress,
-                  pingPayload: settings.pingPayload,
-                  packetDurationMs: settings.audioPacketDurationMs,
-                  channels: settings.audioChannels,
-                  ...(options.audioEncrypted(settings) ? { encryption: { keyHex: settings.rikey, keyId: settings.rikeyid } } : {})
-                }),
-              catch: (e) => new StreamEnd({ reason: `audio could not start: ${e instanceof Error ? e.message : String(e)}` })
-            }),
-            () => Effect.sync(() => audio.stop())
-          )
+          yield* audio
+            .start({
+              clientHost: settings.clientAddress,
+              pingPayload: settings.pingPayload,
+              packetDurationMs: settings.audioPacketDurationMs,
+              channels: settings.audioChannels,
+              // RTSP folds every way a client asks for encrypted audio into this bit.
+              ...((settings.encryptionFlags & ENCRYPTION_AUDIO) !== 0 ? { encryption: { keyHex: settings.rikey, keyId: settings.rikeyid } } : {})
+            })
+            .pipe(
+              Effect.zipRight(Effect.addFinalizer(() => audio.stop)),
+              Effect.catchAll((e) => Effect.logWarning(`GameStream audio not started (video goes on): ${e.message}`))
+            )
         }
 
         const lost = { packets: 0 }
@@ -178,7 +178,6 @@ export const makeStreamRunner = (options: StreamRunnerOptions) =>
         if (!why.reason.startsWith("control stream")) yield* control.terminate(why.reason)
         yield* Effect.logInfo(`GameStream session ${meta.session_id} for ${meta.client} ended: ${why.reason}`)
       }).pipe(
-        Effect.catchAll((e) => Effect.logWarning(`GameStream session ended: ${e.reason}`)),
         Effect.catchAllCause((cause) => Effect.logError("GameStream session failed", cause))
       )
 

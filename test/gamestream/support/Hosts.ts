@@ -14,7 +14,11 @@ import type { ClientIdentity, Endpoint, PairOutcome } from "./GameStreamClient.j
 export const GAMESTREAM_ENV = {
   PUNKTFUNK_GAMESTREAM: "1",
   PUNKTFUNK_GAMESTREAM_HTTP_PORT: "0",
-  PUNKTFUNK_GAMESTREAM_HTTPS_PORT: "0"
+  PUNKTFUNK_GAMESTREAM_HTTPS_PORT: "0",
+  PUNKTFUNK_GAMESTREAM_RTSP_PORT: "0",
+  PUNKTFUNK_GAMESTREAM_VIDEO_PORT: "0",
+  PUNKTFUNK_GAMESTREAM_CONTROL_PORT: "0",
+  PUNKTFUNK_GAMESTREAM_AUDIO_PORT: "0"
 } as const
 
 export const startGameStreamHost = (options: { readonly dir?: string; readonly env?: Record<string, string> } = {}) =>
