@@ -6,7 +6,10 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { Worker } from "node:worker_threads"
 import { enet } from "../../src/native/enet.js"
 import type { EnetEvent, EnetHost } from "../../src/native/enet.js"
@@ -127,5 +130,54 @@ describe("ENet module", () => {
     // The port is free again: the host was destroyed, not leaked.
     const again = new (enet().EnetHost)({ bind: "127.0.0.1", port }, () => undefined)
     again.close()
+  })
+
+  it("the event queue is bounded: a flood while JavaScript is busy is dropped and counted", async () => {
+    const { host, events } = open()
+    const flag = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "enet-flood-")), "done")
+    // A bare ENet peer in another process: connect, acknowledge the verify, then 6000
+    // unsequenced packets, then the flag file. Plain bytes, so it needs nothing from this repo.
+    const flooder = `
+      const dgram = require("node:dgram"), fs = require("node:fs");
+      const s = dgram.createSocket("udp4"), port = ${host.port};
+      const header = (peer) => { const h = Buffer.alloc(4); h.writeUInt16BE(peer | 0x8000, 0); h.writeUInt16BE(Date.now() & 0xffff, 2); return h };
+      s.on("message", async (m) => {
+        if ((m[4] & 0x0f) !== 3) return;
+        const peer = m.readUInt16BE(8), out = m[11];
+        const ack = Buffer.from([1, 0xff, m[6], m[7], m[6], m[7], m[2], m[3]]);
+        s.send(Buffer.concat([header(peer | (out << 12)), ack]), port, "127.0.0.1");
+        await new Promise((r) => setTimeout(r, 200));
+        for (let i = 1; i <= 6000; i++) {
+          const c = Buffer.alloc(12); c[0] = 0x49; c[1] = 0; c.writeUInt16BE(i, 4); c.writeUInt16BE(4, 6); c.writeUInt32BE(i, 8);
+          s.send(Buffer.concat([header(peer | (out << 12)), c]), port, "127.0.0.1");
+          if (i % 200 === 0) await new Promise((r) => setTimeout(r, 1));
+        }
+        setTimeout(() => { fs.writeFileSync(${JSON.stringify(flag)}, "1"); process.exit(0) }, 200);
+      });
+      s.bind(0, "127.0.0.1", () => {
+        const c = Buffer.alloc(48); c[0] = 0x82; c[1] = 0xff; c.writeUInt16BE(1, 2); c[6] = 0xff; c[7] = 0xff;
+        [1392, 65536, 0x30, 0, 0, 5000, 2, 2, 42, 7].forEach((v, i) => c.writeUInt32BE(v, 8 + 4 * i));
+        s.send(Buffer.concat([header(0xfff), c]), port, "127.0.0.1");
+      });`
+    const child = spawn(process.execPath, ["-e", flooder], { stdio: "ignore" })
+    try {
+      // Keep this thread busy (no event loop turn, so no draining) until the flood is sent.
+      const pause = new Int32Array(new SharedArrayBuffer(4))
+      for (let i = 0; i < 6000 && !fs.existsSync(flag); i++) Atomics.wait(pause, 0, 0, 5)
+      expect(fs.existsSync(flag)).toBe(true)
+      await waitUntil("every received packet delivered or counted", () => {
+        const c = host.counters()
+        return c.packets_dropped > 0 && events.filter((e) => e.type === "receive").length + c.packets_dropped === c.packets_received
+      })
+      const c = host.counters()
+      expect(c.packets_dropped).toBeGreaterThan(0)
+      expect(events.filter((e) => e.type === "receive").length).toBeGreaterThanOrEqual(4096)
+      // And the host still serves a new peer.
+      const client = await EnetClient.connect({ host: "127.0.0.1", port: host.port, connectData: 5 })
+      await client.disconnect()
+    } finally {
+      child.kill()
+      host.close()
+    }
   })
 })
