@@ -68,6 +68,8 @@ export interface AudioStartInput {
   readonly packetDurationMs: number
   readonly channels: number
   readonly encryption?: { readonly keyHex: string; readonly keyId: number } | undefined
+  /** Tests only: the first RTP sequence number (a multiple of 4), to reach the 16-bit wrap quickly. */
+  readonly testFirstSequence?: number
 }
 
 /** The native class. Methods throw (plain `Error`) on misuse; the Effect helpers below wrap them. */

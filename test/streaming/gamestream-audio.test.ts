@@ -50,11 +50,17 @@ const openClient = async (options: AudioReceiverOptions): Promise<AudioReceiver>
 
 /** A host started with `start` and a client pinging it with the matching settings. */
 const stream = async (
-  start: Partial<AudioStartOptions> = {},
+  start: Partial<AudioStartOptions> & { readonly testFirstSequence?: number } = {},
   client: Partial<AudioReceiverOptions> = {}
 ): Promise<{ host: GameStreamAudio; client: AudioReceiver }> => {
   const host = openHost()
-  const options: AudioStartOptions = { clientHost: "127.0.0.1", pingPayload: PAYLOAD, packetDurationMs: 5, channels: 2, ...start }
+  const options: AudioStartOptions & { readonly testFirstSequence?: number } = {
+    clientHost: "127.0.0.1",
+    pingPayload: PAYLOAD,
+    packetDurationMs: 5,
+    channels: 2,
+    ...start
+  }
   host.start(options)
   const c = await openClient({
     hostPort: host.port,
@@ -191,6 +197,23 @@ describe("GameStream audio stream", () => {
       await waitFor(() => client.stats.dataPackets >= 4, 5_000, `packets on ${bind}`)
       host.close()
     }
+  })
+
+  it("across the 16-bit sequence wrap: continuous, FEC blocks intact, a lost packet on each side rebuilt, IVs right", async () => {
+    const lost = new Set([65_533, 2])
+    const encryption = { keyHex: KEY, keyId: KEY_ID }
+    const { host, client } = await stream({ encryption, testFirstSequence: 65_520 }, { dropData: (seq) => lost.has(seq) })
+    await waitFor(() => client.stats.dataPackets >= 40, 5_000, "forty packets")
+    host.stop()
+    const s = client.stats
+    expect(client.sequence.slice(0, 20)).toEqual([...Array.from({ length: 16 }, (_, i) => 65_520 + i), 0, 1, 2, 3])
+    expect(s.sequenceGaps).toBe(0)
+    expect(s.timestampErrors).toBe(0)
+    expect(s.fecHeaderErrors).toBe(0)
+    expect(s.recoveredExact).toBe(2)
+    expect(s.decryptErrors).toBe(0)
+    expect(s.decodeErrors).toBe(0)
+    expect(s.decoded).toBe(s.dataPackets)
   })
 
   it("legacy clients ping with PING when there is no ping payload", async () => {

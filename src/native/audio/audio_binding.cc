@@ -101,6 +101,7 @@ class GameStreamAudio : public Napi::ObjectWrap<GameStreamAudio> {
     s.ping_payload = string_of("pingPayload");
     s.packet_ms = int_of("packetDurationMs", 5);
     s.channels = int_of("channels", 2);
+    s.first_sequence = static_cast<uint16_t>(int_of("testFirstSequence", 0));
     const Napi::Value enc = o.Get("encryption");
     if (enc.IsObject()) {
       const Napi::Object e = enc.As<Napi::Object>();

@@ -128,6 +128,10 @@ bool AudioStream::start(const StartOptions& options, std::string* error) {
     *error = "clientHost must be a numeric IPv4 or IPv6 address, got '" + options.client_host + "'";
     return false;
   }
+  if (options.first_sequence % wire::kDataShards != 0) {
+    *error = "the first sequence number must start an FEC block (a multiple of 4)";
+    return false;
+  }
   // Refuse a layout or duration libopus would refuse, here rather than on the thread.
   std::unique_ptr<SilenceEncoder> probe(SilenceEncoder::open(options.channels, options.packet_ms, error));
   if (!probe) return false;
@@ -200,7 +204,7 @@ void AudioStream::run() {
   socklen_t peer_len = 0;
   bool have_peer = false;
   int64_t deadline = 0;
-  uint16_t seq = 0;
+  uint16_t seq = options_.first_sequence;
   uint32_t timestamp = 0;
   uint16_t block_base = 0;
   uint32_t block_ts = 0;

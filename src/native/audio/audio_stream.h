@@ -31,6 +31,9 @@ struct StartOptions {
   bool encrypt = false;
   uint8_t key[16] = {0};
   uint32_t key_id = 0;
+  // Tests only: where the sequence starts (a session starts at 0), to see the 16-bit wrap
+  // without streaming for five minutes. Must be a multiple of 4 (an FEC block boundary).
+  uint16_t first_sequence = 0;
 };
 
 struct Counters {
