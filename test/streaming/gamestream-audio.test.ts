@@ -6,13 +6,20 @@
  * from the FEC byte for byte; wrong pings, other hosts and garbage change nothing; stop() and
  * close() leave no thread behind.
  *
+ * Where moonlight-common-c's and nanors' sources are mirrored on the machine (/work/.mirror), the
+ * captured stream is also fed to Moonlight's own audio queue (RtpAudioQueue.c, built with its
+ * debug FEC validation), through a small harness of ours compiled at test time; elsewhere those
+ * tests are skipped, and the known answers in test/gamestream/audio-known-answers.test.ts stand
+ * in for them.
+ *
  * Cadence is checked as an order of magnitude (packets counted over a measured interval, loose
  * bounds): no assertion is about how long anything took.
  */
 import { afterEach, describe, expect, it } from "@effect/vitest"
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawnSync } from "node:child_process"
 import * as dgram from "node:dgram"
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { audio, type AudioStartOptions, type GameStreamAudio } from "../../src/native/audio.js"
@@ -347,4 +354,117 @@ describe("lifecycle", () => {
     const out = execFileSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 20_000 })
     expect(out).toBe("streaming\n")
   })
+})
+
+// ---- Moonlight's own audio queue, where its sources are on this machine ----------------------
+
+const MIRRORS = "/work/.mirror"
+const MOONLIGHT = `${MIRRORS}/moonlight-stream+moonlight-common-c/repo`
+const NANORS = `${MIRRORS}/sleepybishop+nanors/repo`
+const hasTool = (tool: string, arg: string) => spawnSync(tool, [arg], { stdio: "ignore" }).status === 0
+const canBuildMoonlight = fs.existsSync(MOONLIGHT) && fs.existsSync(NANORS) && hasTool("gcc", "--version") && hasTool("git", "--version")
+
+/**
+ * Our harness (not Moonlight code): feeds captured datagrams, byte-swapped as Moonlight's receive
+ * thread does, to moonlight-common-c's RtpAudioQueue and drains it, then prints its statistics.
+ * Built with LC_DEBUG, the queue runs its FEC validation mode: in every block it can, it drops one
+ * more received shard, rebuilds it with nanors and asserts header and bytes equal the original.
+ */
+const HARNESS = String.raw`
+#include "Limelight-internal.h"
+#include <stdarg.h>
+#include <stdio.h>
+int AppVersionQuad[4] = {7, 1, 431, -1};
+int AudioPacketDuration;
+uint64_t PltGetMicroseconds(void) {
+  struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+static void logMessage(const char* format, ...) { va_list ap; va_start(ap, format); vfprintf(stderr, format, ap); va_end(ap); }
+CONNECTION_LISTENER_CALLBACKS ListenerCallbacks = { .logMessage = logMessage };
+int main(int argc, char** argv) {
+  AudioPacketDuration = atoi(argv[2]);
+  FILE* f = fopen(argv[1], "rb");
+  RTP_AUDIO_QUEUE q; RtpaInitializeQueue(&q);
+  unsigned char buf[1500]; uint16_t len; int out = 0, lost = 0, last = -1, gaps = 0;
+  while (fread(&len, 2, 1, f) == 1 && len <= sizeof buf && fread(buf, 1, len, f) == len) {
+    PRTP_PACKET rtp = (PRTP_PACKET)buf;
+    rtp->sequenceNumber = BE16(rtp->sequenceNumber); rtp->timestamp = BE32(rtp->timestamp); rtp->ssrc = BE32(rtp->ssrc);
+    int st = RtpaAddPacket(&q, rtp, len);
+    if (RTPQ_HANDLE_NOW(st)) {
+      if (last >= 0 && rtp->sequenceNumber != (uint16_t)(last + 1)) gaps++;
+      last = rtp->sequenceNumber; out++; continue;
+    }
+    if (RTPQ_PACKET_READY(st)) {
+      uint16_t l; PRTP_PACKET p;
+      while ((p = RtpaGetQueuedPacket(&q, 0, &l)) != NULL) {
+        if (l == 0) lost++;
+        else { if (last >= 0 && p->sequenceNumber != (uint16_t)(last + 1)) gaps++; last = p->sequenceNumber; out++; }
+        free(p);
+      }
+    }
+  }
+  const RTP_AUDIO_STATS* s = &q.stats;
+  printf("{\"out\":%d,\"lost\":%d,\"gaps\":%d,\"audio\":%u,\"fec\":%u,\"fecRecovered\":%u,\"fecFailed\":%u,\"invalid\":%u,\"fecInvalid\":%u}\n",
+         out, lost, gaps, s->packetCountAudio, s->packetCountFec, s->packetCountFecRecovered, s->packetCountFecFailed,
+         s->packetCountInvalid, s->packetCountFecInvalid);
+  return 0;
+}
+`
+
+describe.skipIf(!canBuildMoonlight)("Moonlight's RtpAudioQueue takes the stream (where its sources are mirrored)", () => {
+  let harness = ""
+  const buildHarness = (): string => {
+    if (harness !== "") return harness
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-mlc-"))
+    for (const [repo, into] of [[MOONLIGHT, "mlc"], [NANORS, "nanors"]] as const) {
+      fs.mkdirSync(path.join(dir, into))
+      const tar = execFileSync("git", ["-C", repo, "archive", "HEAD"])
+      execFileSync("tar", ["-x", "-C", path.join(dir, into)], { input: tar })
+    }
+    fs.writeFileSync(path.join(dir, "harness.c"), HARNESS)
+    const out = path.join(dir, "harness")
+    execFileSync("gcc", [
+      "-DLC_DEBUG", "-DHAS_SOCKLEN_T", "-D_GNU_SOURCE", "-O1",
+      `-I${dir}/mlc/src`, `-I${dir}/nanors`, `-I${dir}/nanors/deps/obl`,
+      `${dir}/harness.c`, `${dir}/mlc/src/RtpAudioQueue.c`, `${dir}/nanors/rs.c`,
+      `${dir}/nanors/deps/obl/oblas_common.c`, `${dir}/nanors/deps/obl/oblas_lite.c`, "-o", out
+    ], { stdio: "pipe" })
+    harness = out
+    return out
+  }
+
+  const feed = (datagrams: ReadonlyArray<Uint8Array>, packetDurationMs: number) => {
+    const file = path.join(path.dirname(buildHarness()), `capture-${Date.now()}.bin`)
+    fs.writeFileSync(file, Buffer.concat(datagrams.flatMap((d) => {
+      const len = Buffer.alloc(2)
+      len.writeUInt16LE(d.length)
+      return [len, Buffer.from(d)]
+    })))
+    const run = spawnSync(buildHarness(), [file, String(packetDurationMs)], { encoding: "utf8" })
+    expect(run.status, run.stderr).toBe(0) // a failed assertion in the queue aborts
+    return JSON.parse(run.stdout) as Record<"out" | "lost" | "gaps" | "audio" | "fec" | "fecRecovered" | "fecFailed" | "invalid" | "fecInvalid", number>
+  }
+
+  for (const [label, start, ms] of [
+    ["stereo, 5 ms, plain", {}, 5],
+    ["stereo, 5 ms, encrypted, across the sequence wrap", { encryption: { keyHex: KEY, keyId: KEY_ID }, testFirstSequence: 65_480 }, 5],
+    ["5.1, 10 ms", { channels: 6 as const, packetDurationMs: 10 as const }, 10],
+    ["7.1, 20 ms, encrypted", { channels: 8 as const, packetDurationMs: 20 as const, encryption: { keyHex: KEY, keyId: 3 } }, 20]
+  ] as const) {
+    it(`${label}: in order, no gaps, every lost packet recovered, validation passes`, async () => {
+      const { host, client } = await stream(start, { keepDatagrams: true, dropData: (seq) => seq % 12 === 5 })
+      await waitFor(() => client.stats.dataPackets >= 48, 10_000, "48 packets")
+      host.stop()
+      const r = feed(client.datagrams, ms)
+      expect(r.invalid + r.fecInvalid).toBe(0)
+      expect(r.gaps).toBe(0)
+      expect(r.lost).toBe(0)
+      expect(r.fecFailed).toBe(0)
+      expect(r.fec).toBe(client.stats.fecPackets)
+      // Every dropped packet past the queue's first (synchronizing) block came back through FEC.
+      expect(r.fecRecovered).toBeGreaterThanOrEqual(client.stats.dropped - 1)
+      expect(r.out).toBeGreaterThanOrEqual(client.stats.dataPackets + client.stats.dropped - 8)
+    })
+  }
 })

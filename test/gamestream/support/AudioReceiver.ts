@@ -186,6 +186,8 @@ export interface AudioReceiverOptions {
   readonly dropData?: (sequenceNumber: number) => boolean
   /** Keep every data payload as it arrived (still encrypted), by sequence number. */
   readonly keepPayloads?: boolean
+  /** Keep every datagram (data and FEC) that was not dropped, in arrival order. */
+  readonly keepDatagrams?: boolean
 }
 
 export interface AudioReceiverStats {
@@ -250,6 +252,8 @@ export class AudioReceiver {
   readonly sequence: Array<number> = []
   /** Data payloads as they arrived, when `keepPayloads` is set. */
   readonly payloads = new Map<number, Uint8Array>()
+  /** Datagrams as they arrived (minus `dropData`), when `keepDatagrams` is set. */
+  readonly datagrams: Array<Uint8Array> = []
   private lastSeq: number | undefined
   private first: { seq: number; ts: number } | undefined
   private readonly blocks = new Map<number, Block>()
@@ -345,6 +349,7 @@ export class AudioReceiver {
       return
     }
     if (this.options.keepPayloads === true) this.payloads.set(seq, copy.subarray(12))
+    if (this.options.keepDatagrams === true) this.datagrams.push(copy)
     block.data[seq % DATA_SHARDS] = copy.subarray(12)
     this.consume(seq, copy.subarray(12))
     this.tryRecover(base, block)
@@ -357,6 +362,7 @@ export class AudioReceiver {
       return
     }
     this.stats.fecPackets++
+    if (this.options.keepDatagrams === true) this.datagrams.push(Uint8Array.from(b))
     if (h.baseSequenceNumber % DATA_SHARDS !== 0 || h.shardIndex >= PARITY_SHARDS || h.payloadType !== PT_AUDIO) {
       this.stats.fecHeaderErrors++
       return
