@@ -65,7 +65,7 @@ const sendDatagrams = (port: number, datagrams: ReadonlyArray<Buffer>) =>
 describe("GameStream control stream: bad input", () => {
   it.scopedLive("garbage datagrams are ignored", () =>
     Effect.gen(function* () {
-      const control = yield* makeControlStream({ bind: "127.0.0.1", port: 0 })
+      const control = yield* makeControlStream({ bind: "127.0.0.1", port: 0, unmatchedGraceMs: 200 })
       const ok = yield* healthy(control)
       const junk: Array<Buffer> = [Buffer.alloc(0), Buffer.from([0x80]), Buffer.alloc(4000, 0xff)]
       for (let i = 0; i < 200; i++) junk.push(randomBytes(randomInt(1, 1500)))
@@ -94,7 +94,7 @@ describe("GameStream control stream: bad input", () => {
 
   it.scopedLive("a peer with connect data no session expects is refused and disconnected", () =>
     Effect.gen(function* () {
-      const control = yield* makeControlStream({ bind: "127.0.0.1", port: 0 })
+      const control = yield* makeControlStream({ bind: "127.0.0.1", port: 0, unmatchedGraceMs: 200 })
       const ok = yield* healthy(control)
       const stranger = yield* Effect.promise(() =>
         ControlClient.connect({ host: "127.0.0.1", port: control.port, connectData: 0x7777, keyHex: randomBytes(16).toString("hex") })
@@ -107,7 +107,7 @@ describe("GameStream control stream: bad input", () => {
 
   it.scopedLive("a second peer with the connect data of a connected session is refused", () =>
     Effect.gen(function* () {
-      const control = yield* makeControlStream({ bind: "127.0.0.1", port: 0 })
+      const control = yield* makeControlStream({ bind: "127.0.0.1", port: 0, unmatchedGraceMs: 200 })
       const s = newSession()
       const r = yield* recorder
       yield* control.expect(controlSettings(s), r.handlers)
@@ -123,7 +123,7 @@ describe("GameStream control stream: bad input", () => {
 
   it.scopedLive("the wrong key: the impostor is dropped, the real client can still connect", () =>
     Effect.gen(function* () {
-      const control = yield* makeControlStream({ bind: "127.0.0.1", port: 0 })
+      const control = yield* makeControlStream({ bind: "127.0.0.1", port: 0, unmatchedGraceMs: 200 })
       const ok = yield* healthy(control)
       const s = newSession()
       const r = yield* recorder
@@ -146,7 +146,7 @@ describe("GameStream control stream: bad input", () => {
 
   it.scopedLive("an unencrypted message before authentication drops the peer; the session waits on", () =>
     Effect.gen(function* () {
-      const control = yield* makeControlStream({ bind: "127.0.0.1", port: 0 })
+      const control = yield* makeControlStream({ bind: "127.0.0.1", port: 0, unmatchedGraceMs: 200 })
       const s = newSession()
       const r = yield* recorder
       yield* control.expect(controlSettings(s), r.handlers)
@@ -163,7 +163,7 @@ describe("GameStream control stream: bad input", () => {
 
   it.scopedLive("oversized, truncated and lying messages from an authenticated peer are counted and ignored", () =>
     Effect.gen(function* () {
-      const control = yield* makeControlStream({ bind: "127.0.0.1", port: 0 })
+      const control = yield* makeControlStream({ bind: "127.0.0.1", port: 0, unmatchedGraceMs: 200 })
       const ok = yield* healthy(control)
       const s = newSession()
       const r = yield* recorder
@@ -196,7 +196,7 @@ describe("GameStream control stream: bad input", () => {
 
   it.scopedLive("a tampered message from an authenticated peer ends that session only", () =>
     Effect.gen(function* () {
-      const control = yield* makeControlStream({ bind: "127.0.0.1", port: 0 })
+      const control = yield* makeControlStream({ bind: "127.0.0.1", port: 0, unmatchedGraceMs: 200 })
       const ok = yield* healthy(control)
       const s = newSession()
       const r = yield* recorder
@@ -215,7 +215,7 @@ describe("GameStream control stream: bad input", () => {
 
   it.scopedLive("a silent peer holding a session's connect data is replaced by the next one", () =>
     Effect.gen(function* () {
-      const control = yield* makeControlStream({ bind: "127.0.0.1", port: 0 })
+      const control = yield* makeControlStream({ bind: "127.0.0.1", port: 0, unmatchedGraceMs: 200 })
       const s = newSession()
       const r = yield* recorder
       yield* control.expect(controlSettings(s), r.handlers)

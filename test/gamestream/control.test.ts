@@ -187,4 +187,21 @@ describe("GameStream control stream", () => {
       yield* within("start", Queue.take(r.idr))
     })
   )
+
+  it.scopedLive("a client quicker than its session's registration is held, then adopted with what it sent", () =>
+    Effect.gen(function* () {
+      const control = yield* makeControlStream({ bind: "127.0.0.1", port: 0 })
+      const s = newSession()
+      const r = yield* recorder
+      // RTSP PLAY answered, the client connects and starts before the runner calls expect.
+      const client = yield* clientFor(control.port, s)
+      yield* Effect.promise(() => client.lossStats(8, 1))
+      yield* control.expect(controlSettings(s), r.handlers)
+      yield* within("the held start A", Queue.take(r.idr))
+      expect(yield* within("the held loss report", Queue.take(r.loss))).toBe(8)
+      yield* Effect.promise(() => client.requestIdr())
+      yield* within("a live IDR request", Queue.take(r.idr))
+      expect(yield* control.counters).toEqual({ malformed: 0, refused: 0, connected: 1 })
+    })
+  )
 })

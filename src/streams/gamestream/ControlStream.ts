@@ -7,15 +7,17 @@
  * Which peer is which session: `expect(settings, …)` registers a session before its client
  * connects (RTSP PLAY). A Moonlight client with the session-id feature (`x-ml-general`
  * featureFlags bit 0x02) puts `X-SS-Connect-Data` in its ENet connect; without it, the peer is
- * matched by its address, as Sunshine does. A peer that matches no waiting session is refused
- * (disconnected at once) and counted. A session is not waited for forever here: the caller
- * closes its scope when the client never comes.
+ * matched by its address, as Sunshine does. A client connects as soon as RTSP PLAY is answered,
+ * possibly before its session is registered: a peer no session expects is held (with up to 16
+ * of its messages) for `unmatchedGraceMs` (3 s) and adopted by a matching `expect` in that
+ * time; after it, or beyond 16 such peers, it is refused (disconnected) and counted. A session
+ * is not waited for forever here: the caller closes its scope when the client never comes.
  *
  * A peer is "authenticated" once one of its messages opened with the session's key. Until
  * then, anything wrong (wrong key, garbage, an unencrypted message) drops the peer and puts the
  * session back to waiting, and a newer matching peer replaces it, so a stranger who learned the
- * connect data (it travels in clear over RTSP) cannot take the real client's place. After that, a malformed message is counted and
- * ignored; a message that fails authentication drops the peer and ends the session (as Sunshine
+ * connect data (it travels in clear over RTSP) cannot take the real client's place. After that,
+ * a malformed message is counted and ignored; a message that fails authentication drops the peer and ends the session (as Sunshine
  * does). One session's trouble never touches another: each has its own mailbox fiber, so a slow
  * handler delays only its own session.
  *
@@ -27,7 +29,7 @@
  * (libenet 1.3 reports both the same way), or an authentication failure. The host's own
  * `terminate` and the closing of the session's scope do not call `ended`.
  */
-import { Data, Effect, Either, Queue, Scope } from "effect"
+import { Data, Duration, Effect, Either, Queue, Scope } from "effect"
 import { enet } from "../../native/enet.js"
 import type { EnetEvent, EnetHost } from "../../native/enet.js"
 import { ENCRYPTED_TYPE, controlEncryptionOf, openControl, sealControl } from "./ControlCrypto.js"
@@ -93,6 +95,13 @@ interface Entry {
   done: boolean
 }
 
+/** Peers held for a session not registered yet, and the messages held for each. */
+const MAX_UNMATCHED = 16
+const MAX_HELD = 16
+
+type ConnectEvent = Extract<EnetEvent, { type: "connect" }>
+type ReceiveEvent = Extract<EnetEvent, { type: "receive" }>
+
 const plainAddress = (address: string) => (address.startsWith("::ffff:") ? address.slice(7) : address)
 
 export const makeControlStream = (options: {
@@ -100,6 +109,8 @@ export const makeControlStream = (options: {
   readonly port: number
   /** ENet peer timeout (default 10 s, as Moonlight's own). */
   readonly timeoutMs?: number
+  /** How long a peer no session expects yet is held before it is refused (default 3 s). */
+  readonly unmatchedGraceMs?: number
 }): Effect.Effect<ControlStream, ControlListenError, Scope.Scope> =>
   Effect.gen(function* () {
     const inbox = yield* Queue.unbounded<ReadonlyArray<EnetEvent>>() // bounded on the native side
@@ -125,7 +136,10 @@ export const makeControlStream = (options: {
       (h) => Effect.sync(() => h.close())
     )
 
+    const streamScope = yield* Effect.scope
+    const unmatchedGrace = Duration.millis(options.unmatchedGraceMs ?? 3000)
     const waiting: Array<Entry> = []
+    const unmatched = new Map<number, { readonly event: ConnectEvent; readonly held: Array<ReceiveEvent> }>()
     const byPeer = new Map<number, Entry>()
     const counts = { malformed: 0, refused: 0, connected: 0 }
 
@@ -179,13 +193,34 @@ export const makeControlStream = (options: {
       }
     }
 
-    const onConnect = (event: Extract<EnetEvent, { type: "connect" }>) =>
+    const matcher = (event: ConnectEvent) => (s: StreamSettings) =>
+      (s.mlFeatureFlags & ML_FF_SESSION_ID_V1) !== 0
+        ? s.connectData >>> 0 === event.data >>> 0
+        : plainAddress(s.clientAddress) === plainAddress(event.address)
+
+    const refuse = (event: ConnectEvent, why: string) =>
+      Effect.suspend(() => {
+        counts.refused++
+        host.disconnect(event.peer, false)
+        return Effect.logWarning(
+          `GameStream control: refused ${event.address}:${event.port} (connect data 0x${(event.data >>> 0).toString(16)}: ${why})`
+        )
+      })
+
+    const attach = (entry: Entry, event: ConnectEvent) =>
+      Effect.suspend(() => {
+        const at = waiting.indexOf(entry)
+        if (at >= 0) waiting.splice(at, 1)
+        entry.peer = event.peer
+        entry.authenticated = false
+        byPeer.set(event.peer, entry)
+        counts.connected++
+        return Effect.logInfo(`GameStream control: ${event.address}:${event.port} connected`)
+      })
+
+    const onConnect = (event: ConnectEvent) =>
       Effect.gen(function* () {
-        const connectData = event.data >>> 0
-        const matches = (s: StreamSettings) =>
-          (s.mlFeatureFlags & ML_FF_SESSION_ID_V1) !== 0
-            ? s.connectData >>> 0 === connectData
-            : plainAddress(s.clientAddress) === plainAddress(event.address)
+        const matches = matcher(event)
         // A peer that has not yet authenticated does not keep its session from the next peer
         // that matches: a stranger who connected first and stays silent cannot lock the real
         // client out (Moonlight authenticates with its first message, right after connecting).
@@ -195,32 +230,44 @@ export const makeControlStream = (options: {
           }
         }
         // The newest registration wins when two wait for the same client.
-        let index = -1
-        for (let i = waiting.length - 1; i >= 0; i--) {
-          if (matches(waiting[i]!.settings)) {
-            index = i
-            break
-          }
-        }
-        if (index < 0) {
-          counts.refused++
-          host.disconnect(event.peer, false)
-          yield* Effect.logWarning(
-            `GameStream control: refused ${event.address}:${event.port} (connect data 0x${connectData.toString(16)} expected by no session)`
-          )
-          return
-        }
-        const entry = waiting.splice(index, 1)[0]!
-        entry.peer = event.peer
-        entry.authenticated = false
-        byPeer.set(event.peer, entry)
-        counts.connected++
-        yield* Effect.logInfo(`GameStream control: ${event.address}:${event.port} connected`)
+        const entry = [...waiting].reverse().find((e) => matches(e.settings))
+        if (entry !== undefined) return yield* attach(entry, event)
+        // No session yet: the client may have been quicker than the session's registration
+        // (it connects as soon as RTSP PLAY is answered). Hold it, and what it sends, a moment.
+        if (unmatched.size >= MAX_UNMATCHED) return yield* refuse(event, "too many peers waiting for a session")
+        unmatched.set(event.peer, { event, held: [] })
+        yield* Effect.sleep(unmatchedGrace).pipe(
+          Effect.zipRight(
+            Effect.suspend(() => {
+              if (!unmatched.delete(event.peer)) return Effect.void
+              return refuse(event, "expected by no session")
+            })
+          ),
+          Effect.forkIn(streamScope)
+        )
       })
 
-    const onReceive = (event: Extract<EnetEvent, { type: "receive" }>) =>
+    /** A session just registered: adopt the newest held peer that matches it, replaying what it sent. */
+    const adopt = (entry: Entry) =>
+      Effect.gen(function* () {
+        while (waiting.includes(entry)) {
+          const candidate = [...unmatched.values()].reverse().find((u) => matcher(u.event)(entry.settings))
+          if (candidate === undefined) return
+          unmatched.delete(candidate.event.peer)
+          yield* attach(entry, candidate.event)
+          for (const r of candidate.held) yield* onReceive(r)
+        }
+      })
+
+    const onReceive = (event: ReceiveEvent): Effect.Effect<void> =>
       Effect.gen(function* () {
         const entry = byPeer.get(event.peer)
+        const waitingPeer = unmatched.get(event.peer)
+        if (waitingPeer !== undefined) {
+          if (waitingPeer.held.length < MAX_HELD) return void waitingPeer.held.push(event)
+          unmatched.delete(event.peer)
+          return yield* refuse(waitingPeer.event, "sent too much before any session expected it")
+        }
         if (entry === undefined || entry.done) return
         const bytes = event.bytes
         const problem =
@@ -257,6 +304,7 @@ export const makeControlStream = (options: {
 
     const onDisconnect = (event: Extract<EnetEvent, { type: "disconnect" }>) =>
       Effect.gen(function* () {
+        unmatched.delete(event.peer)
         const entry = byPeer.get(event.peer)
         if (entry === undefined) return
         byPeer.delete(event.peer)
@@ -320,7 +368,7 @@ export const makeControlStream = (options: {
         yield* Effect.acquireRelease(
           Effect.sync(() => {
             waiting.push(entry)
-          }),
+          }).pipe(Effect.zipRight(adopt(entry))),
           () =>
             terminateEntry(entry, "session closed").pipe(
               Effect.zipRight(
