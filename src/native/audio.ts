@@ -43,7 +43,7 @@ export const AudioStartOptions = Schema.Struct({
 })
 export type AudioStartOptions = typeof AudioStartOptions.Type
 
-/** Counters of the current (or last) session: start() zeroes them. */
+/** Counters of the current (or last) session: start() zeroes them; all 0 after close(). */
 export interface AudioCounters {
   /** RTP audio packets (payload type 97) sent. */
   readonly packets_sent: number
