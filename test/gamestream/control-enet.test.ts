@@ -134,7 +134,8 @@ describe("ENet module", () => {
 
   it("the event queue is bounded: a flood while JavaScript is busy is dropped and counted", async () => {
     const { host, events } = open()
-    const flag = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "enet-flood-")), "done")
+    const flagDir = fs.mkdtempSync(path.join(os.tmpdir(), "enet-flood-"))
+    const flag = path.join(flagDir, "done")
     // A bare ENet peer in another process: connect, acknowledge the verify, then 6000
     // unsequenced packets, then the flag file. Plain bytes, so it needs nothing from this repo.
     const flooder = `
@@ -178,6 +179,7 @@ describe("ENet module", () => {
     } finally {
       child.kill()
       host.close()
+      fs.rmSync(flagDir, { recursive: true, force: true })
     }
   })
 })

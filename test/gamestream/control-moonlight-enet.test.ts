@@ -9,7 +9,7 @@
  * `PUNKTFUNK_MOONLIGHT_ENET_DIR` (a checkout) or the bare mirror at
  * /work/.mirror/cgutman+enet/repo, and is skipped, saying so, when neither exists or gcc is missing.
  */
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Queue } from "effect"
 import { execFileSync, spawn } from "node:child_process"
 import { randomBytes, randomInt } from "node:crypto"
@@ -25,8 +25,11 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 const MIRROR = "/work/.mirror/cgutman+enet/repo"
 
 /** Builds the peer against the fork; undefined (with the reason logged) when it cannot. */
+const buildDir = fs.mkdtempSync(path.join(os.tmpdir(), "moonlight-enet-"))
+afterAll(() => fs.rmSync(buildDir, { recursive: true, force: true }))
+
 const buildPeer = (): string | undefined => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "moonlight-enet-"))
+  const dir = buildDir
   try {
     let src = process.env["PUNKTFUNK_MOONLIGHT_ENET_DIR"]
     if (src === undefined) {
