@@ -9,6 +9,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Stream } from "effect"
+import * as fs from "node:fs"
 import type { Scope } from "effect"
 import { nativeModule } from "../../src/native/binding.js"
 import type { GameStreamVideoPort } from "../../src/native/binding.js"
@@ -191,6 +192,13 @@ describe("GameStream video", () => {
       )
       expect(refused._tag).toBe("PipelineConfigError")
       expect(refused.message).toContain("pingPayload")
+      // A descriptor that is not a UDP socket is refused before any thread starts.
+      const file = fs.openSync("/dev/null", "r")
+      const notSocket = yield* Effect.flip(openNative(gsConfig({ fd: file } as GameStreamVideoPort))).pipe(
+        Effect.scoped,
+        Effect.ensuring(Effect.sync(() => fs.closeSync(file)))
+      )
+      expect(notSocket.message).toContain("is not an open UDP socket")
       expect(addon.activeThreads()).toBe(0)
 
       const counters = yield* Effect.scoped(

@@ -34,8 +34,6 @@ class PacketRing {
   uint8_t* claimed_slot(size_t i) { return slot(first_claimed_ + i); }
   // Producer: makes every claimed slot visible to the consumer.
   void publish() { head_.store(claimed_, std::memory_order_release); }
-  // Producer: a fresh frame starts from what is published (claims are never abandoned midway).
-  void sync() { claimed_ = head_.load(std::memory_order_relaxed); }
 
   // Consumer.
   uint64_t head() const { return head_.load(std::memory_order_acquire); }

@@ -54,7 +54,8 @@ PacketizeResult VideoPacketizer::packetize(const uint8_t* data, size_t len, bool
   }
   size_t total_packets = 0;
   for (int b = 0; b < plan.blocks; b++) total_packets += static_cast<size_t>(plan.data[b] + plan.parity[b].parity);
-  ring_->sync();
+  // Claims accumulate until the caller publishes: an encoded frame with several access units
+  // is packetized unit by unit and handed to the pacer once.
   if (!ring_->claim(total_packets)) {
     r.frame_dropped = true;
     r.dropped = static_cast<uint32_t>(total_packets);

@@ -59,6 +59,14 @@ std::unique_ptr<VideoSender> VideoSender::open(const VideoSenderConfig& config, 
     *error = "fps must be from 1 to 240";
     return nullptr;
   }
+  // A descriptor that is not a UDP socket (closed, reused, or a file) would make the pacer send
+  // video somewhere else entirely; refuse it here, where the session can still say why.
+  int type = 0;
+  socklen_t type_len = sizeof type;
+  if (getsockopt(config.fd, SOL_SOCKET, SO_TYPE, &type, &type_len) != 0 || type != SOCK_DGRAM) {
+    *error = "videoFd " + std::to_string(config.fd) + " is not an open UDP socket";
+    return nullptr;
+  }
   std::unique_ptr<VideoSender> s(new VideoSender(config));
   s->event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (s->event_fd_ < 0) {
@@ -158,9 +166,11 @@ void VideoSender::pace() {
   mmsghdr msgs[kBurst];
   iovec iov[kBurst];
   const size_t bytes = ring_.slot_bytes();
+  bool port_open = true;  // false once the port was closed under the session (POLLNVAL)
   while (!stop_.load(std::memory_order_acquire)) {
-    pollfd p[2] = {{event_fd_, POLLIN, 0}, {config_.fd, POLLIN, 0}};
+    pollfd p[2] = {{event_fd_, POLLIN, 0}, {port_open ? config_.fd : -1, POLLIN, 0}};
     poll(p, 2, 100);
+    if (p[1].revents & POLLNVAL) port_open = false;  // never spin on a dead descriptor
     if (p[1].revents & (POLLIN | POLLERR)) read_pings();
     uint64_t drained;
     (void)!read(event_fd_, &drained, sizeof drained);
