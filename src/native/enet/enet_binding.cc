@@ -96,7 +96,12 @@ class Host : public Napi::ObjectWrap<Host> {
                       [](Napi::Env, void*, Bridge* b) { delete b; });
     Tsfn tsfn = tsfn_;
     std::string error;
-    service_ = Service::open(c, [tsfn]() mutable { return tsfn.NonBlockingCall() == napi_ok; }, &error);
+    try {
+      service_ = Service::open(c, [tsfn]() mutable { return tsfn.NonBlockingCall() == napi_ok; }, &error);
+    } catch (const std::exception& e) {  // e.g. the thread could not be started
+      error = e.what();
+      service_.reset();
+    }
     if (!service_) {
       tsfn_.Release();
       released_ = true;
