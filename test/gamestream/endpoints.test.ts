@@ -76,7 +76,7 @@ describe("GameStream nvhttp for a paired client", () => {
       const launched = yield* call(() => client.launch(launchParams(id)))
       expect(launched.xml.statusCode).toBe(200)
       expect(launched.xml.get("gamesession")).toBe("1")
-      expect(launched.xml.get("sessionUrl0")).toBe("rtsp://127.0.0.1:48010")
+      expect(launched.xml.get("sessionUrl0")).toBe(`rtsp://127.0.0.1:${gs.rtspPort}`)
       expect(yield* gs.currentLaunch).toMatchObject({
         client: identity.fingerprint,
         appid: id,
@@ -100,7 +100,7 @@ describe("GameStream nvhttp for a paired client", () => {
 
       const resumed = yield* call(() => client.resume({ rikey: "ff".repeat(16), rikeyid: "7", localAudioPlayMode: "1" }))
       expect(resumed.xml.get("resume")).toBe("1")
-      expect(resumed.xml.get("sessionUrl0")).toBe("rtsp://127.0.0.1:48010")
+      expect(resumed.xml.get("sessionUrl0")).toBe(`rtsp://127.0.0.1:${gs.rtspPort}`)
       expect(yield* gs.currentLaunch).toMatchObject({ rikey: "ff".repeat(16), rikeyid: 7, localAudioPlayMode: true, width: 1280 })
 
       expect((yield* call(() => client.cancel())).xml.get("cancel")).toBe("1")

@@ -29,6 +29,9 @@ describe("GameStream RTSP handshake", () => {
       expect(sdp).toContain("a=x-ss-general.encryptionSupported:0")
       expect(sdp).toContain("a=x-ss-general.encryptionRequested:0")
       expect(sdp).toContain("a=fmtp:97 surround-params=21101")
+      // 5.1 and 7.1: the layouts the audio sender encodes (channels, streams, coupled, mapping).
+      expect(sdp).toMatch(/a=fmtp:97 surround-params=6\d{8}\r\n/)
+      expect(sdp).toMatch(/a=fmtp:97 surround-params=8\d{10}\r\n/)
 
       // SETUP answers: the configured ports, a session, the identifiers.
       expect(result.audioPort).toBe(TEST_PORTS.audio)

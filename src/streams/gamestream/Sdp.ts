@@ -29,6 +29,7 @@
  * 0x04 (the `x-ss-general` audio bit), so the audio sender sees one mask.
  */
 import { Data, Effect, Either, ParseResult, Schema } from "effect"
+import { surroundParamsLine } from "../../native/audio.js"
 import { StreamSettings } from "./StreamSettings.js"
 import type { GameStreamCodec } from "./StreamSettings.js"
 
@@ -61,7 +62,13 @@ export const describeSdp = (options: DescribeOptions): string => {
   ]
   if (options.codecs.includes("hevc")) lines.push("a=fmtp:96 sprop-parameter-sets=AAAAAU")
   if (options.codecs.includes("av1")) lines.push("a=rtpmap:98 AV1/90000")
+  // Stereo, then the 5.1 and 7.1 layouts the audio sender encodes, in the order and form
+  // Moonlight looks them up by channel count (without them a surround client guesses a layout).
   lines.push("m=audio 0 RTP/AVP 97", "a=rtpmap:97 opus/48000/2", "a=fmtp:97 surround-params=21101")
+  for (const channels of [6, 8] as const) {
+    const line = surroundParamsLine(channels)
+    if (line !== undefined) lines.push(line)
+  }
   return `${lines.join("\r\n")}\r\n`
 }
 
