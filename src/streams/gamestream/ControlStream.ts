@@ -61,7 +61,10 @@ export interface ControlSession {
 export interface ControlCounters {
   /** Messages that could not be opened or decoded (each counted once). */
   readonly malformed: number
-  /** Peers refused: unknown connect data, or dropped before they authenticated. */
+  /**
+   * Peers refused: no session adopted them within the grace (unknown connect data, a duplicate),
+   * too many waiting, or dropped before they authenticated (wrong key, junk, superseded).
+   */
   readonly refused: number
   /** Peers accepted for a session. */
   readonly connected: number
