@@ -7,7 +7,7 @@ import { PairedClient, PendingPairing } from "../../../src/api/Pairing.js"
 import { GameStream } from "../../../src/streams/gamestream/GameStreamServer.js"
 import type { GameStreamShape } from "../../../src/streams/gamestream/GameStreamServer.js"
 import { json, startHost, waitFor } from "../../support/TestHost.js"
-import type { StartedHost } from "../../support/TestHost.js"
+import type { StartedHost, TestHostOptions } from "../../support/TestHost.js"
 import { GameStreamClient, makeClientIdentity } from "./GameStreamClient.js"
 import type { ClientIdentity, Endpoint, PairOutcome } from "./GameStreamClient.js"
 
@@ -21,8 +21,14 @@ export const GAMESTREAM_ENV = {
   PUNKTFUNK_GAMESTREAM_AUDIO_PORT: "0"
 } as const
 
-export const startGameStreamHost = (options: { readonly dir?: string; readonly env?: Record<string, string> } = {}) =>
-  startHost({ ...(options.dir === undefined ? {} : { dir: options.dir }), env: { ...GAMESTREAM_ENV, ...options.env } })
+export const startGameStreamHost = (
+  options: { readonly dir?: string; readonly env?: Record<string, string>; readonly pipeline?: TestHostOptions["pipeline"] } = {}
+) =>
+  startHost({
+    ...(options.dir === undefined ? {} : { dir: options.dir }),
+    ...(options.pipeline === undefined ? {} : { pipeline: options.pipeline }),
+    env: { ...GAMESTREAM_ENV, ...options.env }
+  })
 
 export const gameStreamOf = (host: StartedHost): GameStreamShape =>
   Option.getOrThrowWith(Context.getOption(host.context, GameStream), () => new Error("the host has no GameStream service"))
