@@ -80,7 +80,7 @@ void FrameLoop::stop() {
   }
   started_ = false;
   if (sink_ != nullptr && sink_->has_gamestream()) {
-    final_video_ = sink_->counters().video;
+    final_video_ = sink_->video_counters();
     final_peer_ = sink_->video_peer();
   }
   sink_.reset();  // closes the dump and the media / video sender's pacer thread
@@ -90,7 +90,7 @@ void FrameLoop::stop() {
 
 gs::VideoCounters FrameLoop::video_counters() const {
   // The sink lives until stop(), which runs on the JavaScript thread that also calls this.
-  return sink_ != nullptr ? sink_->counters().video : final_video_;
+  return sink_ != nullptr ? sink_->video_counters() : final_video_;
 }
 
 std::string FrameLoop::video_peer() const { return sink_ != nullptr ? sink_->video_peer() : final_peer_; }

@@ -52,6 +52,8 @@ class Sink {
   bool has_media() const { return media_ != nullptr; }
   bool has_gamestream() const { return video_ != nullptr; }
   std::string video_peer() const { return video_ != nullptr ? video_->peer() : ""; }
+  // Any thread: the video sender's counters only (atomics; zeros without a video target).
+  gs::VideoCounters video_counters() const { return video_ != nullptr ? video_->counters() : gs::VideoCounters{}; }
   SinkCounters counters() const;
 
  private:

@@ -34,13 +34,10 @@ const measuredOf = (config: SessionConfig): ReadonlyArray<MeasuredField> =>
       ? [...ALWAYS, ...WITH_GAMESTREAM_VIDEO]
       : ALWAYS
 
-/**
- * Whether a stage's numbers are real work: GameStream's `packetize` is timed only when the session
- * has a video target; without one there is no packetizer and the stage reads 0 (kept in the set
- * so every GameStream sample has the same stages, but never a fabricated number).
- */
-export const stageMeasured = (config: SessionConfig, stage: StageName): boolean =>
-  stage !== "packetize" || config.gamestream !== undefined
+// GameStream's `packetize` stage is real work only with a video target (the packetizer runs on
+// the frame thread and is timed there, its parity share reported as fec_us). Without one the
+// addon times nothing and the stage reads 0 — it stays in the set so every GameStream sample has
+// the same stages, but its number is never fabricated.
 
 export const nativeMeta = (sessionId: string, config: SessionConfig, info: NativeSessionInfo): SessionMeta => ({
   session_id: sessionId,

@@ -16,12 +16,14 @@
  * from the advertised percentage, the frame header, and recovery of lost packets.
  */
 import { describe, expect, it } from "vitest"
+import { Chunk, Effect, Schedule, Stream } from "effect"
+import * as dgram from "node:dgram"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { nativeModule } from "../../src/native/binding.js"
 import { encodeParity, gfInv, gfMul, reconstruct } from "./support/GsFec.js"
-import { parseVideoPacket } from "./support/VideoReceiver.js"
+import { makeVideoReceiver, parseVideoPacket } from "./support/VideoReceiver.js"
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures")
 
@@ -199,6 +201,41 @@ describe("packetization follows the client's rules", () => {
     // The next frame continues the sequence and the frame index.
     const second = parsed.filter((p) => p.frameIndex === 2)
     expect(new DataView(second[0]!.bytes.buffer, second[0]!.bytes.byteOffset).getUint16(2)).toBe(seq)
+  })
+
+  it("the test client reassembles multi-block frames through loss, byte for byte", async () => {
+    const frame = frameOf(300_000)
+    const packets = addon.gsPacketizeFrame(frame, { packetSize, fecPercent: 20, minRequiredFecPackets: 2, frames: 3 })
+    const program = Effect.gen(function* () {
+      const receiver = yield* makeVideoReceiver({ hostPort: 9, pingPayload: "", packetSize, ping: false, decode: false, dropFraction: 0.03, seed: 7 })
+      const socket = yield* Effect.acquireRelease(
+        Effect.sync(() => dgram.createSocket("udp4")),
+        (s) => Effect.sync(() => s.close())
+      )
+      for (const p of packets) {
+        yield* Effect.async<void>((resume) => {
+          socket.send(p, receiver.port, "127.0.0.1", () => resume(Effect.void))
+        })
+      }
+      // Loopback delivers everything; wait until it has (no time asserted, only a generous cap).
+      yield* receiver.counters.pipe(
+        Effect.flatMap((c) => (c.datagrams >= packets.length ? Effect.void : Effect.fail("waiting"))),
+        Effect.retry(Schedule.spaced("20 millis").pipe(Schedule.upTo("20 seconds")))
+      )
+      yield* receiver.finish
+      const c = yield* receiver.counters
+      const frames = yield* receiver.frames.pipe(Stream.take(3), Stream.runCollect, Effect.map(Chunk.toReadonlyArray))
+      return { c, frames }
+    })
+    const { c, frames } = await Effect.runPromise(Effect.scoped(program))
+    expect(c.dropped).toBeGreaterThan(0)
+    expect(c.recovered).toBeGreaterThan(0)
+    expect(c.framesComplete).toBe(3)
+    expect(c.multiBlockFrames).toBe(3)
+    expect(c.framesIncomplete).toBe(0)
+    expect(c.recoveredBadHeader).toBe(0)
+    for (const f of frames) expect(hexOf(f.annexB)).toBe(hexOf(frame))
+    expect(frames.map((f) => f.frameIndex)).toEqual([1, 2, 3])
   })
 
   it("block plans: parity = max(ceil(k·p/100), minimum), within 255, and derivable by the client", () => {
