@@ -19,12 +19,14 @@ const recorder = Effect.gen(function* () {
   const idr = yield* Queue.unbounded<void>()
   const loss = yield* Queue.unbounded<number>()
   const ended = yield* Queue.unbounded<string>()
+  const repaired = yield* Queue.unbounded<number>()
   const handlers: ControlHandlers = {
     requestIdr: Queue.offer(idr, undefined),
     lossReport: (n) => Queue.offer(loss, n),
+    fecRecovered: (n) => Queue.offer(repaired, n),
     ended: (reason) => Queue.offer(ended, reason)
   }
-  return { idr, loss, ended, handlers }
+  return { idr, loss, ended, repaired, handlers }
 })
 
 const newSession = () => ({ connectData: randomInt(1, 2 ** 31), keyHex: randomBytes(16).toString("hex") })
@@ -60,6 +62,12 @@ describe("GameStream control stream", () => {
       expect(yield* within("a loss report", Queue.take(r.loss))).toBe(7)
       yield* Effect.promise(() => client.frameFecStatus(61, 3))
       expect(yield* within("a FEC status loss report", Queue.take(r.loss))).toBe(3)
+      // That block (7 data + 2 parity of 10 data) could not be rebuilt: nothing repaired. This
+      // one (8 data + 2 parity) was: the 2 missing data packets came back from parity.
+      yield* Effect.promise(() => client.frameFecStatus(62, 2, 2))
+      expect(yield* within("a second FEC status loss report", Queue.take(r.loss))).toBe(2)
+      expect(yield* within("the repaired packets", Queue.take(r.repaired))).toBe(2)
+      expect(yield* Queue.size(r.repaired)).toBe(0)
       expect(yield* Queue.size(r.ended)).toBe(0)
       expect(yield* control.counters).toEqual({ malformed: 0, refused: 0, connected: 1 })
       yield* Effect.promise(() => client.disconnect())

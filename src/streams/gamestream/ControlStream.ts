@@ -49,6 +49,12 @@ export interface ControlHandlers {
   readonly requestIdr: Effect.Effect<void>
   /** Packets lost since the previous report (a delta, > 0). */
   readonly lossReport: (lostPackets: number) => Effect.Effect<void>
+  /**
+   * Data packets the client rebuilt from parity (from its per-block FEC status: a block it could
+   * complete with fewer data packets than it was sent). Optional: only clients that send FEC
+   * status (Moonlight's `ML_FF_FEC_STATUS`) report it.
+   */
+  readonly fecRecovered?: (packets: number) => Effect.Effect<void>
   /** The client disconnected, timed out, or failed authentication (once per session). */
   readonly ended: (reason: string) => Effect.Effect<void>
 }
@@ -185,9 +191,16 @@ export const makeControlStream = (options: {
         case "LossStats":
           if (message.lostPackets > 0) deliver(entry, entry.handlers.lossReport(message.lostPackets))
           break
-        case "FrameFecStatus":
+        case "FrameFecStatus": {
           if (message.missingPackets > 0) deliver(entry, entry.handlers.lossReport(message.missingPackets))
+          // Moonlight reports a block when it had to repair it or gave it up. Repaired: enough
+          // packets arrived, and the data packets that did not are what parity won back.
+          const arrived = message.receivedData + message.receivedParity
+          const repaired = arrived >= message.dataShards ? message.dataShards - message.receivedData : 0
+          const onRepaired = entry.handlers.fecRecovered
+          if (repaired > 0 && onRepaired !== undefined) deliver(entry, onRepaired(repaired))
           break
+        }
         case "PeriodicPing":
         case "StartB":
         case "Ignored":

@@ -15,9 +15,10 @@
  * only then opens the new one: the video port is one socket, and two sessions on it would
  * interleave frames from both.
  *
- * Counters the client reports over the control stream (lost packets) are folded into the window
- * that is current when they arrive and listed in `measured`: they are real measurements of this
- * path, unlike the FEC/RTT counters GameStream clients never report, which stay 0 and unlisted.
+ * Counters the client reports over the control stream (lost packets; packets rebuilt from parity,
+ * from clients that send FEC status) are folded into the window that is current when they arrive
+ * and listed in `measured`: they are real measurements of this path, unlike RTT, which GameStream
+ * clients never report and which stays 0 and unlisted.
  */
 import { Data, Effect, Exit, FiberHandle, Ref, Schedule, Scope, Stream } from "effect"
 import type { MeasuredField, SessionMeta } from "../../api/Stats.js"
@@ -26,6 +27,7 @@ import type { RecorderService } from "../../services/Recorder.js"
 import { Pipeline } from "../Pipeline.js"
 import type { PipelineService, SessionConfig, StreamSession } from "../Pipeline.js"
 import type { LaunchRecord } from "./Launches.js"
+import type { ControlHandlers } from "./ControlStream.js"
 import { ENCRYPTION_AUDIO } from "./Sdp.js"
 import type { StreamSettings } from "./StreamSettings.js"
 
@@ -42,13 +44,6 @@ export interface AudioOut {
     readonly encryption?: { readonly keyHex: string; readonly keyId: number }
   }) => Effect.Effect<void, { readonly message: string }>
   readonly stop: Effect.Effect<void>
-}
-
-export interface ControlHandlers {
-  readonly requestIdr: Effect.Effect<void>
-  /** Packets the client lost since its previous report. */
-  readonly lossReport: (lostPackets: number) => Effect.Effect<void>
-  readonly ended: (reason: string) => Effect.Effect<void>
 }
 
 /** The control stream as the runner uses it: expect this session's peer; its scope ends it. */
@@ -77,7 +72,15 @@ export interface RunningStream {
 /** What ended a stream, for the log line. */
 class StreamEnd extends Data.TaggedError("StreamEnd")<{ readonly reason: string }> {}
 
-const CLIENT_MEASURED: ReadonlyArray<MeasuredField> = ["packets_dropped"]
+/** `x-ml-general.featureFlags` bit: the client sends per-block FEC status (Moonlight's ML_FF_FEC_STATUS). */
+const ML_FF_FEC_STATUS = 0x01
+
+/**
+ * What the client measures for this session: lost packets always (FEC status or the older loss
+ * stats both carry them); repaired packets only from clients that send FEC status.
+ */
+const clientMeasured = (settings: StreamSettings): ReadonlyArray<MeasuredField> =>
+  (settings.mlFeatureFlags & ML_FF_FEC_STATUS) !== 0 ? ["packets_dropped", "fec_recovered"] : ["packets_dropped"]
 
 export const makeStreamRunner = (options: StreamRunnerOptions) =>
   Effect.gen(function* () {
@@ -116,7 +119,7 @@ export const makeStreamRunner = (options: StreamRunnerOptions) =>
       Effect.gen(function* () {
         const meta: SessionMeta = {
           ...session.meta,
-          measured: [...new Set([...session.meta.measured, ...CLIENT_MEASURED])]
+          measured: [...new Set([...session.meta.measured, ...clientMeasured(settings)])]
         }
         yield* recorder.registerSession(meta)
         yield* Effect.addFinalizer(() => recorder.unregisterSession(meta.session_id))
@@ -142,19 +145,24 @@ export const makeStreamRunner = (options: StreamRunnerOptions) =>
             )
         }
 
-        const lost = { packets: 0 }
+        const reported = { lost: 0, repaired: 0 }
         const ended = yield* Effect.makeSemaphore(0)
         const endReason = yield* Ref.make("")
         const control = yield* options.control.expect(settings, {
           requestIdr: session.control === undefined ? Effect.void : session.control.requestIdr,
-          lossReport: (n) => Effect.sync(() => void (lost.packets += Math.max(0, n))),
+          lossReport: (n) => Effect.sync(() => void (reported.lost += Math.max(0, n))),
+          fecRecovered: (n) => Effect.sync(() => void (reported.repaired += Math.max(0, n))),
           ended: (reason) => Ref.set(endReason, reason).pipe(Effect.zipRight(ended.release(1)))
         })
 
         const windows = session.windows.pipe(
           Stream.runForEach((window) => {
-            const sample = { ...window, packets_dropped: window.packets_dropped + lost.packets }
-            lost.packets = 0
+            const sample = {
+              ...window,
+              packets_dropped: window.packets_dropped + reported.lost,
+              fec_recovered: window.fec_recovered + reported.repaired
+            }
+            reported.lost = reported.repaired = 0
             return recorder.pushSample(sample)
           }),
           Effect.matchEffect({

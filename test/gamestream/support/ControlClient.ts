@@ -158,7 +158,7 @@ export class ControlClient {
   }
 
   /** Sunshine's per-frame FEC status (big endian), sent unsequenced as Moonlight does. */
-  frameFecStatus(frame: number, missing: number): Promise<void> {
+  frameFecStatus(frame: number, missing: number, receivedParity = 2): Promise<void> {
     const payload = Buffer.alloc(21)
     payload.writeUInt32BE(frame, 0)
     payload.writeUInt16BE(100, 4) // highest received sequence number
@@ -167,7 +167,7 @@ export class ControlClient {
     payload.writeUInt16BE(10, 10) // data shards
     payload.writeUInt16BE(2, 12) // parity shards
     payload.writeUInt16BE(10 - missing, 14)
-    payload.writeUInt16BE(2, 16)
+    payload.writeUInt16BE(receivedParity, 16)
     payload.writeUInt8(20, 18)
     payload.writeUInt8(0, 19)
     payload.writeUInt8(1, 20)
