@@ -80,6 +80,7 @@ void FrameLoop::stop() {
   }
   started_ = false;
   if (sink_ != nullptr && sink_->has_gamestream()) {
+    sink_->stop_video();
     final_video_ = sink_->video_counters();
     final_peer_ = sink_->video_peer();
   }

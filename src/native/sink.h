@@ -52,6 +52,10 @@ class Sink {
   bool has_media() const { return media_ != nullptr; }
   bool has_gamestream() const { return video_ != nullptr; }
   std::string video_peer() const { return video_ != nullptr ? video_->peer() : ""; }
+  // Stops the GameStream pacer so the counters read next are final (the frame loop has stopped).
+  void stop_video() {
+    if (video_ != nullptr) video_->stop();
+  }
   // Any thread: the video sender's counters only (atomics; zeros without a video target).
   gs::VideoCounters video_counters() const { return video_ != nullptr ? video_->counters() : gs::VideoCounters{}; }
   SinkCounters counters() const;

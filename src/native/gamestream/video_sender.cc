@@ -82,13 +82,17 @@ std::unique_ptr<VideoSender> VideoSender::open(const VideoSenderConfig& config, 
   return s;
 }
 
-VideoSender::~VideoSender() {
+void VideoSender::stop() {
   stop_.store(true, std::memory_order_release);
   if (event_fd_ >= 0) {
     uint64_t one = 1;
     (void)!write(event_fd_, &one, sizeof one);
   }
   if (pacer_.joinable()) pacer_.join();
+}
+
+VideoSender::~VideoSender() {
+  stop();
   if (event_fd_ >= 0) close(event_fd_);
 }
 

@@ -77,6 +77,9 @@ class VideoSender {
   // Frame thread: a frame produced while no peer is known.
   void count_unsent() { frames_unsent_.fetch_add(1, std::memory_order_relaxed); }
 
+  // Stops and joins the pacer (what is still queued is not sent). Idempotent; the destructor
+  // calls it. Counters read after it are final.
+  void stop();
   VideoCounters counters() const;
   // "host:port" of the learned peer, or "" (any thread; for tests and logs).
   std::string peer() const;
