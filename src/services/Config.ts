@@ -45,6 +45,8 @@ export interface HostConfigShape {
   readonly gamestreamVideoPort: number
   readonly gamestreamControlPort: number
   readonly gamestreamAudioPort: number
+  /** How long a played GameStream stream waits for its client's control stream. */
+  readonly gamestreamClientTimeoutMs: number
   readonly nativePort: number
   /** A streaming client silent this long is gone: its session ends and frees everything. */
   readonly nativeClientTimeoutMs: number
@@ -128,6 +130,7 @@ export const hostConfig: Effect.Effect<HostConfigShape, ConfigError> = Effect.ge
     gamestreamVideoPort: yield* port("PUNKTFUNK_GAMESTREAM_VIDEO_PORT", 47998),
     gamestreamControlPort: yield* port("PUNKTFUNK_GAMESTREAM_CONTROL_PORT", 47999),
     gamestreamAudioPort: yield* port("PUNKTFUNK_GAMESTREAM_AUDIO_PORT", 48000),
+    gamestreamClientTimeoutMs: yield* bounded("PUNKTFUNK_GAMESTREAM_CLIENT_TIMEOUT_MS", 10_000, 500, 600_000),
     nativePort: yield* port("PUNKTFUNK_NATIVE_PORT", 47970),
     nativeClientTimeoutMs: yield* bounded("PUNKTFUNK_NATIVE_CLIENT_TIMEOUT_MS", 10_000, 500, 600_000),
     streamBind: yield* Config.nonEmptyString("PUNKTFUNK_STREAM_BIND").pipe(Config.withDefault("0.0.0.0")),

@@ -12,6 +12,9 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schema, Stream } from "effect"
+import { randomBytes } from "node:crypto"
+import * as dgram from "node:dgram"
+import * as net from "node:net"
 import { Capture, CaptureMeta } from "../../src/api/Stats.js"
 import { nativePipelineLayer } from "../../src/PipelineChoice.js"
 import { AudioReceiver } from "../gamestream/support/AudioReceiver.js"
@@ -177,6 +180,83 @@ describe("GameStream end to end", () => {
         expect(recovered).toBeGreaterThan(0)
         expect(recovered).toBeLessThanOrEqual(reported.repaired)
         expect(samples.reduce((n, s) => n + s.packets_dropped, 0)).toBeGreaterThanOrEqual(recovered)
+      }),
+    180_000
+  )
+
+  it.scopedLive(
+    "a client that leaves without quitting can resume; one that never opens its control stream is given up; garbage on every socket harms nothing",
+    () =>
+      Effect.gen(function* () {
+        const host = yield* startGameStreamHost({
+          pipeline: nativePipelineLayer(),
+          env: { PUNKTFUNK_GAMESTREAM_CLIENT_TIMEOUT_MS: "1500" }
+        })
+        const gs = gameStreamOf(host)
+        const client = clientFor(host, yield* newIdentity("e2e-resume"))
+        expect((yield* pairViaOperator(host, client, "2468")).outcome.paired).toBe(true)
+        const appId = Number((yield* promise(() => client.applist())).xml.all("ID")[0])
+        const plain = { ...STREAM, encryptAudio: false }
+        const streamUntilFrames = (n: number) =>
+          Effect.gen(function* () {
+            const hs = yield* promise(() => new RtspClient(gs.rtspPort).handshake(moonlightAnnounce(plain)))
+            expect(hs.play.status).toBe(200)
+            const control = yield* promise(() =>
+              ControlClient.start({ host: "127.0.0.1", port: gs.controlPort, connectData: hs.connectData, keyHex: RIKEY })
+            )
+            const video = yield* makeVideoReceiver({ hostPort: gs.videoPort, pingPayload: hs.videoPingPayload ?? "", packetSize: plain.packetSize })
+            const frames = yield* video.frames.pipe(Stream.take(n), Stream.runCollect)
+            return { control, video, frames: [...frames] }
+          })
+        const streamEnded = promise(() => waitFor(async () => (await Effect.runPromise(gs.stream)) === undefined, 10_000, "the stream to end"))
+
+        // 1. Launch, stream, and leave without quitting (Moonlight's window closed): the stream
+        //    ends with the control stream, the launch stays for a resume.
+        yield* promise(() => client.launch(launchParams(appId)))
+        const first = yield* Effect.scoped(
+          Effect.gen(function* () {
+            const run = yield* streamUntilFrames(20)
+            // Garbage on every socket while the stream runs: none of it may stop the picture.
+            const udp = dgram.createSocket("udp4")
+            for (const port of [gs.videoPort, gs.audioPort, gs.controlPort]) {
+              for (let i = 0; i < 50; i++) udp.send(randomBytes(1 + ((i * 37) % 1400)), port, "127.0.0.1")
+            }
+            const tcp = net.connect(gs.rtspPort, "127.0.0.1")
+            tcp.on("error", () => undefined)
+            tcp.end(randomBytes(3000))
+            const more = yield* run.video.frames.pipe(Stream.take(20), Stream.runCollect)
+            udp.close()
+            expect([...more].every((f) => f.decoded)).toBe(true)
+            yield* promise(() => run.control.disconnect())
+            return run.frames
+          })
+        )
+        expect(first.length).toBe(20)
+        yield* streamEnded
+        expect(yield* gs.currentLaunch).toBeDefined()
+
+        // 2. Resume: a new handshake, a new stream, starting with an IDR again.
+        const resumed = yield* promise(() => client.resume(launchParams(appId)))
+        expect(resumed.xml.get("resume")).toBe("1")
+        const second = yield* Effect.scoped(
+          Effect.gen(function* () {
+            const run = yield* streamUntilFrames(10)
+            yield* promise(() => run.control.disconnect())
+            return run.frames
+          })
+        )
+        expect(second[0]?.frameType).toBe(2)
+        expect(second.every((f) => f.decoded)).toBe(true)
+        yield* streamEnded
+
+        // 3. A client that plays and never opens its control stream: the host stops encoding
+        //    for nobody after the timeout, and the launch is still there to resume.
+        const hs = yield* promise(() => new RtspClient(gs.rtspPort).handshake(moonlightAnnounce(plain)))
+        expect(hs.play.status).toBe(200)
+        yield* promise(() => waitFor(async () => (await Effect.runPromise(gs.stream)) !== undefined, 10_000, "the stream to start"))
+        yield* streamEnded
+        expect(yield* gs.currentLaunch).toBeDefined()
+        expect((yield* promise(() => client.cancel())).xml.get("cancel")).toBe("1")
       }),
     180_000
   )

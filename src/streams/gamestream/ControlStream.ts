@@ -55,6 +55,11 @@ export interface ControlHandlers {
    * status (Moonlight's `ML_FF_FEC_STATUS`) report it.
    */
   readonly fecRecovered?: (packets: number) => Effect.Effect<void>
+  /**
+   * The session's client proved it holds the key (its first message opened): from here on the
+   * stream has a client. Lets the caller give up on a client that never comes.
+   */
+  readonly authenticated?: Effect.Effect<void>
   /** The client disconnected, timed out, or failed authentication (once per session). */
   readonly ended: (reason: string) => Effect.Effect<void>
 }
@@ -308,7 +313,11 @@ export const makeControlStream = (options: {
           }
           return
         }
-        entry.authenticated = true
+        if (!entry.authenticated) {
+          entry.authenticated = true
+          const onAuthenticated = entry.handlers.authenticated
+          if (onAuthenticated !== undefined) deliver(entry, onAuthenticated)
+        }
         const decoded = decodeControlMessage(opened.right.inner)
         if (Either.isLeft(decoded)) {
           counts.malformed++

@@ -288,6 +288,7 @@ export const GameStreamLive = (
           stop: Effect.sync(() => audio.stop())
         },
         control,
+        clientTimeoutMs: config.gamestreamClientTimeoutMs,
         currentLaunch: launches.current
       })
       const rtsp = yield* makeRtspServer({

@@ -20,7 +20,7 @@
  * and listed in `measured`: they are real measurements of this path, unlike RTT, which GameStream
  * clients never report and which stays 0 and unlisted.
  */
-import { Data, Effect, Exit, FiberHandle, Ref, Schedule, Scope, Stream } from "effect"
+import { Data, Deferred, Effect, Exit, FiberHandle, Ref, Schedule, Scope, Stream } from "effect"
 import type { MeasuredField, SessionMeta } from "../../api/Stats.js"
 import { Recorder } from "../../services/Recorder.js"
 import type { RecorderService } from "../../services/Recorder.js"
@@ -60,6 +60,8 @@ export interface StreamRunnerOptions {
   readonly videoFd: number
   readonly audio: AudioOut | undefined
   readonly control: ControlIn
+  /** How long a played stream waits for its client's control stream (default 10 s). */
+  readonly clientTimeoutMs?: number
   /** The launch this stream serves; when it is cancelled or its client removed, the stream ends. */
   readonly currentLaunch: Effect.Effect<LaunchRecord | undefined>
 }
@@ -148,7 +150,9 @@ export const makeStreamRunner = (options: StreamRunnerOptions) =>
         const reported = { lost: 0, repaired: 0 }
         const ended = yield* Effect.makeSemaphore(0)
         const endReason = yield* Ref.make("")
+        const authenticated = yield* Deferred.make<void>()
         const control = yield* options.control.expect(settings, {
+          authenticated: Deferred.succeed(authenticated, undefined).pipe(Effect.asVoid),
           requestIdr: session.control === undefined ? Effect.void : session.control.requestIdr,
           lossReport: (n) => Effect.sync(() => void (reported.lost += Math.max(0, n))),
           fecRecovered: (n) => Effect.sync(() => void (reported.repaired += Math.max(0, n))),
@@ -182,7 +186,22 @@ export const makeStreamRunner = (options: StreamRunnerOptions) =>
           }),
           Effect.zipRight(Effect.fail(new StreamEnd({ reason: "the launch was cancelled" })))
         )
-        const why = yield* windows.pipe(Effect.raceFirst(clientGone), Effect.raceFirst(launchGone), Effect.flip)
+        // A client that played but never opens its control stream (crashed, firewalled) would
+        // leave the host encoding for nobody: give it up after the timeout.
+        const clientTimeoutMs = options.clientTimeoutMs ?? 10_000
+        const neverCame = Deferred.await(authenticated).pipe(
+          Effect.timeoutFail({
+            duration: clientTimeoutMs,
+            onTimeout: () => new StreamEnd({ reason: `the client never opened its control stream (${clientTimeoutMs} ms)` })
+          }),
+          Effect.zipRight(Effect.never)
+        )
+        const why = yield* windows.pipe(
+          Effect.raceFirst(clientGone),
+          Effect.raceFirst(launchGone),
+          Effect.raceFirst(neverCame),
+          Effect.flip
+        )
         if (!why.reason.startsWith("control stream")) yield* control.terminate(why.reason)
         yield* Effect.logInfo(`GameStream session ${meta.session_id} for ${meta.client} ended: ${why.reason}`)
       }).pipe(
