@@ -95,7 +95,7 @@ export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
       perf: config.perf
     }
   }).pipe(Layer.provideMerge(HostIdentityLive(config.configDir)))
-  // GameStream (Moonlight clients): nvhttp and pairing for now; the stream itself comes later.
+  // GameStream (Moonlight clients): nvhttp, pairing, RTSP, the ENet control stream, RTP video and audio.
   // Its tag is looked up at run time (tests use Context.getOption), hence `Layer<never>` here.
   const gamestream: Layer.Layer<never, Layer.Layer.Error<ReturnType<typeof GameStreamLive>>, Layer.Layer.Context<ReturnType<typeof GameStreamLive>>> =
     config.gamestream ? GameStreamLive() : Layer.empty

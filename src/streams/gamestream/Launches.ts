@@ -2,12 +2,10 @@
  * `launch`, `resume` and `cancel`: the session a Moonlight client asks for, recorded for the
  * stream that serves it.
  *
- * NOT YET STREAMED: this part of the GameStream path validates and records the request (display
- * mode, the `rikey`/`rikeyid` AES key the control and input streams will use, audio and gamepad
- * settings) and answers with `sessionUrl0 = rtsp://<host>:<rtsp port>`, as a GameStream host does.
- * The RTSP handshake, the ENet control stream, RTP video with FEC and audio that would serve that
- * URL are the next part of issue 6; until they exist a Moonlight client gets this far and then
- * fails to connect to RTSP.
+ * `launch` validates and records the request (display mode, the `rikey`/`rikeyid` AES key the
+ * control stream and encrypted audio use, audio and gamepad settings) and answers with
+ * `sessionUrl0 = rtsp://<host>:<rtsp port>`, as a GameStream host does; RTSP then negotiates the
+ * stream for this record, and the stream runs until the client leaves or `cancel` ends the launch.
  *
  * Why one running app per host: that is GameStream's model (serverinfo reports one `currentgame`,
  * clients offer "resume" or "quit" for it), and Moonlight clients are built around it.
@@ -18,7 +16,7 @@ import { DESKTOP_APP_ID } from "./Apps.js"
 import { ok, refusal } from "./Xml.js"
 import type { NvResponse } from "./Xml.js"
 
-/** What a client asked for; the RTSP/ENet/RTP part picks it up by client fingerprint. */
+/** What a client asked for; RTSP reads it (only the launching address may play it). */
 export interface LaunchRecord {
   /** Certificate fingerprint of the paired client that launched. */
   readonly client: string
@@ -72,7 +70,7 @@ export const makeLaunches = Effect.gen(function* () {
       )
       if (!admitted) return refusal(400, "an app is already running on this host: resume it or quit it first", [["gamesession", 0]])
       yield* Effect.logInfo(
-        `GameStream launch by ${ctx.client.slice(0, 16)}: ${record.width}x${record.height}@${record.fps} (the stream itself is not served yet)`
+        `GameStream launch by ${ctx.client.slice(0, 16)}: ${record.width}x${record.height}@${record.fps}; RTSP next`
       )
       return ok([
         ["sessionUrl0", ctx.sessionUrl],
