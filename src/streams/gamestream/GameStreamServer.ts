@@ -41,7 +41,8 @@ import { openGameStreamAudio, startGameStreamAudio } from "../../native/audio.js
 import { makeControlStream } from "./ControlStream.js"
 import { makeRtspServer, RtspPlayRefused } from "./RtspServer.js"
 import { makeStreamRunner } from "./StreamRunner.js"
-import type { Pipeline } from "../Pipeline.js"
+import type { EncoderChoice, Pipeline } from "../Pipeline.js"
+import type { GameStreamCodec } from "./StreamSettings.js"
 import type { Recorder } from "../../services/Recorder.js"
 import type { RunningStream } from "./StreamRunner.js"
 import type { NvResponse } from "./Xml.js"
@@ -78,6 +79,13 @@ export interface GameStreamShape {
 
 export class GameStream extends Context.Tag("punktfunk/GameStream")<GameStream, GameStreamShape>() {}
 
+/**
+ * What DESCRIBE and serverinfo offer: H.264 always (every Moonlight client needs it), HEVC when
+ * the configured encoder can make it (auto picks libx265 or NVENC; a pinned H.264 encoder cannot).
+ */
+export const offeredCodecs = (encoder: EncoderChoice): ReadonlyArray<GameStreamCodec> =>
+  encoder === "auto" || encoder === "libx265" || encoder === "hevc_nvenc" ? ["h264", "hevc"] : ["h264"]
+
 const unmapped = (address: string | undefined) => (address ?? "127.0.0.1").replace(/^::ffff:/, "")
 
 const rawRefusal = (message: string): string => {
@@ -104,6 +112,7 @@ export const GameStreamLive = (
       const fibers = yield* FiberSet.make()
       const run = yield* FiberSet.runtime(fibers)<never>()
       const ports = { http: 0, https: 0, rtsp: 0 }
+      const codecs = offeredCodecs(config.encoder)
 
       const answer = (res: http.ServerResponse, response: NvResponse) => {
         if (res.headersSent || res.destroyed) return
@@ -200,7 +209,8 @@ export const GameStreamLive = (
         },
         get rtspPort() {
           return ports.rtsp
-        }
+        },
+        hevc: codecs.includes("hevc")
       })
 
       const onClientError = (err: Error & { code?: string }, socket: Socket) => {
@@ -296,6 +306,7 @@ export const GameStreamLive = (
         port: config.gamestreamRtspPort,
         ports: { video: videoPort.port, audio: audio.port, control: control.port },
         currentLaunch: launches.current,
+        codecs,
         play: (settings) =>
           runner.play(settings).pipe(
             Effect.asVoid,

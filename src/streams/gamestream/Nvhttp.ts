@@ -35,8 +35,11 @@ import type { NvResponse } from "./Xml.js"
 /** What GameStream hosts report; clients pick SHA-256 pairing from `appversion` 7 and up. */
 export const APP_VERSION = "7.1.431.-1"
 export const GFE_VERSION = "3.23.0.74"
-/** ServerCodecModeSupport: H.264 only until the video part proves more (HEVC 0x100, AV1 0x10000). */
+/** ServerCodecModeSupport bits: H.264 (always), HEVC Main when the host's encoder can (AV1 is 0x10000). */
 export const CODEC_MODES_H264 = 0x1
+export const CODEC_MODES_HEVC = 0x100
+/** The largest picture HEVC may be asked for (what PUNKTFUNK_WIDTH/HEIGHT allow at most). */
+export const MAX_LUMA_PIXELS_HEVC = 7680 * 4320
 
 export interface NvRequest {
   readonly secure: boolean
@@ -57,6 +60,8 @@ export interface NvhttpDeps {
   readonly httpPort: number
   readonly httpsPort: number
   readonly rtspPort: number
+  /** Whether the host's encoder choice can produce HEVC (advertised in serverinfo). */
+  readonly hevc: boolean
 }
 
 const notAuthorized = (path: string) =>
@@ -83,12 +88,12 @@ export const handleNvRequest = (deps: NvhttpDeps) => (req: NvRequest): Effect.Ef
           ["uniqueid", deps.identity.uniqueId],
           ["HttpsPort", deps.httpsPort],
           ["ExternalPort", deps.httpPort],
-          ["MaxLumaPixelsHEVC", 0],
+          ["MaxLumaPixelsHEVC", deps.hevc ? MAX_LUMA_PIXELS_HEVC : 0],
           // No Wake-on-LAN: the placeholder clients know to ignore.
           ["mac", "00:00:00:00:00:00"],
           // Clients keep LocalIP as IPv4; over IPv6 the loopback placeholder tells them to ignore it.
           ["LocalIP", isV6(req.localAddress) ? "127.0.0.1" : req.localAddress],
-          ["ServerCodecModeSupport", CODEC_MODES_H264],
+          ["ServerCodecModeSupport", CODEC_MODES_H264 | (deps.hevc ? CODEC_MODES_HEVC : 0)],
           ["PairStatus", paired ? 1 : 0],
           ["currentgame", running?.appid ?? 0],
           ["state", running === undefined ? "PUNKTFUNK_SERVER_FREE" : "PUNKTFUNK_SERVER_BUSY"]

@@ -93,17 +93,15 @@ export const makeStreamRunner = (options: StreamRunnerOptions) =>
     const lock = yield* Effect.makeSemaphore(1)
 
     const configFor = (settings: StreamSettings): Effect.Effect<SessionConfig, StreamStartError> =>
-      settings.codec !== "h264"
-        ? Effect.fail(
-            new StreamStartError({ message: `the client asked for ${settings.codec}, but this host offers H.264 only` })
-          )
+      settings.codec === "av1"
+        ? Effect.fail(new StreamStartError({ message: "the client asked for AV1, which this host does not offer" }))
         : Effect.succeed({
             ...options.session,
             kind: "gamestream",
             width: settings.width,
             height: settings.height,
             fps: settings.fps,
-            codec: "h264",
+            codec: settings.codec,
             bitrate_kbps: settings.bitrateKbps,
             client: settings.client.slice(0, 16),
             gamestream: {
