@@ -1,15 +1,17 @@
 /**
  * What a paired Moonlight client does after pairing, against a real host: serverinfo fields it
- * reads, the app list, box art as a real PNG, launch/resume/cancel recorded for the stream part
- * (the RTSP/video stream itself is not built yet: only the answer and the recorded request are
- * checked here), and unpair.
+ * reads, the app list, box art as a real PNG, launch/resume/cancel recorded for the stream (the
+ * stream itself is tested end to end in test/streaming/gamestream-session.test.ts), the codecs
+ * offered for the configured encoder, and unpair.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { crc32, inflateSync } from "node:zlib"
 import { waitFor } from "../support/TestHost.js"
+import { DESKTOP_APP_ID } from "../../src/streams/gamestream/Apps.js"
 import { launchParams } from "./support/GameStreamClient.js"
 import { clientFor, gameStreamOf, newIdentity, pairedClients, pairViaOperator, startGameStreamHost } from "./support/Hosts.js"
+import { DEFAULT_CLIENT_CONFIG, moonlightAnnounce, RtspClient } from "./support/RtspClient.js"
 
 const call = <A>(f: () => Promise<A>) => Effect.promise(f)
 
@@ -47,8 +49,9 @@ describe("GameStream nvhttp for a paired client", () => {
       expect(open.xml.get("ExternalPort")).toBe(String(gs.httpPort))
       expect(open.xml.get("mac")).toBe("00:00:00:00:00:00")
       expect(open.xml.get("LocalIP")).toBe("127.0.0.1")
-      expect(open.xml.get("ServerCodecModeSupport")).toBe("1")
-      expect(open.xml.get("MaxLumaPixelsHEVC")).toBe("0")
+      // encoder=auto can make HEVC (libx265 or NVENC): H.264 | HEVC Main, up to 8K.
+      expect(open.xml.get("ServerCodecModeSupport")).toBe(String(0x1 | 0x100))
+      expect(open.xml.get("MaxLumaPixelsHEVC")).toBe(String(7680 * 4320))
       expect(open.xml.get("hostname")).not.toBe("")
       expect(open.xml.get("currentgame")).toBe("0")
       expect(open.xml.get("state")).toMatch(/_SERVER_FREE$/)
@@ -132,6 +135,33 @@ describe("GameStream nvhttp for a paired client", () => {
       // Its launched session is forgotten too (the removal is published; follow it).
       const gs = gameStreamOf(host)
       yield* call(() => waitFor(async () => (await Effect.runPromise(gs.currentLaunch)) === undefined, 10_000, "the launch forgotten"))
+    })
+  )
+
+  it.scopedLive("an encoder pinned to H.264 offers H.264 only: serverinfo, DESCRIBE and ANNOUNCE agree", () =>
+    Effect.gen(function* () {
+      const host = yield* startGameStreamHost({ env: { PUNKTFUNK_ENCODER: "libx264" } })
+      const gs = gameStreamOf(host)
+      const client = clientFor(host, yield* newIdentity())
+      expect((yield* pairViaOperator(host, client, "1357")).outcome.paired).toBe(true)
+      const info = yield* call(() => client.serverInfo(true))
+      expect(info.xml.get("ServerCodecModeSupport")).toBe("1")
+      expect(info.xml.get("MaxLumaPixelsHEVC")).toBe("0")
+      yield* call(() => client.launch(launchParams(DESKTOP_APP_ID)))
+      const rtsp = new RtspClient(gs.rtspPort)
+      const described = yield* call(() => rtsp.describe())
+      expect(described.status).toBe(200)
+      expect(described.body).toContain("H264/90000")
+      expect(described.body).not.toContain("sprop-parameter-sets=AAAAAU")
+      // A client that asks for HEVC anyway is refused at ANNOUNCE, naming the attribute.
+      const refused = yield* call(() =>
+        rtsp.handshake(moonlightAnnounce({ ...DEFAULT_CLIENT_CONFIG, bitStreamFormat: 1 })).then(
+          () => "accepted",
+          (e: unknown) => String(e)
+        )
+      )
+      expect(refused).toMatch(/ANNOUNCE failed: 400 .*bitStreamFormat/)
+      expect(yield* gs.stream).toBeUndefined()
     })
   )
 })

@@ -260,4 +260,38 @@ describe("GameStream end to end", () => {
       }),
     180_000
   )
+
+  it.scopedLive("a client that asks for HEVC gets HEVC (libx265), and the capture says so", () =>
+    Effect.gen(function* () {
+      const host = yield* startGameStreamHost({ pipeline: nativePipelineLayer() })
+      const gs = gameStreamOf(host)
+      const client = clientFor(host, yield* newIdentity("e2e-hevc"))
+      expect((yield* pairViaOperator(host, client, "9753")).outcome.paired).toBe(true)
+      expect((yield* promise(() => host.fetch("/start", { method: "POST" }))).status).toBe(200)
+      yield* promise(() => client.launch(launchParams(1)))
+      const hevc = { ...STREAM, encryptAudio: false, bitStreamFormat: 1 }
+      const rtsp = new RtspClient(gs.rtspPort)
+      const hs = yield* promise(() => rtsp.handshake(moonlightAnnounce(hevc)))
+      expect(hs.describe.body).toContain("sprop-parameter-sets=AAAAAU")
+      const control = yield* Effect.acquireRelease(
+        promise(() => ControlClient.start({ host: "127.0.0.1", port: gs.controlPort, connectData: hs.connectData, keyHex: RIKEY })),
+        (c) => promise(() => c.disconnect()).pipe(Effect.timeout("2 seconds"), Effect.ignore)
+      )
+      expect(control).toBeDefined()
+      const video = yield* makeVideoReceiver({
+        hostPort: gs.videoPort,
+        pingPayload: hs.videoPingPayload ?? "",
+        packetSize: hevc.packetSize,
+        codec: "hevc"
+      })
+      const frames = [...(yield* video.frames.pipe(Stream.take(20), Stream.runCollect))]
+      expect(frames[0]?.frameType).toBe(2)
+      expect(frames.every((f) => f.decoded)).toBe(true)
+      const counters = yield* video.counters
+      expect([counters.width, counters.height, counters.decodeErrors]).toEqual([320, 180, 0])
+      const live = (yield* promise(() => host.fetch("/live").then((r) => json(r)))) as { sessions: ReadonlyArray<{ codec: string; kind: string }> }
+      expect(live.sessions.map((m) => [m.kind, m.codec])).toEqual([["gamestream", "hevc"]])
+    }),
+    120_000
+  )
 })

@@ -26,7 +26,7 @@ export const StreamSettings = Schema.Struct({
   height: Schema.Int.pipe(Schema.between(16, 4320)),
   /** `x-nv-video[0].maxFPS`. */
   fps: Schema.Int.pipe(Schema.between(1, 240)),
-  /** `x-nv-video[0].packetSize`: payload bytes per video packet (after the RTP + video header). */
+  /** `x-nv-video[0].packetSize`: the 16-byte video header plus payload; each datagram is this + the 16-byte RTP header. */
   packetSize: Schema.Int.pipe(Schema.between(256, 4096)),
   /** `x-nv-vqos[0].bw.maximumBitrateKbps`. */
   bitrateKbps: Schema.Int.pipe(Schema.between(100, 500_000)),
