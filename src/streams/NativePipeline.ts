@@ -31,7 +31,8 @@ const decodeConfig = Schema.decodeUnknown(SessionConfig)
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
 let sessionCounter = 0
-const nextSessionId = (): string => `native-${process.pid}-${++sessionCounter}`
+// Named by kind, so a log line or a capture tells a GameStream session from a native one at a glance.
+const nextSessionId = (kind: string): string => `${kind}-${process.pid}-${++sessionCounter}`
 
 const loadModule = Effect.try({
   try: () => nativeModule(),
@@ -76,7 +77,7 @@ export const openNative = (config: SessionConfig, extras: NativeExtras = {}) =>
     )
     const info = session.info()
     if (info.note !== "") yield* Effect.logWarning(`encoder: ${info.note}`)
-    const meta = nativeMeta(nextSessionId(), checked, info)
+    const meta = nativeMeta(nextSessionId(checked.kind), checked, info)
     // The target the encoder is running at now: a client's bitrate change moves it, and the
     // windows after it say so.
     let bitrateKbps = checked.bitrate_kbps
