@@ -131,6 +131,9 @@ describe("GameStream end to end", () => {
         )
         expect((yield* promise(() => client.cancel())).xml.get("cancel")).toBe("1")
         yield* promise(() => waitFor(async () => (await Effect.runPromise(gs.stream)) === undefined, 10_000, "the stream to end"))
+        // The host told the client over the control stream (graceful termination, 0x0109).
+        const bye = yield* promise(() => control.receive())
+        expect(bye.type).toBe(0x0109)
 
         // Judged after the stream ended, so no frame is caught half-sent.
         yield* video.finish
