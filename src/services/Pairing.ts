@@ -9,10 +9,18 @@
  * differently. One attempt per request: a wrong PIN refuses the request, so a PIN cannot be
  * guessed by trying again through the same request.
  *
+ * `checkPin` is an effect because a path may learn only later whether the PIN was right:
+ * GameStream proves it three round trips after the PIN (see gamestream/PairingSessions). A
+ * certificate is pinned only after `checkPin` said yes, so a wrong PIN never shows up as paired,
+ * not even for a moment; the operator's `enterPin` answers once the path has decided. That wait
+ * runs in this service's own scope, outside the global lock: an operator whose browser gives up
+ * does not cut the client's pairing short, and one slow proof never holds up other pairings or
+ * unpairs — the lock is taken only to save.
+ *
  * Removing a client publishes its fingerprint on `removals`, so a path ends that client's running
  * sessions at once instead of at its next connect.
  */
-import { Context, Data, Deferred, Effect, Layer, PubSub, Ref, Schema, Stream } from "effect"
+import { Context, Data, Deferred, Effect, Either, Fiber, FiberSet, Layer, PubSub, Ref, Schema, Stream } from "effect"
 import { randomBytes } from "node:crypto"
 import * as path from "node:path"
 import {
@@ -34,8 +42,12 @@ export interface PairingRequest {
   readonly path: PairingPath
   readonly name: string
   readonly fingerprint: string
-  /** Does the PIN the operator typed match what the client proved it shows? */
-  readonly checkPin: (pin: string) => boolean
+  /**
+   * Does the PIN the operator typed match the one the client shows? `true` pins the client,
+   * `false` is a wrong PIN; a failure means the attempt ended otherwise (the client gave up, the
+   * host stopped) and its reason is told to the operator. May wait for the client's proof.
+   */
+  readonly checkPin: (pin: string) => Effect.Effect<boolean, PairingRefused>
   /** Told the request id once the request is listed, so the client can show it. */
   readonly onPending: (requestId: string) => Effect.Effect<void>
 }
@@ -63,7 +75,7 @@ export const MAX_PENDING = 16
 
 interface Pending {
   readonly info: PendingPairing
-  readonly checkPin: (pin: string) => boolean
+  readonly checkPin: PairingRequest["checkPin"]
   readonly decision: Deferred.Deferred<PairedClient, PairingRefused>
 }
 
@@ -111,42 +123,70 @@ export const PairingLive = (configDir: string): Layer.Layer<Pairing, PairingLoad
       const notFound = (requestId: string) =>
         new PairingRequestNotFound({ request_id: requestId, message: `no pending pairing request '${requestId}'` })
 
+      // Decisions under way, in the service's scope: the host stopping interrupts them (and so
+      // tells their clients), an operator's request going away does not.
+      const settlings = yield* FiberSet.make<Either.Either<PairedClient, PairingRequestNotFound | WrongPin | PairingSaveError>>()
+
+      const settle = (requestId: string, request: Pending, pin: string) =>
+        Effect.gen(function* () {
+          const verdict = yield* Effect.either(request.checkPin(pin))
+          if (Either.isLeft(verdict)) {
+            yield* Deferred.fail(request.decision, verdict.left)
+            return yield* new PairingRequestNotFound({
+              request_id: requestId,
+              message: `pairing '${request.info.name}' did not complete: ${verdict.left.reason}`
+            })
+          }
+          if (!verdict.right) {
+            yield* Deferred.fail(
+              request.decision,
+              new PairingRefused({ reason: "the PIN entered on the host does not match the one this client showed" })
+            )
+            return yield* new WrongPin({
+              request_id: requestId,
+              message: `wrong PIN for '${request.info.name}': the request is refused; pair the client again`
+            })
+          }
+          const client: PairedClient = {
+            fingerprint: request.info.fingerprint,
+            path: request.info.path,
+            name: request.info.name,
+            paired_unix_ms: Date.now()
+          }
+          const saved = yield* lock.withPermits(1)(
+            Effect.gen(function* () {
+              const current = yield* Ref.get(paired)
+              yield* save([...current.filter((c) => !(c.fingerprint === client.fingerprint && c.path === client.path)), client])
+            })
+          ).pipe(
+            Effect.tapError((e) =>
+              Deferred.fail(request.decision, new PairingRefused({ reason: `the host could not save the pairing: ${e.message}` }))
+            ),
+            Effect.as(client)
+          )
+          yield* Deferred.succeed(request.decision, saved)
+          yield* Effect.logInfo(`paired ${client.path} client '${client.name}' (${client.fingerprint.slice(0, 16)})`)
+          return saved
+        }).pipe(
+          Effect.onInterrupt(() =>
+            Deferred.fail(request.decision, new PairingRefused({ reason: "the host stopped before the pairing completed" }))
+          ),
+          Effect.either
+        )
+
       const service: PairingService = {
         pending: Ref.get(pending).pipe(Effect.map((map) => [...map.values()].map((p) => p.info))),
         enterPin: (requestId, pin) =>
-          lock.withPermits(1)(
+          // Taking the request and handing it to its own fiber is one step: an operator who hangs
+          // up in between must not leave the client's request taken but never decided.
+          Effect.uninterruptibleMask((restore) =>
             Effect.gen(function* () {
               const request = yield* take(requestId)
               if (request === undefined) return yield* notFound(requestId)
-              if (!request.checkPin(pin)) {
-                yield* Deferred.fail(
-                  request.decision,
-                  new PairingRefused({ reason: "the PIN entered on the host does not match the one this client showed" })
-                )
-                return yield* new WrongPin({
-                  request_id: requestId,
-                  message: `wrong PIN for '${request.info.name}': the request is refused; pair the client again`
-                })
-              }
-              const client: PairedClient = {
-                fingerprint: request.info.fingerprint,
-                path: request.info.path,
-                name: request.info.name,
-                paired_unix_ms: Date.now()
-              }
-              const current = yield* Ref.get(paired)
-              const saved = yield* save([
-                ...current.filter((c) => !(c.fingerprint === client.fingerprint && c.path === client.path)),
-                client
-              ]).pipe(
-                Effect.tapError((e) =>
-                  Deferred.fail(request.decision, new PairingRefused({ reason: `the host could not save the pairing: ${e.message}` }))
-                ),
-                Effect.as(client)
-              )
-              yield* Deferred.succeed(request.decision, saved)
-              yield* Effect.logInfo(`paired ${client.path} client '${client.name}' (${client.fingerprint.slice(0, 16)})`)
-              return saved
+              // Interruptible again: a fiber forked here would otherwise inherit the mask, and so
+              // would whatever the path's checkPin forks (GameStream's completion timer).
+              const settling = yield* FiberSet.run(settlings, Effect.interruptible(settle(requestId, request, pin)))
+              return yield* restore(Fiber.join(settling)).pipe(Effect.flatten)
             })
           ),
         reject: (requestId) =>

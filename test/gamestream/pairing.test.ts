@@ -2,16 +2,17 @@
  * Pairing a Moonlight-style client through the operator, against a real host (HTTP and HTTPS on
  * loopback, the pairing store on disk): the PIN the client shows is typed through the pairing
  * API, every phase is checked by the client's own arithmetic, and the outcome is what the host
- * pins — a paired certificate after a right PIN, nothing after a wrong one.
+ * pins — a paired certificate after a right PIN, nothing after a wrong one, not even for a moment:
+ * the operator's answer waits for the client's proof.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber } from "effect"
+import { Effect, Fiber, Option } from "effect"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as https from "node:https"
 import * as path from "node:path"
 import { X509Certificate } from "node:crypto"
-import { tempDir, waitFor } from "../support/TestHost.js"
+import { json, tempDir, waitFor } from "../support/TestHost.js"
 import { GameStreamClient } from "./support/GameStreamClient.js"
 import {
   clientFor,
@@ -40,11 +41,13 @@ describe("GameStream pairing through the operator", () => {
       expect(before.xml.statusCode).toBe(200)
       expect(before.xml.get("PairStatus")).toBe("0")
 
-      const { request, operatorStatus, outcome } = yield* pairViaOperator(host, client, "4821")
+      const { request, operatorStatus, operatorBody, outcome } = yield* pairViaOperator(host, client, "4821")
       expect(request.path).toBe("gamestream")
       expect(request.fingerprint).toBe(identity.fingerprint)
       expect(request.name).toBe("roth")
+      // The operator's 200 comes with the client proven and pinned.
       expect(operatorStatus).toBe(200)
+      expect(operatorBody).toMatchObject({ fingerprint: identity.fingerprint, path: "gamestream", name: "roth" })
       expect(outcome).toMatchObject({ paired: true })
       if (!outcome.paired) return
       // The certificate the host sent is the one it serves HTTPS with, and the one kept on disk.
@@ -72,7 +75,7 @@ describe("GameStream pairing through the operator", () => {
     })
   )
 
-  it.scopedLive("between the operator's PIN and the client's proof the certificate is not paired for HTTPS", () =>
+  it.scopedLive("between the operator's PIN and the client's proof nothing is paired and the operator waits", () =>
     Effect.gen(function* () {
       const host = yield* startGameStreamHost()
       const identity = yield* newIdentity("halfway")
@@ -88,20 +91,31 @@ describe("GameStream pairing through the operator", () => {
         )
       )
       const [request] = yield* waitPending(host)
-      expect((yield* enterPin(host, request?.request_id ?? "", "1234")).status).toBe(200)
+      const operator = yield* Effect.fork(
+        enterPin(host, request?.request_id ?? "", "1234").pipe(
+          Effect.flatMap((r) => call(async () => ({ status: r.status, body: await json(r) })))
+        )
+      )
+      // The long poll is answered as soon as the PIN is in ...
       const answer = yield* Fiber.join(first)
       expect(answer.xml.get("paired")).toBe("1")
       expect(answer.xml.get("plaincert")).toMatch(/^[0-9a-f]+$/)
-      // The pairing store lists it (the operator typed a PIN), but the host has no proof yet.
-      expect((yield* pairedClients(host)).map((c) => c.fingerprint)).toEqual([identity.fingerprint])
+      expect((yield* call(() => client.request(false, "/pair", { clientchallenge: "00".repeat(16) }))).xml.get("paired")).toBe("1")
+      // ... but nothing is pinned, nor listed, and the operator has no answer yet.
+      expect(yield* pairedClients(host)).toEqual([])
       expect((yield* call(() => client.applist())).xml.statusCode).toBe(401)
       expect((yield* call(() => client.serverInfo(true))).xml.get("PairStatus")).toBe("0")
       expect((yield* call(() => client.request(true, "/pair", { phrase: "pairchallenge" }))).xml.get("paired")).toBe("0")
-      // Moonlight gives up with an unpair over HTTP: the provisional pinning goes.
+      expect(Option.isNone(yield* Fiber.poll(operator))).toBe(true)
+      // Moonlight gives up with an unpair over HTTP: the operator is told why.
       expect((yield* call(() => client.unpair(false))).xml.statusCode).toBe(200)
+      const told = yield* Fiber.join(operator)
+      expect(told.status).toBe(404)
+      expect(told.body).toMatchObject({ _tag: "PairingRequestNotFound", message: expect.stringMatching(/gave up before completing pairing/) })
       expect(yield* pairedClients(host)).toEqual([])
+      expect(yield* pendingList(host)).toEqual([])
       // And the abandoned attempt's next phase is refused.
-      const late = yield* call(() => client.request(false, "/pair", { clientchallenge: "00".repeat(16) }))
+      const late = yield* call(() => client.request(false, "/pair", { serverchallengeresp: "00".repeat(32) }))
       expect(late.xml.statusMessage).toMatch(/no pairing in progress/)
     })
   )
@@ -119,7 +133,8 @@ describe("GameStream pairing through the operator", () => {
       yield* call(() => waitFor(async () => (await Effect.runPromise(pendingList(host))).length === 2, 10_000, "two pending requests"))
       const pending = yield* pendingList(host)
       const idOf = (fingerprint: string) => pending.find((p) => p.fingerprint === fingerprint)?.request_id ?? ""
-      expect((yield* enterPin(host, idOf(b.fingerprint), "9999")).status).toBe(200)
+      // Each operator answer waits for its own client's proof: B's wrong PIN is refused, A pairs.
+      expect((yield* enterPin(host, idOf(b.fingerprint), "9999")).status).toBe(403)
       expect((yield* enterPin(host, idOf(a.fingerprint), "1111")).status).toBe(200)
       expect(yield* Fiber.join(pairingA)).toMatchObject({ paired: true })
       expect(yield* Fiber.join(pairingB)).toMatchObject({ paired: false, reason: "wrong PIN" })
@@ -129,13 +144,19 @@ describe("GameStream pairing through the operator", () => {
     })
   )
 
-  it.scopedLive("a wrong PIN: Moonlight sees it, unpairs, and nothing stays pinned", () =>
+  it.scopedLive("a wrong PIN: Moonlight sees it and unpairs; the operator is told WrongPin; never listed as paired", () =>
     Effect.gen(function* () {
       const host = yield* startGameStreamHost()
       const identity = yield* newIdentity("guess")
       const client = clientFor(host, identity)
-      const { outcome } = yield* pairViaOperator(host, client, "1111", "2222")
+      const watch = yield* watchPaired(host)
+      const { operatorStatus, operatorBody, outcome } = yield* pairViaOperator(host, client, "1111", "2222")
       expect(outcome).toEqual({ paired: false, stage: "pairingsecret", reason: "wrong PIN" })
+      expect(operatorStatus).toBe(403)
+      expect(operatorBody).toMatchObject({ _tag: "WrongPin" })
+      const seen = yield* watch.stop
+      expect(seen.polls).toBeGreaterThan(0)
+      expect(seen.listed).toEqual([])
       expect(yield* pairedClients(host)).toEqual([])
       expect((yield* call(() => client.serverInfo(true))).xml.get("PairStatus")).toBe("0")
       expect((yield* call(() => client.applist())).xml.statusCode).toBe(401)
@@ -147,13 +168,17 @@ describe("GameStream pairing through the operator", () => {
       const host = yield* startGameStreamHost()
       const identity = yield* newIdentity("liar")
       const client = clientFor(host, identity)
-      const { outcome } = yield* pairViaOperator(host, client, "1111", "2222", { ignoreWrongPin: true })
+      const watch = yield* watchPaired(host)
+      const { operatorStatus, outcome } = yield* pairViaOperator(host, client, "1111", "2222", { ignoreWrongPin: true })
       expect(outcome).toMatchObject({ paired: false, stage: "clientpairingsecret" })
+      expect(operatorStatus).toBe(403)
+      expect((yield* watch.stop).listed).toEqual([])
       expect(yield* pairedClients(host)).toEqual([])
       expect((yield* call(() => client.applist())).xml.statusCode).toBe(401)
       // A fresh attempt with the right PIN works.
       const retry = yield* pairViaOperator(host, client, "3333")
       expect(retry.outcome).toMatchObject({ paired: true })
+      expect(retry.operatorStatus).toBe(200)
       expect((yield* pairedClients(host)).map((c) => c.fingerprint)).toEqual([identity.fingerprint])
     })
   )
@@ -219,6 +244,29 @@ describe("GameStream pairing through the operator", () => {
     })
   )
 })
+
+/**
+ * Reads the operator's list of paired clients over and over until stopped, keeping every
+ * fingerprint it ever listed: a wrong PIN must not show up there even for a moment.
+ */
+const watchPaired = (host: Parameters<typeof pairedClients>[0]) =>
+  Effect.gen(function* () {
+    const listed = new Set<string>()
+    let polls = 0
+    const fiber = yield* Effect.fork(
+      Effect.forever(
+        pairedClients(host).pipe(
+          Effect.tap((clients) =>
+            Effect.sync(() => {
+              polls++
+              for (const c of clients) listed.add(c.fingerprint)
+            })
+          )
+        )
+      )
+    )
+    return { stop: Fiber.interrupt(fiber).pipe(Effect.map(() => ({ polls, listed: [...listed] }))) }
+  })
 
 const hostCertFingerprint = (pem: string) =>
   // SHA-256 of the DER, as the host reports it.

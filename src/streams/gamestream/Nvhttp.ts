@@ -4,9 +4,10 @@
  * Plain HTTP knows nobody (Moonlight sends no certificate there), so it answers only what an
  * unpaired client needs: `serverinfo` (never "paired"), the PIN phases of `pair`, and `unpair` as
  * "forget my unfinished pairing". HTTPS sees the client's certificate; a certificate the operator
- * paired (and the client proved — see PairingSessions) gets `applist`, `appasset`, `launch`,
- * `resume`, `cancel`, `unpair` and `pairchallenge`; any other gets `status_code` 401 (and
- * serverinfo with `PairStatus` 0), as GameStream hosts answer, so Moonlight offers to pair.
+ * paired (pinned only once the client proved the PIN — see PairingSessions) gets `applist`,
+ * `appasset`, `launch`, `resume`, `cancel`, `unpair` and `pairchallenge`; any other gets
+ * `status_code` 401 (and serverinfo with `PairStatus` 0), as GameStream hosts answer, so
+ * Moonlight offers to pair.
  */
 import { Effect } from "effect"
 import * as os from "node:os"
@@ -72,7 +73,7 @@ const isV6 = (address: string) => address.includes(":")
 export const handleNvRequest = (deps: NvhttpDeps) => (req: NvRequest): Effect.Effect<NvResponse> =>
   Effect.gen(function* () {
     const paired =
-      req.secure && req.clientFingerprint !== undefined && !deps.sessions.isProvisional(req.clientFingerprint)
+      req.secure && req.clientFingerprint !== undefined
         ? (yield* deps.pairing.pairedAs(req.clientFingerprint, "gamestream")) !== undefined
         : false
     const q = req.query

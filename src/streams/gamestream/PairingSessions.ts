@@ -4,26 +4,36 @@
  * `pairchallenge` over HTTPS with the new client certificate.
  *
  * The operator's PIN: `getservercert` arrives with the client's salt and certificate and is held
- * open (a long poll, as GameStream hosts do) while the request waits in the shared Pairing service
+ * open (a long poll, as GameStream hosts do) while a request waits in the shared Pairing service
  * until the operator types the PIN the Moonlight client shows. Only then can the host derive the
- * AES key and answer.
+ * AES key and answer. The request runs in a fiber of its own (in this module's scope), because it
+ * outlives that HTTP request: the long poll is answered as soon as the PIN is in, while the
+ * request is decided only at the end.
  *
- * Why a pinned certificate is *provisional* until the last phase: the Pairing service pins the
- * certificate as soon as the operator enters a PIN (its `checkPin` is synchronous), but whether
- * that PIN is the one the client shows is proven only three round trips later, when the client's
- * hash decrypts right under the PIN-derived key. So the certificate is marked provisional the
- * moment it is pinned (inside `checkPin`, before the service saves it) and the HTTPS side treats
- * it as unpaired; a wrong PIN, a bad signature, an out-of-order phase, a new attempt, Moonlight's
- * own `unpair` after it sees the PIN was wrong, a client that never finishes, or the host
- * stopping all unpin it again — so a failed pairing leaves nothing pinned. A certificate that
- * was already paired before the attempt is left paired (someone replaying a paired client's
- * public certificate cannot unpair it). What remains: a host killed with SIGKILL between the
- * PIN and the last phase keeps that one certificate pinned; the operator sees it in the list.
+ * Why the operator's PIN is not the end of it: whether the PIN is the one the client shows is
+ * proven only three round trips later, when the client's hash decrypts right under the
+ * PIN-derived key. So this path's `checkPin` hands the PIN to the attempt and then waits for that
+ * proof; the Pairing service pins the certificate (and the operator's `enterPin` answers) only
+ * after it. Each attempt's `proof` is settled exactly once:
+ *  - true by `clientpairingsecret` when the hash matches and the signature verifies;
+ *  - false (a wrong PIN) when the hash does not match, or when Moonlight sends `unpair` over HTTP
+ *    after `serverchallengeresp` — that is how Moonlight says it found the PIN wrong, without
+ *    ever sending `clientpairingsecret`;
+ *  - a refusal, with the reason the operator is shown, for a bad signature, a phase out of
+ *    order, a new attempt replacing it, the client giving up earlier or not finishing within the
+ *    completion window, or the host stopping.
+ * After a true proof, `clientpairingsecret` waits (within the same window) until the service has
+ * saved the pairing before it answers `paired` 1, so Moonlight's next call, `pairchallenge` over
+ * HTTPS, finds its certificate pinned. A failed attempt pins nothing and unpins nothing, so a
+ * client that was paired before a failed re-pair stays paired (and someone replaying a paired
+ * client's public certificate cannot unpair it).
  */
-import { Duration, Effect, Either, Fiber, FiberSet } from "effect"
+import { Deferred, Duration, Effect, Either, Fiber, FiberSet, Option } from "effect"
 import type { Scope } from "effect"
 import { randomBytes, timingSafeEqual, X509Certificate } from "node:crypto"
+import type { PairedClient } from "../../api/Pairing.js"
 import { fingerprintOfDer } from "../../services/Certificates.js"
+import { PairingRefused } from "../../services/Pairing.js"
 import type { PairingService } from "../../services/Pairing.js"
 import type { GameStreamIdentityShape } from "./Identity.js"
 import {
@@ -46,14 +56,18 @@ import type { NvResponse } from "./Xml.js"
 
 type Phase = "cert-sent" | "challenged" | "answered"
 
+/** One client's pairing from the operator's PIN on. */
 interface Attempt {
   readonly uniqueid: string
   readonly name: string
   readonly fingerprint: string
   readonly clientCertPem: string
   readonly clientCertSignature: Buffer
-  readonly wasPaired: boolean
   readonly key: Buffer
+  /** Was the PIN right? Awaited by `checkPin`, i.e. by the operator's `enterPin`. */
+  readonly proof: Deferred.Deferred<boolean, PairingRefused>
+  /** What the Pairing service made of it: the pinned client, or why not. */
+  readonly decided: Deferred.Deferred<PairedClient, PairingRefused>
   phase: Phase
   serverSecret: Buffer
   serverChallenge: Buffer
@@ -68,8 +82,6 @@ export interface PairingSessionsShape {
   readonly clientPairingSecret: (q: typeof ClientPairingSecretQuery.Type) => Effect.Effect<NvResponse>
   /** Moonlight's `unpair` over HTTP after a failed pairing: drop this uniqueid's attempt. */
   readonly abandon: (uniqueid: string) => Effect.Effect<boolean>
-  /** Pinned by the operator's PIN, not yet proven by the client: not paired for HTTPS. */
-  readonly isProvisional: (fingerprint: string) => boolean
 }
 
 export interface PairingSessionsOptions {
@@ -81,6 +93,8 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString("hex")
 
 const failed = (message: string) => refusal(400, message, [["paired", 0]])
 
+const WRONG_PIN = "the PIN entered on the host does not match the one the client showed"
+
 export const makePairingSessions = (
   identity: GameStreamIdentityShape,
   pairing: PairingService,
@@ -89,27 +103,32 @@ export const makePairingSessions = (
   Effect.gen(function* () {
     const completeWithin = Duration.decode(options.completeWithin ?? "60 seconds")
     const attempts = new Map<string, Attempt>()
-    const provisional = new Set<string>()
     const timers = yield* FiberSet.make<void>()
+    // The requests waiting in the Pairing service; they outlive the getservercert that made them.
+    const requests = yield* FiberSet.make<boolean>()
 
-    /** End an attempt; unless `proven`, unpin what its PIN pinned. */
-    const end = (attempt: Attempt, proven: boolean, why: string, fromTimer = false): Effect.Effect<void> =>
+    /**
+     * End an attempt with its proof: true (proven), false (a wrong PIN), or a refusal. A proof
+     * already settled stays as it was.
+     */
+    const end = (attempt: Attempt, outcome: boolean | PairingRefused, fromTimer = false): Effect.Effect<void> =>
       Effect.gen(function* () {
         if (attempts.get(attempt.uniqueid) === attempt) attempts.delete(attempt.uniqueid)
         if (attempt.timer !== undefined && !fromTimer) yield* Fiber.interruptFork(attempt.timer)
-        if (!proven && !attempt.wasPaired) yield* unpinProvisional(attempt.fingerprint)
-        provisional.delete(attempt.fingerprint)
-        yield* Effect.logInfo(`GameStream pairing of '${attempt.name}' (${attempt.fingerprint.slice(0, 16)}) ${proven ? "completed" : `failed: ${why}`}`)
+        const settled =
+          typeof outcome === "boolean" ? yield* Deferred.succeed(attempt.proof, outcome) : yield* Deferred.fail(attempt.proof, outcome)
+        if (!settled) return
+        const how = outcome === true ? "proven" : outcome === false ? `failed: ${WRONG_PIN}` : `failed: ${outcome.reason}`
+        yield* Effect.logInfo(`GameStream pairing of '${attempt.name}' (${attempt.fingerprint.slice(0, 16)}) ${how}`)
       })
 
-    const unpinProvisional = (fingerprint: string) =>
-      pairing.unpair(fingerprint).pipe(
-        Effect.catchTag("ClientNotFound", () => Effect.void),
-        Effect.catchTag("PairingSaveError", (e) => Effect.logError(`could not unpin a failed GameStream pairing: ${e.message}`)),
-        Effect.zipRight(Effect.sync(() => void provisional.delete(fingerprint)))
-      )
+    const refused = (reason: string) => new PairingRefused({ reason })
 
-    yield* Effect.addFinalizer(() => Effect.forEach([...attempts.values()], (a) => end(a, false, "the host stopped"), { discard: true }))
+    yield* Effect.addFinalizer(() =>
+      Effect.forEach([...attempts.values()], (a) => end(a, refused("the host stopped before the client finished pairing")), {
+        discard: true
+      })
+    )
 
     const current = (uniqueid: string, expected: Phase, what: string) =>
       Effect.gen(function* () {
@@ -118,7 +137,7 @@ export const makePairingSessions = (
           return Either.left(failed(`no pairing in progress for uniqueid '${uniqueid}': start again with getservercert`))
         }
         if (attempt.phase !== expected) {
-          yield* end(attempt, false, `${what} out of order`)
+          yield* end(attempt, refused(`the client sent ${what} out of order`))
           return Either.left(failed(`${what} out of order: pairing abandoned, start again`))
         }
         return Either.right(attempt)
@@ -137,61 +156,95 @@ export const makePairingSessions = (
         const fingerprint = fingerprintOfDer(cert.raw)
         const name = q.devicename ?? `Moonlight ${q.uniqueid}`.slice(0, 64)
         const previous = attempts.get(q.uniqueid)
-        if (previous !== undefined) yield* end(previous, false, "a new pairing attempt from the same uniqueid")
-        // Paired before this attempt, and proven: only then may a failure leave it paired.
-        const wasPaired = (yield* pairing.pairedAs(fingerprint, "gamestream")) !== undefined && !provisional.has(fingerprint)
+        if (previous !== undefined) yield* end(previous, refused("a new pairing attempt from the same uniqueid replaced it"))
 
-        let pin: string | undefined
-        let settled = false
-        const decision = yield* pairing
-          .request({
-            path: "gamestream",
-            name,
-            fingerprint,
-            // Accept any PIN here: it is proven or refuted by the challenge phases (see the top).
-            checkPin: (entered) => {
-              pin = entered
-              if (!wasPaired) provisional.add(fingerprint)
-              return true
-            },
-            onPending: (requestId) =>
-              Effect.logInfo(`GameStream pairing request ${requestId} from '${name}': enter the PIN Moonlight shows`)
-          })
-          .pipe(
-            Effect.either,
-            // The client hung up after the PIN was entered but before it got the answer.
-            Effect.onInterrupt(() => (pin !== undefined && !settled && !wasPaired ? unpinProvisional(fingerprint) : Effect.void))
-          )
-        settled = true
-        if (Either.isLeft(decision) || pin === undefined) {
-          if (!wasPaired) provisional.delete(fingerprint)
-          return failed(Either.isLeft(decision) ? decision.left.reason : "no PIN was entered")
-        }
-        const attempt: Attempt = {
-          uniqueid: q.uniqueid,
-          name,
-          fingerprint,
-          clientCertPem: q.clientcert,
-          clientCertSignature,
-          wasPaired,
-          key: aesKeyOf(q.salt, pin),
-          phase: "cert-sent",
-          serverSecret: Buffer.alloc(0),
-          serverChallenge: Buffer.alloc(0),
-          clientHash: Buffer.alloc(0),
-          timer: undefined
-        }
-        attempts.set(q.uniqueid, attempt)
-        attempt.timer = yield* FiberSet.run(
-          timers,
-          Effect.sleep(completeWithin).pipe(
-            Effect.zipRight(
-              Effect.suspend(() =>
-                attempts.get(q.uniqueid) === attempt ? end(attempt, false, "the client did not finish in time", true) : Effect.void
+        const entered = yield* Deferred.make<Attempt>()
+        const decided = yield* Deferred.make<PairedClient, PairingRefused>()
+        // Set when this long poll ends before the PIN; a PIN arriving just after is refused.
+        let hungUp = false
+
+        const checkPin = (pin: string): Effect.Effect<boolean, PairingRefused> =>
+          Effect.gen(function* () {
+            if (hungUp) return yield* refused("the client gave up before completing pairing: it hung up before the PIN was entered")
+            const attempt: Attempt = {
+              uniqueid: q.uniqueid,
+              name,
+              fingerprint,
+              clientCertPem: q.clientcert,
+              clientCertSignature,
+              key: aesKeyOf(q.salt, pin),
+              proof: yield* Deferred.make<boolean, PairingRefused>(),
+              decided,
+              phase: "cert-sent",
+              serverSecret: Buffer.alloc(0),
+              serverChallenge: Buffer.alloc(0),
+              clientHash: Buffer.alloc(0),
+              timer: undefined
+            }
+            // Another getservercert of this uniqueid may have had its PIN entered meanwhile.
+            const other = attempts.get(q.uniqueid)
+            if (other !== undefined) yield* end(other, refused("a new pairing attempt from the same uniqueid replaced it"))
+            attempts.set(q.uniqueid, attempt)
+            attempt.timer = yield* FiberSet.run(
+              timers,
+              Effect.sleep(completeWithin).pipe(
+                Effect.zipRight(
+                  Effect.suspend(() =>
+                    end(
+                      attempt,
+                      refused(`the client gave up before completing pairing: it did not finish within ${Duration.format(completeWithin)} of the PIN`),
+                      true
+                    )
+                  )
+                )
               )
             )
+            yield* Deferred.succeed(entered, attempt)
+            return yield* Deferred.await(attempt.proof)
+          })
+
+        const request = yield* FiberSet.run(
+          requests,
+          pairing
+            .request({
+              path: "gamestream",
+              name,
+              fingerprint,
+              checkPin,
+              onPending: (requestId) =>
+                Effect.logInfo(`GameStream pairing request ${requestId} from '${name}': enter the PIN Moonlight shows`)
+            })
+            .pipe(
+              Effect.exit,
+              Effect.flatMap((exit) => Deferred.done(decided, exit)),
+              Effect.onInterrupt(() => Deferred.fail(decided, refused("the pairing request was withdrawn")))
+            )
+        )
+        // The long poll ends with the PIN, or with the request's refusal (rejected, too many pending).
+        const first = yield* Effect.raceFirst(
+          Deferred.await(entered).pipe(Effect.as(Either.right(undefined))),
+          Deferred.await(decided).pipe(
+            Effect.match({
+              onFailure: (e) => Either.left(e.reason),
+              onSuccess: () => Either.left("the pairing was decided before the client finished it")
+            })
+          )
+        ).pipe(
+          // Moonlight cancelled the long poll: withdraw the request (the operator never sees a
+          // ghost), and if the PIN was entered just now, end the attempt it started.
+          Effect.onInterrupt(() =>
+            Effect.gen(function* () {
+              hungUp = true
+              const pinned = yield* Deferred.poll(entered)
+              if (Option.isSome(pinned)) {
+                const attempt = yield* pinned.value
+                yield* end(attempt, refused("the client gave up before completing pairing: it hung up before it got the host's certificate"))
+              }
+              yield* Fiber.interrupt(request)
+            })
           )
         )
+        if (Either.isLeft(first)) return failed(first.left)
         return ok([
           ["paired", 1],
           ["plaincert", hex(Buffer.from(identity.certPem, "latin1"))]
@@ -242,15 +295,28 @@ export const makePairingSessions = (
         const expected = expectedClientHash(attempt.serverChallenge, attempt.clientCertSignature, secret)
         const samePin = expected.length === attempt.clientHash.length && timingSafeEqual(expected, attempt.clientHash)
         const ownsCert = rsaVerify(attempt.clientCertPem, secret, signature)
-        if (samePin && ownsCert) {
-          yield* end(attempt, true, "")
-          return ok([["paired", 1]])
+        if (!samePin) {
+          yield* end(attempt, false)
+          return refusal(200, `${WRONG_PIN}: nothing was paired`, [["paired", 0]])
         }
-        const why = samePin
-          ? "the client's signature does not match its certificate"
-          : "the PIN entered on the host does not match the one the client showed"
-        yield* end(attempt, false, why)
-        return refusal(200, `${why}: nothing was paired`, [["paired", 0]])
+        if (!ownsCert) {
+          const why = "the client's signature does not match its certificate"
+          yield* end(attempt, refused(why))
+          return refusal(200, `${why}: nothing was paired`, [["paired", 0]])
+        }
+        yield* end(attempt, true)
+        // Answer "paired" only once the certificate is pinned: Moonlight's next call, pairchallenge
+        // over HTTPS, is refused for a certificate that is not.
+        const saved = yield* Deferred.await(attempt.decided).pipe(
+          Effect.either,
+          Effect.timeoutTo({
+            duration: completeWithin,
+            onSuccess: (decision) => Either.mapLeft(decision, (e) => e.reason),
+            onTimeout: () => Either.left("the host did not record the pairing in time")
+          })
+        )
+        if (Either.isLeft(saved)) return refusal(200, `${saved.left}: nothing was paired`, [["paired", 0]])
+        return ok([["paired", 1]])
       })
 
     return {
@@ -261,8 +327,14 @@ export const makePairingSessions = (
       abandon: (uniqueid) =>
         Effect.suspend(() => {
           const attempt = attempts.get(uniqueid)
-          return attempt === undefined ? Effect.succeed(false) : end(attempt, false, "the client gave up").pipe(Effect.as(true))
-        }),
-      isProvisional: (fingerprint) => provisional.has(fingerprint)
+          if (attempt === undefined) return Effect.succeed(false)
+          // After serverchallengeresp Moonlight knows whether the PIN matched; an unpair then is
+          // its "wrong PIN". Earlier it just gave up.
+          const outcome =
+            attempt.phase === "answered"
+              ? false
+              : refused(`the client gave up before completing pairing: it sent unpair after ${attempt.phase === "cert-sent" ? "getservercert" : "clientchallenge"}`)
+          return end(attempt, outcome).pipe(Effect.as(true))
+        })
     }
   })

@@ -71,7 +71,8 @@ export const enterPin = (host: StartedHost, requestId: string, pin: string) =>
 
 /**
  * Runs the client's pairing with `clientPin` (what Moonlight shows) while the operator types
- * `operatorPin`; returns the client's outcome and what the operator API said.
+ * `operatorPin`; returns the client's outcome and what the operator API said. The operator's
+ * answer waits for the client's proof, so the client runs in its own fiber meanwhile.
  */
 export const pairViaOperator = (
   host: StartedHost,
@@ -87,5 +88,6 @@ export const pairViaOperator = (
     const [request] = yield* waitPending(host)
     if (request === undefined) throw new Error("no pending request")
     const entered = yield* enterPin(host, request.request_id, operatorPin)
-    return { request, operatorStatus: entered.status, outcome: yield* outcome.await.pipe(Effect.flatten) }
+    const operatorBody: unknown = yield* Effect.promise(() => json(entered))
+    return { request, operatorStatus: entered.status, operatorBody, outcome: yield* outcome.await.pipe(Effect.flatten) }
   })

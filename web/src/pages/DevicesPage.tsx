@@ -3,8 +3,11 @@
  *
  * The operator types the PIN the *client* shows (see `src/api/Pairing.ts`): that proves the
  * person at the host can see the client's screen. A request waits only a short while on the host,
- * so the list is re-read every two seconds. Unpairing asks for a confirmation first, like deleting
- * a recording: a client that is unpaired must pair again with a PIN.
+ * so the list is re-read every two seconds. The host answers the PIN only once the client has
+ * finished pairing (a GameStream client proves the PIN a few round trips later), so the page says
+ * it is waiting meanwhile — the request has already left the pending list by then. Unpairing asks
+ * for a confirmation first, like deleting a recording: a client that is unpaired must pair again
+ * with a PIN.
  */
 import { useCallback, useEffect, useState } from "react"
 import type { PairedClient, PendingPairing } from "../../../src/api/Pairing.js"
@@ -20,6 +23,7 @@ const PendingRow = ({ request, api, onDone }: { request: PendingPairing; api: De
   const submit = () => {
     if (!PIN.test(pin)) return onDone(null, "A PIN is 4 to 8 digits, exactly as the client shows it.")
     setBusy(true)
+    onDone(`Waiting for ${request.name} to finish pairing…`, null)
     api.enterPin(request.request_id, pin).then(
       (client) => onDone(`Paired ${client.name} (${client.path}).`, null),
       (e: unknown) => onDone(null, describeError(e).message)

@@ -57,6 +57,23 @@ describe("DevicesPage", () => {
     await waitFor(() => expect(screen.getAllByTestId("client-row")).toHaveLength(2))
   })
 
+  it("says it waits while the host waits for the client to finish pairing", async () => {
+    const { api } = fakeDevices()
+    let finish: () => void = () => undefined
+    const enterPin = api.enterPin
+    const slow: DevicesApi = {
+      ...api,
+      enterPin: (id, pin) => new Promise<void>((resolve) => (finish = resolve)).then(() => enterPin(id, pin))
+    }
+    render(<DevicesPage api={slow} />)
+    const row = await screen.findByTestId("pending-row")
+    fireEvent.change(within(row).getByLabelText("PIN shown by living-room"), { target: { value: "1234" } })
+    await act(async () => fireEvent.click(within(row).getByRole("button", { name: "Pair" })))
+    expect((await screen.findByRole("status")).textContent).toContain("Waiting for living-room to finish pairing")
+    await act(async () => finish())
+    await screen.findByText("Paired living-room (native).")
+  })
+
   it("unpairs only after the confirmation", async () => {
     const { api, calls } = fakeDevices()
     render(<DevicesPage api={api} />)
