@@ -203,46 +203,51 @@ export const makePairingSessions = (
             return yield* Deferred.await(attempt.proof)
           })
 
-        const request = yield* FiberSet.run(
-          requests,
-          pairing
-            .request({
-              path: "gamestream",
-              name,
-              fingerprint,
-              checkPin,
-              onPending: (requestId) =>
-                Effect.logInfo(`GameStream pairing request ${requestId} from '${name}': enter the PIN Moonlight shows`)
-            })
-            .pipe(
-              Effect.exit,
-              Effect.flatMap((exit) => Deferred.done(decided, exit)),
-              Effect.onInterrupt(() => Deferred.fail(decided, refused("the pairing request was withdrawn")))
+        const ask = pairing
+          .request({
+            path: "gamestream",
+            name,
+            fingerprint,
+            checkPin,
+            onPending: (requestId) => Effect.logInfo(`GameStream pairing request ${requestId} from '${name}': enter the PIN Moonlight shows`)
+          })
+          .pipe(
+            Effect.exit,
+            Effect.flatMap((exit) => Deferred.done(decided, exit)),
+            Effect.onInterrupt(() => Deferred.fail(decided, refused("the pairing request was withdrawn")))
+          )
+        // The long poll ends with the PIN, or with the request's refusal (rejected, too many
+        // pending). Masked until the hang-up handler is in place, so no request is left behind.
+        const first = yield* Effect.uninterruptibleMask((restore) =>
+          Effect.gen(function* () {
+            // Interruptible itself: a fiber forked under the mask would inherit it.
+            const request = yield* FiberSet.run(requests, Effect.interruptible(ask))
+            return yield* restore(
+              Effect.raceFirst(
+                Deferred.await(entered).pipe(Effect.as(Either.right(undefined))),
+                Deferred.await(decided).pipe(
+                  Effect.match({
+                    onFailure: (e) => Either.left(e.reason),
+                    onSuccess: () => Either.left("the pairing was decided before the client finished it")
+                  })
+                )
+              )
+            ).pipe(
+              // Moonlight cancelled the long poll: withdraw the request (the operator never sees a
+              // ghost), and if the PIN was entered just now, end the attempt it started.
+              Effect.onInterrupt(() =>
+                Effect.gen(function* () {
+                  hungUp = true
+                  const pinned = yield* Deferred.poll(entered)
+                  if (Option.isSome(pinned)) {
+                    const attempt = yield* pinned.value
+                    yield* end(attempt, refused("the client gave up before completing pairing: it hung up before it got the host's certificate"))
+                  }
+                  yield* Fiber.interrupt(request)
+                })
+              )
             )
-        )
-        // The long poll ends with the PIN, or with the request's refusal (rejected, too many pending).
-        const first = yield* Effect.raceFirst(
-          Deferred.await(entered).pipe(Effect.as(Either.right(undefined))),
-          Deferred.await(decided).pipe(
-            Effect.match({
-              onFailure: (e) => Either.left(e.reason),
-              onSuccess: () => Either.left("the pairing was decided before the client finished it")
-            })
-          )
-        ).pipe(
-          // Moonlight cancelled the long poll: withdraw the request (the operator never sees a
-          // ghost), and if the PIN was entered just now, end the attempt it started.
-          Effect.onInterrupt(() =>
-            Effect.gen(function* () {
-              hungUp = true
-              const pinned = yield* Deferred.poll(entered)
-              if (Option.isSome(pinned)) {
-                const attempt = yield* pinned.value
-                yield* end(attempt, refused("the client gave up before completing pairing: it hung up before it got the host's certificate"))
-              }
-              yield* Fiber.interrupt(request)
-            })
-          )
+          })
         )
         if (Either.isLeft(first)) return failed(first.left)
         return ok([
