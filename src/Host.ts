@@ -21,6 +21,7 @@ import { DemoLive } from "./Demo.js"
 import { ControlServerLive } from "./streams/punktfunk1/ControlServer.js"
 import { HostIdentityLive } from "./services/HostIdentity.js"
 import { GameStreamLive } from "./streams/gamestream/GameStreamServer.js"
+import { sessionDefaultsOf } from "./streams/SessionDefaults.js"
 
 export const sessionConfigOf = (config: HostConfigShape): SessionConfig | undefined => {
   // In demo mode the bundled client's session is the stream; no local one beside it.
@@ -86,14 +87,7 @@ export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
     port: config.nativePort,
     bind: config.streamBind,
     clientTimeout: `${config.nativeClientTimeoutMs} millis`,
-    session: {
-      source: config.source === "fake" || config.source === "none" ? "synthetic" : config.source,
-      ...(config.display === undefined ? {} : { display: config.display }),
-      encoder: config.encoder,
-      preset: config.preset,
-      tune: config.tune,
-      perf: config.perf
-    }
+    session: sessionDefaultsOf(config)
   }).pipe(Layer.provideMerge(HostIdentityLive(config.configDir)))
   // GameStream (Moonlight clients): nvhttp, pairing, RTSP, the ENet control stream, RTP video and audio.
   // Its tag is looked up at run time (tests use Context.getOption), hence `Layer<never>` here.

@@ -42,6 +42,8 @@ void init() { std::call_once(g_once, build); }
 
 uint8_t mul(uint8_t a, uint8_t b) { return g_mul[a][b]; }
 
+const uint8_t* mul_row(uint8_t c) { return g_mul[c]; }
+
 uint8_t inv(uint8_t a) { return a == 0 ? 0 : g_exp[255 - g_log[a]]; }
 
 uint8_t coefficient(int i, int j, int k) {

@@ -25,8 +25,11 @@ void encode(const uint8_t* const* data, int k, uint8_t* const* parity, int m, si
 // rebuilt, or -1 when fewer than k arrived. `work` must hold k*k*2 bytes (no allocation here).
 int reconstruct(uint8_t* const* shards, const bool* present, int k, int m, size_t size, uint8_t* work);
 
-// GF(2^8) helpers, exposed for the known-answer tests.
+// GF(2^8) helpers, exposed for the known-answer tests and for GameStream's own parity matrix
+// (gamestream/gs_fec.h), which works in the same field.
 uint8_t mul(uint8_t a, uint8_t b);
+// The 256 products c·x for every x: the inner loops' lookup row (call init() first).
+const uint8_t* mul_row(uint8_t c);
 uint8_t inv(uint8_t a);
 // The parity coefficient C[i][j] = 1 / (x_i + y_j), x_i = k + i, y_j = j.
 uint8_t coefficient(int i, int j, int k);

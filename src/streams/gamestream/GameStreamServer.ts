@@ -41,6 +41,7 @@ import { openGameStreamAudio, startGameStreamAudio } from "../../native/audio.js
 import { makeControlStream } from "./ControlStream.js"
 import { makeRtspServer, RtspPlayRefused } from "./RtspServer.js"
 import { makeStreamRunner } from "./StreamRunner.js"
+import { sessionDefaultsOf } from "../SessionDefaults.js"
 import type { EncoderChoice, Pipeline } from "../Pipeline.js"
 import type { GameStreamCodec } from "./StreamSettings.js"
 import type { Recorder } from "../../services/Recorder.js"
@@ -284,14 +285,7 @@ export const GameStreamLive = (
         Effect.mapError(listenError("control", config.gamestreamControlPort))
       )
       const runner = yield* makeStreamRunner({
-        session: {
-          source: config.source === "fake" || config.source === "none" ? "synthetic" : config.source,
-          ...(config.display === undefined ? {} : { display: config.display }),
-          encoder: config.encoder,
-          preset: config.preset,
-          tune: config.tune,
-          perf: config.perf
-        },
+        session: sessionDefaultsOf(config),
         videoFd: videoPort.fd,
         audio: {
           start: (o) => startGameStreamAudio(audio, o),

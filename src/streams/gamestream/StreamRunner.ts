@@ -26,6 +26,7 @@ import { Recorder } from "../../services/Recorder.js"
 import type { RecorderService } from "../../services/Recorder.js"
 import { Pipeline } from "../Pipeline.js"
 import type { PipelineService, SessionConfig, StreamSession } from "../Pipeline.js"
+import type { SessionDefaults } from "../SessionDefaults.js"
 import type { LaunchRecord } from "./Launches.js"
 import type { ControlHandlers } from "./ControlStream.js"
 import { ENCRYPTION_AUDIO } from "./Sdp.js"
@@ -56,7 +57,7 @@ export interface ControlIn {
 
 export interface StreamRunnerOptions {
   /** Session settings from the host configuration (source, encoder, preset…). */
-  readonly session: Pick<SessionConfig, "source" | "encoder" | "preset" | "tune" | "perf"> & { readonly display?: string }
+  readonly session: SessionDefaults
   readonly videoFd: number
   readonly audio: AudioOut | undefined
   readonly control: ControlIn

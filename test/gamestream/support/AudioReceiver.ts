@@ -22,6 +22,7 @@
 import { createDecipheriv } from "node:crypto"
 import * as dgram from "node:dgram"
 import { audio } from "../../../src/native/audio.js"
+import { gfInv, gfMul } from "./GsFec.js"
 
 export const PT_AUDIO = 97
 export const PT_FEC = 127
@@ -32,22 +33,9 @@ export const PARITY_MATRIX: ReadonlyArray<ReadonlyArray<number>> = [
   [0xc7, 0xa7, 0x0d, 0x6c]
 ]
 
-// ---- GF(2^8), polynomial x^8 + x^4 + x^3 + x^2 + 1 ------------------------------------------
-
-const EXP = new Uint8Array(512)
-const LOG = new Uint8Array(256)
-{
-  let x = 1
-  for (let i = 0; i < 255; i++) {
-    EXP[i] = x
-    LOG[x] = i
-    x <<= 1
-    if (x & 0x100) x ^= 0x11d
-  }
-  for (let i = 255; i < 512; i++) EXP[i] = EXP[i - 255]!
-}
-export const gfMul = (a: number, b: number): number => (a === 0 || b === 0 ? 0 : EXP[LOG[a]! + LOG[b]!]!)
-const gfInv = (a: number): number => EXP[255 - LOG[a]!]!
+// GF(2^8) arithmetic is the video test client's (same field, x^8 + x^4 + x^3 + x^2 + 1): only the
+// matrix differs — audio uses the fixed 2×4 matrix above.
+export { gfMul }
 
 /** The two parity shards for four equal-length data shards. */
 export const parityOf = (data: ReadonlyArray<Uint8Array>): [Uint8Array, Uint8Array] => {
