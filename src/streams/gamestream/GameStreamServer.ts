@@ -310,7 +310,7 @@ export const GameStreamLive = (
       ports.rtsp = rtsp.port
 
       yield* Effect.logInfo(
-        `GameStream RTSP on ${config.streamBind}:${rtsp.port} (TCP), video :${videoPort.port}, control :${control.port}, audio :${audio.port} (UDP)`
+        `GameStream media on ${config.streamBind}: video :${videoPort.port}, control :${control.port}, audio :${audio.port} (UDP)`
       )
       yield* Effect.logInfo(
         `GameStream nvhttp on ${config.streamBind}:${ports.http} (HTTP) and :${ports.https} (HTTPS); Moonlight clients pair with a PIN entered in the console`
