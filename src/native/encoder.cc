@@ -95,7 +95,12 @@ bool Encoder::open_one(const std::string& name, const PipelineOptions& o, std::s
       *why = "unknown tune '" + o.tune + "'";
       return false;
     }
-    if (name == "libx265") av_opt_set(ctx_->priv_data, "x265-params", "log-level=error", 0);
+    // info=0: without it libx265 puts a ~2 KB SEI (its version and every option) in front of the
+    // slice of every keyframe. Moonlight recognises an IDR only when the slice starts in the
+    // frame's first packet (after VPS/SPS/PPS); behind that SEI it never does, so it waits for
+    // an IDR forever and gives up on the stream (moonlight-common-c, seen in
+    // test/streaming/gamestream-moonlight.test.ts).
+    if (name == "libx265") av_opt_set(ctx_->priv_data, "x265-params", "log-level=error:info=0", 0);
   }
   // libx264, libx265 and NVENC all know "forced-idr"; a build without it just ignores the request.
   av_opt_set(ctx_->priv_data, "forced-idr", "1", 0);

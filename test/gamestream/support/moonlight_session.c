@@ -1,0 +1,221 @@
+/*
+ * A stream as Moonlight runs it, through moonlight-common-c's public API (Limelight.h): our own
+ * small client for an interoperability test. The library does the RTSP handshake, the encrypted
+ * ENet control stream, RTP video with its FEC and depacketizer, RTP audio with its FEC and
+ * decryption; this program only hands it the server and stream description and counts what its
+ * callbacks receive.
+ *
+ *   moonlight_session KEY=VALUE...
+ *     address, url (sessionUrl0), appversion, gfeversion, codecs (ServerCodecModeSupport),
+ *     width, height, fps, bitrate (kbps), packetsize, formats (supportedVideoFormats),
+ *     encrypt (encryptionFlags), rikey (32 hex), rikeyid (signed decimal, as launched with),
+ *     out (file for the Annex-B bitstream), seconds (give up after), ready (frames before
+ *     "ready" is printed), idrat (frame count at which LiRequestIdrFrame is called, 0 = never),
+ *     stopat (frames after which the client stops by itself, 0 = wait for the host to end it)
+ *
+ * stdout: {"event":"started"} when LiStartConnection returned, {"event":"ready"} after `ready`
+ * frames, then one summary line {"summary":...}. The library's log goes to stderr.
+ */
+#include <Limelight.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char* arg(int argc, char** argv, const char* key, const char* fallback) {
+  size_t n = strlen(key);
+  for (int i = 1; i < argc; i++) {
+    if (strncmp(argv[i], key, n) == 0 && argv[i][n] == '=') return argv[i] + n + 1;
+  }
+  return fallback;
+}
+
+static long argl(int argc, char** argv, const char* key, long fallback) {
+  const char* v = arg(argc, argv, key, NULL);
+  return v == NULL ? fallback : strtol(v, NULL, 0);
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static FILE* bitstream;
+static atomic_int frames, idr_frames, idr_after_request, bytes_written;
+static atomic_int request_at_frame = -1; /* frame number when LiRequestIdrFrame was called */
+static atomic_int audio_packets, audio_lost;
+static atomic_int failed_stage = 0, failed_code = 0;
+static atomic_int terminated = 0, termination_code = 0;
+static atomic_int video_format = 0, video_width = 0, video_height = 0;
+static atomic_int audio_channels = 0;
+static atomic_int setup_calls = 0;
+
+/* Decoder: every decode unit is a whole frame, its buffers Annex-B NAL units (start codes included). */
+static int dr_setup(int format, int width, int height, int redraw, void* ctx, int flags) {
+  (void)redraw; (void)ctx; (void)flags;
+  video_format = format;
+  video_width = width;
+  video_height = height;
+  setup_calls++;
+  return 0;
+}
+
+static int dr_submit(PDECODE_UNIT du) {
+  for (PLENTRY e = du->bufferList; e != NULL; e = e->next) {
+    if (bitstream != NULL) fwrite(e->data, 1, (size_t)e->length, bitstream);
+    bytes_written += e->length;
+  }
+  frames++;
+  if (du->frameType == FRAME_TYPE_IDR) {
+    idr_frames++;
+    int asked = request_at_frame;
+    if (asked >= 0 && du->frameNumber > asked) idr_after_request++;
+  }
+  return DR_OK;
+}
+
+static int ar_init(int config, const POPUS_MULTISTREAM_CONFIGURATION opus, void* ctx, int flags) {
+  (void)config; (void)ctx; (void)flags;
+  audio_channels = opus->channelCount;
+  return 0;
+}
+
+/* Opus packets as they come off the RTP audio queue; NULL means a lost packet to conceal. */
+static void ar_sample(char* data, int length) {
+  if (data == NULL || length == 0) audio_lost++;
+  else audio_packets++;
+}
+
+static void cl_stage_failed(int stage, int code) {
+  fprintf(stderr, "moonlight_session: stage %s failed: %d\n", LiGetStageName(stage), code);
+  failed_stage = stage;
+  failed_code = code;
+}
+
+static void cl_terminated(int code) {
+  fprintf(stderr, "moonlight_session: connection terminated: %d\n", code);
+  termination_code = code;
+  terminated = 1;
+}
+
+static void cl_log(const char* format, ...) {
+  va_list ap;
+  va_start(ap, format);
+  fputs("moonlight-common-c: ", stderr);
+  vfprintf(stderr, format, ap);
+  va_end(ap);
+}
+
+static int unhex(const char* hex, char* out, size_t n) {
+  if (hex == NULL || strlen(hex) != 2 * n) return -1;
+  for (size_t i = 0; i < n; i++) {
+    unsigned v;
+    if (sscanf(hex + 2 * i, "%2x", &v) != 1) return -1;
+    out[i] = (char)v;
+  }
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  SERVER_INFORMATION server;
+  LiInitializeServerInformation(&server);
+  server.address = arg(argc, argv, "address", "127.0.0.1");
+  server.rtspSessionUrl = arg(argc, argv, "url", NULL);
+  server.serverInfoAppVersion = arg(argc, argv, "appversion", "7.1.431.-1");
+  server.serverInfoGfeVersion = arg(argc, argv, "gfeversion", "3.23.0.74");
+  server.serverCodecModeSupport = (int)argl(argc, argv, "codecs", SCM_H264);
+
+  STREAM_CONFIGURATION config;
+  LiInitializeStreamConfiguration(&config);
+  config.width = (int)argl(argc, argv, "width", 1280);
+  config.height = (int)argl(argc, argv, "height", 720);
+  config.fps = (int)argl(argc, argv, "fps", 60);
+  config.bitrate = (int)argl(argc, argv, "bitrate", 10000);
+  config.packetSize = (int)argl(argc, argv, "packetsize", 1392);
+  config.streamingRemotely = STREAM_CFG_LOCAL;
+  config.audioConfiguration = AUDIO_CONFIGURATION_STEREO;
+  config.supportedVideoFormats = (int)argl(argc, argv, "formats", VIDEO_FORMAT_H264);
+  config.encryptionFlags = (int)argl(argc, argv, "encrypt", ENCFLG_AUDIO);
+  if (unhex(arg(argc, argv, "rikey", NULL), config.remoteInputAesKey, 16) != 0) {
+    fprintf(stderr, "moonlight_session: rikey must be 32 hex digits\n");
+    return 2;
+  }
+  /* As Moonlight launches: rikeyid is the IV's first four bytes read big-endian (as a signed int). */
+  uint32_t keyId = (uint32_t)strtol(arg(argc, argv, "rikeyid", "0"), NULL, 10);
+  memset(config.remoteInputAesIv, 0, sizeof(config.remoteInputAesIv));
+  config.remoteInputAesIv[0] = (char)(keyId >> 24);
+  config.remoteInputAesIv[1] = (char)(keyId >> 16);
+  config.remoteInputAesIv[2] = (char)(keyId >> 8);
+  config.remoteInputAesIv[3] = (char)keyId;
+
+  const char* out = arg(argc, argv, "out", NULL);
+  if (out != NULL && (bitstream = fopen(out, "wb")) == NULL) {
+    perror(out);
+    return 2;
+  }
+  double seconds = (double)argl(argc, argv, "seconds", 30);
+  int ready = (int)argl(argc, argv, "ready", 30);
+  int idrAt = (int)argl(argc, argv, "idrat", 0);
+  int stopAt = (int)argl(argc, argv, "stopat", 0);
+
+  DECODER_RENDERER_CALLBACKS video;
+  LiInitializeVideoCallbacks(&video);
+  video.setup = dr_setup;
+  video.submitDecodeUnit = dr_submit;
+  AUDIO_RENDERER_CALLBACKS audio;
+  LiInitializeAudioCallbacks(&audio);
+  audio.init = ar_init;
+  audio.decodeAndPlaySample = ar_sample;
+  CONNECTION_LISTENER_CALLBACKS listener;
+  LiInitializeConnectionCallbacks(&listener);
+  listener.stageFailed = cl_stage_failed;
+  listener.connectionTerminated = cl_terminated;
+  listener.logMessage = cl_log;
+
+  double deadline = now_s() + seconds;
+  int started = LiStartConnection(&server, &config, &listener, &video, &audio, NULL, 0, NULL, 0);
+  int timedOut = 0;
+  if (started == 0) {
+    printf("{\"event\":\"started\"}\n");
+    int saidReady = 0;
+    for (;;) {
+      int n = frames;
+      if (!saidReady && n >= ready) {
+        saidReady = 1;
+        printf("{\"event\":\"ready\"}\n");
+      }
+      if (idrAt > 0 && request_at_frame < 0 && n >= idrAt) {
+        /* What Moonlight does when its decoder reports an error: ask the host for an IDR. */
+        request_at_frame = n;
+        LiRequestIdrFrame();
+      }
+      if (terminated || (stopAt > 0 && n >= stopAt)) break;
+      if (now_s() > deadline) {
+        timedOut = 1;
+        break;
+      }
+      usleep(10000);
+    }
+    LiStopConnection();
+  }
+  if (bitstream != NULL) fclose(bitstream);
+  const RTP_VIDEO_STATS* vs = LiGetRTPVideoStats();
+  const RTP_AUDIO_STATS* as = LiGetRTPAudioStats();
+  printf("{\"summary\":{\"startResult\":%d,\"stageFailed\":%d,\"stageError\":%d,\"terminated\":%s,"
+         "\"terminationCode\":%d,\"timedOut\":%s,\"videoFormat\":%d,\"width\":%d,\"height\":%d,"
+         "\"frames\":%d,\"idrFrames\":%d,\"idrAfterRequest\":%d,\"bytes\":%d,\"audioChannels\":%d,"
+         "\"audioPackets\":%d,\"audioLost\":%d,\"videoPackets\":%u,\"videoFecRecovered\":%u,"
+         "\"videoFecFailed\":%u,\"audioRtpPackets\":%u,\"audioInvalid\":%u}}\n",
+         started, (int)failed_stage, (int)failed_code, terminated ? "true" : "false", (int)termination_code,
+         timedOut ? "true" : "false", (int)video_format, (int)video_width, (int)video_height, (int)frames,
+         (int)idr_frames, (int)idr_after_request, (int)bytes_written, (int)audio_channels, (int)audio_packets,
+         (int)audio_lost, vs->packetCountVideo, vs->packetCountFecRecovered, vs->packetCountFecFailed,
+         as->packetCountAudio, as->packetCountInvalid);
+  return 0;
+}
