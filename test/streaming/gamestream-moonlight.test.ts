@@ -85,7 +85,10 @@ const buildHarness = (): string | undefined => {
       execFileSync("gcc", [
         "-O2", "-w", "-c", "-std=gnu11",
         ...enetDefines.map((d) => `-DHAS_${d}=1`),
-        "-DHAVE_CLOCK_GETTIME", "-DNDEBUG",
+        // LC_DEBUG: the library's debug build, whose assertions on what the host sends
+        // (LC_ASSERT_VT) "indicate an error in Moonlight or on the host" — a host bug aborts the
+        // client here instead of passing unnoticed.
+        "-DHAVE_CLOCK_GETTIME", "-DLC_DEBUG",
         "-I", path.join(src, "src"),
         "-I", path.join(src, "enet", "include"),
         "-I", path.join(src, "nanors"),
@@ -101,7 +104,7 @@ const buildHarness = (): string | undefined => {
       "-I", path.join(src, "src"),
       path.join(here, "..", "gamestream", "support", "moonlight_session.c"),
       ...fs.readdirSync(objects).map((f) => path.join(objects, f)),
-      "-lcrypto", "-lpthread",
+      "-lopus", "-lcrypto", "-lpthread", "-lm",
       "-o", out
     ])
     return out
@@ -130,6 +133,9 @@ const Summary = Schema.Struct({
   audioChannels: Schema.Number,
   audioPackets: Schema.Number,
   audioLost: Schema.Number,
+  audioDecodeErrors: Schema.Number,
+  audioSamples: Schema.Number,
+  audioPeak: Schema.Number,
   videoPackets: Schema.Number,
   videoFecRecovered: Schema.Number,
   videoFecFailed: Schema.Number,
@@ -287,6 +293,10 @@ describe("GameStream with Moonlight's own client library (moonlight-common-c)", 
           expect(summary.audioChannels).toBe(2)
           expect(summary.audioPackets, failure()).toBeGreaterThan(20)
           expect(summary.audioInvalid).toBe(0)
+          // Decrypted with the launch's key and decoded with the layout the host described.
+          expect([summary.audioDecodeErrors, summary.audioLost], failure()).toEqual([0, 0])
+          expect(summary.audioSamples).toBe(summary.audioPackets * 240) // 5 ms at 48 kHz each
+          expect(summary.audioPeak).toBeLessThan(1e-3) // silence: there is no sound source yet
 
           // The picture the client's decoder was handed decodes, every frame of it.
           const decoded = decodeWithFfmpeg(bitstream, c.codec)

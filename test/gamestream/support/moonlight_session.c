@@ -17,6 +17,8 @@
  * frames, then one summary line {"summary":...}. The library's log goes to stderr.
  */
 #include <Limelight.h>
+#include <math.h>
+#include <opus/opus_multistream.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -48,7 +50,11 @@ static double now_s(void) {
 static FILE* bitstream;
 static atomic_int frames, idr_frames, idr_after_request, bytes_written;
 static atomic_int request_at_frame = -1; /* frame number when LiRequestIdrFrame was called */
-static atomic_int audio_packets, audio_lost;
+static atomic_int audio_packets, audio_lost, audio_decode_errors, audio_samples;
+static OpusMSDecoder* opus;
+static int opus_channels, opus_frame;
+static float* pcm;
+static double audio_peak; /* only touched on the library's audio thread */
 static atomic_int failed_stage = 0, failed_code = 0;
 static atomic_int terminated = 0, termination_code = 0;
 static atomic_int video_format = 0, video_width = 0, video_height = 0;
@@ -79,16 +85,48 @@ static int dr_submit(PDECODE_UNIT du) {
   return DR_OK;
 }
 
-static int ar_init(int config, const POPUS_MULTISTREAM_CONFIGURATION opus, void* ctx, int flags) {
+/* Audio: the Opus packets the library hands over (decrypted, FEC applied) are decoded with the
+ * layout it negotiated, as a Moonlight client plays them: a packet that does not decode is a
+ * broken sound stream (wrong key, wrong layout), which a count alone would not notice. */
+static int ar_init(int config, const POPUS_MULTISTREAM_CONFIGURATION c, void* ctx, int flags) {
   (void)config; (void)ctx; (void)flags;
-  audio_channels = opus->channelCount;
-  return 0;
+  audio_channels = c->channelCount;
+  int err = 0;
+  opus = opus_multistream_decoder_create(c->sampleRate, c->channelCount, c->streams, c->coupledStreams, c->mapping, &err);
+  if (opus == NULL || err != OPUS_OK) {
+    fprintf(stderr, "moonlight_session: opus_multistream_decoder_create: %d\n", err);
+    return -1;
+  }
+  opus_channels = c->channelCount;
+  opus_frame = c->samplesPerFrame;
+  pcm = calloc((size_t)(opus_frame * opus_channels), sizeof(float));
+  return pcm == NULL ? -1 : 0;
+}
+
+static void ar_cleanup(void) {
+  if (opus != NULL) opus_multistream_decoder_destroy(opus);
+  opus = NULL;
+  free(pcm);
+  pcm = NULL;
 }
 
 /* Opus packets as they come off the RTP audio queue; NULL means a lost packet to conceal. */
 static void ar_sample(char* data, int length) {
-  if (data == NULL || length == 0) audio_lost++;
-  else audio_packets++;
+  if (data == NULL || length == 0) {
+    audio_lost++;
+    return;
+  }
+  audio_packets++;
+  if (opus == NULL) return;
+  int n = opus_multistream_decode_float(opus, (const unsigned char*)data, length, pcm, opus_frame, 0);
+  if (n < 0) {
+    audio_decode_errors++;
+    return;
+  }
+  audio_samples += n;
+  for (int i = 0; i < n * opus_channels; i++) {
+    if (fabs(pcm[i]) > audio_peak) audio_peak = fabs(pcm[i]);
+  }
 }
 
 static void cl_stage_failed(int stage, int code) {
@@ -171,6 +209,7 @@ int main(int argc, char** argv) {
   AUDIO_RENDERER_CALLBACKS audio;
   LiInitializeAudioCallbacks(&audio);
   audio.init = ar_init;
+  audio.cleanup = ar_cleanup;
   audio.decodeAndPlaySample = ar_sample;
   CONNECTION_LISTENER_CALLBACKS listener;
   LiInitializeConnectionCallbacks(&listener);
@@ -210,12 +249,12 @@ int main(int argc, char** argv) {
   printf("{\"summary\":{\"startResult\":%d,\"stageFailed\":%d,\"stageError\":%d,\"terminated\":%s,"
          "\"terminationCode\":%d,\"timedOut\":%s,\"videoFormat\":%d,\"width\":%d,\"height\":%d,"
          "\"frames\":%d,\"idrFrames\":%d,\"idrAfterRequest\":%d,\"bytes\":%d,\"audioChannels\":%d,"
-         "\"audioPackets\":%d,\"audioLost\":%d,\"videoPackets\":%u,\"videoFecRecovered\":%u,"
+         "\"audioPackets\":%d,\"audioLost\":%d,\"audioDecodeErrors\":%d,\"audioSamples\":%d,\"audioPeak\":%g,\"videoPackets\":%u,\"videoFecRecovered\":%u,"
          "\"videoFecFailed\":%u,\"audioRtpPackets\":%u,\"audioInvalid\":%u}}\n",
          started, (int)failed_stage, (int)failed_code, terminated ? "true" : "false", (int)termination_code,
          timedOut ? "true" : "false", (int)video_format, (int)video_width, (int)video_height, (int)frames,
          (int)idr_frames, (int)idr_after_request, (int)bytes_written, (int)audio_channels, (int)audio_packets,
-         (int)audio_lost, vs->packetCountVideo, vs->packetCountFecRecovered, vs->packetCountFecFailed,
+         (int)audio_lost, (int)audio_decode_errors, (int)audio_samples, audio_peak, vs->packetCountVideo, vs->packetCountFecRecovered, vs->packetCountFecFailed,
          as->packetCountAudio, as->packetCountInvalid);
   return 0;
 }
