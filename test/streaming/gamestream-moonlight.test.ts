@@ -141,7 +141,10 @@ const Summary = Schema.Struct({
   videoFecRecovered: Schema.Number,
   videoFecFailed: Schema.Number,
   audioRtpPackets: Schema.Number,
-  audioInvalid: Schema.Number
+  audioInvalid: Schema.Number,
+  inputSent: Schema.Number,
+  inputFailed: Schema.Number,
+  framesAfterInput: Schema.Number
 })
 type Summary = typeof Summary.Type
 
@@ -229,6 +232,8 @@ interface StreamCase {
   readonly packetSize: number
   /** supportedVideoFormats: H.264 only, or H.264 and HEVC (Moonlight then prefers HEVC). */
   readonly formats: number
+  /** Audio channels (stereo unless said). */
+  readonly channels?: 2 | 6 | 8
 }
 
 const SMALL: StreamCase = { width: 320, height: 180, fps: 30, bitrateKbps: 2_000, packetSize: 1392, formats: 0x0001 }
@@ -268,6 +273,7 @@ const pairAndLaunch = (name: string, c: StreamCase, armCapture: boolean) =>
           bitrate: sc.bitrateKbps,
           packetsize: sc.packetSize,
           formats: sc.formats,
+          audio: sc.channels ?? 2,
           rikey: params["rikey"] ?? "",
           rikeyid: params["rikeyid"] ?? "",
           out,
@@ -293,13 +299,14 @@ const judge = (run: Run, c: StreamCase, codec: "h264" | "hevc", bitstream: strin
     expect([summary.width, summary.height]).toEqual([c.width, c.height])
     expect(summary.frames, failure()).toBeGreaterThanOrEqual(20)
     expect(summary.idrFrames).toBeGreaterThanOrEqual(1)
-    expect(summary.audioChannels).toBe(2)
+    expect(summary.audioChannels).toBe(c.channels ?? 2)
     expect(summary.audioPackets, failure()).toBeGreaterThan(20)
     expect(summary.audioInvalid).toBe(0)
     // Decrypted with the launch's key and decoded with the layout the host described.
     expect([summary.audioDecodeErrors, summary.audioLost], failure()).toEqual([0, 0])
     expect(summary.audioSamples).toBe(summary.audioPackets * 240) // 5 ms at 48 kHz each
     expect(summary.audioPeak).toBeLessThan(1e-3) // silence: there is no sound source yet
+    expect(summary.inputFailed, failure()).toBe(0)
     // The picture the client's decoder was handed decodes, every frame of it.
     const decoded = decodeWithFfmpeg(bitstream, codec)
     expect(decoded.errors, failure()).toBe("")
@@ -382,6 +389,26 @@ describe("GameStream with Moonlight's own client library (moonlight-common-c)", 
       if (summary.videoPackets <= summary.frames * 255) {
         console.warn(`frames too small for several FEC blocks here (${summary.videoPackets} packets, ${summary.frames} frames)`)
       }
+      yield* streamEnded(s.gs)
+      expect((yield* promise(() => s.client.cancel())).xml.get("cancel")).toBe("1")
+    })
+  )
+
+  test("5.1 and 7.1 surround decode with the layouts the host describes; input from the client leaves the stream running", () =>
+    Effect.gen(function* () {
+      const surround51: StreamCase = { ...SMALL, channels: 6 }
+      const s = yield* pairAndLaunch("moonlight-common-c-surround", surround51, false)
+      const first = yield* s.connect(surround51, path.join(buildDir, "51.h264"), { ready: 20, stopat: 60, input: 1 })
+      const summary = yield* judge(first, surround51, "h264", path.join(buildDir, "51.h264"))
+      // Mouse, keyboard, text, scroll, a gamepad and touch went over the control stream (the host
+      // ignores input for now) and the picture kept coming.
+      expect(summary.inputSent).toBeGreaterThan(0)
+      expect(summary.framesAfterInput, `${JSON.stringify(summary)}\n${first.log()}`).toBeGreaterThanOrEqual(30)
+      yield* streamEnded(s.gs)
+      const surround71: StreamCase = { ...SMALL, channels: 8 }
+      expect((yield* promise(() => s.client.resume(s.params))).xml.get("resume")).toBe("1")
+      const second = yield* s.connect(surround71, path.join(buildDir, "71.h264"), { ready: 30, stopat: 30 })
+      yield* judge(second, surround71, "h264", path.join(buildDir, "71.h264"))
       yield* streamEnded(s.gs)
       expect((yield* promise(() => s.client.cancel())).xml.get("cancel")).toBe("1")
     })

@@ -11,7 +11,9 @@
  *     encrypt (encryptionFlags), rikey (32 hex), rikeyid (signed decimal, as launched with),
  *     out (file for the Annex-B bitstream), seconds (give up after), ready (frames before
  *     "ready" is printed), idrat (frame count at which LiRequestIdrFrame is called, 0 = never),
- *     stopat (frames after which the client stops by itself, 0 = wait for the host to end it)
+ *     stopat (frames after which the client stops by itself, 0 = wait for the host to end it),
+ *     audio (channels: 2, 6 or 8), input (1: send mouse, keyboard, text, scroll, gamepad and
+ *     touch input once `ready` frames arrived)
  *
  * stdout: {"event":"started"} when LiStartConnection returned, {"event":"ready"} after `ready`
  * frames, then one summary line {"summary":...}. The library's log goes to stderr.
@@ -149,6 +151,33 @@ static void cl_log(const char* format, ...) {
   va_end(ap);
 }
 
+/* What a Moonlight user's hands send while streaming: the host may ignore it, but it must keep
+ * the stream running. LI_ERR_UNSUPPORTED (the host did not announce the feature) is not a failure. */
+static int input_sent, input_failed, input_at_frame = -1;
+
+static void count_input(int rc) {
+  if (rc == 0) input_sent++;
+  else if (rc != LI_ERR_UNSUPPORTED) input_failed++;
+}
+
+static void send_input(void) {
+  count_input(LiSendMouseMoveEvent(12, -7));
+  count_input(LiSendMousePositionEvent(100, 50, 320, 180));
+  count_input(LiSendMouseButtonEvent(BUTTON_ACTION_PRESS, BUTTON_LEFT));
+  count_input(LiSendMouseButtonEvent(BUTTON_ACTION_RELEASE, BUTTON_LEFT));
+  count_input(LiSendKeyboardEvent(0x41, KEY_ACTION_DOWN, MODIFIER_SHIFT));
+  count_input(LiSendKeyboardEvent(0x41, KEY_ACTION_UP, MODIFIER_SHIFT));
+  count_input(LiSendUtf8TextEvent("h\xc3\xa9", 3));
+  count_input(LiSendScrollEvent(1));
+  count_input(LiSendHighResScrollEvent(-60));
+  count_input(LiSendHScrollEvent(1));
+  count_input(LiSendControllerArrivalEvent(0, 1, LI_CTYPE_XBOX, A_FLAG | B_FLAG | X_FLAG | Y_FLAG, LI_CCAP_ANALOG_TRIGGERS | LI_CCAP_RUMBLE));
+  count_input(LiSendMultiControllerEvent(0, 1, A_FLAG, 200, 0, 1000, -1000, 0, 0));
+  count_input(LiSendMultiControllerEvent(0, 1, 0, 0, 0, 0, 0, 0, 0));
+  count_input(LiSendTouchEvent(LI_TOUCH_EVENT_DOWN, 1, 0.5f, 0.5f, 1.0f, 0.0f, 0.0f, LI_ROT_UNKNOWN));
+  count_input(LiSendTouchEvent(LI_TOUCH_EVENT_UP, 1, 0.5f, 0.5f, 1.0f, 0.0f, 0.0f, LI_ROT_UNKNOWN));
+}
+
 static int unhex(const char* hex, char* out, size_t n) {
   if (hex == NULL || strlen(hex) != 2 * n) return -1;
   for (size_t i = 0; i < n; i++) {
@@ -177,7 +206,10 @@ int main(int argc, char** argv) {
   config.bitrate = (int)argl(argc, argv, "bitrate", 10000);
   config.packetSize = (int)argl(argc, argv, "packetsize", 1392);
   config.streamingRemotely = STREAM_CFG_LOCAL;
-  config.audioConfiguration = AUDIO_CONFIGURATION_STEREO;
+  long channels = argl(argc, argv, "audio", 2);
+  config.audioConfiguration = channels == 8   ? AUDIO_CONFIGURATION_71_SURROUND
+                              : channels == 6 ? AUDIO_CONFIGURATION_51_SURROUND
+                                              : AUDIO_CONFIGURATION_STEREO;
   config.supportedVideoFormats = (int)argl(argc, argv, "formats", VIDEO_FORMAT_H264);
   config.encryptionFlags = (int)argl(argc, argv, "encrypt", ENCFLG_AUDIO);
   if (unhex(arg(argc, argv, "rikey", NULL), config.remoteInputAesKey, 16) != 0) {
@@ -201,6 +233,7 @@ int main(int argc, char** argv) {
   int ready = (int)argl(argc, argv, "ready", 30);
   int idrAt = (int)argl(argc, argv, "idrat", 0);
   int stopAt = (int)argl(argc, argv, "stopat", 0);
+  int sendInput = (int)argl(argc, argv, "input", 0);
 
   DECODER_RENDERER_CALLBACKS video;
   LiInitializeVideoCallbacks(&video);
@@ -227,6 +260,10 @@ int main(int argc, char** argv) {
       int n = frames;
       if (!saidReady && n >= ready) {
         saidReady = 1;
+        if (sendInput) {
+          input_at_frame = n;
+          send_input();
+        }
         printf("{\"event\":\"ready\"}\n");
       }
       if (idrAt > 0 && request_at_frame < 0 && n >= idrAt) {
@@ -250,11 +287,13 @@ int main(int argc, char** argv) {
          "\"terminationCode\":%d,\"timedOut\":%s,\"videoFormat\":%d,\"width\":%d,\"height\":%d,"
          "\"frames\":%d,\"idrFrames\":%d,\"idrAfterRequest\":%d,\"bytes\":%d,\"audioChannels\":%d,"
          "\"audioPackets\":%d,\"audioLost\":%d,\"audioDecodeErrors\":%d,\"audioSamples\":%d,\"audioPeak\":%g,\"videoPackets\":%u,\"videoFecRecovered\":%u,"
-         "\"videoFecFailed\":%u,\"audioRtpPackets\":%u,\"audioInvalid\":%u}}\n",
+         "\"videoFecFailed\":%u,\"audioRtpPackets\":%u,\"audioInvalid\":%u,\"inputSent\":%d,"
+         "\"inputFailed\":%d,\"framesAfterInput\":%d}}\n",
          started, (int)failed_stage, (int)failed_code, terminated ? "true" : "false", (int)termination_code,
          timedOut ? "true" : "false", (int)video_format, (int)video_width, (int)video_height, (int)frames,
          (int)idr_frames, (int)idr_after_request, (int)bytes_written, (int)audio_channels, (int)audio_packets,
          (int)audio_lost, (int)audio_decode_errors, (int)audio_samples, audio_peak, vs->packetCountVideo, vs->packetCountFecRecovered, vs->packetCountFecFailed,
-         as->packetCountAudio, as->packetCountInvalid);
+         as->packetCountAudio, as->packetCountInvalid, input_sent, input_failed,
+         input_at_frame < 0 ? 0 : (int)frames - input_at_frame);
   return 0;
 }
