@@ -21,6 +21,7 @@ import { DemoLive } from "./Demo.js"
 import { ControlServerLive } from "./streams/punktfunk1/ControlServer.js"
 import { HostIdentityLive } from "./services/HostIdentity.js"
 import { GameStreamLive } from "./streams/gamestream/GameStreamServer.js"
+import { GameStreamMdnsLive } from "./streams/gamestream/MdnsAdvertiser.js"
 import { sessionDefaultsOf } from "./streams/SessionDefaults.js"
 
 export const sessionConfigOf = (config: HostConfigShape): SessionConfig | undefined => {
@@ -92,7 +93,9 @@ export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
   // GameStream (Moonlight clients): nvhttp, pairing, RTSP, the ENet control stream, RTP video and audio.
   // Its tag is looked up at run time (tests use Context.getOption), hence `Layer<never>` here.
   const gamestream: Layer.Layer<never, Layer.Layer.Error<ReturnType<typeof GameStreamLive>>, Layer.Layer.Context<ReturnType<typeof GameStreamLive>>> =
-    config.gamestream ? GameStreamLive() : Layer.empty
+    config.gamestream
+      ? config.gamestreamMdns ? GameStreamMdnsLive.pipe(Layer.provideMerge(GameStreamLive())) : GameStreamLive()
+      : Layer.empty
   const http = HttpServerLive({ port: config.port, bind: config.bind, webDir: config.webDir })
   const serving = Layer.mergeAll(native, gamestream, Layer.effectDiscard(startLine).pipe(Layer.provideMerge(http)))
   return Layer.mergeAll(sessions, DemoLive.pipe(Layer.provideMerge(serving))).pipe(

@@ -47,6 +47,8 @@ export interface HostConfigShape {
   readonly gamestreamAudioPort: number
   /** How long a played GameStream stream waits for its client's control stream. */
   readonly gamestreamClientTimeoutMs: number
+  /** Announce the host on the LAN over mDNS (`_nvstream._tcp`), as Moonlight's host list expects. */
+  readonly gamestreamMdns: boolean
   readonly nativePort: number
   /** A streaming client silent this long is gone: its session ends and frees everything. */
   readonly nativeClientTimeoutMs: number
@@ -131,6 +133,7 @@ export const hostConfig: Effect.Effect<HostConfigShape, ConfigError> = Effect.ge
     gamestreamControlPort: yield* port("PUNKTFUNK_GAMESTREAM_CONTROL_PORT", 47999),
     gamestreamAudioPort: yield* port("PUNKTFUNK_GAMESTREAM_AUDIO_PORT", 48000),
     gamestreamClientTimeoutMs: yield* bounded("PUNKTFUNK_GAMESTREAM_CLIENT_TIMEOUT_MS", 10_000, 500, 600_000),
+    gamestreamMdns: yield* flag("PUNKTFUNK_GAMESTREAM_MDNS", true),
     nativePort: yield* port("PUNKTFUNK_NATIVE_PORT", 47970),
     nativeClientTimeoutMs: yield* bounded("PUNKTFUNK_NATIVE_CLIENT_TIMEOUT_MS", 10_000, 500, 600_000),
     streamBind: yield* Config.nonEmptyString("PUNKTFUNK_STREAM_BIND").pipe(Config.withDefault("0.0.0.0")),

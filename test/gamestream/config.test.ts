@@ -42,6 +42,11 @@ describe("GameStream configuration", () => {
         PUNKTFUNK_GAMESTREAM_AUDIO_PORT: "50012"
       })
       expect([media.gamestreamVideoPort, media.gamestreamControlPort, media.gamestreamAudioPort]).toEqual([50010, 50011, 50012])
+      // Announced over mDNS unless switched off; a value that is not a switch names the variable.
+      expect(config.gamestreamMdns).toBe(true)
+      expect((yield* configFrom({ PUNKTFUNK_GAMESTREAM_MDNS: "0" })).gamestreamMdns).toBe(false)
+      const badMdns = yield* configFrom({ PUNKTFUNK_GAMESTREAM_MDNS: "maybe" }).pipe(Effect.flip)
+      expect(String(badMdns)).toMatch(/PUNKTFUNK_GAMESTREAM_MDNS must be 1\/0/)
       const badAudio = yield* configFrom({ PUNKTFUNK_GAMESTREAM_AUDIO_PORT: "-1" }).pipe(Effect.flip)
       expect(String(badAudio)).toMatch(/PUNKTFUNK_GAMESTREAM_AUDIO_PORT must be a port number/)
       const bad = yield* configFrom({ PUNKTFUNK_GAMESTREAM_HTTPS_PORT: "70000" }).pipe(Effect.flip)

@@ -53,6 +53,7 @@ export const startHost = (options: TestHostOptions = {}) =>
       PUNKTFUNK_GAMESTREAM_VIDEO_PORT: "0",
       PUNKTFUNK_GAMESTREAM_CONTROL_PORT: "0",
       PUNKTFUNK_GAMESTREAM_AUDIO_PORT: "0",
+      PUNKTFUNK_GAMESTREAM_MDNS: "0",
       PUNKTFUNK_STREAM_BIND: "127.0.0.1",
       PUNKTFUNK_CONFIG_DIR: dir,
       PUNKTFUNK_SOURCE: "none",
