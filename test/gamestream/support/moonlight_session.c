@@ -13,7 +13,8 @@
  *     "ready" is printed), idrat (frame count at which LiRequestIdrFrame is called, 0 = never),
  *     stopat (frames after which the client stops by itself, 0 = wait for the host to end it),
  *     audio (channels: 2, 6 or 8), input (1: send mouse, keyboard, text, scroll, gamepad and
- *     touch input once `ready` frames arrived)
+ *     touch input once `ready` frames arrived), videoloss (percent of video datagrams lost on
+ *     the way, 0 = none; needs the -Wl,--wrap=recvfrom link), lossseed
  *
  * stdout: {"event":"started"} when LiStartConnection returned, {"event":"ready"} after `ready`
  * frames, then one summary line {"summary":...}. The library's log goes to stderr.
@@ -25,6 +26,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -151,6 +154,30 @@ static void cl_log(const char* format, ...) {
   va_end(ap);
 }
 
+/* Loss on the way, for video only: the harness is linked with -Wl,--wrap=recvfrom, so the
+ * library's UDP receive (audio and video; ENet uses recvmsg) comes here first. A video datagram
+ * (RTP 0x90, payload type 0) picked by a seeded generator is swallowed and reported as the receive
+ * timeout the library's video loop already copes with (0), as if the network had lost it. The first
+ * 50 video datagrams always pass, so the library sees the stream start before anything is lost. */
+ssize_t __real_recvfrom(int fd, void* buf, size_t len, int flags, struct sockaddr* from, socklen_t* fromlen);
+static int video_loss_percent;
+static uint32_t loss_state = 12345;
+static atomic_int video_seen, video_dropped;
+
+ssize_t __wrap_recvfrom(int fd, void* buf, size_t len, int flags, struct sockaddr* from, socklen_t* fromlen) {
+  ssize_t n = __real_recvfrom(fd, buf, len, flags, from, fromlen);
+  const unsigned char* b = buf;
+  if (n > 16 && b[0] == 0x90 && (b[1] & 0x7f) == 0) {
+    int seen = ++video_seen;
+    loss_state = loss_state * 1103515245u + 12345u;
+    if (seen > 50 && (int)((loss_state >> 16) % 100) < video_loss_percent) {
+      video_dropped++;
+      return 0;
+    }
+  }
+  return n;
+}
+
 /* What a Moonlight user's hands send while streaming: the host may ignore it, but it must keep
  * the stream running. LI_ERR_UNSUPPORTED (the host did not announce the feature) is not a failure. */
 static int input_sent, input_failed, input_at_frame = -1;
@@ -234,6 +261,8 @@ int main(int argc, char** argv) {
   int idrAt = (int)argl(argc, argv, "idrat", 0);
   int stopAt = (int)argl(argc, argv, "stopat", 0);
   int sendInput = (int)argl(argc, argv, "input", 0);
+  video_loss_percent = (int)argl(argc, argv, "videoloss", 0);
+  loss_state = (uint32_t)argl(argc, argv, "lossseed", 12345);
 
   DECODER_RENDERER_CALLBACKS video;
   LiInitializeVideoCallbacks(&video);
@@ -288,12 +317,12 @@ int main(int argc, char** argv) {
          "\"frames\":%d,\"idrFrames\":%d,\"idrAfterRequest\":%d,\"bytes\":%d,\"audioChannels\":%d,"
          "\"audioPackets\":%d,\"audioLost\":%d,\"audioDecodeErrors\":%d,\"audioSamples\":%d,\"audioPeak\":%g,\"videoPackets\":%u,\"videoFecRecovered\":%u,"
          "\"videoFecFailed\":%u,\"audioRtpPackets\":%u,\"audioInvalid\":%u,\"inputSent\":%d,"
-         "\"inputFailed\":%d,\"framesAfterInput\":%d}}\n",
+         "\"inputFailed\":%d,\"framesAfterInput\":%d,\"videoDropped\":%d}}\n",
          started, (int)failed_stage, (int)failed_code, terminated ? "true" : "false", (int)termination_code,
          timedOut ? "true" : "false", (int)video_format, (int)video_width, (int)video_height, (int)frames,
          (int)idr_frames, (int)idr_after_request, (int)bytes_written, (int)audio_channels, (int)audio_packets,
          (int)audio_lost, (int)audio_decode_errors, (int)audio_samples, audio_peak, vs->packetCountVideo, vs->packetCountFecRecovered, vs->packetCountFecFailed,
          as->packetCountAudio, as->packetCountInvalid, input_sent, input_failed,
-         input_at_frame < 0 ? 0 : (int)frames - input_at_frame);
+         input_at_frame < 0 ? 0 : (int)frames - input_at_frame, (int)video_dropped);
   return 0;
 }
