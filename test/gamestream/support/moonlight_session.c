@@ -14,7 +14,8 @@
  *     stopat (frames after which the client stops by itself, 0 = wait for the host to end it),
  *     audio (channels: 2, 6 or 8), input (1: send mouse, keyboard, text, scroll, gamepad and
  *     touch input once `ready` frames arrived), videoloss (percent of video datagrams lost on
- *     the way, 0 = none; needs the -Wl,--wrap=recvfrom link), lossseed
+ *     the way, 0 = none; needs the -Wl,--wrap=recvfrom link), audioloss (the same for audio),
+ *     lossseed, slowopus (1: declare a slow Opus decoder, which asks for 10 ms audio packets)
  *
  * stdout: {"event":"started"} when LiStartConnection returned, {"event":"ready"} after `ready`
  * frames, then one summary line {"summary":...}. The library's log goes to stderr.
@@ -63,7 +64,7 @@ static double audio_peak; /* only touched on the library's audio thread */
 static atomic_int failed_stage = 0, failed_code = 0;
 static atomic_int terminated = 0, termination_code = 0;
 static atomic_int video_format = 0, video_width = 0, video_height = 0;
-static atomic_int audio_channels = 0;
+static atomic_int audio_channels = 0, audio_frame_samples = 0;
 static atomic_int setup_calls = 0;
 
 /* Decoder: every decode unit is a whole frame, its buffers Annex-B NAL units (start codes included). */
@@ -104,6 +105,7 @@ static int ar_init(int config, const POPUS_MULTISTREAM_CONFIGURATION c, void* ct
   }
   opus_channels = c->channelCount;
   opus_frame = c->samplesPerFrame;
+  audio_frame_samples = c->samplesPerFrame;
   pcm = calloc((size_t)(opus_frame * opus_channels), sizeof(float));
   return pcm == NULL ? -1 : 0;
 }
@@ -164,6 +166,10 @@ static int video_loss_percent;
 static uint32_t loss_state = 12345;
 static atomic_int video_seen, video_dropped;
 
+static int audio_loss_percent;
+static uint32_t audio_loss_state = 54321;
+static atomic_int audio_seen, audio_dropped;
+
 ssize_t __wrap_recvfrom(int fd, void* buf, size_t len, int flags, struct sockaddr* from, socklen_t* fromlen) {
   ssize_t n = __real_recvfrom(fd, buf, len, flags, from, fromlen);
   const unsigned char* b = buf;
@@ -172,6 +178,14 @@ ssize_t __wrap_recvfrom(int fd, void* buf, size_t len, int flags, struct sockadd
     loss_state = loss_state * 1103515245u + 12345u;
     if (seen > 50 && (int)((loss_state >> 16) % 100) < video_loss_percent) {
       video_dropped++;
+      return 0;
+    }
+  } else if (n > 12 && b[0] == 0x80 && ((b[1] & 0x7f) == 97 || (b[1] & 0x7f) == 127)) {
+    /* Audio (payload type 97 data, 127 parity) the same way, on the audio thread's own generator. */
+    int seen = ++audio_seen;
+    audio_loss_state = audio_loss_state * 1103515245u + 12345u;
+    if (seen > 50 && (int)((audio_loss_state >> 16) % 100) < audio_loss_percent) {
+      audio_dropped++;
       return 0;
     }
   }
@@ -263,6 +277,8 @@ int main(int argc, char** argv) {
   int sendInput = (int)argl(argc, argv, "input", 0);
   video_loss_percent = (int)argl(argc, argv, "videoloss", 0);
   loss_state = (uint32_t)argl(argc, argv, "lossseed", 12345);
+  audio_loss_percent = (int)argl(argc, argv, "audioloss", 0);
+  audio_loss_state = loss_state ^ 0x5a5a5a5au;
 
   DECODER_RENDERER_CALLBACKS video;
   LiInitializeVideoCallbacks(&video);
@@ -273,6 +289,8 @@ int main(int argc, char** argv) {
   audio.init = ar_init;
   audio.cleanup = ar_cleanup;
   audio.decodeAndPlaySample = ar_sample;
+  /* A slow Opus decoder asks for 10 ms packets (5 ms otherwise). */
+  if (argl(argc, argv, "slowopus", 0)) audio.capabilities |= CAPABILITY_SLOW_OPUS_DECODER;
   CONNECTION_LISTENER_CALLBACKS listener;
   LiInitializeConnectionCallbacks(&listener);
   listener.stageFailed = cl_stage_failed;
@@ -317,12 +335,14 @@ int main(int argc, char** argv) {
          "\"frames\":%d,\"idrFrames\":%d,\"idrAfterRequest\":%d,\"bytes\":%d,\"audioChannels\":%d,"
          "\"audioPackets\":%d,\"audioLost\":%d,\"audioDecodeErrors\":%d,\"audioSamples\":%d,\"audioPeak\":%g,\"videoPackets\":%u,\"videoFecRecovered\":%u,"
          "\"videoFecFailed\":%u,\"audioRtpPackets\":%u,\"audioInvalid\":%u,\"inputSent\":%d,"
-         "\"inputFailed\":%d,\"framesAfterInput\":%d,\"videoDropped\":%d}}\n",
+         "\"inputFailed\":%d,\"framesAfterInput\":%d,\"videoDropped\":%d,\"audioFrameSamples\":%d,"
+         "\"audioDropped\":%d,\"audioFecRecovered\":%u,\"audioFecFailed\":%u}}\n",
          started, (int)failed_stage, (int)failed_code, terminated ? "true" : "false", (int)termination_code,
          timedOut ? "true" : "false", (int)video_format, (int)video_width, (int)video_height, (int)frames,
          (int)idr_frames, (int)idr_after_request, (int)bytes_written, (int)audio_channels, (int)audio_packets,
          (int)audio_lost, (int)audio_decode_errors, (int)audio_samples, audio_peak, vs->packetCountVideo, vs->packetCountFecRecovered, vs->packetCountFecFailed,
          as->packetCountAudio, as->packetCountInvalid, input_sent, input_failed,
-         input_at_frame < 0 ? 0 : (int)frames - input_at_frame, (int)video_dropped);
+         input_at_frame < 0 ? 0 : (int)frames - input_at_frame, (int)video_dropped,
+         (int)audio_frame_samples, (int)audio_dropped, as->packetCountFecRecovered, as->packetCountFecFailed);
   return 0;
 }
