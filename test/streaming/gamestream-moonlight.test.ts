@@ -431,11 +431,11 @@ describe("GameStream with Moonlight's own client library (moonlight-common-c)", 
     })
   )
 
-  test("5% of the video and audio datagrams lost on the way: FEC repairs, picture and sound stay clean, and the capture records what Moonlight reported", () =>
+  test("streaming remotely with 5% of the video and audio datagrams lost on the way: FEC repairs, picture and sound stay clean, and the capture records what Moonlight reported", () =>
     Effect.gen(function* () {
       const s = yield* pairAndLaunch("moonlight-common-c-loss", SMALL, true)
       const bitstream = path.join(buildDir, "loss.h264")
-      const run = yield* s.connect(SMALL, bitstream, { ready: 150, stopat: 150, videoloss: 5, audioloss: 5, lossseed: 7 })
+      const run = yield* s.connect(SMALL, bitstream, { ready: 150, stopat: 150, videoloss: 5, audioloss: 5, lossseed: 7, remote: 1 })
       // Every frame the library hands its decoder decodes: what FEC could not repair it drops and
       // asks an IDR for, so judge() also checks the host answered those requests.
       const summary = yield* judge(run, SMALL, "h264", bitstream)

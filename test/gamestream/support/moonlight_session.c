@@ -15,7 +15,8 @@
  *     audio (channels: 2, 6 or 8), input (1: send mouse, keyboard, text, scroll, gamepad and
  *     touch input once `ready` frames arrived), videoloss (percent of video datagrams lost on
  *     the way, 0 = none; needs the -Wl,--wrap=recvfrom link), audioloss (the same for audio),
- *     lossseed, slowopus (1: declare a slow Opus decoder, which asks for 10 ms audio packets)
+ *     lossseed, slowopus (1: declare a slow Opus decoder, which asks for 10 ms audio packets),
+ *     remote (1: STREAM_CFG_REMOTE, as Moonlight streams over the Internet)
  *
  * stdout: {"event":"started"} when LiStartConnection returned, {"event":"ready"} after `ready`
  * frames, then one summary line {"summary":...}. The library's log goes to stderr.
@@ -246,7 +247,7 @@ int main(int argc, char** argv) {
   config.fps = (int)argl(argc, argv, "fps", 60);
   config.bitrate = (int)argl(argc, argv, "bitrate", 10000);
   config.packetSize = (int)argl(argc, argv, "packetsize", 1392);
-  config.streamingRemotely = STREAM_CFG_LOCAL;
+  config.streamingRemotely = argl(argc, argv, "remote", 0) ? STREAM_CFG_REMOTE : STREAM_CFG_LOCAL;
   long channels = argl(argc, argv, "audio", 2);
   config.audioConfiguration = channels == 8   ? AUDIO_CONFIGURATION_71_SURROUND
                               : channels == 6 ? AUDIO_CONFIGURATION_51_SURROUND
