@@ -1,14 +1,22 @@
 /**
  * The real Moonlight client library against the host: moonlight-common-c (the code every
- * Moonlight client streams with) runs a whole stream through its public API from a small
- * harness of ours (support/moonlight_session.c): the RTSP handshake, the encrypted ENet control
- * stream, RTP video with its FEC and depacketizer, RTP audio with its FEC and AES, an IDR it
- * asks for, and the end the host announces when the operator quits. Pairing and launch are done
- * by the TypeScript client, as Moonlight's UI would before it calls LiStartConnection.
+ * Moonlight client streams with) runs whole streams through its public API from a small harness
+ * of ours (support/moonlight_session.c): the RTSP handshake (ports learned from SETUP, as the
+ * host binds them), the encrypted ENet control stream, RTP video with its FEC and depacketizer,
+ * RTP audio with its FEC and AES, IDR requests, input, and the end the host announces when the
+ * operator quits. Pairing and launch are done by the TypeScript client, as Moonlight's UI would
+ * before it calls LiStartConnection.
+ *
+ * The library is built in its debug configuration: its assertions on what the host sends abort
+ * the client, and its FEC validation mode drops a data shard of every FEC block on purpose and
+ * compares what nanors rebuilds from the host's parity with the original. Loss is injected inside
+ * the harness (the library's recvfrom is wrapped at link time), so the library's own FEC, loss
+ * reports and IDR requests run as they do on a real network.
  *
  * What is asserted is what a Moonlight user would notice: the connection starts (no stage
- * fails), the picture arrives and decodes, sound arrives, the IDR it asks for arrives, and
- * quitting on the host ends the stream gracefully (termination code 0), not as an error.
+ * fails), every frame the client's decoder gets decodes (ffmpeg), the sound decodes (libopus)
+ * with the layout and packet duration asked for, the IDR it asks for arrives, leaving and resuming
+ * work, and quitting on the host ends the stream gracefully (termination code 0), not as an error.
  *
  * The library is not part of this repository: the test builds it from the bare mirrors at
  * /work/.mirror (moonlight-common-c with its enet and nanors submodules) or from the checkout
