@@ -470,4 +470,20 @@ describe("GameStream with Moonlight's own client library (moonlight-common-c)", 
       expect((yield* promise(() => s.client.cancel())).xml.get("cancel")).toBe("1")
     })
   )
+
+  test("a client that vanished mid-stream (killed, no goodbye) reconnects at once: the new connection replaces the old stream", () =>
+    Effect.gen(function* () {
+      const s = yield* pairAndLaunch("moonlight-common-c-crash", SMALL, false)
+      const crashed = yield* s.connect(SMALL, path.join(buildDir, "crashed.h264"), { ready: 30 })
+      yield* crashed.waitEvent("ready", 30_000)
+      crashed.child.kill("SIGKILL")
+      yield* promise(() => crashed.exited)
+      // Moonlight comes back (the app is still running on the host) before the host noticed.
+      expect((yield* promise(() => s.client.resume(s.params))).xml.get("resume")).toBe("1")
+      const again = yield* s.connect(SMALL, path.join(buildDir, "reconnected.h264"), { ready: 60, stopat: 60 })
+      yield* judge(again, SMALL, "h264", path.join(buildDir, "reconnected.h264"))
+      yield* streamEnded(s.gs)
+      expect((yield* promise(() => s.client.cancel())).xml.get("cancel")).toBe("1")
+    })
+  )
 })
