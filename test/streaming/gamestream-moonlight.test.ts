@@ -385,9 +385,11 @@ describe("GameStream with Moonlight's own client library (moonlight-common-c)", 
       const first = { ...SMALL, formats: hevc ? 0x0101 : 0x0001 }
       // 1. Moonlight's stream window closed: the client stops by itself (LiStopConnection).
       // Audio unencrypted this time (ENCFLG_NONE, a client's opt-out).
-      const leaving = yield* s.connect(first, path.join(buildDir, "leave.bin"), { ready: 40, stopat: 40, encrypt: 0 })
+      const leaving = yield* s.connect(first, path.join(buildDir, "leave.bin"), { ready: 40, stopat: 40, encrypt: 0, idrat: 15 })
       const left = yield* judge(leaving, first, hevc ? "hevc" : "h264", path.join(buildDir, "leave.bin"))
       expect(left.terminated).toBe(false)
+      // A requested keyframe is one Moonlight recognises as such in this codec too.
+      expect(left.idrAfterRequest, leaving.log()).toBeGreaterThanOrEqual(1)
       // The host notices the client left: the stream ends, the launch stays for a resume.
       yield* streamEnded(s.gs)
       expect(yield* s.gs.currentLaunch).toBeDefined()
