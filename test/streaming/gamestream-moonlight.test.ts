@@ -420,11 +420,11 @@ describe("GameStream with Moonlight's own client library (moonlight-common-c)", 
     })
   )
 
-  test("5.1 and 7.1 surround decode with the layouts the host describes; input from the client leaves the stream running", () =>
+  test("5.1 and 7.1 surround decode with the layouts the host describes; input from the client (and a decoder asking for 4 slices) leaves the stream running", () =>
     Effect.gen(function* () {
       const surround51: StreamCase = { ...SMALL, channels: 6 }
       const s = yield* pairAndLaunch("moonlight-common-c-surround", surround51, false)
-      const first = yield* s.connect(surround51, path.join(buildDir, "51.h264"), { ready: 20, stopat: 60, input: 1 })
+      const first = yield* s.connect(surround51, path.join(buildDir, "51.h264"), { ready: 20, stopat: 60, input: 1, slices: 4 })
       const summary = yield* judge(first, surround51, "h264", path.join(buildDir, "51.h264"))
       // Mouse, keyboard, text, scroll, a gamepad and touch went over the control stream (the host
       // ignores input for now) and the picture kept coming.

@@ -16,7 +16,8 @@
  *     touch input once `ready` frames arrived), videoloss (percent of video datagrams lost on
  *     the way, 0 = none; needs the -Wl,--wrap=recvfrom link), audioloss (the same for audio),
  *     lossseed, slowopus (1: declare a slow Opus decoder, which asks for 10 ms audio packets),
- *     remote (1: STREAM_CFG_REMOTE, as Moonlight streams over the Internet)
+ *     remote (1: STREAM_CFG_REMOTE, as Moonlight streams over the Internet), slices (slices per
+ *     frame the decoder asks for)
  *
  * stdout: {"event":"started"} when LiStartConnection returned, {"event":"ready"} after `ready`
  * frames, then one summary line {"summary":...}. The library's log goes to stderr.
@@ -285,6 +286,8 @@ int main(int argc, char** argv) {
   LiInitializeVideoCallbacks(&video);
   video.setup = dr_setup;
   video.submitDecodeUnit = dr_submit;
+  /* Moonlight's software decoders ask for several slices per frame, to decode them in parallel. */
+  video.capabilities |= CAPABILITY_SLICES_PER_FRAME((int)argl(argc, argv, "slices", 1));
   AUDIO_RENDERER_CALLBACKS audio;
   LiInitializeAudioCallbacks(&audio);
   audio.init = ar_init;
