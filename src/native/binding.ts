@@ -93,6 +93,8 @@ export interface GsPacketizeOptions {
   readonly latency?: number
   /** Packetize the same access unit this many times (frame indices 1, 2, …). */
   readonly frames?: number
+  /** The access unit's codec (H.264 unless said): which NAL units are SEI. */
+  readonly codec?: "h264" | "hevc"
 }
 
 export interface GsHeaderFields {

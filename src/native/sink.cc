@@ -77,6 +77,7 @@ std::unique_ptr<Sink> Sink::open(const PipelineOptions& o, std::string* error) {
     c.fec_percent = o.gamestream.fec_percent;
     c.min_parity = o.gamestream.min_required_fec_packets;
     c.fps = o.fps;
+    c.hevc = o.codec == "hevc";
     std::string why;
     sink->video_ = gs::VideoSender::open(c, &why);
     if (sink->video_ == nullptr) {

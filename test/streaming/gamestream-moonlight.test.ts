@@ -32,9 +32,11 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Capture, CaptureMeta } from "../../src/api/Stats.js"
+import { nativeModule } from "../../src/native/binding.js"
 import { nativePipelineLayer } from "../../src/PipelineChoice.js"
 import { launchParams } from "../gamestream/support/GameStreamClient.js"
 import { clientFor, gameStreamOf, newIdentity, pairViaOperator, startGameStreamHost } from "../gamestream/support/Hosts.js"
+import { parseVideoPacket } from "../gamestream/support/VideoReceiver.js"
 import { json, waitFor } from "../support/TestHost.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -488,4 +490,59 @@ describe("GameStream with Moonlight's own client library (moonlight-common-c)", 
       expect((yield* promise(() => s.client.cancel())).xml.get("cancel")).toBe("1")
     })
   )
+})
+
+/**
+ * What the moonlight-common-c runs found under load, made deterministic: libx264 writes a
+ * ~600-byte SEI (its version and options) between the parameter sets and the slice of its very
+ * first frame, and libx265 its options into every key frame. Moonlight recognises a key frame only
+ * when the slice starts in the frame's first packet; with small packets the SEI pushed it out, so
+ * the client dropped the key frame (its debug build aborted in the depacketizer) — whenever the
+ * client's first ping beat the encoder's first frame. The packetizer now leaves such SEI out of
+ * key frames. Runs without the mirrors: only the addon is needed.
+ */
+describe("GameStream key frames as Moonlight parses them", () => {
+  const nal = (header: ReadonlyArray<number>, size: number, fill: number) =>
+    Buffer.concat([Buffer.from([0, 0, 0, 1, ...header]), Buffer.alloc(size, fill)])
+  /** The access unit back from the datagrams: data shards in order, frame header off, padding off. */
+  const reassemble = (packets: ReadonlyArray<Uint8Array>, packetSize: number) => {
+    const data = packets
+      .map((p) => parseVideoPacket(p, packetSize))
+      .filter((p) => p !== undefined && p.shardIndex < p.dataShards)
+      .map((p) => Buffer.from(p?.bytes.subarray(32) ?? new Uint8Array()))
+    const stream = Buffer.concat(data).subarray(8)
+    let end = stream.length
+    while (end > 0 && stream[end - 1] === 0) end--
+    return stream.subarray(0, end)
+  }
+  const cases = [
+    {
+      codec: "h264",
+      parameterSets: [nal([0x67], 24, 0x11), nal([0x68], 4, 0x12)],
+      sei: nal([0x06], 600, 0x33),
+      slice: nal([0x65], 3000, 0x44),
+      sliceHeader: [0, 0, 0, 1, 0x65]
+    },
+    {
+      codec: "hevc",
+      parameterSets: [nal([0x40, 0x01], 20, 0x11), nal([0x42, 0x01], 40, 0x12), nal([0x44, 0x01], 6, 0x13)],
+      sei: nal([0x4e, 0x01], 2000, 0x33),
+      slice: nal([0x26, 0x01], 3000, 0x44),
+      sliceHeader: [0, 0, 0, 1, 0x26, 0x01]
+    }
+  ] as const
+  for (const c of cases) {
+    it(`${c.codec}: the encoder's SEI is left out of a key frame, whose slice then starts in the first packet`, () => {
+      const packetSize = 512
+      const frame = Buffer.concat([...c.parameterSets, c.sei, c.slice])
+      const options = { packetSize, fecPercent: 20, minRequiredFecPackets: 2, codec: c.codec }
+      const key = nativeModule().gsPacketizeFrame(frame, { ...options, idr: true })
+      expect(reassemble(key, packetSize)).toEqual(Buffer.concat([...c.parameterSets, c.slice]))
+      const first = Buffer.from(key[0]?.subarray(32 + 8) ?? new Uint8Array())
+      expect(first.indexOf(Buffer.from(c.sliceHeader))).toBeGreaterThan(0)
+      // A frame that is not a key frame goes out as the encoder made it.
+      const other = nativeModule().gsPacketizeFrame(frame, { ...options, idr: false })
+      expect(reassemble(other, packetSize)).toEqual(frame)
+    })
+  }
 })

@@ -103,8 +103,8 @@ Napi::Value FecEncode(const Napi::CallbackInfo& info) {
 }
 
 // gsPacketizeFrame(frame: Uint8Array, { packetSize, fecPercent, minRequiredFecPackets, idr,
-//   rtpTimestamp, latency, frames }) → Uint8Array[] : the datagrams of `frames` consecutive
-// packetizations of the same access unit (frame indices 1, 2, …), in send order.
+//   rtpTimestamp, latency, frames, codec: "h264" | "hevc" }) → Uint8Array[] : the datagrams of
+// `frames` consecutive packetizations of the same access unit (frame indices 1, 2, …), in send order.
 Napi::Value PacketizeFrame(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsObject())
@@ -118,6 +118,7 @@ Napi::Value PacketizeFrame(const Napi::CallbackInfo& info) {
   c.min_parity = static_cast<int>(get("minRequiredFecPackets", 0));
   if (c.packet_size < 256 || c.packet_size > 4096 || c.fec_percent < 0 || c.fec_percent > 255 || c.min_parity < 0 || c.min_parity > 255)
     throw Napi::RangeError::New(env, "packetSize 256..4096, fecPercent 0..255, minRequiredFecPackets 0..255");
+  c.hevc = o.Has("codec") && o.Get("codec").IsString() && o.Get("codec").As<Napi::String>().Utf8Value() == "hevc";
   const bool idr = o.Has("idr") && o.Get("idr").ToBoolean().Value();
   const int frames = static_cast<int>(get("frames", 1));
   PacketRing ring(8192, static_cast<size_t>(c.packet_size) + wire::kRtpBytes);

@@ -16,7 +16,61 @@ uint64_t mono_ns() {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
+
+// Length of the Annex-B start code at d[i] (3 or 4 bytes), or 0.
+size_t start_code_at(const uint8_t* d, size_t len, size_t i) {
+  if (i + 3 <= len && d[i] == 0 && d[i + 1] == 0 && d[i + 2] == 1) return 3;
+  if (i + 4 <= len && d[i] == 0 && d[i + 1] == 0 && d[i + 2] == 0 && d[i + 3] == 1) return 4;
+  return 0;
+}
+
+// Offset of the next start code at or after `from`, or `len`.
+size_t next_start_code(const uint8_t* d, size_t len, size_t from) {
+  for (size_t i = from; i + 3 <= len; i++) {
+    if (d[i] == 0 && d[i + 1] == 0) {
+      if (d[i + 2] == 1) return i;
+      if (i + 4 <= len && d[i + 2] == 0 && d[i + 3] == 1) return i;
+    }
+  }
+  return len;
+}
 }  // namespace
+
+bool without_leading_sei(const uint8_t* data, size_t len, bool hevc, std::vector<uint8_t>* out) {
+  // Walk the NAL units up to the first slice; note where SEI ones are.
+  size_t pos = 0;
+  size_t dropped = 0;
+  size_t ranges[2 * 16];  // [begin, end) of up to 16 SEI units
+  size_t n = 0;
+  while (pos < len) {
+    const size_t sc = start_code_at(data, len, pos);
+    if (sc == 0 || pos + sc >= len) return false;  // not Annex-B as expected: leave it alone
+    const uint8_t header = data[pos + sc];
+    const int type = hevc ? (header >> 1) & 0x3f : header & 0x1f;
+    const bool slice = hevc ? type < 32 : type >= 1 && type <= 5;
+    if (slice) break;
+    const size_t end = next_start_code(data, len, pos + sc);
+    const bool sei = hevc ? type == 39 : type == 6;
+    if (sei) {
+      if (n == 16) return false;
+      ranges[2 * n] = pos;
+      ranges[2 * n + 1] = end;
+      n++;
+      dropped += end - pos;
+    }
+    pos = end;
+  }
+  if (n == 0) return false;
+  out->clear();
+  out->reserve(len - dropped);
+  size_t from = 0;
+  for (size_t i = 0; i < n; i++) {
+    out->insert(out->end(), data + from, data + ranges[2 * i]);
+    from = ranges[2 * i + 1];
+  }
+  out->insert(out->end(), data + from, data + len);
+  return true;
+}
 
 VideoPacketizer::VideoPacketizer(const PacketizerConfig& config, PacketRing* ring) : config_(config), ring_(ring) {
   fec::init();
@@ -43,6 +97,10 @@ void VideoPacketizer::copy_payload(uint8_t* out, size_t offset, const uint8_t* h
 PacketizeResult VideoPacketizer::packetize(const uint8_t* data, size_t len, bool idr, uint32_t rtp_timestamp,
                                            uint16_t latency_tenth_ms) {
   PacketizeResult r;
+  if (idr && without_leading_sei(data, len, config_.hevc, &key_frame_)) {
+    data = key_frame_.data();
+    len = key_frame_.size();
+  }
   const uint32_t frame_index = frame_index_++;
   const size_t P = payload_bytes();
   const size_t stream_bytes = len + wire::kFrameHeaderBytes;

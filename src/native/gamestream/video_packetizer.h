@@ -10,6 +10,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "packet_ring.h"
 #include "video_wire.h"
@@ -20,7 +21,17 @@ struct PacketizerConfig {
   int packet_size = 1392;  // Moonlight's packetSize: video header + payload per datagram
   int fec_percent = 20;
   int min_parity = 0;
+  bool hevc = false;       // the access units are HEVC (else H.264): which NAL types are SEI
 };
+
+// A key frame without the SEI NAL units in front of its first slice, written to `out`; false
+// (and `out` untouched) when there are none. Why: Moonlight recognises a key frame only when its
+// first slice starts in the frame's first packet, after the parameter sets — an encoder's SEI
+// there (libx264 writes its ~600-byte version string into its first frame, libx265 its options
+// into every key frame unless told not to) can push the slice into the second packet, and the
+// client then drops the key frame and waits for another (moonlight-common-c's debug build aborts).
+// The SEI carries nothing a decoder needs.
+bool without_leading_sei(const uint8_t* data, size_t len, bool hevc, std::vector<uint8_t>* out);
 
 struct PacketizeResult {
   uint32_t packets = 0;       // packets written (data + parity)
@@ -50,6 +61,7 @@ class VideoPacketizer {
   uint16_t seq_ = 0;
   uint32_t frame_index_ = 1;
   uint32_t stream_index_ = 0;
+  std::vector<uint8_t> key_frame_;  // a key frame's bytes without its leading SEI, when it had one
 };
 
 }  // namespace pf::gs

@@ -48,7 +48,7 @@ VideoSender::VideoSender(const VideoSenderConfig& config)
     : config_(config),
       client_host_(plain_host(config.client_host)),
       ring_(config.ring_packets, static_cast<size_t>(config.packet_size) + wire::kRtpBytes),
-      packetizer_(PacketizerConfig{config.packet_size, config.fec_percent, config.min_parity}, &ring_) {}
+      packetizer_(PacketizerConfig{config.packet_size, config.fec_percent, config.min_parity, config.hevc}, &ring_) {}
 
 std::unique_ptr<VideoSender> VideoSender::open(const VideoSenderConfig& config, std::string* error) {
   if (config.fd < 0) {

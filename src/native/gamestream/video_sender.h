@@ -42,6 +42,7 @@ struct VideoSenderConfig {
   int min_parity = 0;
   int fps = 60;
   size_t ring_packets = 4096;
+  bool hevc = false;  // the session's codec (else H.264), for the packetizer's key-frame SEI rule
 };
 
 struct VideoCounters {

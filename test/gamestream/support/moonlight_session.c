@@ -14,7 +14,8 @@
  *     stopat (frames after which the client stops by itself, 0 = wait for the host to end it),
  *     audio (channels: 2, 6 or 8), input (1: send mouse, keyboard, text, scroll, gamepad and
  *     touch input once `ready` frames arrived), videoloss (percent of video datagrams lost on
- *     the way, 0 = none; needs the -Wl,--wrap=recvfrom link), audioloss (the same for audio),
+ *     the way, 0 = none; needs the -Wl,--wrap=recvfrom link), videoburst (datagrams lost in a
+ *     row each time, 1 unless said), audioloss (the same for audio, single datagrams),
  *     lossseed, slowopus (1: declare a slow Opus decoder, which asks for 10 ms audio packets),
  *     remote (1: STREAM_CFG_REMOTE, as Moonlight streams over the Internet), slices (slices per
  *     frame the decoder asks for)
@@ -164,7 +165,7 @@ static void cl_log(const char* format, ...) {
  * timeout the library's video loop already copes with (0), as if the network had lost it. The first
  * 50 video datagrams always pass, so the library sees the stream start before anything is lost. */
 ssize_t __real_recvfrom(int fd, void* buf, size_t len, int flags, struct sockaddr* from, socklen_t* fromlen);
-static int video_loss_percent;
+static int video_loss_percent, video_burst = 1, burst_left;
 static uint32_t loss_state = 12345;
 static atomic_int video_seen, video_dropped;
 
@@ -178,7 +179,10 @@ ssize_t __wrap_recvfrom(int fd, void* buf, size_t len, int flags, struct sockadd
   if (n > 16 && b[0] == 0x90 && (b[1] & 0x7f) == 0) {
     int seen = ++video_seen;
     loss_state = loss_state * 1103515245u + 12345u;
-    if (seen > 50 && (int)((loss_state >> 16) % 100) < video_loss_percent) {
+    /* A loss starts a burst of `videoburst` datagrams, as a full socket buffer loses them; bursts
+     * start `videoburst` times less often, so about `videoloss` percent is lost either way. */
+    if (burst_left > 0 || (seen > 50 && (int)((loss_state >> 16) % (100u * (unsigned)video_burst)) < video_loss_percent)) {
+      burst_left = burst_left > 0 ? burst_left - 1 : video_burst - 1;
       video_dropped++;
       return 0;
     }
@@ -278,6 +282,8 @@ int main(int argc, char** argv) {
   int stopAt = (int)argl(argc, argv, "stopat", 0);
   int sendInput = (int)argl(argc, argv, "input", 0);
   video_loss_percent = (int)argl(argc, argv, "videoloss", 0);
+  video_burst = (int)argl(argc, argv, "videoburst", 1);
+  if (video_burst < 1) video_burst = 1;
   loss_state = (uint32_t)argl(argc, argv, "lossseed", 12345);
   audio_loss_percent = (int)argl(argc, argv, "audioloss", 0);
   audio_loss_state = loss_state ^ 0x5a5a5a5au;
