@@ -404,14 +404,17 @@ describe("GameStream with Moonlight's own client library (moonlight-common-c)", 
     })
   )
 
-  test("large frames: 1280x720 at 60 fps and 150 Mbps in 512-byte packets, each frame over several FEC blocks", () =>
+  test("large frames: 1280x720 at 60 fps and 150 Mbps in 512-byte packets, each frame over several FEC blocks, with burst loss", () =>
     Effect.gen(function* () {
       const big: StreamCase = { width: 1280, height: 720, fps: 60, bitrateKbps: 150_000, packetSize: 512, formats: 0x0001 }
       const s = yield* pairAndLaunch("moonlight-common-c-720p", big, false)
       const bitstream = path.join(buildDir, "720p.h264")
-      const run = yield* s.connect(big, bitstream, { ready: 60, stopat: 60, idrat: 30 })
+      // Losses in bursts of 16, as a sender or receiver with a full socket buffer loses them: whole
+      // stretches of a block, sometimes more than its parity covers.
+      const run = yield* s.connect(big, bitstream, { ready: 60, stopat: 60, idrat: 30, videoloss: 2, videoburst: 16, lossseed: 3 })
       const summary = yield* judge(run, big, "h264", bitstream)
       expect(summary.idrAfterRequest).toBeGreaterThanOrEqual(1)
+      expect(summary.videoDropped).toBeGreaterThan(0)
       // More than one block's worth (255 shards) per frame on average: the case tested what it
       // says (the client's debug build rebuilt a dropped shard of every block and compared it).
       if (summary.videoPackets <= summary.frames * 255) {
