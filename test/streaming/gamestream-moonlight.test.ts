@@ -379,12 +379,14 @@ describe("GameStream with Moonlight's own client library (moonlight-common-c)", 
     })
   )
 
-  test("HEVC when offered; the client leaves, the host ends the stream, and the client resumes", () =>
+  test("HEVC when offered, to a client that offers every codec; the client leaves, the host ends the stream, and the client resumes", () =>
     Effect.gen(function* () {
       const s = yield* pairAndLaunch("moonlight-common-c-hevc", SMALL, false)
       const hevc = (s.codecs & 0x100) !== 0
       if (!hevc) console.warn("the host's encoder offers no HEVC here; the first connection is H.264")
-      const first = { ...SMALL, formats: hevc ? 0x0101 : 0x0001 }
+      // A client whose decoder can do everything offers it all (H.264, HEVC Main and Main10, AV1
+      // Main 8 and 10): it must get what the host offered, HEVC Main (H.264 where HEVC is not).
+      const first = { ...SMALL, formats: 0x3301 }
       // 1. Moonlight's stream window closed: the client stops by itself (LiStopConnection).
       // Audio unencrypted this time (ENCFLG_NONE, a client's opt-out).
       const leaving = yield* s.connect(first, path.join(buildDir, "leave.bin"), { ready: 40, stopat: 40, encrypt: 0, idrat: 15 })
