@@ -115,7 +115,7 @@ const buildHarness = (): string | undefined => {
       "-I", path.join(src, "src"),
       path.join(here, "..", "gamestream", "support", "moonlight_session.c"),
       ...fs.readdirSync(objects).map((f) => path.join(objects, f)),
-      // The harness loses video datagrams on request by wrapping the library's recvfrom.
+      // The harness loses video and audio datagrams on request by wrapping the library's recvfrom.
       "-Wl,--wrap=recvfrom",
       "-lopus", "-lcrypto", "-lpthread", "-lm",
       "-o", out
