@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { describeSdp, parseAnnounce } from "../../src/streams/gamestream/Sdp.js"
+import { controlEncryptionOf } from "../../src/streams/gamestream/ControlCrypto.js"
+import { describeSdp, ENCRYPTION_AUDIO, parseAnnounce } from "../../src/streams/gamestream/Sdp.js"
 import { announcedBitrate, DEFAULT_CLIENT_CONFIG, moonlightAnnounce, RtspClient } from "./support/RtspClient.js"
 import { fakeLaunch, startRtsp, TEST_PORTS } from "./support/RtspHost.js"
 
@@ -19,14 +20,15 @@ describe("GameStream RTSP handshake", () => {
       const client = new RtspClient(rtsp.port)
       const result = yield* call(() => client.handshake())
 
-      // DESCRIBE offers H.264 only (no HEVC/AV1 markers), no RFI, no encryption, stereo Opus.
+      // DESCRIBE offers H.264 only (no HEVC/AV1 markers), no RFI, the V2 control IV and no other
+      // encryption, stereo Opus.
       const sdp = result.describe.body
       expect(result.describe.header("Content-Type")).toBe("application/sdp")
       expect(sdp).not.toContain("sprop-parameter-sets=AAAAAU")
       expect(sdp).not.toContain("AV1/90000")
       expect(sdp).not.toContain("refPicInvalidation")
       expect(sdp).toContain("a=x-ss-general.featureFlags:0")
-      expect(sdp).toContain("a=x-ss-general.encryptionSupported:0")
+      expect(sdp).toContain("a=x-ss-general.encryptionSupported:1")
       expect(sdp).toContain("a=x-ss-general.encryptionRequested:0")
       expect(sdp).toContain("a=fmtp:97 surround-params=21101")
       // 5.1 and 7.1: the layouts the audio sender encodes (channels, streams, coupled, mapping).
@@ -192,6 +194,33 @@ describe("GameStream RTSP handshake", () => {
         codecs: ["h264"]
       })
       expect(settings).toMatchObject({ codec: "h264", minRequiredFecPackets: 0, audioPacketDurationMs: 5, mlFeatureFlags: 0, encryptionFlags: 0 })
+    })
+  )
+
+  it.effect("a client that takes the offered V2 control IV gets it; audio encryption still comes from the nv flag", () =>
+    Effect.gen(function* () {
+      const context = {
+        client: "c",
+        clientAddress: "127.0.0.1",
+        rikey: "00",
+        rikeyid: 0,
+        fecPercent: 20,
+        pingPayload: "",
+        connectData: 0,
+        codecs: ["h264"] as const
+      }
+      const modern = yield* parseAnnounce(moonlightAnnounce(DEFAULT_CLIENT_CONFIG, { "x-ss-general.encryptionEnabled": "1" }), context)
+      expect(controlEncryptionOf(modern.encryptionFlags)).toBe("v2")
+      expect(modern.encryptionFlags & ENCRYPTION_AUDIO).toBe(0)
+      const withAudio = yield* parseAnnounce(
+        moonlightAnnounce(DEFAULT_CLIENT_CONFIG, { "x-ss-general.encryptionEnabled": "1", "x-nv-general.featureFlags": String(0x20) }),
+        context
+      )
+      expect(controlEncryptionOf(withAudio.encryptionFlags)).toBe("v2")
+      expect(withAudio.encryptionFlags & ENCRYPTION_AUDIO).toBe(ENCRYPTION_AUDIO)
+      // A client that announces nothing (or 0) keeps the legacy IV.
+      const older = yield* parseAnnounce(moonlightAnnounce(DEFAULT_CLIENT_CONFIG, { "x-ss-general.encryptionEnabled": "0" }), context)
+      expect(controlEncryptionOf(older.encryptionFlags)).toBe("legacy")
     })
   )
 })

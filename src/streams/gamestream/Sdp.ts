@@ -9,9 +9,15 @@
  *    marker, and withheld by leaving it out — the builder writes them only for `codecs` listed.
  *  - `x-nv-video[0].refPicInvalidation` → the host does reference-frame invalidation. Not
  *    written: the encoder does not do it, so clients ask for an IDR frame after a loss instead.
- *  - `x-ss-general.featureFlags`, `x-ss-general.encryptionSupported` / `encryptionRequested`
- *    (read as integers after the first `:`): written as 0 — no pen/touch extensions, no
- *    encryption of video, audio or the control stream offered or asked for.
+ *  - `x-ss-general.featureFlags` (read as an integer after the first `:`): 0, no pen/touch
+ *    extensions.
+ *  - `x-ss-general.encryptionSupported`: the V2 control-stream IV (bit 0x01) and nothing else.
+ *    The control stream is AES-GCM under the launch key either way, but the legacy IV keeps only
+ *    the low byte of the sequence number, so it repeats every 256 messages — a repeated GCM
+ *    nonce lets an observer forge control messages. V2 takes the whole sequence number plus
+ *    the sender, and Moonlight turns it on whenever a host offers it. Clients that do not know
+ *    it (or do not announce it) keep the legacy IV. `encryptionRequested` stays 0: video and
+ *    audio encryption are not offered through these bits.
  *  - `a=fmtp:97 surround-params=<channels><streams><coupled><mapping…>` per channel count: only
  *    read for 5.1/7.1. Stereo needs none; the stereo line is written anyway for people reading it.
  *    A 5.1 client then falls back to its built-in mapping and a 7.1 client stops before ANNOUNCE.
@@ -37,6 +43,8 @@ import type { GameStreamCodec } from "./StreamSettings.js"
 export const ENCRYPTION_CONTROL_V2 = 0x01
 export const ENCRYPTION_VIDEO = 0x02
 export const ENCRYPTION_AUDIO = 0x04
+/** What DESCRIBE offers in `x-ss-general.encryptionSupported` (see above). */
+export const ENCRYPTION_OFFERED = ENCRYPTION_CONTROL_V2
 /** `x-nv-general.featureFlags` bit by which clients ask for encrypted audio. */
 const NV_FEATURE_AUDIO_ENCRYPTION = 0x20
 
@@ -55,7 +63,7 @@ export const describeSdp = (options: DescribeOptions): string => {
     "s=punktfunk",
     "t=0 0",
     "a=x-ss-general.featureFlags:0",
-    "a=x-ss-general.encryptionSupported:0",
+    `a=x-ss-general.encryptionSupported:${ENCRYPTION_OFFERED}`,
     "a=x-ss-general.encryptionRequested:0",
     "m=video 0 RTP/AVP 96",
     "a=rtpmap:96 H264/90000"
@@ -167,7 +175,9 @@ export const parseAnnounce = (body: string, context: AnnounceContext): Effect.Ef
     if ((yield* int(A.dynamicRange, 0)) !== 0) return yield* refuse(A.dynamicRange, "HDR was not offered by this host")
     if ((yield* int(A.chroma, 0)) !== 0) return yield* refuse(A.chroma, "YUV 4:4:4 was not offered by this host")
     const ssEncryption = yield* int(A.encryptionFlags, 0)
-    if (ssEncryption !== 0) return yield* refuse(A.encryptionFlags, `encryption ${ssEncryption} was not offered by this host (it advertises none)`)
+    if ((ssEncryption & ~ENCRYPTION_OFFERED) !== 0) {
+      return yield* refuse(A.encryptionFlags, `encryption ${ssEncryption} was not offered by this host (it offers ${ENCRYPTION_OFFERED}: the V2 control-stream IV)`)
+    }
     const nvFeatures = yield* int(A.nvFeatureFlags, 0)
 
     const candidate = {
@@ -185,7 +195,7 @@ export const parseAnnounce = (body: string, context: AnnounceContext): Effect.Ef
       audioPacketDurationMs: yield* int(A.audioPacketDurationMs, 5),
       audioChannels: yield* int(A.audioChannels),
       audioChannelMask: yield* int(A.audioChannelMask),
-      encryptionFlags: (nvFeatures & NV_FEATURE_AUDIO_ENCRYPTION) !== 0 ? ENCRYPTION_AUDIO : 0,
+      encryptionFlags: (ssEncryption & ENCRYPTION_CONTROL_V2) | ((nvFeatures & NV_FEATURE_AUDIO_ENCRYPTION) !== 0 ? ENCRYPTION_AUDIO : 0),
       mlFeatureFlags: yield* int(A.mlFeatureFlags, 0),
       rikey: context.rikey,
       rikeyid: context.rikeyid,
