@@ -5,8 +5,15 @@
  *
  * Why the overlay draws the stage total and not the stack: stacks of several captures on top of
  * each other are unreadable; the per-stage differences are in the table, row by row.
+ *
+ * Why "not in this path" and not "not measured" for a stage: a punktfunk/1 recording has
+ * `submit` and a GameStream one `packetize`, and comparing the two is a question operators ask.
+ * A stage its path does not have is not a gap in the measurement, and saying so keeps the reader
+ * from hunting for a broken counter. Stage rows follow the frame's critical path, whichever
+ * recording brought them.
  */
 import { useEffect, useMemo, useState } from "react"
+import { StageName } from "../../../src/api/Stats.js"
 import type { Capture, StatsSample } from "../../../src/api/Stats.js"
 import type { CaptureSummary } from "../../../src/api/Summary.js"
 import { delta, summarizeCapture } from "../../../src/api/Summary.js"
@@ -22,15 +29,22 @@ interface Row {
   readonly unit: string
   /** Value in display units, or null when not measured. */
   readonly value: (s: CaptureSummary) => number | null
+  /** Why recording `k` has no value here, when it is not "not measured". */
+  readonly absent?: (k: number) => string | undefined
   /** Whether a higher value is better (fps) or worse (latency). */
   readonly higherIsBetter: boolean
   readonly digits: number
 }
 
-const stageRows = (summaries: ReadonlyArray<CaptureSummary>): Array<Row> => {
-  const names = new Set<string>()
-  for (const s of summaries) for (const st of s.stages) names.add(st.name)
-  return [...names].flatMap((name) =>
+/** The stages any of its sessions has: what the recording's path(s) time. */
+const stagesOfCapture = (c: Capture): ReadonlySet<string> => new Set(c.meta.sessions.flatMap((s) => s.stages))
+
+const stageRows = (summaries: ReadonlyArray<CaptureSummary>, captures: ReadonlyArray<Capture>): Array<Row> => {
+  const present = new Set<string>()
+  for (const s of summaries) for (const st of s.stages) present.add(st.name)
+  const paths = captures.map(stagesOfCapture)
+  const names = StageName.literals.filter((name) => present.has(name))
+  return names.flatMap((name) =>
     (["p50_us", "p99_us"] as const).map((field) => ({
       label: `${name} ${field.replace("_us", "")}`,
       unit: "ms",
@@ -38,6 +52,7 @@ const stageRows = (summaries: ReadonlyArray<CaptureSummary>): Array<Row> => {
         const st = s.stages.find((x) => x.name === name)
         return st === undefined ? null : st[field] / 1000
       },
+      absent: (k: number) => (paths[k] !== undefined && paths[k].size > 0 && !paths[k].has(name) ? "not in this path" : undefined),
       higherIsBetter: false,
       digits: 2
     }))
@@ -105,7 +120,7 @@ export const CompareView = ({ api, ids, onBack }: { api: ConsoleApi; ids: Readon
       </section>
     )
   if (captures === null) return <p className="muted">Loading {ids.length} recordings…</p>
-  const rows = [...stageRows(summaries), ...ROWS]
+  const rows = [...stageRows(summaries, captures), ...ROWS]
   const base = summaries[0]
   return (
     <section className="panel compare" data-testid="compare" aria-label="compare recordings">
@@ -121,7 +136,7 @@ export const CompareView = ({ api, ids, onBack }: { api: ConsoleApi; ids: Readon
       <h3>Frames per second, overlaid</h3>
       <TimeSeriesChart sources={fpsSources} unit="fps" label="Frames per second of each recording, overlaid" testId="compare-fps-chart" />
       <table className="grid" data-testid="compare-table">
-        <caption>Summaries computed over windows (see the detail view); "not measured" where a path does not expose the counter.</caption>
+        <caption>Summaries computed over windows (see the detail view); "not measured" where a path does not expose the counter, "not in this path" for a stage the recording's path does not have.</caption>
         <thead>
           <tr>
             <th />
@@ -147,7 +162,7 @@ export const CompareView = ({ api, ids, onBack }: { api: ConsoleApi; ids: Readon
                 const better = d === null || d.absolute === 0 ? "" : d.absolute > 0 === row.higherIsBetter ? " better" : " worse"
                 return (
                   <td key={k} className="num">
-                    {v === null ? "not measured" : row.unit === "ms" ? ms(v * 1000) : num(v, row.digits)}
+                    {v === null ? (row.absent?.(k) ?? "not measured") : row.unit === "ms" ? ms(v * 1000) : num(v, row.digits)}
                     {d !== null ? (
                       <span className={`delta${better}`}>
                         {" "}

@@ -62,6 +62,60 @@ describe("DetailView", () => {
   })
 })
 
+// A GameStream recording: its own stage set (no submit; packetize), Moonlight's loss reports.
+const gamestream = () =>
+  capture(
+    [0, 1000, 2000].map((t) =>
+      sample(t, {
+        session_id: "g1",
+        stages: [stage("capture", 400), stage("encode", 3000), stage("packetize", 200), stage("send", 100)],
+        packets_dropped: 3
+      })
+    ),
+    [
+      session("g1", {
+        kind: "gamestream",
+        stages: ["capture", "encode", "packetize", "send"],
+        measured: ["fps", "repeat_fps", "mbps", "bitrate_kbps", "host_p50_us", "host_p99_us", "packets_dropped"]
+      })
+    ],
+    { id: "gs-1", label: "moonlight" }
+  )
+
+describe("a GameStream recording", () => {
+  it("stacks its own stages (packetize, no submit) and draws the loss Moonlight reported", async () => {
+    const api = fakeApi([gamestream()])
+    render(<DetailView api={api} id="gs-1" onBack={() => undefined} />)
+    const summary = await screen.findByTestId("summary")
+    // The stack's legend (jsdom has no layout, so the chart itself stays empty here).
+    const legend = screen.getByRole("heading", { name: /^Stage latency/ }).nextElementSibling!
+    expect([...legend.querySelectorAll("li")].map((li) => li.textContent).slice(0, 4)).toEqual(["capture", "encode", "packetize", "send"])
+    expect(within(summary).getByText("packetize")).toBeTruthy()
+    expect(within(summary).queryByText("submit")).toBeNull()
+    expect(screen.getByText(/gamestream 1280×720@60/)).toBeTruthy()
+    expect(screen.queryByTestId("health-none")).toBeNull()
+  })
+
+  it("compares with a punktfunk/1 recording stage by stage, in critical-path order, saying which stages a path lacks", async () => {
+    const native = capture(
+      [0, 1000].map((t) => sample(t, { stages: [stage("capture", 500), stage("submit", 700), stage("encode", 2000), stage("send", 300)] })),
+      [session("s1")],
+      { id: "n-1", label: "native" }
+    )
+    const api = fakeApi([native, gamestream()])
+    render(<CompareView api={api} ids={["n-1", "gs-1"]} onBack={() => undefined} />)
+    const table = await screen.findByTestId("compare-table")
+    const labels = [...table.querySelectorAll("tbody th")].map((th) => th.textContent ?? "").filter((l) => l.includes("p50 (ms)"))
+    expect(labels.slice(0, 5)).toEqual(["capture p50 (ms)", "submit p50 (ms)", "encode p50 (ms)", "packetize p50 (ms)", "send p50 (ms)"])
+    const cells = (label: string) => [...within(table).getByText(label).closest("tr")!.querySelectorAll("td")].map((td) => td.textContent)
+    expect(cells("submit p50 (ms)")).toEqual(["0.70", "not in this path"])
+    expect(cells("packetize p50 (ms)")).toEqual(["not in this path", "0.20"])
+    expect(cells("encode p50 (ms)")[1]).toContain("3.00")
+    // A counter the native path does not report here is still "not measured", not "not in this path".
+    expect(cells("packets dropped")).toEqual(["not measured", expect.stringContaining("9")])
+  })
+})
+
 describe("CompareView", () => {
   it("puts recordings side by side with deltas against the first", async () => {
     const before = capture([sample(0, { stages: [stage("encode", 2000)] }), sample(1000, { stages: [stage("encode", 2000)] })], [session("s1")], { id: "a", label: "before" })
