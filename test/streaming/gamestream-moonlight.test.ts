@@ -36,85 +36,24 @@ import { nativeModule } from "../../src/native/binding.js"
 import { nativePipelineLayer } from "../../src/PipelineChoice.js"
 import { launchParams } from "../gamestream/support/GameStreamClient.js"
 import { clientFor, gameStreamOf, newIdentity, pairViaOperator, startGameStreamHost } from "../gamestream/support/Hosts.js"
+import { buildMoonlightCommonC } from "../gamestream/support/moonlightBuild.js"
 import { parseVideoPacket } from "../gamestream/support/VideoReceiver.js"
 import { json, waitFor } from "../support/TestHost.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const MIRRORS = "/work/.mirror"
-const COMMON_C = path.join(MIRRORS, "moonlight-stream+moonlight-common-c", "repo")
-const ENET = path.join(MIRRORS, "cgutman+enet", "repo")
-const NANORS = path.join(MIRRORS, "sleepybishop+nanors", "repo")
-
 const buildDir = fs.mkdtempSync(path.join(os.tmpdir(), "moonlight-common-c-"))
 afterAll(() => fs.rmSync(buildDir, { recursive: true, force: true }))
-
-/** Extracts `repo` at the commit the superproject pins (or HEAD, when the mirror lacks it). */
-const extract = (repo: string, commit: string | undefined, into: string) => {
-  let rev = "HEAD"
-  if (commit !== undefined) {
-    try {
-      execFileSync("git", ["-C", repo, "cat-file", "-e", `${commit}^{commit}`], { stdio: "ignore" })
-      rev = commit
-    } catch {
-      console.warn(`${repo} lacks the pinned ${commit}; building its HEAD`)
-    }
-  }
-  fs.mkdirSync(into, { recursive: true })
-  const tar = execFileSync("git", ["-C", repo, "archive", rev], { maxBuffer: 256 * 1024 * 1024 })
-  execFileSync("tar", ["-x", "-C", into], { input: tar })
-}
-
-/** The submodule commit `path` of moonlight-common-c's HEAD pins. */
-const pinned = (sub: string): string | undefined =>
-  execFileSync("git", ["-C", COMMON_C, "ls-tree", "HEAD", sub]).toString().trim().split(/\s+/)[2]
 
 /** Builds the harness against the library; undefined (with the reason logged) when it cannot. */
 const buildHarness = (): string | undefined => {
   try {
-    execFileSync("gcc", ["--version"], { stdio: "ignore" })
-    let src = process.env["PUNKTFUNK_MOONLIGHT_COMMON_C_DIR"]
-    if (src === undefined) {
-      for (const m of [COMMON_C, ENET, NANORS]) {
-        if (!fs.existsSync(m)) throw new Error(`no mirror at ${m} (or set PUNKTFUNK_MOONLIGHT_COMMON_C_DIR to a checkout with its submodules)`)
-      }
-      src = path.join(buildDir, "moonlight-common-c")
-      extract(COMMON_C, undefined, src)
-      extract(ENET, pinned("enet"), path.join(src, "enet"))
-      extract(NANORS, pinned("nanors"), path.join(src, "nanors"))
-    }
-    const enetDefines = ["FCNTL", "IOCTL", "POLL", "GETADDRINFO", "GETNAMEINFO", "INET_PTON", "INET_NTOP", "MSGHDR_FLAGS", "SOCKLEN_T"]
-    const library = [
-      ...fs.readdirSync(path.join(src, "src")).filter((f) => f.endsWith(".c")).map((f) => path.join("src", f)),
-      ...["callbacks.c", "compress.c", "host.c", "list.c", "packet.c", "peer.c", "protocol.c", "unix.c"].map((f) => path.join("enet", f)),
-      "nanors/rs.c",
-      "nanors/deps/obl/oblas_common.c",
-      "nanors/deps/obl/oblas_lite.c"
-    ]
-    const objects = path.join(buildDir, "obj")
-    fs.mkdirSync(objects)
-    for (const file of library) {
-      execFileSync("gcc", [
-        "-O2", "-w", "-c", "-std=gnu11",
-        ...enetDefines.map((d) => `-DHAS_${d}=1`),
-        // LC_DEBUG: the library's debug build, whose assertions on what the host sends
-        // (LC_ASSERT_VT) "indicate an error in Moonlight or on the host" — a host bug aborts the
-        // client here instead of passing unnoticed.
-        "-DHAVE_CLOCK_GETTIME", "-DLC_DEBUG",
-        "-I", path.join(src, "src"),
-        "-I", path.join(src, "enet", "include"),
-        "-I", path.join(src, "nanors"),
-        "-I", path.join(src, "nanors", "deps"),
-        "-I", path.join(src, "nanors", "deps", "obl"),
-        path.join(src, file),
-        "-o", path.join(objects, `${file.replace(/[/.]/g, "_")}.o`)
-      ])
-    }
+    const library = buildMoonlightCommonC(buildDir)
     const out = path.join(buildDir, "moonlight_session")
     execFileSync("gcc", [
       "-O1", "-Wall",
-      "-I", path.join(src, "src"),
+      "-I", path.join(library.src, "src"),
       path.join(here, "..", "gamestream", "support", "moonlight_session.c"),
-      ...fs.readdirSync(objects).map((f) => path.join(objects, f)),
+      ...library.objects,
       // The harness loses video and audio datagrams on request by wrapping the library's recvfrom.
       "-Wl,--wrap=recvfrom",
       "-lopus", "-lcrypto", "-lpthread", "-lm",
