@@ -231,6 +231,8 @@ describe("GameStream nvhttp with Moonlight's own client code (moonlight-embedded
       const wrong = yield* pairWithOperator(host, keydir, "1111", "2222")
       expect(wrong.run.step("pair").result, wrong.run.log).not.toBe(GS_OK)
       expect(wrong.run.step("pair").paired).toBe(false)
+      // What moonlight-embedded prints after "Failed to pair to server: ": the host's reason.
+      expect(wrong.run.step("pair").error, wrong.run.log).toMatch(/PIN entered on the host does not match/)
       expect(wrong.operatorStatus).toBe(403)
       expect(wrong.operatorBody).toMatchObject({ _tag: "WrongPin" })
       expect(yield* pairedClients(host)).toEqual([])
@@ -242,6 +244,23 @@ describe("GameStream nvhttp with Moonlight's own client code (moonlight-embedded
       const right = yield* pairWithOperator(host, keydir, "9090")
       expect(right.run.step("pair").result, right.run.log).toBe(GS_OK)
       expect((yield* pairedClients(host)).map((c) => c.fingerprint)).toEqual([right.request.fingerprint])
+    })
+  )
+
+  test("the operator rejects the request: Moonlight's pairing fails with the host's reason, and nothing is paired", () =>
+    Effect.gen(function* () {
+      const host = yield* startGameStreamHost()
+      const keydir = fs.mkdtempSync(path.join(buildDir, "keys-"))
+      const run = yield* Effect.fork(runClient(host, keydir, ["pair"], { pin: "7777" }))
+      const [request] = yield* waitPending(host)
+      const rejected = yield* Effect.promise(() =>
+        host.fetch(`${host.url}/api/v1/pairing/pending/${request?.request_id ?? ""}`, { method: "DELETE" })
+      )
+      expect(rejected.status).toBe(204)
+      const done = yield* run.await.pipe(Effect.flatten)
+      expect(done.step("pair").result, done.log).not.toBe(GS_OK)
+      expect(done.step("pair").error, done.log).toMatch(/rejected/)
+      expect(yield* pairedClients(host)).toEqual([])
     })
   )
 

@@ -300,14 +300,18 @@ export const makePairingSessions = (
         const expected = expectedClientHash(attempt.serverChallenge, attempt.clientCertSignature, secret)
         const samePin = expected.length === attempt.clientHash.length && timingSafeEqual(expected, attempt.clientHash)
         const ownsCert = rsaVerify(attempt.clientCertPem, secret, signature)
+        // Refused with a status_code other than 200 (paired 0 as well), like every other failed
+        // phase: Moonlight Embedded (libgamestream) never checks the host's hash, so a wrong PIN
+        // surfaces only here, and it shows the user status_message only for a non-200
+        // status_code — with 200 and paired 0 it just says "Pairing failed" (seen with its code).
         if (!samePin) {
           yield* end(attempt, false)
-          return refusal(200, `${WRONG_PIN}: nothing was paired`, [["paired", 0]])
+          return failed(`${WRONG_PIN}: nothing was paired`)
         }
         if (!ownsCert) {
           const why = "the client's signature does not match its certificate"
           yield* end(attempt, refused(why))
-          return refusal(200, `${why}: nothing was paired`, [["paired", 0]])
+          return failed(`${why}: nothing was paired`)
         }
         yield* end(attempt, true)
         // Answer "paired" only once the certificate is pinned: Moonlight's next call, pairchallenge
@@ -320,7 +324,7 @@ export const makePairingSessions = (
             onTimeout: () => Either.left("the host did not record the pairing in time")
           })
         )
-        if (Either.isLeft(saved)) return refusal(200, `${saved.left}: nothing was paired`, [["paired", 0]])
+        if (Either.isLeft(saved)) return failed(`${saved.left}: nothing was paired`)
         return ok([["paired", 1]])
       })
 
