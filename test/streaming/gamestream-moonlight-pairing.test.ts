@@ -19,12 +19,14 @@ import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import type { Scope } from "effect"
 import { execFile, execFileSync } from "node:child_process"
+import { X509Certificate } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { nativePipelineLayer } from "../../src/PipelineChoice.js"
-import { enterPin, gameStreamOf, pairedClients, startGameStreamHost, waitPending } from "../gamestream/support/Hosts.js"
+import { fingerprintOfDer } from "../../src/services/Certificates.js"
+import { enterPin, gameStreamOf, pairedClients, pendingList, startGameStreamHost, waitPending } from "../gamestream/support/Hosts.js"
 import { buildLibGamestream, buildMoonlightCommonC } from "../gamestream/support/moonlightBuild.js"
 import { json, waitFor } from "../support/TestHost.js"
 import type { StartedHost } from "../support/TestHost.js"
@@ -244,6 +246,33 @@ describe("GameStream nvhttp with Moonlight's own client code (moonlight-embedded
       const right = yield* pairWithOperator(host, keydir, "9090")
       expect(right.run.step("pair").result, right.run.log).toBe(GS_OK)
       expect((yield* pairedClients(host)).map((c) => c.fingerprint)).toEqual([right.request.fingerprint])
+    })
+  )
+
+  test("two installs asking at once, under the same uniqueid and both named \"roth\": each PIN typed for its request pairs each", () =>
+    Effect.gen(function* () {
+      const host = yield* startGameStreamHost()
+      const installs = [
+        { pin: "1212", keydir: fs.mkdtempSync(path.join(buildDir, "keys-")) },
+        { pin: "3434", keydir: fs.mkdtempSync(path.join(buildDir, "keys-")) }
+      ]
+      const runs = yield* Effect.forEach(installs, ({ keydir, pin }) => Effect.fork(runClient(host, keydir, ["pair"], { pin })))
+      const pending = yield* Effect.promise(() =>
+        waitFor(async () => (await Effect.runPromise(pendingList(host))).length === 2, 20_000, "both pairing requests")
+      ).pipe(Effect.zipRight(pendingList(host)))
+      // The console can tell them apart only by certificate fingerprint: libgamestream names
+      // every client "roth". The operator matches the fingerprint (here: read from each client's
+      // certificate) and types that client's PIN.
+      expect(pending.map((p) => p.name)).toEqual(["roth", "roth"])
+      for (const { keydir, pin } of installs) {
+        const fingerprint = fingerprintOfDer(new X509Certificate(fs.readFileSync(path.join(keydir, "client.pem"))).raw)
+        const request = pending.find((p) => p.fingerprint === fingerprint)
+        if (request === undefined) throw new Error(`no pending request for ${fingerprint}`)
+        expect((yield* enterPin(host, request.request_id, pin)).status).toBe(200)
+      }
+      const outcomes = yield* Effect.forEach(runs, (r) => r.await.pipe(Effect.flatten))
+      for (const o of outcomes) expect(o.step("pair").result, o.log).toBe(GS_OK)
+      expect((yield* pairedClients(host)).map((c) => c.fingerprint).sort()).toEqual(pending.map((p) => p.fingerprint).sort())
     })
   )
 
