@@ -49,6 +49,8 @@ export interface HostConfigShape {
   readonly gamestreamClientTimeoutMs: number
   /** Announce the host on the LAN over mDNS (`_nvstream._tcp`), as Moonlight's host list expects. */
   readonly gamestreamMdns: boolean
+  /** Apply a GameStream client's mouse and keyboard to the captured X display; off makes the host view-only. */
+  readonly input: boolean
   readonly nativePort: number
   /** A streaming client silent this long is gone: its session ends and frees everything. */
   readonly nativeClientTimeoutMs: number
@@ -134,6 +136,7 @@ export const hostConfig: Effect.Effect<HostConfigShape, ConfigError> = Effect.ge
     gamestreamAudioPort: yield* port("PUNKTFUNK_GAMESTREAM_AUDIO_PORT", 48000),
     gamestreamClientTimeoutMs: yield* bounded("PUNKTFUNK_GAMESTREAM_CLIENT_TIMEOUT_MS", 10_000, 500, 600_000),
     gamestreamMdns: yield* flag("PUNKTFUNK_GAMESTREAM_MDNS", true),
+    input: yield* flag("PUNKTFUNK_INPUT", true),
     nativePort: yield* port("PUNKTFUNK_NATIVE_PORT", 47970),
     nativeClientTimeoutMs: yield* bounded("PUNKTFUNK_NATIVE_CLIENT_TIMEOUT_MS", 10_000, 500, 600_000),
     streamBind: yield* Config.nonEmptyString("PUNKTFUNK_STREAM_BIND").pipe(Config.withDefault("0.0.0.0")),

@@ -17,7 +17,8 @@
  *    highest received, u16 data shards, u16 parity shards, u16 data received, u16 parity
  *    received, u8 FEC %, u8 FEC block index, u8 FEC block count);
  *  - 0x0301 reference frame invalidation (only if the host's SDP says it supports it; 24 bytes
- *    LE, first and last frame in the low halves of two u64), 0x0350 LTR ack, 0x0206 input;
+ *    LE, first and last frame in the low halves of two u64), 0x0350 LTR ack;
+ *  - 0x0206 input: one mouse, keyboard, text, gamepad, touch or pen event (InputMessages.ts);
  * and what the host sends here: 0x0109 termination (u32 BIG endian HRESULT; 0x80030023 is
  * "closed by the server", which the client reports as a graceful end once it saw a frame).
  *
@@ -26,6 +27,7 @@
  */
 import { Data, Either, Schema } from "effect"
 import { INNER_HEADER_BYTES } from "./ControlCrypto.js"
+import { InputEvent, decodeInput } from "./InputMessages.js"
 
 export const ControlType = {
   termination: 0x0109,
@@ -70,6 +72,8 @@ export const FrameFecStatus = Schema.TaggedStruct("FrameFecStatus", {
 })
 export const PeriodicPing = Schema.TaggedStruct("PeriodicPing", {})
 export const StartB = Schema.TaggedStruct("StartB", {})
+/** A client's input event (a malformed one is a `ControlMessageMalformed` of type 0x0206). */
+export const Input = Schema.TaggedStruct("Input", { event: InputEvent })
 export const Ignored = Schema.TaggedStruct("Ignored", { type: Schema.Number })
 export const Unknown = Schema.TaggedStruct("Unknown", { type: Schema.Number })
 
@@ -80,6 +84,7 @@ export const ControlMessage = Schema.Union(
   FrameFecStatus,
   PeriodicPing,
   StartB,
+  Input,
   Ignored,
   Unknown
 )
@@ -144,9 +149,14 @@ export const decodeControlMessage = (inner: Uint8Array): Either.Either<ControlMe
       return Either.right(PeriodicPing.make({}))
     case ControlType.startB:
       return Either.right(StartB.make({}))
+    case ControlType.inputData: {
+      const input = decodeInput(payload)
+      return Either.isLeft(input)
+        ? Either.left(new ControlMessageMalformed({ type, reason: input.left.reason }))
+        : Either.right(Input.make({ event: input.right }))
+    }
     case ControlType.startA:
     case ControlType.frameStats:
-    case ControlType.inputData:
     case ControlType.ltrAck:
       return Either.right(Ignored.make({ type }))
     default:

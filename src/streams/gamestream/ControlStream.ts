@@ -27,15 +27,19 @@
  * — called only when n > 0; sum them for a total. `ended(reason)` at most once, when the CLIENT
  * side ends an established session: ENet disconnect (a Moonlight client leaving), ENet timeout
  * (libenet 1.3 reports both the same way), or an authentication failure. The host's own
- * `terminate` and the closing of the session's scope do not call `ended`.
+ * `terminate` and the closing of the session's scope do not call `ended`. `input` (optional)
+ * gets the client's input events in order, called directly on the control stream's event fiber
+ * (never through the mailbox, which may shed its oldest actions, and a lost key release would
+ * leave a key stuck): it must only queue, never wait.
  */
 import { Data, Duration, Effect, Either, Queue, Scope } from "effect"
 import { enet } from "../../native/enet.js"
 import type { EnetEvent, EnetHost } from "../../native/enet.js"
 import { ENCRYPTED_TYPE, controlEncryptionOf, openControl, sealControl } from "./ControlCrypto.js"
 import type { ControlEncryption } from "./ControlCrypto.js"
-import { ML_FF_SESSION_ID_V1, decodeControlMessage, encodeTermination } from "./ControlMessages.js"
+import { ControlType, ML_FF_SESSION_ID_V1, decodeControlMessage, encodeTermination } from "./ControlMessages.js"
 import type { ControlMessage } from "./ControlMessages.js"
+import type { InputEvent } from "./InputMessages.js"
 import type { StreamSettings } from "./StreamSettings.js"
 
 export class ControlListenError extends Data.TaggedError("ControlListenError")<{
@@ -43,6 +47,13 @@ export class ControlListenError extends Data.TaggedError("ControlListenError")<{
   readonly port: number
   readonly message: string
 }> {}
+
+/** Where a session's input goes; called in order on the control stream's event fiber: must not block. */
+export interface InputHandler {
+  readonly event: (event: InputEvent) => void
+  /** An input message that could not be decoded (also counted in `malformed`). */
+  readonly malformed: (reason: string) => void
+}
 
 export interface ControlHandlers {
   /** IDR request or reference-frame invalidation. */
@@ -60,6 +71,8 @@ export interface ControlHandlers {
    * stream has a client. Lets the caller give up on a client that never comes.
    */
   readonly authenticated?: Effect.Effect<void>
+  /** The client's input events (mouse, keyboard, text, gamepad…); without it they are ignored. */
+  readonly input?: InputHandler
   /** The client disconnected, timed out, or failed authentication (once per session). */
   readonly ended: (reason: string) => Effect.Effect<void>
 }
@@ -206,6 +219,9 @@ export const makeControlStream = (options: {
           if (repaired > 0 && onRepaired !== undefined) deliver(entry, onRepaired(repaired))
           break
         }
+        case "Input":
+          entry.handlers.input?.event(message.event)
+          break
         case "PeriodicPing":
         case "StartB":
         case "Ignored":
@@ -321,6 +337,7 @@ export const makeControlStream = (options: {
         const decoded = decodeControlMessage(opened.right.inner)
         if (Either.isLeft(decoded)) {
           counts.malformed++
+          if (decoded.left.type === ControlType.inputData) entry.handlers.input?.malformed(decoded.left.reason)
           yield* Effect.logDebug(`GameStream control: malformed message 0x${decoded.left.type.toString(16)}: ${decoded.left.reason}`)
           return
         }

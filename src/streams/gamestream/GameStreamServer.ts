@@ -293,7 +293,8 @@ export const GameStreamLive = (
         },
         control,
         clientTimeoutMs: config.gamestreamClientTimeoutMs,
-        currentLaunch: launches.current
+        currentLaunch: launches.current,
+        input: config.input
       })
       const rtsp = yield* makeRtspServer({
         bind: config.streamBind,

@@ -29,6 +29,8 @@ import type { PipelineService, SessionConfig, StreamSession } from "../Pipeline.
 import type { SessionDefaults } from "../SessionDefaults.js"
 import type { LaunchRecord } from "./Launches.js"
 import type { ControlHandlers } from "./ControlStream.js"
+import { makeInputSink } from "./InputSink.js"
+import type { InputCounters } from "./InputSink.js"
 import { ENCRYPTION_AUDIO } from "./Sdp.js"
 import type { StreamSettings } from "./StreamSettings.js"
 
@@ -65,11 +67,15 @@ export interface StreamRunnerOptions {
   readonly clientTimeoutMs?: number
   /** The launch this stream serves; when it is cancelled or its client removed, the stream ends. */
   readonly currentLaunch: Effect.Effect<LaunchRecord | undefined>
+  /** Apply the client's mouse and keyboard to the captured display (`PUNKTFUNK_INPUT`, default true). */
+  readonly input?: boolean
 }
 
 export interface RunningStream {
   readonly session_id: string
   readonly client: string
+  /** What became of the client's input this session (see InputSink.ts). */
+  readonly input?: () => InputCounters
 }
 
 /** What ended a stream, for the log line. */
@@ -124,7 +130,16 @@ export const makeStreamRunner = (options: StreamRunnerOptions) =>
         }
         yield* recorder.registerSession(meta)
         yield* Effect.addFinalizer(() => recorder.unregisterSession(meta.session_id))
-        yield* Ref.set(current, { session_id: meta.session_id, client: meta.client })
+        // Input goes to the display this session captures (the capture's own display string),
+        // scaled onto the captured area; the sink closes with this scope (releasing held keys).
+        const input = yield* makeInputSink({
+          enabled: options.input ?? true,
+          source: options.session.source,
+          display: options.session.display,
+          width: settings.width,
+          height: settings.height
+        })
+        yield* Ref.set(current, { session_id: meta.session_id, client: meta.client, input: input.counters })
         yield* Effect.addFinalizer(() => Ref.set(current, undefined))
 
         // Audio is silence until there is a sound source; a stream whose audio cannot start
@@ -155,6 +170,7 @@ export const makeStreamRunner = (options: StreamRunnerOptions) =>
           requestIdr: session.control === undefined ? Effect.void : session.control.requestIdr,
           lossReport: (n) => Effect.sync(() => void (reported.lost += Math.max(0, n))),
           fecRecovered: (n) => Effect.sync(() => void (reported.repaired += Math.max(0, n))),
+          input,
           ended: (reason) => Ref.set(endReason, reason).pipe(Effect.zipRight(ended.release(1)))
         })
 
