@@ -81,7 +81,8 @@ const Step = Schema.Struct({
   videoFormat: Schema.optional(Schema.Number),
   frames: Schema.optional(Schema.Number),
   idrFrames: Schema.optional(Schema.Number),
-  audioPackets: Schema.optional(Schema.Number)
+  audioPackets: Schema.optional(Schema.Number),
+  audioChannels: Schema.optional(Schema.Number)
 })
 type Step = typeof Step.Type
 
@@ -221,6 +222,35 @@ describe("GameStream nvhttp with Moonlight's own client code (moonlight-embedded
       expect(repaired.run.step("pair").result, repaired.run.log).toBe(GS_OK)
       expect(repaired.request.fingerprint).toBe(paired.request.fingerprint)
       expect((yield* runClient(host, keydir, ["applist"])).step("applist").result).toBe(GS_OK)
+    })
+  )
+
+  test("a launch asking for everything (HDR, 5.1, SOPS, the host's audio kept, a gamepad): accepted, and streamed as the host can", () =>
+    Effect.gen(function* () {
+      const host = yield* startGameStreamHost({ pipeline: nativePipelineLayer() })
+      const gs = gameStreamOf(host)
+      const keydir = fs.mkdtempSync(path.join(buildDir, "keys-"))
+      expect((yield* pairWithOperator(host, keydir, "8080")).run.step("pair").result).toBe(GS_OK)
+      // H.264, HEVC Main and Main10 (so gs_start_app adds hdrMode=1 and its display data).
+      const run = yield* runClient(host, keydir, ["applist", "launch", "stream", "quit"], {
+        formats: 0x0001 | 0x0100 | 0x0200,
+        audio: 6,
+        sops: 1,
+        localaudio: 1,
+        gamepads: 1,
+        width: 640,
+        height: 360,
+        fps: 60,
+        frames: 30
+      })
+      expect(run.code, run.log).toBe(0)
+      expect(run.step("launch").result).toBe(GS_OK)
+      const stream = run.step("stream")
+      // HDR is not built: the host offers what its encoder makes (HEVC Main, or H.264).
+      const hevc = (run.step("init").codecs ?? 0) & 0x100
+      expect(stream, run.log).toMatchObject({ result: GS_OK, stageFailed: 0, videoFormat: hevc !== 0 ? 0x0100 : 0x0001, audioChannels: 6 })
+      yield* streamEnded(gs)
+      expect(yield* gs.currentLaunch).toBeUndefined()
     })
   )
 

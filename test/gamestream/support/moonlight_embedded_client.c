@@ -18,7 +18,9 @@
  *       unpair    gs_unpair
  *       init      gs_init again (serverinfo as the client now sees it)
  *     width, height, fps (the mode asked for), unsupported (1: launch modes the host does not
- *     list, moonlight-embedded's default), frames (20), seconds (30)
+ *     list, moonlight-embedded's default), formats (supportedVideoFormats, H.264 unless said),
+ *     audio (channels: 2, 6 or 8), sops, localaudio, gamepads (gs_start_app's flags and gamepad
+ *     mask), frames (20), seconds (30)
  *
  * stdout: one JSON line per step: {"step":…,"result":<GS_* code>,"error":<gs_error>,…}.
  * The exit status is 0 when every step returned GS_OK.
@@ -91,7 +93,7 @@ static void print_server(const SERVER_DATA* server) {
 }
 
 /* What the stream delivers: counted, not decoded (the moonlight-common-c test judges pictures). */
-static atomic_int frames, idr_frames, audio_packets, video_format;
+static atomic_int frames, idr_frames, audio_packets, audio_channels, video_format;
 static atomic_int failed_stage, failed_code, terminated, termination_code;
 
 static int dr_setup(int format, int width, int height, int redraw, void* ctx, int flags) {
@@ -107,7 +109,8 @@ static int dr_submit(PDECODE_UNIT du) {
 }
 
 static int ar_init(int config, const POPUS_MULTISTREAM_CONFIGURATION c, void* ctx, int flags) {
-  (void)config; (void)c; (void)ctx; (void)flags;
+  (void)config; (void)ctx; (void)flags;
+  audio_channels = c->channelCount;
   return 0;
 }
 
@@ -168,8 +171,12 @@ int main(int argc, char** argv) {
   config.bitrate = 2000;
   config.packetSize = 1392;
   config.streamingRemotely = STREAM_CFG_LOCAL;
-  config.audioConfiguration = AUDIO_CONFIGURATION_STEREO;
-  config.supportedVideoFormats = VIDEO_FORMAT_H264;
+  long channels = argl(argc, argv, "audio", 2);
+  config.audioConfiguration = channels == 8   ? AUDIO_CONFIGURATION_71_SURROUND
+                              : channels == 6 ? AUDIO_CONFIGURATION_51_SURROUND
+                                              : AUDIO_CONFIGURATION_STEREO;
+  /* With a 10-bit format in it, gs_start_app asks for HDR (hdrMode=1 and the display's data). */
+  config.supportedVideoFormats = (int)argl(argc, argv, "formats", VIDEO_FORMAT_H264);
   /* What moonlight-embedded leaves it at: LiInitializeStreamConfiguration's default. */
   const char* app = arg(argc, argv, "app", "Desktop");
   int app_id = -1;
@@ -206,7 +213,8 @@ int main(int argc, char** argv) {
     } else if (strcmp(step, "launch") == 0) {
       /* gs_start_app asks for /resume when serverinfo said a game is running, /launch otherwise. */
       bool resumed = server.currentGame != 0;
-      rc = gs_start_app(&server, &config, app_id, false, false, 0);
+      rc = gs_start_app(&server, &config, app_id, argl(argc, argv, "sops", 0) != 0, argl(argc, argv, "localaudio", 0) != 0,
+                        (int)argl(argc, argv, "gamepads", 0));
       begin_step("launch", rc);
       printf(",\"resume\":%s,\"appId\":%d,\"sessionUrl\":", resumed ? "true" : "false", app_id);
       json_string(server.serverInfo.rtspSessionUrl);
@@ -234,9 +242,9 @@ int main(int argc, char** argv) {
       if (rc != GS_OK) gs_error = started != 0 ? "LiStartConnection failed" : ended_by_host ? "the host ended the stream" : "too few frames";
       begin_step("stream", rc);
       printf(",\"startResult\":%d,\"stageFailed\":%d,\"stageError\":%d,\"terminated\":%s,\"terminationCode\":%d,"
-             "\"videoFormat\":%d,\"frames\":%d,\"idrFrames\":%d,\"audioPackets\":%d",
+             "\"videoFormat\":%d,\"frames\":%d,\"idrFrames\":%d,\"audioPackets\":%d,\"audioChannels\":%d",
              started, failed_stage, failed_code, ended_by_host ? "true" : "false", termination_code, video_format, frames,
-             idr_frames, audio_packets);
+             idr_frames, audio_packets, audio_channels);
     } else if (strcmp(step, "quit") == 0) {
       rc = gs_quit_app(&server);
       begin_step("quit", rc);
