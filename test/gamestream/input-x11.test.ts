@@ -104,6 +104,24 @@ describe.skipIf(!available)("XTEST injection under Xvfb", () => {
     expect(screen().probe.keycodeOf(euro)).toBe(0)
   })
 
+  it("an X server that goes away mid-session: input is refused and counted, nothing crashes, close still works", async () => {
+    const doomed = await startXvfb(320, 240)
+    const injector = new (inputModule().XInjector)(doomed.display)
+    try {
+      await inject(injector, [[InjectOpCode.moveTo, 10, 10]])
+      doomed.stop() // the probe closes, the server is killed
+      // Keep pushing until the injector notices (its next XSync fails): then everything is refused.
+      await until("the injector to notice the lost display", () => {
+        injector.push(InjectOpCode.motion, 1, 1)
+        return injector.counters().lost
+      })
+      expect(injector.push(InjectOpCode.motion, 1, 1)).toBe(false)
+      expect(injector.counters().refused).toBeGreaterThan(0)
+    } finally {
+      injector.close()
+    }
+  })
+
   it("a display that does not exist is an error naming it", () => {
     expect(() => new (inputModule().XInjector)(":249")).toThrow(/cannot open X display ':249'/)
   })

@@ -248,12 +248,13 @@ class X11Probe final : public Probe {
       *error = "cannot open X display '" + display + "'";
       return false;
     }
+    XSetIOErrorExitHandler(dpy_, &X11Probe::on_connection_lost, this);
     return true;
   }
 
   PointerState pointer() override {
     PointerState s;
-    if (dpy_ == nullptr) return s;
+    if (dpy_ == nullptr || lost_) return s;
     Window root = 0, child = 0;
     int wx = 0, wy = 0;
     XQueryPointer(dpy_, DefaultRootWindow(dpy_), &root, &child, &s.x, &s.y, &wx, &wy, &s.mask);
@@ -261,7 +262,7 @@ class X11Probe final : public Probe {
   }
 
   bool key_down(uint32_t keysym) override {
-    if (dpy_ == nullptr) return false;
+    if (dpy_ == nullptr || lost_) return false;
     const KeyCode kc = XKeysymToKeycode(dpy_, static_cast<KeySym>(keysym));
     if (kc == 0) return false;
     char keys[32];
@@ -271,7 +272,7 @@ class X11Probe final : public Probe {
   }
 
   uint32_t keycode_of(uint32_t keysym) override {
-    if (dpy_ == nullptr) return 0;
+    if (dpy_ == nullptr || lost_) return 0;
     // Xlib caches the keyboard mapping; refresh it so borrowed keycodes are seen.
     XMappingEvent e;
     std::memset(&e, 0, sizeof e);
@@ -287,12 +288,15 @@ class X11Probe final : public Probe {
   }
 
   void close() override {
-    if (dpy_ != nullptr) XCloseDisplay(dpy_);
+    if (dpy_ != nullptr && !lost_) XCloseDisplay(dpy_);
     dpy_ = nullptr;
   }
 
  private:
+  static void on_connection_lost(Display*, void* self) { static_cast<X11Probe*>(self)->lost_ = true; }
+
   Display* dpy_ = nullptr;
+  bool lost_ = false;
 };
 
 }  // namespace
