@@ -6,7 +6,7 @@
  * held, gives back keycodes borrowed for text, and closes the connection.
  *
  * `XProbe` is a test hook: a second connection that asks where the pointer is and which keys
- * are down.
+ * are down, and can hold the focus with a window that records the key events it receives.
  */
 import { createRequire } from "node:module"
 import * as path from "node:path"
@@ -47,6 +47,10 @@ export interface XProbe {
   pointer(): { readonly x: number; readonly y: number; readonly mask: number }
   keyDown(keysym: number): boolean
   keycodeOf(keysym: number): number
+  /** Maps a window of the probe's own and gives it the input focus; key events to it are recorded. */
+  watchKeys(): boolean
+  /** Key events the watching window received since the last call, as an application reads them (XLookupString). */
+  keyEvents(): ReadonlyArray<{ readonly keysym: number; readonly down: boolean }>
   close(): void
 }
 

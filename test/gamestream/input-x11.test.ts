@@ -104,6 +104,41 @@ describe.skipIf(!available)("XTEST injection under Xvfb", () => {
     expect(screen().probe.keycodeOf(euro)).toBe(0)
   })
 
+  it.live("keys and text reach a focused application as the right symbols (shift applied, text on borrowed keycodes)", () =>
+    Effect.gen(function* () {
+      const probe = screen().probe
+      expect(probe.watchKeys()).toBe(true)
+      probe.keyEvents() // whatever came before
+      const scope = yield* Scope.make()
+      const sink = yield* makeInputSink({ enabled: true, source: "x11", display: screen().display, width: W, height: H }).pipe(
+        Scope.extend(scope)
+      )
+      const key = (virtualKey: number, down: boolean) => sink.event({ _tag: "Key", virtualKey, down, modifiers: 0, flags: 0 })
+      key(0x48, true) // h
+      key(0x48, false)
+      key(0xa0, true) // Shift + 1 → exclam on a US layout
+      key(0x31, true)
+      key(0x31, false)
+      key(0xa0, false)
+      key(0xbe, true) // .
+      key(0xbe, false)
+      sink.event({ _tag: "Text", text: "é" })
+      sink.event({ _tag: "Text", text: "€" })
+      sink.event({ _tag: "Text", text: "Z" })
+      const seen: Array<{ readonly keysym: number; readonly down: boolean }> = []
+      yield* Effect.promise(() =>
+        until("the key events to reach the window", () => {
+          seen.push(...probe.keyEvents())
+          return seen.length >= 14
+        })
+      )
+      yield* Scope.close(scope, Exit.void)
+      const pressed = seen.filter((e) => e.down).map((e) => e.keysym)
+      expect(pressed).toEqual([0x68, 0xffe1, 0x21, 0x2e, 0xe9, 0x010020ac, 0x5a])
+      expect(sink.counters()).toMatchObject({ received: 11, injected: 11, dropped: 0 })
+    })
+  )
+
   it("an X server that goes away mid-session: input is refused and counted, nothing crashes, close still works", async () => {
     const doomed = await startXvfb(320, 240)
     const injector = new (inputModule().XInjector)(doomed.display)

@@ -3,7 +3,7 @@
 // `push(op, a, b)` queues one operation and never waits for X; `counters()`; `close()` releases
 // what is held and joins the thread (also run by the destructor and at environment cleanup).
 // `XProbe` is for tests: a second connection that asks where the pointer is and which keys are
-// down.
+// down, and can hold the input focus with a window that records the key events it receives.
 #include <napi.h>
 
 #include <memory>
@@ -101,7 +101,8 @@ class JsProbe : public Napi::ObjectWrap<JsProbe> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "XProbe",
                        {InstanceMethod<&JsProbe::Pointer>("pointer"), InstanceMethod<&JsProbe::KeyDown>("keyDown"),
-                        InstanceMethod<&JsProbe::KeycodeOf>("keycodeOf"), InstanceMethod<&JsProbe::Close>("close")});
+                        InstanceMethod<&JsProbe::KeycodeOf>("keycodeOf"), InstanceMethod<&JsProbe::WatchKeys>("watchKeys"),
+                        InstanceMethod<&JsProbe::KeyEvents>("keyEvents"), InstanceMethod<&JsProbe::Close>("close")});
   }
 
   explicit JsProbe(const Napi::CallbackInfo& info) : Napi::ObjectWrap<JsProbe>(info) {
@@ -133,6 +134,23 @@ class JsProbe : public Napi::ObjectWrap<JsProbe> {
 
   Napi::Value KeycodeOf(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), probe_ ? probe_->keycode_of(keysym_arg(info)) : 0);
+  }
+
+  Napi::Value WatchKeys(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), probe_ && probe_->watch_keys());
+  }
+
+  Napi::Value KeyEvents(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const auto events = probe_ ? probe_->key_events() : std::vector<Probe::KeyEvent>{};
+    Napi::Array out = Napi::Array::New(env, events.size());
+    for (size_t i = 0; i < events.size(); i++) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("keysym", Napi::Number::New(env, events[i].keysym));
+      o.Set("down", Napi::Boolean::New(env, events[i].down));
+      out.Set(static_cast<uint32_t>(i), o);
+    }
+    return out;
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

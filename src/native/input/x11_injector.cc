@@ -8,6 +8,7 @@
 #include "x11_injector.h"
 
 #include <X11/Xlib.h>
+#include <X11/Xutil.h>
 #include <X11/extensions/XTest.h>
 
 #include <atomic>
@@ -48,6 +49,8 @@ void install_handlers() {
 }
 
 constexpr size_t kQueueLimit = 4096;
+// Keycodes without symbols borrowed in turn for text (see Op::Text).
+constexpr size_t kMaxSpares = 32;
 
 struct Item {
   Op op;
@@ -131,10 +134,10 @@ class X11Injector final : public Injector {
     KeySym* map = XGetKeyboardMapping(dpy_, static_cast<KeyCode>(min), max - min + 1, &per);
     if (map == nullptr) return;
     // From the top: the highest keycodes are the least likely to be real keys.
-    for (int kc = max; kc >= min && spares_.size() < 2; kc--) {
+    for (int kc = max; kc >= min && spares_.size() < kMaxSpares; kc--) {
       bool empty = true;
       for (int i = 0; i < per; i++) empty = empty && map[(kc - min) * per + i] == NoSymbol;
-      if (empty) spares_.push_back(static_cast<KeyCode>(kc));
+      if (empty) spares_.push_back({static_cast<KeyCode>(kc), NoSymbol});
     }
     XFree(map);
   }
@@ -190,16 +193,25 @@ class X11Injector final : public Injector {
       }
       case Op::Text: {
         if (spares_.empty()) return false;
-        // Borrow a spare keycode: map the keysym on both levels (so a held Shift changes
-        // nothing), press, release. Two spares alternate, so a client still reading the
-        // previous mapping change does not see this one's symbol on the last key.
-        const KeyCode kc = spares_[next_spare_++ % spares_.size()];
-        KeySym syms[2] = {static_cast<KeySym>(static_cast<uint32_t>(item.a)), static_cast<KeySym>(static_cast<uint32_t>(item.a))};
-        XChangeKeyboardMapping(dpy_, kc, 2, syms, 1);
-        XSync(dpy_, False);
-        XTestFakeKeyEvent(dpy_, kc, True, CurrentTime);
-        XTestFakeKeyEvent(dpy_, kc, False, CurrentTime);
-        borrowed_.insert(kc);
+        const KeySym keysym = static_cast<KeySym>(static_cast<uint32_t>(item.a));
+        // A character typed before still sits on its borrowed keycode: press that again.
+        // Otherwise borrow the least recently borrowed spare and map the keysym on both levels
+        // (so a held Shift changes nothing). Why many spares in turn and not one: an
+        // application reads a key event with the mapping current when it reads it, so a
+        // keycode remapped again before a slow reader got to it would type the newer symbol.
+        Spare* spare = nullptr;
+        for (Spare& s : spares_) {
+          if (s.keysym == keysym) spare = &s;
+        }
+        if (spare == nullptr) {
+          spare = &spares_[next_spare_++ % spares_.size()];
+          KeySym syms[2] = {keysym, keysym};
+          XChangeKeyboardMapping(dpy_, spare->keycode, 2, syms, 1);
+          XSync(dpy_, False);
+          spare->keysym = keysym;
+        }
+        XTestFakeKeyEvent(dpy_, spare->keycode, True, CurrentTime);
+        XTestFakeKeyEvent(dpy_, spare->keycode, False, CurrentTime);
         return true;
       }
     }
@@ -212,11 +224,12 @@ class X11Injector final : public Injector {
     keys_.clear();
     buttons_.clear();
     XSync(dpy_, False);
-    for (KeyCode kc : borrowed_) {
-      KeySym none = NoSymbol;
-      XChangeKeyboardMapping(dpy_, kc, 1, &none, 1);
+    for (Spare& spare : spares_) {
+      if (spare.keysym == NoSymbol) continue;
+      KeySym none[2] = {NoSymbol, NoSymbol};
+      XChangeKeyboardMapping(dpy_, spare.keycode, 2, none, 1);
+      spare.keysym = NoSymbol;
     }
-    borrowed_.clear();
     XSync(dpy_, False);
   }
 
@@ -232,8 +245,11 @@ class X11Injector final : public Injector {
   // Worker thread only:
   std::set<KeyCode> keys_;
   std::set<unsigned> buttons_;
-  std::vector<KeyCode> spares_;
-  std::set<KeyCode> borrowed_;
+  struct Spare {
+    KeyCode keycode;
+    KeySym keysym;  // what it is borrowed for now (NoSymbol: not borrowed)
+  };
+  std::vector<Spare> spares_;
   size_t next_spare_ = 0;
 };
 
@@ -287,15 +303,55 @@ class X11Probe final : public Probe {
     return XKeysymToKeycode(dpy_, static_cast<KeySym>(keysym));
   }
 
+  bool watch_keys() override {
+    if (dpy_ == nullptr || lost_) return false;
+    if (window_ == 0) {
+      const int screen = DefaultScreen(dpy_);
+      window_ = XCreateSimpleWindow(dpy_, RootWindow(dpy_, screen), 0, 0, 64, 64, 0, BlackPixel(dpy_, screen),
+                                    WhitePixel(dpy_, screen));
+      XSelectInput(dpy_, window_, KeyPressMask | KeyReleaseMask);
+      XMapRaised(dpy_, window_);
+      XSync(dpy_, False);
+    }
+    XSetInputFocus(dpy_, window_, RevertToParent, CurrentTime);
+    XSync(dpy_, False);
+    return true;
+  }
+
+  std::vector<KeyEvent> key_events() override {
+    std::vector<KeyEvent> out;
+    if (dpy_ == nullptr || lost_) return out;
+    XSync(dpy_, False);
+    while (XPending(dpy_) > 0) {
+      XEvent e;
+      XNextEvent(dpy_, &e);
+      if (e.type == MappingNotify) {
+        // Keycodes borrowed for text change the mapping: read the keys that follow with it.
+        XRefreshKeyboardMapping(&e.xmapping);
+      } else if (e.type == KeyPress || e.type == KeyRelease) {
+        char text[16];
+        KeySym keysym = NoSymbol;
+        XLookupString(&e.xkey, text, sizeof text, &keysym, nullptr);
+        out.push_back({static_cast<uint32_t>(keysym), e.type == KeyPress});
+      }
+    }
+    return out;
+  }
+
   void close() override {
-    if (dpy_ != nullptr && !lost_) XCloseDisplay(dpy_);
+    if (dpy_ != nullptr && !lost_) {
+      if (window_ != 0) XDestroyWindow(dpy_, window_);
+      XCloseDisplay(dpy_);
+    }
     dpy_ = nullptr;
+    window_ = 0;
   }
 
  private:
   static void on_connection_lost(Display*, void* self) { static_cast<X11Probe*>(self)->lost_ = true; }
 
   Display* dpy_ = nullptr;
+  Window window_ = 0;
   bool lost_ = false;
 };
 

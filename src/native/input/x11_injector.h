@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace pf::input {
 
@@ -54,6 +55,14 @@ class Probe {
   virtual bool key_down(uint32_t keysym) = 0;
   // The keycode carrying `keysym` now (0 if none), after refreshing Xlib's cached mapping.
   virtual uint32_t keycode_of(uint32_t keysym) = 0;
+  // A focused window of the probe's own that records the key events it receives, as an
+  // application would read them (XLookupString: modifiers and the current mapping applied).
+  virtual bool watch_keys() = 0;
+  struct KeyEvent {
+    uint32_t keysym;
+    bool down;
+  };
+  virtual std::vector<KeyEvent> key_events() = 0;
   virtual void close() = 0;
 };
 
