@@ -47,10 +47,16 @@ export interface XProbe {
   pointer(): { readonly x: number; readonly y: number; readonly mask: number }
   keyDown(keysym: number): boolean
   keycodeOf(keysym: number): number
-  /** Maps a window of the probe's own and gives it the input focus; key events to it are recorded. */
+  /**
+   * Maps a window of the probe's own (64x64 at the top-left corner) and gives it the input
+   * focus; key events to it, and button events while the pointer is over it, are recorded.
+   */
   watchKeys(): boolean
-  /** Key events the watching window received since the last call, as an application reads them (XLookupString). */
-  keyEvents(): ReadonlyArray<{ readonly keysym: number; readonly down: boolean }>
+  /**
+   * What the watching window received since the last call: keys as an application reads them
+   * (XLookupString: `code` is the keysym), buttons by X button number.
+   */
+  events(): ReadonlyArray<{ readonly kind: "key" | "button"; readonly code: number; readonly down: boolean }>
   close(): void
 }
 

@@ -104,11 +104,11 @@ describe.skipIf(!available)("XTEST injection under Xvfb", () => {
     expect(screen().probe.keycodeOf(euro)).toBe(0)
   })
 
-  it.live("keys and text reach a focused application as the right symbols (shift applied, text on borrowed keycodes)", () =>
+  it.live("keys, text, wheel and buttons reach an application as the right symbols and buttons", () =>
     Effect.gen(function* () {
       const probe = screen().probe
       expect(probe.watchKeys()).toBe(true)
-      probe.keyEvents() // whatever came before
+      probe.events() // whatever came before
       const scope = yield* Scope.make()
       const sink = yield* makeInputSink({ enabled: true, source: "x11", display: screen().display, width: W, height: H }).pipe(
         Scope.extend(scope)
@@ -125,17 +125,27 @@ describe.skipIf(!available)("XTEST injection under Xvfb", () => {
       sink.event({ _tag: "Text", text: "é" })
       sink.event({ _tag: "Text", text: "€" })
       sink.event({ _tag: "Text", text: "Z" })
-      const seen: Array<{ readonly keysym: number; readonly down: boolean }> = []
+      // Over the window: a wheel notch up, two half notches down (one click), one notch right.
+      sink.event({ _tag: "MouseMoveAbsolute", x: 10, y: 10, referenceWidth: W - 1, referenceHeight: H - 1 })
+      sink.event({ _tag: "Scroll", amount: 120 })
+      sink.event({ _tag: "Scroll", amount: -60 })
+      sink.event({ _tag: "Scroll", amount: -60 })
+      sink.event({ _tag: "HorizontalScroll", amount: 120 })
+      sink.event({ _tag: "MouseButton", button: 4, down: true }) // X1
+      sink.event({ _tag: "MouseButton", button: 4, down: false })
+      const seen: Array<{ readonly kind: "key" | "button"; readonly code: number; readonly down: boolean }> = []
       yield* Effect.promise(() =>
-        until("the key events to reach the window", () => {
-          seen.push(...probe.keyEvents())
-          return seen.length >= 14
+        until("the key and button events to reach the window", () => {
+          seen.push(...probe.events())
+          return seen.length >= 22
         })
       )
       yield* Scope.close(scope, Exit.void)
-      const pressed = seen.filter((e) => e.down).map((e) => e.keysym)
-      expect(pressed).toEqual([0x68, 0xffe1, 0x21, 0x2e, 0xe9, 0x010020ac, 0x5a])
-      expect(sink.counters()).toMatchObject({ received: 11, injected: 11, dropped: 0 })
+      const pressed = (kind: "key" | "button") => seen.filter((e) => e.down && e.kind === kind).map((e) => e.code)
+      expect(pressed("key")).toEqual([0x68, 0xffe1, 0x21, 0x2e, 0xe9, 0x010020ac, 0x5a])
+      expect(pressed("button")).toEqual([4, 5, 7, 8])
+      expect(seen.filter((e) => !e.down)).toHaveLength(11)
+      expect(sink.counters()).toMatchObject({ received: 18, injected: 18, dropped: 0 })
     })
   )
 

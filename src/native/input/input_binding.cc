@@ -3,7 +3,8 @@
 // `push(op, a, b)` queues one operation and never waits for X; `counters()`; `close()` releases
 // what is held and joins the thread (also run by the destructor and at environment cleanup).
 // `XProbe` is for tests: a second connection that asks where the pointer is and which keys are
-// down, and can hold the input focus with a window that records the key events it receives.
+// down, and can hold the input focus with a window that records the key and button events it
+// receives.
 #include <napi.h>
 
 #include <memory>
@@ -102,7 +103,7 @@ class JsProbe : public Napi::ObjectWrap<JsProbe> {
     return DefineClass(env, "XProbe",
                        {InstanceMethod<&JsProbe::Pointer>("pointer"), InstanceMethod<&JsProbe::KeyDown>("keyDown"),
                         InstanceMethod<&JsProbe::KeycodeOf>("keycodeOf"), InstanceMethod<&JsProbe::WatchKeys>("watchKeys"),
-                        InstanceMethod<&JsProbe::KeyEvents>("keyEvents"), InstanceMethod<&JsProbe::Close>("close")});
+                        InstanceMethod<&JsProbe::KeyEvents>("events"), InstanceMethod<&JsProbe::Close>("close")});
   }
 
   explicit JsProbe(const Napi::CallbackInfo& info) : Napi::ObjectWrap<JsProbe>(info) {
@@ -142,11 +143,12 @@ class JsProbe : public Napi::ObjectWrap<JsProbe> {
 
   Napi::Value KeyEvents(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    const auto events = probe_ ? probe_->key_events() : std::vector<Probe::KeyEvent>{};
+    const auto events = probe_ ? probe_->key_events() : std::vector<Probe::InputRecord>{};
     Napi::Array out = Napi::Array::New(env, events.size());
     for (size_t i = 0; i < events.size(); i++) {
       Napi::Object o = Napi::Object::New(env);
-      o.Set("keysym", Napi::Number::New(env, events[i].keysym));
+      o.Set("kind", events[i].key ? "key" : "button");
+      o.Set("code", Napi::Number::New(env, events[i].code));
       o.Set("down", Napi::Boolean::New(env, events[i].down));
       out.Set(static_cast<uint32_t>(i), o);
     }

@@ -309,7 +309,7 @@ class X11Probe final : public Probe {
       const int screen = DefaultScreen(dpy_);
       window_ = XCreateSimpleWindow(dpy_, RootWindow(dpy_, screen), 0, 0, 64, 64, 0, BlackPixel(dpy_, screen),
                                     WhitePixel(dpy_, screen));
-      XSelectInput(dpy_, window_, KeyPressMask | KeyReleaseMask);
+      XSelectInput(dpy_, window_, KeyPressMask | KeyReleaseMask | ButtonPressMask | ButtonReleaseMask);
       XMapRaised(dpy_, window_);
       XSync(dpy_, False);
     }
@@ -318,8 +318,8 @@ class X11Probe final : public Probe {
     return true;
   }
 
-  std::vector<KeyEvent> key_events() override {
-    std::vector<KeyEvent> out;
+  std::vector<InputRecord> key_events() override {
+    std::vector<InputRecord> out;
     if (dpy_ == nullptr || lost_) return out;
     XSync(dpy_, False);
     while (XPending(dpy_) > 0) {
@@ -332,7 +332,9 @@ class X11Probe final : public Probe {
         char text[16];
         KeySym keysym = NoSymbol;
         XLookupString(&e.xkey, text, sizeof text, &keysym, nullptr);
-        out.push_back({static_cast<uint32_t>(keysym), e.type == KeyPress});
+        out.push_back({true, static_cast<uint32_t>(keysym), e.type == KeyPress});
+      } else if (e.type == ButtonPress || e.type == ButtonRelease) {
+        out.push_back({false, e.xbutton.button, e.type == ButtonPress});
       }
     }
     return out;

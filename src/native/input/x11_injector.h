@@ -55,14 +55,16 @@ class Probe {
   virtual bool key_down(uint32_t keysym) = 0;
   // The keycode carrying `keysym` now (0 if none), after refreshing Xlib's cached mapping.
   virtual uint32_t keycode_of(uint32_t keysym) = 0;
-  // A focused window of the probe's own that records the key events it receives, as an
-  // application would read them (XLookupString: modifiers and the current mapping applied).
+  // A focused window of the probe's own (64x64 at the top-left corner) that records the key
+  // events it receives, as an application would read them (XLookupString: modifiers and the
+  // current mapping applied), and the button events while the pointer is over it.
   virtual bool watch_keys() = 0;
-  struct KeyEvent {
-    uint32_t keysym;
+  struct InputRecord {
+    bool key;       // key (code = keysym) or button (code = X button)
+    uint32_t code;
     bool down;
   };
-  virtual std::vector<KeyEvent> key_events() = 0;
+  virtual std::vector<InputRecord> key_events() = 0;
   virtual void close() = 0;
 };
 
