@@ -11,6 +11,12 @@
  * console and pairs nothing; the paired client sees PairStatus 1, lists "Desktop", launches,
  * streams, and its quit leaves the host with no launch; removing it on the host unpairs it.
  *
+ * What libgamestream does that the TypeScript client does not: it never checks the host's hash,
+ * so a wrong PIN is found only at clientpairingsecret (and it shows the host's reason only for a
+ * status_code other than 200); every install sends uniqueid 0123456789ABCDEF and devicename
+ * "roth"; it learns the HTTPS port from serverinfo; its `unpair` goes over plain HTTP without a
+ * certificate, so the host cannot honour it (only the operator unpairs), though it reports success.
+ *
  * Nothing of Moonlight is in this repository: the test builds libgamestream and
  * moonlight-common-c from the bare mirrors at /work/.mirror, and is skipped, saying why, when a
  * mirror, gcc, or a library header (libcurl, expat, libuuid, OpenSSL) is missing — as on CI.
