@@ -13,6 +13,18 @@ import { fakeLaunch, startRtsp, TEST_PORTS } from "./support/RtspHost.js"
 
 const call = <A>(f: () => Promise<A>) => Effect.promise(f)
 
+/** What the RTSP server knows of a session besides the ANNOUNCE body (for parseAnnounce alone). */
+const ANNOUNCE_CONTEXT = {
+  client: "c",
+  clientAddress: "127.0.0.1",
+  rikey: "00",
+  rikeyid: 0,
+  fecPercent: 20,
+  pingPayload: "",
+  connectData: 0,
+  codecs: ["h264"]
+} as const
+
 describe("GameStream RTSP handshake", () => {
   it.scopedLive("OPTIONS, DESCRIBE, SETUP x3, ANNOUNCE, PLAY: PLAY receives what the client announced", () =>
     Effect.gen(function* () {
@@ -183,43 +195,24 @@ describe("GameStream RTSP handshake", () => {
         "x-ml-general.featureFlags": undefined,
         "x-ss-general.encryptionEnabled": undefined
       })
-      const settings = yield* parseAnnounce(sdp, {
-        client: "c",
-        clientAddress: "127.0.0.1",
-        rikey: "00",
-        rikeyid: 0,
-        fecPercent: 20,
-        pingPayload: "",
-        connectData: 0,
-        codecs: ["h264"]
-      })
+      const settings = yield* parseAnnounce(sdp, ANNOUNCE_CONTEXT)
       expect(settings).toMatchObject({ codec: "h264", minRequiredFecPackets: 0, audioPacketDurationMs: 5, mlFeatureFlags: 0, encryptionFlags: 0 })
     })
   )
 
   it.effect("a client that takes the offered V2 control IV gets it; audio encryption still comes from the nv flag", () =>
     Effect.gen(function* () {
-      const context = {
-        client: "c",
-        clientAddress: "127.0.0.1",
-        rikey: "00",
-        rikeyid: 0,
-        fecPercent: 20,
-        pingPayload: "",
-        connectData: 0,
-        codecs: ["h264"] as const
-      }
-      const modern = yield* parseAnnounce(moonlightAnnounce(DEFAULT_CLIENT_CONFIG, { "x-ss-general.encryptionEnabled": "1" }), context)
+      const modern = yield* parseAnnounce(moonlightAnnounce(DEFAULT_CLIENT_CONFIG, { "x-ss-general.encryptionEnabled": "1" }), ANNOUNCE_CONTEXT)
       expect(controlEncryptionOf(modern.encryptionFlags)).toBe("v2")
       expect(modern.encryptionFlags & ENCRYPTION_AUDIO).toBe(0)
       const withAudio = yield* parseAnnounce(
         moonlightAnnounce(DEFAULT_CLIENT_CONFIG, { "x-ss-general.encryptionEnabled": "1", "x-nv-general.featureFlags": String(0x20) }),
-        context
+        ANNOUNCE_CONTEXT
       )
       expect(controlEncryptionOf(withAudio.encryptionFlags)).toBe("v2")
       expect(withAudio.encryptionFlags & ENCRYPTION_AUDIO).toBe(ENCRYPTION_AUDIO)
       // A client that announces nothing (or 0) keeps the legacy IV.
-      const older = yield* parseAnnounce(moonlightAnnounce(DEFAULT_CLIENT_CONFIG, { "x-ss-general.encryptionEnabled": "0" }), context)
+      const older = yield* parseAnnounce(moonlightAnnounce(DEFAULT_CLIENT_CONFIG, { "x-ss-general.encryptionEnabled": "0" }), ANNOUNCE_CONTEXT)
       expect(controlEncryptionOf(older.encryptionFlags)).toBe("legacy")
     })
   )
