@@ -4,14 +4,16 @@
  * thread. The GameStream layer opens one `GameStreamAudio` at host start (binding the port RTSP
  * SETUP announces), starts it when a session plays and stops it when the session ends.
  *
- * What is sent is **encoded silence**: punktfunk has no audio capture source yet, but Moonlight
- * clients expect an audio stream once RTSP negotiated one. The layouts (`OPUS_LAYOUTS`) are kept
+ * What is sent is the desktop's sound, recorded from PulseAudio (or PipeWire's PulseAudio server)
+ * on the native side (`pulse_capture.h`), or encoded silence when there is none (`source:
+ * "silence"`, no server reachable, or a packet the capture could not fill in time): Moonlight
+ * clients expect an audio stream once RTSP negotiated one, so packets go out either way. The layouts (`OPUS_LAYOUTS`) are kept
  * here as well as in the addon so RTSP can build its DESCRIBE answer without loading native
  * code; a test checks that both agree.
  *
  * Nothing here is on a per-packet path: the sender is created, started, queried, closed.
  */
-import { Data, Effect, Schema, type Scope } from "effect"
+import { Data, Effect, Schedule, Schema, type Scope } from "effect"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -39,7 +41,11 @@ export const AudioStartOptions = Schema.Struct({
       keyHex: Schema.String.pipe(Schema.pattern(/^[0-9a-fA-F]{32}$/)),
       keyId: Schema.Int
     })
-  )
+  ),
+  /** Where the sound comes from (`PUNKTFUNK_AUDIO`); the native default is silence. */
+  source: Schema.optional(Schema.Literal("auto", "pulse", "silence")),
+  /** A PulseAudio source name (`PUNKTFUNK_AUDIO_DEVICE`); unset = the default sink's monitor. */
+  device: Schema.optional(Schema.String.pipe(Schema.minLength(1)))
 })
 export type AudioStartOptions = typeof AudioStartOptions.Type
 
@@ -56,7 +62,30 @@ export interface AudioCounters {
   readonly ignored: number
   /** Times the send clock re-anchored after falling more than 250 ms behind. */
   readonly resyncs: number
+  /** Data packets carrying captured sound. */
+  readonly captured_packets: number
+  /** Data packets of silence: source "silence", no server, or the capture had nothing in time. */
+  readonly silence_packets: number
+  /** Times the capture ring ran dry while capturing (each costs one packet of silence). */
+  readonly capture_underruns: number
+  /** Captured frames dropped to keep latency bounded (the capture ran ahead of the send clock). */
+  readonly capture_dropped_frames: number
 }
+
+/** Where a session's sound comes from, as the native side sees it now. */
+export interface AudioSourceStatus {
+  /** As started: the native side knows only "silence" and "pulse" (auto and pulse both try PulseAudio). */
+  readonly source: "silence" | "pulse"
+  /** "off" for silence; the capture's state otherwise ("stopped" after stop()). */
+  readonly state: "off" | "connecting" | "capturing" | "failed" | "stopped"
+  /** Why it failed, or (capturing) the server and the source it records. */
+  readonly detail: string
+  /** The PulseAudio source recorded, once capturing. */
+  readonly device: string
+}
+
+/** `PUNKTFUNK_AUDIO`: which sound a session sends. */
+export type AudioSourceMode = "auto" | "pulse" | "silence"
 
 /**
  * What the native `start` takes: plain numbers, checked by the addon itself (it throws naming the
@@ -70,6 +99,9 @@ export interface AudioStartInput {
   readonly encryption?: { readonly keyHex: string; readonly keyId: number } | undefined
   /** Tests only: the first RTP sequence number (a multiple of 4), to reach the 16-bit wrap quickly. */
   readonly testFirstSequence?: number
+  /** The native side takes "silence" (default) or "pulse"; startGameStreamAudio maps "auto" to "pulse". */
+  readonly source?: AudioSourceMode | undefined
+  readonly device?: string | undefined
 }
 
 /** The native class. Methods throw (plain `Error`) on misuse; the Effect helpers below wrap them. */
@@ -86,6 +118,8 @@ export interface GameStreamAudio {
   /** Stops and joins the send thread; the socket stays bound for the next session. */
   stop(): void
   counters(): AudioCounters
+  /** Where this (or the last) session's sound comes from. */
+  source(): AudioSourceStatus
   /** stop() and release the socket. Idempotent; also done at environment teardown. */
   close(): void
 }
@@ -102,6 +136,8 @@ interface AudioModule {
   readonly GameStreamAudio: new (bind: string, port: number) => GameStreamAudio
   /** Test helper: decode one Opus packet with the layout for `channels`; peak is max |sample| in [0, 1]. */
   readonly decodeOpus: (packet: Uint8Array, channels: number) => { readonly samples: number; readonly peak: number }
+  /** Test helper: consecutive packets through one decoder (as a client plays them), interleaved PCM. */
+  readonly decodeOpusSequence: (packets: ReadonlyArray<Uint8Array>, channels: number) => Float32Array
   /** Known-answer helper: the two parity shards the send thread computes for four data shards. */
   readonly audioFecParity: (shards: ReadonlyArray<Uint8Array>) => [Uint8Array, Uint8Array]
   readonly opusLayout: (channels: number) => OpusLayout | undefined
@@ -177,19 +213,63 @@ export const openGameStreamAudio = (
     (sender) => Effect.sync(() => sender.close())
   )
 
-/** Checks the options against `AudioStartOptions`, then starts the send thread. */
+/** What a started session's sound turned out to be: the one line its log gets, and at which level. */
+export interface AudioSourceReport {
+  readonly level: "info" | "warning"
+  readonly message: string
+  readonly status: AudioSourceStatus
+}
+
+/** A started sender: where its sound comes from now, and (once settled) what to say about it. */
+export interface AudioStarted {
+  readonly mode: AudioSourceMode
+  readonly status: () => AudioSourceStatus
+  /**
+   * Waits (polling, bounded: the native capture gives up connecting after 3 s) until the capture
+   * runs or failed, then says which sound this session sends and why.
+   */
+  readonly settled: Effect.Effect<AudioSourceReport>
+}
+
+/** The log line for a session's sound (pure, so its wording is tested without a server). */
+export const describeAudioSource = (mode: AudioSourceMode, status: AudioSourceStatus): AudioSourceReport => {
+  if (mode === "silence") return { level: "info", message: "GameStream audio: silence (PUNKTFUNK_AUDIO=silence)", status }
+  if (status.state === "capturing") {
+    return { level: "info", message: `GameStream audio: the desktop's sound (${status.detail}; PUNKTFUNK_AUDIO=${mode})`, status }
+  }
+  const why = status.state === "connecting" ? "PulseAudio did not answer in time" : status.detail || `capture ${status.state}`
+  return mode === "pulse"
+    ? { level: "warning", message: `GameStream audio: silence, although PUNKTFUNK_AUDIO=pulse: ${why} (the stream goes on)`, status }
+    : { level: "info", message: `GameStream audio: silence (PUNKTFUNK_AUDIO=auto found no sound source: ${why})`, status }
+}
+
+/**
+ * Checks the options against `AudioStartOptions`, then starts the send thread. `auto` and `pulse`
+ * both start the PulseAudio capture (their difference is what the log says when it fails).
+ */
 export const startGameStreamAudio = (
   sender: GameStreamAudio,
   options: AudioStartInput
-): Effect.Effect<void, GameStreamAudioError> =>
+): Effect.Effect<AudioStarted, GameStreamAudioError> =>
   Schema.decodeUnknown(AudioStartOptions)(options).pipe(
     Effect.mapError((e) => new GameStreamAudioError({ message: `audio options: ${e.message}` })),
-    Effect.flatMap((checked) =>
-      Effect.try({
-        try: () => sender.start(checked),
+    Effect.flatMap((checked) => {
+      const mode: AudioSourceMode = checked.source ?? "silence"
+      return Effect.try({
+        try: (): AudioStarted => {
+          sender.start({ ...checked, source: mode === "silence" ? "silence" : "pulse" })
+          const status = () => sender.source()
+          const settled = Effect.sync(status).pipe(
+            Effect.repeat({ while: (s) => s.state === "connecting", schedule: Schedule.spaced("20 millis") }),
+            Effect.timeout("4 seconds"),
+            Effect.ignore,
+            Effect.map(() => describeAudioSource(mode, status()))
+          )
+          return { mode, status, settled }
+        },
         catch: (e) => new GameStreamAudioError({ message: messageOf(e) })
       })
-    )
+    })
   )
 
 /**
@@ -199,7 +279,7 @@ export const startGameStreamAudio = (
 export const gameStreamAudioOut = (
   sender: GameStreamAudio
 ): {
-  readonly start: (options: AudioStartInput) => Effect.Effect<void, GameStreamAudioError>
+  readonly start: (options: AudioStartInput) => Effect.Effect<AudioStarted, GameStreamAudioError>
   readonly stop: Effect.Effect<void>
 } => ({
   start: (options) => startGameStreamAudio(sender, options),

@@ -12,6 +12,9 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { CaptureSource, Codec, EncoderChoice } from "../streams/Pipeline.js"
 
+export const AudioSourceMode = Schema.Literal("auto", "pulse", "silence")
+export type AudioSourceMode = typeof AudioSourceMode.Type
+
 export const HostSource = Schema.Literal(...CaptureSource.literals, "fake", "none")
 export type HostSource = typeof HostSource.Type
 
@@ -51,6 +54,14 @@ export interface HostConfigShape {
   readonly gamestreamMdns: boolean
   /** Apply a GameStream client's mouse and keyboard to the captured X display; off makes the host view-only. */
   readonly input: boolean
+  /**
+   * GameStream audio's sound: `auto` records the desktop through PulseAudio (or PipeWire's
+   * PulseAudio server) when one is reachable, else sends silence; `pulse` wants PulseAudio (still
+   * silence, with a warning, when it is unreachable: audio never fails a stream); `silence`.
+   */
+  readonly audio: AudioSourceMode
+  /** The PulseAudio source to record (`pactl list short sources`); unset = the default sink's monitor. */
+  readonly audioDevice: string | undefined
   readonly nativePort: number
   /** A streaming client silent this long is gone: its session ends and frees everything. */
   readonly nativeClientTimeoutMs: number
@@ -108,6 +119,7 @@ export const hostConfig: Effect.Effect<HostConfigShape, ConfigError> = Effect.ge
   )
   const tokenFile = yield* Config.string("PUNKTFUNK_TOKEN_FILE").pipe(Config.withDefault(path.join(configDir, "token")))
   const display = yield* Config.option(Config.string("PUNKTFUNK_DISPLAY"))
+  const audioDevice = yield* Config.option(Config.nonEmptyString("PUNKTFUNK_AUDIO_DEVICE"))
   return {
     port: yield* port("PUNKTFUNK_PORT", 47990),
     bind: yield* Config.nonEmptyString("PUNKTFUNK_BIND").pipe(Config.withDefault("127.0.0.1")),
@@ -137,6 +149,8 @@ export const hostConfig: Effect.Effect<HostConfigShape, ConfigError> = Effect.ge
     gamestreamClientTimeoutMs: yield* bounded("PUNKTFUNK_GAMESTREAM_CLIENT_TIMEOUT_MS", 10_000, 500, 600_000),
     gamestreamMdns: yield* flag("PUNKTFUNK_GAMESTREAM_MDNS", true),
     input: yield* flag("PUNKTFUNK_INPUT", true),
+    audio: yield* literal("PUNKTFUNK_AUDIO", AudioSourceMode.literals, "auto"),
+    audioDevice: audioDevice._tag === "Some" ? audioDevice.value : undefined,
     nativePort: yield* port("PUNKTFUNK_NATIVE_PORT", 47970),
     nativeClientTimeoutMs: yield* bounded("PUNKTFUNK_NATIVE_CLIENT_TIMEOUT_MS", 10_000, 500, 600_000),
     streamBind: yield* Config.nonEmptyString("PUNKTFUNK_STREAM_BIND").pipe(Config.withDefault("0.0.0.0")),

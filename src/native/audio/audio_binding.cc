@@ -4,9 +4,11 @@
 // parity is what a Moonlight client inverts. No per-packet call crosses into JavaScript.
 #include <napi.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "audio_fec.h"
 #include "audio_stream.h"
@@ -33,6 +35,7 @@ class GameStreamAudio : public Napi::ObjectWrap<GameStreamAudio> {
                         InstanceAccessor<&GameStreamAudio::Running>("running"),
                         InstanceMethod<&GameStreamAudio::Start>("start"), InstanceMethod<&GameStreamAudio::Stop>("stop"),
                         InstanceMethod<&GameStreamAudio::Counters>("counters"),
+                        InstanceMethod<&GameStreamAudio::Source>("source"),
                         InstanceMethod<&GameStreamAudio::Close>("close")});
   }
 
@@ -102,6 +105,8 @@ class GameStreamAudio : public Napi::ObjectWrap<GameStreamAudio> {
     s.packet_ms = int_of("packetDurationMs", 5);
     s.channels = int_of("channels", 2);
     s.first_sequence = static_cast<uint16_t>(int_of("testFirstSequence", 0));
+    if (o.Get("source").IsString()) s.source = string_of("source");
+    s.device = string_of("device");
     const Napi::Value enc = o.Get("encryption");
     if (enc.IsObject()) {
       const Napi::Object e = enc.As<Napi::Object>();
@@ -139,6 +144,22 @@ class GameStreamAudio : public Napi::ObjectWrap<GameStreamAudio> {
     set("send_errors", c.send_errors);
     set("ignored", c.ignored);
     set("resyncs", c.resyncs);
+    set("captured_packets", c.captured_packets);
+    set("silence_packets", c.silence_packets);
+    set("capture_underruns", c.capture_underruns);
+    set("capture_dropped_frames", c.capture_dropped_frames);
+    return o;
+  }
+
+  // source() → { source, state, detail, device }: where this (or the last) session's sound comes from.
+  Napi::Value Source(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const pf::audio::SourceStatus st = stream_ ? stream_->source_status() : pf::audio::SourceStatus{"silence", "off", "", ""};
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("source", st.source);
+    o.Set("state", st.state);
+    o.Set("detail", st.detail);
+    o.Set("device", st.device);
     return o;
   }
 
@@ -171,6 +192,36 @@ Napi::Value DecodeOpus(const Napi::CallbackInfo& info) {
   o.Set("samples", Napi::Number::New(env, n));
   o.Set("peak", Napi::Number::New(env, peak));
   return o;
+}
+
+// decodeOpusSequence([packets], channels) → Float32Array: consecutive packets through one decoder,
+// interleaved PCM (tests: what the captured sound sounds like).
+Napi::Value DecodeOpusSequence(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "decodeOpusSequence(packets: Uint8Array[], channels: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Array in = info[0].As<Napi::Array>();
+  std::vector<std::vector<uint8_t>> packets;
+  for (uint32_t i = 0; i < in.Length(); i++) {
+    Napi::Value v = in.Get(i);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      Napi::TypeError::New(env, "decodeOpusSequence: every packet must be a Uint8Array").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto b = v.As<Napi::Uint8Array>();
+    packets.emplace_back(b.Data(), b.Data() + b.ByteLength());
+  }
+  std::vector<float> pcm;
+  std::string error;
+  if (!pf::audio::decode_opus_sequence(packets, info[1].As<Napi::Number>().Int32Value(), &pcm, &error)) {
+    Napi::Error::New(env, error).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Float32Array out = Napi::Float32Array::New(env, pcm.size());
+  std::copy(pcm.begin(), pcm.end(), out.Data());
+  return out;
 }
 
 // audioFecParity([d0, d1, d2, d3]) → [p0, p1]: the parity the send thread computes (known answers).
@@ -224,6 +275,7 @@ Napi::Value OpusLayout(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("GameStreamAudio", GameStreamAudio::Define(env));
   exports.Set("decodeOpus", Napi::Function::New(env, DecodeOpus));
+  exports.Set("decodeOpusSequence", Napi::Function::New(env, DecodeOpusSequence));
   exports.Set("audioFecParity", Napi::Function::New(env, AudioFecParity));
   exports.Set("opusLayout", Napi::Function::New(env, OpusLayout));
   return exports;

@@ -1,6 +1,6 @@
 // The audio send thread: wait (ppoll) for the next packet deadline, a datagram, or the stop
 // signal; read pings to learn where the client listens; at each deadline encode a packet of
-// silence, encrypt it if asked, send it, and after every 4th data packet send the block's 2
+// captured sound (or silence when the capture has none), encrypt it if asked, send it, and after every 4th data packet send the block's 2
 // parity packets. Everything the loop touches is allocated before it starts.
 #include "audio_stream.h"
 
@@ -135,21 +135,54 @@ bool AudioStream::start(const StartOptions& options, std::string* error) {
   // Refuse a layout or duration libopus would refuse, here rather than on the thread.
   std::unique_ptr<SilenceEncoder> probe(SilenceEncoder::open(options.channels, options.packet_ms, error));
   if (!probe) return false;
+  if (options.source != "silence" && options.source != "pulse") {
+    *error = "source must be \"silence\" or \"pulse\", got '" + options.source + "'";
+    return false;
+  }
   options_ = options;
+  capture_.reset();
+  last_source_ = options.source;
+  last_capture_ = CaptureStatus{};
+  last_underruns_ = last_dropped_ = 0;
+  // The capture starts now, not at the first ping, so its ring is primed when packets are due.
+  if (options.source == "pulse") capture_ = std::make_unique<PulseCapture>(options.device, options.channels);
   uint64_t drain;
   while (read(wake_fd_, &drain, sizeof drain) > 0) {
   }
   packets_sent_ = fec_packets_sent_ = pings_ = send_errors_ = ignored_ = resyncs_ = 0;
+  captured_packets_ = silence_packets_ = 0;
   thread_ = std::thread([this] { run(); });
   return true;
 }
 
 void AudioStream::stop() {
-  if (!thread_.joinable()) return;
-  const uint64_t one = 1;
-  ssize_t w = write(wake_fd_, &one, sizeof one);
-  (void)w;
-  thread_.join();
+  if (thread_.joinable()) {
+    const uint64_t one = 1;
+    ssize_t w = write(wake_fd_, &one, sizeof one);
+    (void)w;
+    thread_.join();
+  }
+  if (capture_) {
+    last_capture_ = capture_->status();
+    last_underruns_ = capture_->underruns();
+    last_dropped_ = capture_->dropped_frames();
+    capture_->stop();
+    capture_.reset();
+  }
+}
+
+SourceStatus AudioStream::source_status() const {
+  SourceStatus s;
+  s.source = last_source_.empty() ? "silence" : last_source_;
+  if (s.source == "silence") {
+    s.state = "off";
+    return s;
+  }
+  const CaptureStatus c = capture_ ? capture_->status() : last_capture_;
+  s.state = c.state;
+  s.detail = c.detail;
+  s.device = c.device;
+  return s;
 }
 
 void AudioStream::close() {
@@ -167,6 +200,10 @@ Counters AudioStream::counters() const {
   c.send_errors = send_errors_.load(std::memory_order_relaxed);
   c.ignored = ignored_.load(std::memory_order_relaxed);
   c.resyncs = resyncs_.load(std::memory_order_relaxed);
+  c.captured_packets = captured_packets_.load(std::memory_order_relaxed);
+  c.silence_packets = silence_packets_.load(std::memory_order_relaxed);
+  c.capture_underruns = capture_ ? capture_->underruns() : last_underruns_;
+  c.capture_dropped_frames = capture_ ? capture_->dropped_frames() : last_dropped_;
   return c;
 }
 
@@ -198,6 +235,8 @@ void AudioStream::run() {
   std::vector<uint8_t> fec(wire::kRtpHeaderBytes + wire::kFecHeaderBytes + shard_bytes);
   std::vector<uint8_t> parity(wire::kParityShards * shard_bytes);
   std::vector<uint8_t> in(2048);
+  std::vector<float> pcm(static_cast<size_t>(encoder->frame_samples()) * options_.channels);
+  PulseCapture* const capture = capture_.get();
   const int64_t period_ns = static_cast<int64_t>(options_.packet_ms) * 1000000;
 
   sockaddr_storage peer{};
@@ -254,7 +293,9 @@ void AudioStream::run() {
     }
     deadline += period_ns;
 
-    const uint8_t* opus = encoder->encode();
+    const bool captured = capture != nullptr && capture->pull(pcm.data(), static_cast<size_t>(encoder->frame_samples()));
+    const uint8_t* opus = captured ? encoder->encode(pcm.data()) : encoder->encode();
+    (captured ? captured_packets_ : silence_packets_)++;
     if (opus == nullptr) {
       send_errors_++;
       continue;

@@ -9,7 +9,12 @@
 // Why an absolute-deadline clock: packets go out every packet duration measured from the first
 // ping, not "duration after the previous send", so encode and send time do not accumulate into
 // drift. If the thread falls far behind (stopped in a debugger, machine suspended) it re-anchors
-// instead of bursting the backlog: silence has no backlog worth sending.
+// instead of bursting the backlog: late audio has no value, and the capture ring (when there is
+// one) drops what it holds beyond its bound anyway.
+//
+// Where the sound comes from: `source` "silence" encodes silence; "pulse" starts a PulseCapture
+// (its own reader thread) at start(), and at each deadline the packet is the captured audio when
+// the ring has a packet's worth, else silence — the send clock never waits for the capture.
 #pragma once
 
 #include <netinet/in.h>
@@ -21,6 +26,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "pulse_capture.h"
 
 namespace pf::audio {
 struct StartOptions {
@@ -34,6 +41,17 @@ struct StartOptions {
   // Tests only: where the sequence starts (a session starts at 0), to see the 16-bit wrap
   // without streaming for five minutes. Must be a multiple of 4 (an FEC block boundary).
   uint16_t first_sequence = 0;
+  // "silence" or "pulse" (the desktop's sound through PulseAudio, silence while there is none).
+  std::string source = "silence";
+  // PulseAudio source name; "" = the default sink's monitor.
+  std::string device;
+};
+
+struct SourceStatus {
+  std::string source;  // as started: "silence" or "pulse"
+  std::string state;   // "off" (silence), "connecting", "capturing", "failed", "stopped"
+  std::string detail;  // why it failed, or what it records
+  std::string device;  // the source recorded, once capturing
 };
 
 struct Counters {
@@ -43,6 +61,10 @@ struct Counters {
   uint64_t send_errors = 0;
   uint64_t ignored = 0;     // datagrams that were not a valid ping from the client's host
   uint64_t resyncs = 0;     // times the clock re-anchored after falling far behind
+  uint64_t captured_packets = 0;   // data packets carrying captured sound
+  uint64_t silence_packets = 0;    // data packets of silence (source "silence", or the capture had none)
+  uint64_t capture_underruns = 0;  // times the capture ring ran dry while capturing
+  uint64_t capture_dropped_frames = 0;  // captured frames dropped to bound latency
 };
 
 class AudioStream {
@@ -60,6 +82,7 @@ class AudioStream {
   // stop() and release the socket (idempotent).
   void close();
   Counters counters() const;
+  SourceStatus source_status() const;
 
  private:
   AudioStream() = default;
@@ -73,6 +96,9 @@ class AudioStream {
   std::thread thread_;
   StartOptions options_;
   in6_addr client_{};  // client_host as IPv6 (IPv4 as v4-mapped)
+  std::unique_ptr<PulseCapture> capture_;  // while started with source "pulse"
+  std::string last_source_;
+  CaptureStatus last_capture_;  // the capture's status when it was stopped
 
   std::atomic<uint64_t> packets_sent_{0};
   std::atomic<uint64_t> fec_packets_sent_{0};
@@ -80,5 +106,9 @@ class AudioStream {
   std::atomic<uint64_t> send_errors_{0};
   std::atomic<uint64_t> ignored_{0};
   std::atomic<uint64_t> resyncs_{0};
+  std::atomic<uint64_t> captured_packets_{0};
+  std::atomic<uint64_t> silence_packets_{0};
+  uint64_t last_underruns_ = 0;
+  uint64_t last_dropped_ = 0;
 };
 }  // namespace pf::audio

@@ -1,5 +1,6 @@
-// libopus multistream encoder set up for GameStream (48 kHz, restricted low delay, CBR) and the
-// matching decoder used by tests to prove the packets are valid Opus.
+// libopus multistream encoder set up for GameStream (48 kHz, restricted low delay, CBR), fed
+// silence or captured PCM, and the matching decoder used by tests to prove the packets are valid
+// Opus (and, for captured sound, what it sounds like).
 #include "opus_silence.h"
 
 #include <opus_multistream.h>
@@ -76,6 +77,45 @@ const uint8_t* SilenceEncoder::encode() {
     return nullptr;
   }
   return out_.data();
+}
+
+const uint8_t* SilenceEncoder::encode(const float* pcm) {
+  const opus_int32 n = opus_multistream_encode_float(enc_, pcm, frame_samples_, out_.data(),
+                                                     static_cast<opus_int32>(packet_bytes_));
+  if (n < 0) return nullptr;
+  if (static_cast<size_t>(n) < packet_bytes_ &&
+      opus_multistream_packet_pad(out_.data(), n, static_cast<opus_int32>(packet_bytes_), layout_.streams) != OPUS_OK) {
+    return nullptr;
+  }
+  return out_.data();
+}
+
+bool decode_opus_sequence(const std::vector<std::vector<uint8_t>>& packets, int channels, std::vector<float>* pcm,
+                          std::string* error) {
+  OpusLayout layout;
+  if (!opus_layout(channels, &layout)) {
+    *error = "channels must be 2, 6 or 8";
+    return false;
+  }
+  int err = OPUS_OK;
+  OpusMSDecoder* dec =
+      opus_multistream_decoder_create(kSampleRate, channels, layout.streams, layout.coupled, layout.mapping, &err);
+  if (dec == nullptr || err != OPUS_OK) {
+    *error = std::string("opus decoder: ") + opus_strerror(err);
+    return false;
+  }
+  std::vector<float> frame(static_cast<size_t>(5760) * channels);
+  for (const auto& p : packets) {
+    const int n = opus_multistream_decode_float(dec, p.data(), static_cast<opus_int32>(p.size()), frame.data(), 5760, 0);
+    if (n < 0) {
+      opus_multistream_decoder_destroy(dec);
+      *error = std::string("opus decode: ") + opus_strerror(n);
+      return false;
+    }
+    pcm->insert(pcm->end(), frame.begin(), frame.begin() + static_cast<size_t>(n) * channels);
+  }
+  opus_multistream_decoder_destroy(dec);
+  return true;
 }
 
 int decode_opus(const uint8_t* data, size_t len, int channels, double* peak, std::string* error) {

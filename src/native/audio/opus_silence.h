@@ -1,7 +1,7 @@
-// The Opus side of GameStream audio. There is no sound source in punktfunk yet: the host encodes
-// digital silence, because Moonlight clients expect an audio stream once one was negotiated
-// (they report "no audio traffic" and some wait for it). When a capture source exists it feeds
-// the same encoder with real PCM.
+// The Opus side of GameStream audio. The encoder takes the desktop's sound (PCM captured from
+// PulseAudio, pulse_capture.h) or, when there is none for a packet, digital silence: Moonlight
+// clients expect an audio stream once one was negotiated (they report "no audio traffic" and some
+// wait for it), so a packet goes out at every deadline either way.
 //
 // Layouts are the "normal quality" multistream layouts a GameStream host announces in DESCRIBE
 // (`a=fmtp:97 surround-params=<channels><streams><coupled><mapping>`): stereo = 1 coupled
@@ -40,6 +40,10 @@ class SilenceEncoder {
   // Encodes one packet duration of silence; the result is exactly packet_bytes() long.
   // Returns nullptr if libopus fails.
   const uint8_t* encode();
+  // Encodes one packet duration of interleaved float PCM (frame_samples() frames, the layout's
+  // channel order); same size and failure rule as encode().
+  const uint8_t* encode(const float* pcm);
+  int frame_samples() const { return frame_samples_; }
   size_t packet_bytes() const { return packet_bytes_; }
 
  private:
@@ -55,4 +59,9 @@ class SilenceEncoder {
 // Test helper: decodes one packet with the layout for `channels`. Returns samples per channel
 // (negative: libopus error code) and the peak absolute sample value in [0, 1].
 int decode_opus(const uint8_t* data, size_t len, int channels, double* peak, std::string* error);
+
+// Test helper: decodes consecutive packets with one decoder (as a client does) into interleaved
+// float PCM appended to `pcm`. False with `error` on the first packet libopus refuses.
+bool decode_opus_sequence(const std::vector<std::vector<uint8_t>>& packets, int channels, std::vector<float>* pcm,
+                          std::string* error);
 }  // namespace pf::audio

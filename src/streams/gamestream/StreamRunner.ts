@@ -32,6 +32,8 @@ import type { ControlHandlers } from "./ControlStream.js"
 import { makeInputSink } from "./InputSink.js"
 import type { InputCounters } from "./InputSink.js"
 import { ENCRYPTION_AUDIO } from "./Sdp.js"
+import { HostConfig } from "../../services/Config.js"
+import type { AudioSourceMode, AudioSourceStatus, AudioStarted } from "../../native/audio.js"
 import type { StreamSettings } from "./StreamSettings.js"
 
 /** What a PLAY is refused with (RTSP answers it as a server error naming the reason). */
@@ -45,7 +47,9 @@ export interface AudioOut {
     readonly packetDurationMs: number
     readonly channels: number
     readonly encryption?: { readonly keyHex: string; readonly keyId: number }
-  }) => Effect.Effect<void, { readonly message: string }>
+    readonly source?: AudioSourceMode
+    readonly device?: string
+  }) => Effect.Effect<AudioStarted | void, { readonly message: string }>
   readonly stop: Effect.Effect<void>
 }
 
@@ -69,6 +73,8 @@ export interface StreamRunnerOptions {
   readonly currentLaunch: Effect.Effect<LaunchRecord | undefined>
   /** Apply the client's mouse and keyboard to the captured display (`PUNKTFUNK_INPUT`, default true). */
   readonly input?: boolean
+  /** Where the sound comes from; default: the host's `PUNKTFUNK_AUDIO` / `_DEVICE`, else `auto`. */
+  readonly audioSource?: { readonly mode: AudioSourceMode; readonly device?: string | undefined }
 }
 
 export interface RunningStream {
@@ -76,6 +82,8 @@ export interface RunningStream {
   readonly client: string
   /** What became of the client's input this session (see InputSink.ts). */
   readonly input?: () => InputCounters
+  /** Where this session's sound comes from (PulseAudio capture or silence, and why). */
+  readonly audio?: () => AudioSourceStatus
 }
 
 /** What ended a stream, for the log line. */
@@ -98,6 +106,11 @@ export const makeStreamRunner = (options: StreamRunnerOptions) =>
     const handle = yield* FiberHandle.make<void, never>()
     const current = yield* Ref.make<RunningStream | undefined>(undefined)
     const lock = yield* Effect.makeSemaphore(1)
+    // Read from the host configuration when the runner is made inside the host (no new requirement).
+    const hostConfig = yield* Effect.serviceOption(HostConfig)
+    const audioSource = options.audioSource ?? (hostConfig._tag === "Some"
+      ? { mode: hostConfig.value.audio, device: hostConfig.value.audioDevice }
+      : { mode: "auto" as const, device: undefined })
 
     const configFor = (settings: StreamSettings): Effect.Effect<SessionConfig, StreamStartError> =>
       settings.codec === "av1"
@@ -142,8 +155,9 @@ export const makeStreamRunner = (options: StreamRunnerOptions) =>
         yield* Ref.set(current, { session_id: meta.session_id, client: meta.client, input: input.counters })
         yield* Effect.addFinalizer(() => Ref.set(current, undefined))
 
-        // Audio is silence until there is a sound source; a stream whose audio cannot start
-        // still streams its picture (said in the log), rather than failing for a silent track.
+        // Audio is the desktop's sound (PulseAudio) or silence; a stream whose audio cannot start,
+        // or has no sound source, still streams its picture (said in the log), rather than failing
+        // for its sound. One line per stream says which sound it sends and why.
         if (options.audio !== undefined) {
           const audio = options.audio
           yield* audio
@@ -153,10 +167,29 @@ export const makeStreamRunner = (options: StreamRunnerOptions) =>
               packetDurationMs: settings.audioPacketDurationMs,
               channels: settings.audioChannels,
               // RTSP folds every way a client asks for encrypted audio into this bit.
-              ...((settings.encryptionFlags & ENCRYPTION_AUDIO) !== 0 ? { encryption: { keyHex: settings.rikey, keyId: settings.rikeyid } } : {})
+              ...((settings.encryptionFlags & ENCRYPTION_AUDIO) !== 0 ? { encryption: { keyHex: settings.rikey, keyId: settings.rikeyid } } : {}),
+              source: audioSource.mode,
+              ...(audioSource.device !== undefined ? { device: audioSource.device } : {})
             })
             .pipe(
-              Effect.zipRight(Effect.addFinalizer(() => audio.stop)),
+              Effect.tap(() => Effect.addFinalizer(() => audio.stop)),
+              Effect.tap((started) =>
+                started === undefined
+                  ? Effect.void
+                  : Ref.update(current, (c) => (c === undefined ? c : { ...c, audio: started.status })).pipe(
+                      Effect.zipRight(
+                        Effect.forkScoped(
+                          started.settled.pipe(
+                            Effect.flatMap((r) =>
+                              r.level === "warning"
+                                ? Effect.logWarning(`session ${meta.session_id}: ${r.message}`)
+                                : Effect.logInfo(`session ${meta.session_id}: ${r.message}`)
+                            )
+                          )
+                        )
+                      )
+                    )
+              ),
               Effect.catchAll((e) => Effect.logWarning(`GameStream audio not started (video goes on): ${e.message}`))
             )
         }
