@@ -9,6 +9,9 @@
  * that it is not silence, that each channel's strongest frequency is its tone (Goertzel power at
  * both frequencies), and so that left and right are not swapped.
  *
+ * The same through a whole host session (pair, launch, RTSP, control, encrypted audio) with
+ * PUNKTFUNK_AUDIO=pulse: the running stream says what it records, and its log says so once.
+ *
  * Without a server the capture fails at once and the stream goes on with silence, saying why;
  * stop() returns promptly whatever the capture is doing. Skipped, saying so, where `pulseaudio`
  * or `pacat` is not installed (scripts/setup.sh installs both).
@@ -18,10 +21,14 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Effect, Either } from "effect"
+import { Effect, Either, Logger } from "effect"
 import { audio, describeAudioSource, type GameStreamAudio, startGameStreamAudio } from "../../src/native/audio.js"
 import { HostConfig, HostConfigFrom } from "../../src/services/Config.js"
-import { AudioReceiver, type AudioReceiverOptions } from "../gamestream/support/AudioReceiver.js"
+import { AudioReceiver, type AudioReceiverOptions, decryptAudio } from "../gamestream/support/AudioReceiver.js"
+import { ControlClient } from "../gamestream/support/ControlClient.js"
+import { launchParams } from "../gamestream/support/GameStreamClient.js"
+import { clientFor, gameStreamOf, newIdentity, pairViaOperator, startGameStreamHost } from "../gamestream/support/Hosts.js"
+import { DEFAULT_CLIENT_CONFIG, moonlightAnnounce, RtspClient } from "../gamestream/support/RtspClient.js"
 
 const PAYLOAD = "A1B2C3D4E5F6G7H8"
 const LEFT_HZ = 440
@@ -235,7 +242,87 @@ describe.skipIf(pulseMissing !== undefined)("GameStream audio from PulseAudio", 
       spawnSync("pactl", ["--server", daemon!.server, "suspend-sink", "pf", "0"], { env: { ...process.env, HOME: daemon!.dir } })
     }
   }, 20_000)
+
+  it.scopedLive("a host session with PUNKTFUNK_AUDIO=pulse streams the desktop's tone, encrypted; the stream and its log say what it records", () =>
+    withLogLines((lines) =>
+      Effect.gen(function* () {
+        const { receiver, audioStatus } = yield* hostSession({ PUNKTFUNK_AUDIO: "pulse" }, "audio-pulse")
+        yield* Effect.promise(() => waitFor(() => audioStatus().state === "capturing", 5_000, "the capture to run"))
+        expect(audioStatus().device).toBe("pf.monitor")
+        const player = playTone(daemon!, 8)
+        yield* Effect.addFinalizer(() => Effect.sync(() => player.kill("SIGTERM")))
+        // Captured packets are counted by the host; here the client waits for tone it can hear.
+        yield* Effect.promise(() =>
+          waitFor(() => {
+            if (receiver.stats.dataPackets < 400) return false
+            const pcm = decodedEncrypted(receiver)
+            return rms(pcm.subarray(pcm.length - 2 * 24_000), 2, 0) > 0.05
+          }, 12_000, "the tone at the client")
+        )
+        yield* Effect.sleep("1 second")
+        const pcm = decodedEncrypted(receiver)
+        const tail = pcm.subarray(pcm.length - 2 * 48_000)
+        expect([receiver.stats.decodeErrors, receiver.stats.decryptErrors]).toEqual([0, 0])
+        expect(goertzel(tail, 2, 0, LEFT_HZ)).toBeGreaterThan(20 * goertzel(tail, 2, 0, RIGHT_HZ))
+        expect(goertzel(tail, 2, 1, RIGHT_HZ)).toBeGreaterThan(20 * goertzel(tail, 2, 1, LEFT_HZ))
+        const said = lines.filter((l) => l.includes("GameStream audio:"))
+        expect(said).toHaveLength(1)
+        expect(said[0]).toContain("the desktop's sound")
+        expect(said[0]).toContain("pf.monitor")
+      })
+    ), 60_000)
+
 })
+
+/** Log lines the host writes while `effect` runs (the host's fibers inherit the test's loggers). */
+const withLogLines = <A, E, R>(effect: (lines: Array<string>) => Effect.Effect<A, E, R>) => {
+  const lines: Array<string> = []
+  const capture = Logger.make(({ message }) => void lines.push(Array.isArray(message) ? message.map(String).join(" ") : String(message)))
+  return effect(lines).pipe(Effect.provide(Logger.add(capture)))
+}
+
+const RIKEY = launchParams(1).rikey ?? ""
+const RIKEYID = Number(launchParams(1).rikeyid)
+
+/** A host session as Moonlight drives it, up to the audio; returns the host's view and the client's audio. */
+const hostSession = (env: Record<string, string>, name: string) =>
+  Effect.gen(function* () {
+    const host = yield* startGameStreamHost({ env })
+    const gs = gameStreamOf(host)
+    const client = clientFor(host, yield* newIdentity(name))
+    expect((yield* pairViaOperator(host, client, "1357")).outcome.paired).toBe(true)
+    const appId = Number((yield* Effect.promise(() => client.applist())).xml.all("ID")[0])
+    yield* Effect.promise(() => client.launch(launchParams(appId)))
+    const hs = yield* Effect.promise(() => new RtspClient(gs.rtspPort).handshake(moonlightAnnounce({ ...DEFAULT_CLIENT_CONFIG, encryptAudio: true })))
+    expect(hs.play.status).toBe(200)
+    yield* Effect.acquireRelease(
+      Effect.promise(() => ControlClient.start({ host: "127.0.0.1", port: gs.controlPort, connectData: hs.connectData, keyHex: RIKEY })),
+      (c) => Effect.promise(() => c.disconnect()).pipe(Effect.timeout("2 seconds"), Effect.ignore)
+    )
+    const receiver = yield* Effect.acquireRelease(
+      Effect.promise(() =>
+        AudioReceiver.open({
+          hostPort: gs.audioPort,
+          pingPayload: hs.audioPingPayload ?? "",
+          channels: 2,
+          packetDurationMs: 5,
+          encryption: { keyHex: RIKEY, keyId: RIKEYID },
+          keepPayloads: true
+        })
+      ),
+      (a) => Effect.sync(() => a.close())
+    )
+    receiver.startPinging()
+    const stream = yield* gs.stream
+    expect(stream?.audio).toBeDefined()
+    return { gs, receiver, audioStatus: () => stream!.audio!() }
+  })
+
+/** Decrypts and decodes what an encrypted-audio client kept, in sequence order. */
+const decodedEncrypted = (client: AudioReceiver): Float32Array => {
+  const seqs = [...client.payloads.keys()].sort((a, b) => a - b)
+  return audio().decodeOpusSequence(seqs.map((s) => decryptAudio(RIKEY, RIKEYID, s, client.payloads.get(s)!)), 2)
+}
 
 describe("GameStream audio without a PulseAudio server", () => {
   const savedServer = process.env["PULSE_SERVER"]
@@ -266,6 +353,23 @@ describe("GameStream audio without a PulseAudio server", () => {
     expect(c.captured_packets).toBe(0)
     expect(c.silence_packets).toBe(c.packets_sent)
   })
+
+  it.scopedLive("a host session with the default (auto) and no server sends silence, and the stream and its log say why", () =>
+    withLogLines((lines) =>
+      Effect.gen(function* () {
+        process.env["PULSE_SERVER"] = `unix:${path.join(os.tmpdir(), `pf-no-pulse-${process.pid}`, "pulse.sock")}`
+        const { receiver, audioStatus } = yield* hostSession({}, "audio-auto")
+        yield* Effect.promise(() => waitFor(() => receiver.stats.dataPackets >= 100, 10_000, "audio packets"))
+        expect(audioStatus().state).toBe("failed")
+        expect(audioStatus().detail).toContain("no PulseAudio server reachable")
+        expect(receiver.stats.decodeErrors).toBe(0)
+        expect(receiver.stats.maxPeak).toBeLessThan(1e-3)
+        yield* Effect.promise(() => waitFor(() => lines.some((l) => l.includes("GameStream audio:")), 5_000, "the audio log line"))
+        const said = lines.filter((l) => l.includes("GameStream audio:"))
+        expect(said).toHaveLength(1)
+        expect(said[0]).toContain("silence (PUNKTFUNK_AUDIO=auto found no sound source: no PulseAudio server reachable")
+      })
+    ), 60_000)
 
   it("pulse without a server: silence with a warning naming the setting", () => {
     const r = describeAudioSource("pulse", { source: "pulse", state: "failed", detail: "no PulseAudio server reachable: Connection refused", device: "" })
