@@ -76,7 +76,7 @@ export interface AudioCounters {
 export interface AudioSourceStatus {
   /** As started: the native side knows only "silence" and "pulse" (auto and pulse both try PulseAudio). */
   readonly source: "silence" | "pulse"
-  /** "off" for silence; the capture's state otherwise ("stopped" after stop()). */
+  /** "off" for silence; the capture's state otherwise (after stop(), the state it had when stopped). */
   readonly state: "off" | "connecting" | "capturing" | "failed" | "stopped"
   /** Why it failed, or (capturing) the server and the source it records. */
   readonly detail: string

@@ -269,6 +269,7 @@ describe.skipIf(pulseMissing !== undefined)("GameStream audio from PulseAudio", 
         expect(said).toHaveLength(1)
         expect(said[0]).toContain("the desktop's sound")
         expect(said[0]).toContain("pf.monitor")
+        expect(said[0]).toContain("PUNKTFUNK_AUDIO=pulse") // the host's setting reached the stream
       })
     ), 60_000)
 

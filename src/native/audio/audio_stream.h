@@ -49,7 +49,7 @@ struct StartOptions {
 
 struct SourceStatus {
   std::string source;  // as started: "silence" or "pulse"
-  std::string state;   // "off" (silence), "connecting", "capturing", "failed", "stopped"
+  std::string state;   // "off" (silence), "connecting", "capturing", "failed" (after stop(): as it was)
   std::string detail;  // why it failed, or what it records
   std::string device;  // the source recorded, once capturing
 };
