@@ -19,6 +19,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
+import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Effect, Either, Logger } from "effect"
@@ -371,6 +372,41 @@ describe("GameStream audio without a PulseAudio server", () => {
         expect(said[0]).toContain("silence (PUNKTFUNK_AUDIO=auto found no sound source: no PulseAudio server reachable")
       })
     ), 60_000)
+
+  it("a server that accepts but never answers: the capture gives up after its time limit, packets flow meanwhile, stop() is prompt", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pf-mute-pulse-"))
+    const sock = path.join(dir, "pulse.sock")
+    const held: Array<net.Socket> = []
+    const mute = net.createServer((c) => void held.push(c)) // reads nothing, says nothing
+    await new Promise<void>((r) => mute.listen(sock, r))
+    try {
+      process.env["PULSE_SERVER"] = `unix:${sock}`
+      const host = openHost()
+      const started = await Effect.runPromise(
+        startGameStreamAudio(host, { clientHost: "127.0.0.1", pingPayload: PAYLOAD, packetDurationMs: 5, channels: 2, source: "pulse" })
+      )
+      expect(host.source().state).toBe("connecting")
+      const client = await openClient({ hostPort: host.port, pingPayload: PAYLOAD, channels: 2, packetDurationMs: 5 })
+      await waitFor(() => client.stats.dataPackets >= 40, 2_000, "audio packets while the capture connects")
+      const report = await Effect.runPromise(started.settled)
+      expect(report.status.state).toBe("failed")
+      expect(report.status.detail).toContain("did not answer within 3000 ms")
+      expect(report.level).toBe("warning")
+
+      // stop() while connecting to the mute server returns at once, too.
+      const again = openHost()
+      again.start({ clientHost: "127.0.0.1", pingPayload: PAYLOAD, packetDurationMs: 5, channels: 2, source: "pulse" })
+      await sleep(100)
+      expect(again.source().state).toBe("connecting")
+      const t0 = performance.now()
+      again.stop()
+      expect(performance.now() - t0).toBeLessThan(500)
+    } finally {
+      for (const c of held) c.destroy()
+      mute.close()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }, 20_000)
 
   it("pulse without a server: silence with a warning naming the setting", () => {
     const r = describeAudioSource("pulse", { source: "pulse", state: "failed", detail: "no PulseAudio server reachable: Connection refused", device: "" })
