@@ -140,7 +140,10 @@ const playTone = (daemon: Daemon, seconds: number): ChildProcess => {
   fs.writeFileSync(file, Buffer.from(pcm.buffer))
   const p = spawn(
     "pacat",
-    ["--server", daemon.server, "--playback", "--device=pf", "--raw", "--format=float32le", "--rate=48000", "--channels=2",
+    // 20 ms, as a game or a desktop would ask: a null sink renders in blocks of the lowest latency
+    // any of its streams asked for, and sleeps out its current block before it hears of a lower
+    // one — with pacat's default (2 s) a new capture could wait that long for its first sound.
+    ["--server", daemon.server, "--playback", "--device=pf", "--raw", "--format=float32le", "--rate=48000", "--channels=2", "--latency-msec=20",
       "--channel-map=front-left,front-right", file],
     { stdio: "ignore", env: { ...process.env, HOME: daemon.dir } }
   )
@@ -175,8 +178,7 @@ describe.skipIf(pulseMissing !== undefined)("GameStream audio from PulseAudio", 
     const player = playTone(daemon!, 6)
     try {
       const client = await openClient({ hostPort: host.port, pingPayload: PAYLOAD, channels, packetDurationMs, keepPayloads: true })
-      // A null sink sleeps out its current block (up to 2 s) before it renders at the latency the
-      // capture asked for, so the first captured packet may take that long: wait for 1.5 s of sound.
+      // (The tone starts after the capture: the first packets are silence.) 1.5 s of sound:
       await waitFor(() => host.counters().captured_packets >= 1500 / packetDurationMs, 10_000, "1.5 s of captured sound")
       host.stop()
       expect(client.stats.decodeErrors).toBe(0)
