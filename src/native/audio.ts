@@ -70,6 +70,8 @@ export interface AudioCounters {
   readonly capture_underruns: number
   /** Captured frames dropped to keep latency bounded (the capture ran ahead of the send clock). */
   readonly capture_dropped_frames: number
+  /** Times the capture lost its server (restarted) and started trying again, once a second. */
+  readonly capture_reconnects: number
 }
 
 /** Where a session's sound comes from, as the native side sees it now. */

@@ -12,7 +12,8 @@
  * The same through a whole host session (pair, launch, RTSP, control, encrypted audio) with
  * PUNKTFUNK_AUDIO=pulse: the running stream says what it records, and its log says so once.
  *
- * Without a server the capture fails at once and the stream goes on with silence, saying why;
+ * A server that goes away mid-stream is tried again every second (silence meanwhile) and the
+ * sound comes back with it. Without a server the capture fails at once and the stream goes on with silence, saying why;
  * stop() returns promptly whatever the capture is doing. Skipped, saying so, where `pulseaudio`
  * or `pacat` is not installed (scripts/setup.sh installs both).
  */
@@ -97,8 +98,8 @@ interface Daemon {
   readonly dir: string
   readonly proc: ChildProcess
 }
-const startDaemon = async (): Promise<Daemon> => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pf-pulse-"))
+const startDaemon = async (reuse?: string): Promise<Daemon> => {
+  const dir = reuse ?? fs.mkdtempSync(path.join(os.tmpdir(), "pf-pulse-"))
   const socket = path.join(dir, "pulse.sock")
   // -n: no default.pa (nothing probes hardware). As root PulseAudio warns but runs a per-user
   // daemon; its HOME/XDG_RUNTIME_DIR are the temporary directory so nothing of the machine's is used.
@@ -275,6 +276,41 @@ describe.skipIf(pulseMissing !== undefined)("GameStream audio from PulseAudio", 
         expect(said[0]).toContain("PUNKTFUNK_AUDIO=pulse") // the host's setting reached the stream
       })
     ), 60_000)
+
+
+  it("the server restarts mid-stream: silence meanwhile, the capture tries again and the tone comes back", async () => {
+    const host = openHost()
+    host.start({ clientHost: "127.0.0.1", pingPayload: PAYLOAD, packetDurationMs: 5, channels: 2, source: "pulse" })
+    await waitFor(() => host.source().state === "capturing", 5_000, "the capture to run")
+    const client = await openClient({ hostPort: host.port, pingPayload: PAYLOAD, channels: 2, packetDurationMs: 5, keepPayloads: true })
+    await waitFor(() => client.stats.dataPackets >= 20, 5_000, "audio packets")
+
+    const old = daemon!
+    old.proc.kill("SIGTERM")
+    await new Promise((r) => (old.proc.exitCode !== null ? r(undefined) : old.proc.once("exit", r)))
+    await waitFor(() => host.source().state === "failed", 5_000, "the capture to notice")
+    expect(host.source().detail).toContain("trying again every second")
+    const before = client.stats.dataPackets
+    await waitFor(() => client.stats.dataPackets >= before + 100, 5_000, "packets while the server is gone")
+
+    daemon = await startDaemon(old.dir)
+    await waitFor(() => host.source().state === "capturing", 8_000, "the capture to come back")
+    expect(host.counters().capture_reconnects).toBeGreaterThanOrEqual(1)
+    const player = playTone(daemon, 6)
+    try {
+      const captured = host.counters().captured_packets
+      await waitFor(() => host.counters().captured_packets >= captured + 300, 10_000, "captured sound after the restart")
+      host.stop()
+      const pcm = decoded(client, 2)
+      const tail = pcm.subarray(pcm.length - 2 * 48_000)
+      expect(goertzel(tail, 2, 0, LEFT_HZ)).toBeGreaterThan(20 * goertzel(tail, 2, 0, RIGHT_HZ))
+      expect(goertzel(tail, 2, 1, RIGHT_HZ)).toBeGreaterThan(20 * goertzel(tail, 2, 1, LEFT_HZ))
+      expect(client.stats.sequenceGaps).toBe(0) // the send clock never stopped
+      expect(host.counters().send_errors).toBe(0)
+    } finally {
+      player.kill("SIGTERM")
+    }
+  }, 40_000)
 
 })
 

@@ -148,6 +148,7 @@ class GameStreamAudio : public Napi::ObjectWrap<GameStreamAudio> {
     set("silence_packets", c.silence_packets);
     set("capture_underruns", c.capture_underruns);
     set("capture_dropped_frames", c.capture_dropped_frames);
+    set("capture_reconnects", c.capture_reconnects);
     return o;
   }
 

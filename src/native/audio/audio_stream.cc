@@ -143,7 +143,7 @@ bool AudioStream::start(const StartOptions& options, std::string* error) {
   capture_.reset();
   last_source_ = options.source;
   last_capture_ = CaptureStatus{};
-  last_underruns_ = last_dropped_ = 0;
+  last_underruns_ = last_dropped_ = last_reconnects_ = 0;
   // The capture starts now, not at the first ping, so its ring is primed when packets are due.
   if (options.source == "pulse") capture_ = std::make_unique<PulseCapture>(options.device, options.channels);
   uint64_t drain;
@@ -166,6 +166,7 @@ void AudioStream::stop() {
     last_capture_ = capture_->status();
     last_underruns_ = capture_->underruns();
     last_dropped_ = capture_->dropped_frames();
+    last_reconnects_ = capture_->reconnects();
     capture_->stop();
     capture_.reset();
   }
@@ -204,6 +205,7 @@ Counters AudioStream::counters() const {
   c.silence_packets = silence_packets_.load(std::memory_order_relaxed);
   c.capture_underruns = capture_ ? capture_->underruns() : last_underruns_;
   c.capture_dropped_frames = capture_ ? capture_->dropped_frames() : last_dropped_;
+  c.capture_reconnects = capture_ ? capture_->reconnects() : last_reconnects_;
   return c;
 }
 

@@ -65,6 +65,7 @@ struct Counters {
   uint64_t silence_packets = 0;    // data packets of silence (source "silence", or the capture had none)
   uint64_t capture_underruns = 0;  // times the capture ring ran dry while capturing
   uint64_t capture_dropped_frames = 0;  // captured frames dropped to bound latency
+  uint64_t capture_reconnects = 0;      // times the capture lost its server and tried again
 };
 
 class AudioStream {
@@ -110,5 +111,6 @@ class AudioStream {
   std::atomic<uint64_t> silence_packets_{0};
   uint64_t last_underruns_ = 0;
   uint64_t last_dropped_ = 0;
+  uint64_t last_reconnects_ = 0;
 };
 }  // namespace pf::audio

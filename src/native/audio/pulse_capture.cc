@@ -133,10 +133,29 @@ bool PulseCapture::pull(float* out, size_t frames) {
 
 void PulseCapture::run() {
   pthread_setname_np(pthread_self(), "pf-gs-pulse");
+  bool ever = false;
+  while (!stop_) {
+    std::string why;
+    ever = connection(&why) || ever;
+    if (stop_) break;
+    // A server that was never there is not waited for ("auto" then means silence). One that was
+    // (restarted, or PipeWire reloaded) is tried again every second while the stream runs.
+    if (!ever) {
+      set_status("failed", why, "");
+      return;
+    }
+    reconnects_++;
+    set_status("failed", why + " (trying again every second)", "");
+    for (int i = 0; i < kRetryMs / 50 && !stop_; i++) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  set_status("stopped", "", "");
+}
+
+bool PulseCapture::connection(std::string* why) {
   pa_mainloop* ml = pa_mainloop_new();
   if (ml == nullptr) {
-    set_status("failed", "cannot create a PulseAudio mainloop", "");
-    return;
+    *why = "cannot create a PulseAudio mainloop";
+    return false;
   }
   pa_proplist* props = pa_proplist_new();
   pa_proplist_sets(props, PA_PROP_APPLICATION_NAME, "punktfunk");
@@ -203,8 +222,7 @@ void PulseCapture::run() {
       break;
     }
   }
-  if (!failure.empty()) set_status("failed", failure, "");
-  else set_status("stopped", "", "");
+  *why = failure;
   if (stream != nullptr) {
     pa_stream_set_read_callback(stream, nullptr, nullptr);
     pa_stream_disconnect(stream);
@@ -215,5 +233,6 @@ void PulseCapture::run() {
     pa_context_unref(ctx);
   }
   pa_mainloop_free(ml);
+  return capturing;
 }
 }  // namespace pf::audio

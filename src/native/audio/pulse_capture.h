@@ -6,7 +6,8 @@
 // time-outs. Connecting to a server that accepts but never answers, or reading a monitor whose
 // sink the server suspended (no data ever arrives), would block pa_simple_* forever, and with it
 // stop(). Here every wait is a poll of at most 50 ms, connecting gives up after kConnectTimeoutMs,
-// and stop() always joins.
+// and stop() always joins. A capture whose server goes away (restarted, PipeWire reloaded) tries
+// again every second, sending silence meanwhile; a server that was never there is not waited for.
 //
 // Why a ring with priming: the server delivers in fragments whose size and timing it chooses, the
 // send thread pulls exactly one packet duration on its own clock. The ring starts handing out
@@ -38,6 +39,7 @@ class PulseCapture {
   static constexpr int kConnectTimeoutMs = 3000;
   static constexpr int kPrimeMs = 20;
   static constexpr int kMaxBacklogMs = 80;
+  static constexpr int kRetryMs = 1000;
 
   // device: a PulseAudio source name, or "" for the default sink's monitor. Starts the reader
   // thread; never blocks on the server.
@@ -52,6 +54,8 @@ class PulseCapture {
   CaptureStatus status() const;
   uint64_t dropped_frames() const { return dropped_frames_.load(std::memory_order_relaxed); }
   uint64_t underruns() const { return underruns_.load(std::memory_order_relaxed); }
+  // Times a capture that ran lost its server and started trying again.
+  uint64_t reconnects() const { return reconnects_.load(std::memory_order_relaxed); }
   // Stops and joins the reader thread (idempotent).
   void stop();
 
@@ -61,6 +65,8 @@ class PulseCapture {
 
  private:
   void run();
+  // One connection: connect, record until it fails or stop(); true if it reached "capturing".
+  bool connection(std::string* why);
 
   const std::string device_;
   const int channels_;
@@ -75,5 +81,6 @@ class PulseCapture {
   CaptureStatus status_;
   std::atomic<uint64_t> dropped_frames_{0};
   std::atomic<uint64_t> underruns_{0};
+  std::atomic<uint64_t> reconnects_{0};
 };
 }  // namespace pf::audio
