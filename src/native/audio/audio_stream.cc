@@ -1,7 +1,8 @@
 // The audio send thread: wait (ppoll) for the next packet deadline, a datagram, or the stop
 // signal; read pings to learn where the client listens; at each deadline encode a packet of
-// captured sound (or silence when the capture has none), encrypt it if asked, send it, and after every 4th data packet send the block's 2
-// parity packets. Everything the loop touches is allocated before it starts.
+// captured sound (or silence when the capture has none), encrypt it if asked, send it, and after
+// every 4th data packet send the block's 2 parity packets. Everything the loop touches is
+// allocated before it starts.
 #include "audio_stream.h"
 
 #include <arpa/inet.h>
