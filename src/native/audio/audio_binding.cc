@@ -12,7 +12,7 @@
 
 #include "audio_fec.h"
 #include "audio_stream.h"
-#include "opus_silence.h"
+#include "opus_packets.h"
 
 namespace {
 using pf::audio::AudioStream;

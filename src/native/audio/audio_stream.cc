@@ -20,7 +20,7 @@
 #include "audio_cipher.h"
 #include "audio_fec.h"
 #include "audio_wire.h"
-#include "opus_silence.h"
+#include "opus_packets.h"
 
 namespace pf::audio {
 namespace {
@@ -134,7 +134,7 @@ bool AudioStream::start(const StartOptions& options, std::string* error) {
     return false;
   }
   // Refuse a layout or duration libopus would refuse, here rather than on the thread.
-  std::unique_ptr<SilenceEncoder> probe(SilenceEncoder::open(options.channels, options.packet_ms, error));
+  std::unique_ptr<OpusPacketEncoder> probe(OpusPacketEncoder::open(options.channels, options.packet_ms, error));
   if (!probe) return false;
   if (options.source != "silence" && options.source != "pulse") {
     *error = "source must be \"silence\" or \"pulse\", got '" + options.source + "'";
@@ -224,7 +224,7 @@ void AudioStream::run() {
   // Named so a test (and an operator's `top -H`) can see whether the thread is still there.
   pthread_setname_np(pthread_self(), "pf-gs-audio");
   std::string error;
-  std::unique_ptr<SilenceEncoder> encoder(SilenceEncoder::open(options_.channels, options_.packet_ms, &error));
+  std::unique_ptr<OpusPacketEncoder> encoder(OpusPacketEncoder::open(options_.channels, options_.packet_ms, &error));
   std::unique_ptr<AudioCipher> cipher;
   if (options_.encrypt) cipher = std::make_unique<AudioCipher>(options_.key, options_.key_id);
   if (!encoder || (cipher && !cipher->ok())) {

@@ -9,7 +9,7 @@
       "sources": [
         "audio_fec.cc",
         "audio_cipher.cc",
-        "opus_silence.cc",
+        "opus_packets.cc",
         "pulse_capture.cc",
         "audio_stream.cc",
         "audio_binding.cc"

@@ -30,13 +30,13 @@ struct OpusLayout {
 // The layout for 2, 6 or 8 channels; false for any other count.
 bool opus_layout(int channels, OpusLayout* out);
 
-class SilenceEncoder {
+class OpusPacketEncoder {
  public:
-  ~SilenceEncoder();
-  SilenceEncoder(const SilenceEncoder&) = delete;
-  SilenceEncoder& operator=(const SilenceEncoder&) = delete;
+  ~OpusPacketEncoder();
+  OpusPacketEncoder(const OpusPacketEncoder&) = delete;
+  OpusPacketEncoder& operator=(const OpusPacketEncoder&) = delete;
   // packet_ms: 5, 10 or 20 (Opus frame sizes a GameStream client asks for).
-  static SilenceEncoder* open(int channels, int packet_ms, std::string* error);
+  static OpusPacketEncoder* open(int channels, int packet_ms, std::string* error);
   // Encodes one packet duration of silence; the result is exactly packet_bytes() long.
   // Returns nullptr if libopus fails.
   const uint8_t* encode();
@@ -47,7 +47,9 @@ class SilenceEncoder {
   size_t packet_bytes() const { return packet_bytes_; }
 
  private:
-  SilenceEncoder() = default;
+  OpusPacketEncoder() = default;
+  // Pads an encoded packet (length `encoded`, negative: libopus error) to packet_bytes().
+  const uint8_t* padded(int encoded);
   OpusMSEncoder* enc_ = nullptr;
   OpusLayout layout_{};
   int frame_samples_ = 0;

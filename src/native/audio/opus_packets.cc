@@ -1,7 +1,7 @@
 // libopus multistream encoder set up for GameStream (48 kHz, restricted low delay, CBR), fed
 // silence or captured PCM, and the matching decoder used by tests to prove the packets are valid
 // Opus (and, for captured sound, what it sounds like).
-#include "opus_silence.h"
+#include "opus_packets.h"
 
 #include <opus_multistream.h>
 
@@ -34,11 +34,11 @@ bool opus_layout(int channels, OpusLayout* out) {
   return true;
 }
 
-SilenceEncoder::~SilenceEncoder() {
+OpusPacketEncoder::~OpusPacketEncoder() {
   if (enc_ != nullptr) opus_multistream_encoder_destroy(enc_);
 }
 
-SilenceEncoder* SilenceEncoder::open(int channels, int packet_ms, std::string* error) {
+OpusPacketEncoder* OpusPacketEncoder::open(int channels, int packet_ms, std::string* error) {
   OpusLayout layout;
   if (!opus_layout(channels, &layout)) {
     *error = "audio channels must be 2, 6 or 8 (stereo, 5.1, 7.1)";
@@ -55,7 +55,7 @@ SilenceEncoder* SilenceEncoder::open(int channels, int packet_ms, std::string* e
     *error = std::string("opus encoder: ") + opus_strerror(err);
     return nullptr;
   }
-  SilenceEncoder* s = new SilenceEncoder();
+  OpusPacketEncoder* s = new OpusPacketEncoder();
   s->enc_ = enc;
   s->layout_ = layout;
   s->frame_samples_ = kSampleRate / 1000 * packet_ms;
@@ -68,26 +68,23 @@ SilenceEncoder* SilenceEncoder::open(int channels, int packet_ms, std::string* e
   return s;
 }
 
-const uint8_t* SilenceEncoder::encode() {
-  const opus_int32 n = opus_multistream_encode(enc_, pcm_.data(), frame_samples_, out_.data(),
-                                               static_cast<opus_int32>(packet_bytes_));
-  if (n < 0) return nullptr;
-  if (static_cast<size_t>(n) < packet_bytes_ &&
-      opus_multistream_packet_pad(out_.data(), n, static_cast<opus_int32>(packet_bytes_), layout_.streams) != OPUS_OK) {
+const uint8_t* OpusPacketEncoder::padded(int encoded) {
+  if (encoded < 0) return nullptr;
+  if (static_cast<size_t>(encoded) < packet_bytes_ &&
+      opus_multistream_packet_pad(out_.data(), encoded, static_cast<opus_int32>(packet_bytes_), layout_.streams) != OPUS_OK) {
     return nullptr;
   }
   return out_.data();
 }
 
-const uint8_t* SilenceEncoder::encode(const float* pcm) {
-  const opus_int32 n = opus_multistream_encode_float(enc_, pcm, frame_samples_, out_.data(),
-                                                     static_cast<opus_int32>(packet_bytes_));
-  if (n < 0) return nullptr;
-  if (static_cast<size_t>(n) < packet_bytes_ &&
-      opus_multistream_packet_pad(out_.data(), n, static_cast<opus_int32>(packet_bytes_), layout_.streams) != OPUS_OK) {
-    return nullptr;
-  }
-  return out_.data();
+const uint8_t* OpusPacketEncoder::encode() {
+  return padded(opus_multistream_encode(enc_, pcm_.data(), frame_samples_, out_.data(),
+                                        static_cast<opus_int32>(packet_bytes_)));
+}
+
+const uint8_t* OpusPacketEncoder::encode(const float* pcm) {
+  return padded(opus_multistream_encode_float(enc_, pcm, frame_samples_, out_.data(),
+                                              static_cast<opus_int32>(packet_bytes_)));
 }
 
 bool decode_opus_sequence(const std::vector<std::vector<uint8_t>>& packets, int channels, std::vector<float>* pcm,
