@@ -31,6 +31,7 @@ import { ControlClient } from "../gamestream/support/ControlClient.js"
 import { launchParams } from "../gamestream/support/GameStreamClient.js"
 import { clientFor, gameStreamOf, newIdentity, pairViaOperator, startGameStreamHost } from "../gamestream/support/Hosts.js"
 import { DEFAULT_CLIENT_CONFIG, moonlightAnnounce, RtspClient } from "../gamestream/support/RtspClient.js"
+import { waitFor } from "../support/TestHost.js"
 
 const PAYLOAD = "A1B2C3D4E5F6G7H8"
 const LEFT_HZ = 440
@@ -41,14 +42,6 @@ const pulseMissing = !have("pulseaudio") ? "pulseaudio is not installed" : !have
 if (pulseMissing !== undefined) console.warn(`gamestream-audio-source: PulseAudio tests skipped: ${pulseMissing} (scripts/setup.sh installs it)`)
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const waitFor = async (f: () => boolean, ms: number, what: string) => {
-  const deadline = Date.now() + ms
-  while (Date.now() < deadline) {
-    if (f()) return
-    await sleep(10)
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 const opened: Array<{ close(): void }> = []
 afterEach(() => {

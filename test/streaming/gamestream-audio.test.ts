@@ -24,6 +24,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { audio, type AudioStartOptions, type GameStreamAudio } from "../../src/native/audio.js"
 import { AudioReceiver, type AudioReceiverOptions, decryptAudio } from "../gamestream/support/AudioReceiver.js"
+import { waitFor } from "../support/TestHost.js"
 
 const PAYLOAD = "A1B2C3D4E5F6G7H8"
 const KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
@@ -35,14 +36,6 @@ afterEach(() => {
 })
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const waitFor = async (f: () => boolean, ms: number, what: string) => {
-  const deadline = Date.now() + ms
-  while (Date.now() < deadline) {
-    if (f()) return
-    await sleep(10)
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 const openHost = (): GameStreamAudio => {
   const host = new (audio().GameStreamAudio)("127.0.0.1", 0)
