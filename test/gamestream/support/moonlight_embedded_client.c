@@ -38,18 +38,7 @@
 #include "client.h"
 #include "errors.h"
 
-static const char* arg(int argc, char** argv, const char* key, const char* fallback) {
-  size_t n = strlen(key);
-  for (int i = 1; i < argc; i++) {
-    if (strncmp(argv[i], key, n) == 0 && argv[i][n] == '=') return argv[i] + n + 1;
-  }
-  return fallback;
-}
-
-static long argl(int argc, char** argv, const char* key, long fallback) {
-  const char* v = arg(argc, argv, key, NULL);
-  return v == NULL ? fallback : strtol(v, NULL, 0);
-}
+#include "harness_args.h"
 
 /* A JSON string (or null). */
 static void json_string(const char* s) {
