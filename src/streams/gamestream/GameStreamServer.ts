@@ -294,7 +294,8 @@ export const GameStreamLive = (
         control,
         clientTimeoutMs: config.gamestreamClientTimeoutMs,
         currentLaunch: launches.current,
-        input: config.input
+        input: config.input,
+        audioSource: { mode: config.audio, device: config.audioDevice }
       })
       const rtsp = yield* makeRtspServer({
         bind: config.streamBind,

@@ -32,7 +32,6 @@ import type { ControlHandlers } from "./ControlStream.js"
 import { makeInputSink } from "./InputSink.js"
 import type { InputCounters } from "./InputSink.js"
 import { ENCRYPTION_AUDIO } from "./Sdp.js"
-import { HostConfig } from "../../services/Config.js"
 import type { AudioSourceMode, AudioSourceStatus, AudioStarted } from "../../native/audio.js"
 import type { StreamSettings } from "./StreamSettings.js"
 
@@ -73,7 +72,7 @@ export interface StreamRunnerOptions {
   readonly currentLaunch: Effect.Effect<LaunchRecord | undefined>
   /** Apply the client's mouse and keyboard to the captured display (`PUNKTFUNK_INPUT`, default true). */
   readonly input?: boolean
-  /** Where the sound comes from; default: the host's `PUNKTFUNK_AUDIO` / `_DEVICE`, else `auto`. */
+  /** Where the sound comes from (`PUNKTFUNK_AUDIO` / `_DEVICE` in the host); default `auto`. */
   readonly audioSource?: { readonly mode: AudioSourceMode; readonly device?: string | undefined }
 }
 
@@ -106,11 +105,7 @@ export const makeStreamRunner = (options: StreamRunnerOptions) =>
     const handle = yield* FiberHandle.make<void, never>()
     const current = yield* Ref.make<RunningStream | undefined>(undefined)
     const lock = yield* Effect.makeSemaphore(1)
-    // Read from the host configuration when the runner is made inside the host (no new requirement).
-    const hostConfig = yield* Effect.serviceOption(HostConfig)
-    const audioSource = options.audioSource ?? (hostConfig._tag === "Some"
-      ? { mode: hostConfig.value.audio, device: hostConfig.value.audioDevice }
-      : { mode: "auto" as const, device: undefined })
+    const audioSource = options.audioSource ?? { mode: "auto" as const, device: undefined }
 
     const configFor = (settings: StreamSettings): Effect.Effect<SessionConfig, StreamStartError> =>
       settings.codec === "av1"
