@@ -1,5 +1,5 @@
 /**
- * The punktfunk host: `node dist/main.js [--flag value …]`.
+ * The punktfunk host: `node dist/main.js [--flag value …]` (`--help` lists the flags).
  *
  * Composes every Layer (see `Host.ts`), prints where the console is, and runs until SIGINT or
  * SIGTERM; either releases the Layers in order, which stops an armed capture and saves it before
@@ -10,9 +10,12 @@ import { Cause, ConfigError, Console, Effect, Layer } from "effect"
 import { makeHostLayer } from "./Host.js"
 import { pipelineFor } from "./PipelineChoice.js"
 import { argvToEnv, hostConfig, providerFrom } from "./services/Config.js"
+import { usage } from "./services/Settings.js"
+
+const argv = process.argv.slice(2)
 
 const program = Effect.gen(function* () {
-  const flags = yield* argvToEnv(process.argv.slice(2))
+  const flags = yield* argvToEnv(argv)
   const config = yield* hostConfig.pipe(Effect.withConfigProvider(providerFrom(flags)))
   const pipeline = yield* pipelineFor(config)
   yield* Layer.launch(
@@ -34,8 +37,11 @@ const explain = (cause: Cause.Cause<unknown>): string => {
   return Cause.pretty(cause)
 }
 
+// `--help` answers and exits before anything binds a port.
+const help = argv.includes("--help") || argv.includes("-h")
+
 NodeRuntime.runMain(
-  program.pipe(
+  (help ? Console.log(usage()) : program).pipe(
     Effect.catchAllCause((cause) =>
       Cause.isInterruptedOnly(cause)
         ? Effect.void

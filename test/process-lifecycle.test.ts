@@ -3,7 +3,8 @@ import { Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Capture, CaptureMeta } from "../src/api/Stats.js"
-import { runHostToExit, spawnHost } from "./support/HostProcess.js"
+import { HOST_SETTINGS, flagOf } from "../src/services/Settings.js"
+import { root, runHostToExit, spawnHost } from "./support/HostProcess.js"
 import type { HostProcess } from "./support/HostProcess.js"
 import { tempDir, waitFor } from "./support/TestHost.js"
 
@@ -107,12 +108,31 @@ describe("the host process", () => {
       [{ PUNKTFUNK_SOURCE: "webcam" }, [], "PUNKTFUNK_SOURCE"],
       [{ PUNKTFUNK_PERF: "maybe" }, [], "PUNKTFUNK_PERF"],
       [{}, ["--fps", "0"], "PUNKTFUNK_FPS"],
-      [{}, ["stray"], "unexpected argument 'stray'"]
+      [{}, ["stray"], "unexpected argument 'stray'"],
+      // A typo is refused by name, not ignored while the host starts on its defaults.
+      [{}, ["--prot", "47991"], "unknown flag '--prot' (--help lists every flag)"],
+      [{}, ["--gamestream-mdsn=0"], "unknown flag '--gamestream-mdsn'"]
     ] as const) {
       const { code, output } = await runHostToExit({ PUNKTFUNK_CONFIG_DIR: dir, ...env }, args)
       expect(code, output).toBe(1)
       expect(output).toContain(words)
       expect(output).not.toContain("listening")
     }
+  })
+
+  it("--help lists every setting as a flag and exits without starting", async () => {
+    const { code, output } = await runHostToExit({ PUNKTFUNK_CONFIG_DIR: tempDir() }, ["--help"])
+    expect(code, output).toBe(0)
+    expect(output).not.toContain("listening")
+    for (const s of HOST_SETTINGS) expect(output).toContain(`${flagOf(s.name)} `)
+    expect(output).toContain("--gamestream-http-port")
+  })
+
+  it("the settings --help lists are exactly the ones the host reads", () => {
+    // Config.ts is where every setting is read; a name there but not in Settings.ts would be
+    // refused as a flag, and one only in Settings.ts would be a flag that does nothing.
+    const source = fs.readFileSync(path.join(root, "src", "services", "Config.ts"), "utf8")
+    const read = new Set([...source.matchAll(/"(PUNKTFUNK_[A-Z0-9_]+)"/g)].map((m) => m[1]))
+    expect([...read].sort()).toEqual(HOST_SETTINGS.map((s) => s.name).sort())
   })
 })

@@ -11,6 +11,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { CaptureSource, Codec, EncoderChoice } from "../streams/Pipeline.js"
+import { isKnownSetting } from "./Settings.js"
 
 export const AudioSourceMode = Schema.Literal("auto", "pulse", "silence")
 export type AudioSourceMode = typeof AudioSourceMode.Type
@@ -186,6 +187,10 @@ export const argvToEnv = (argv: ReadonlyArray<string>): Effect.Effect<Record<str
       const eq = arg.indexOf("=")
       const name = (eq === -1 ? arg.slice(2) : arg.slice(2, eq)).toUpperCase().replace(/-/g, "_")
       if (!/^[A-Z][A-Z0-9_]*$/.test(name)) return Effect.fail(new ArgvError({ message: `bad flag name '${arg}'` }))
+      if (!isKnownSetting(`PUNKTFUNK_${name}`)) {
+        const flag = eq === -1 ? arg : arg.slice(0, eq)
+        return Effect.fail(new ArgvError({ message: `unknown flag '${flag}' (--help lists every flag)` }))
+      }
       let value: string
       if (eq !== -1) value = arg.slice(eq + 1)
       else if (i + 1 < argv.length && !(argv[i + 1] ?? "").startsWith("--")) value = argv[++i] ?? ""

@@ -1,0 +1,70 @@
+/**
+ * Every setting the host reads, with its default and one line of meaning: what `--help` prints
+ * and what a flag is checked against. Why a list beside `Config.ts` rather than inside it: the
+ * Effect `Config` values there do not expose their names, and a flag with a typo (`--prot 80`)
+ * must be refused by name instead of being silently ignored while the host starts on its
+ * default port. A test keeps this list and the names `Config.ts` reads the same.
+ */
+export interface Setting {
+  readonly name: string
+  readonly fallback: string
+  readonly about: string
+}
+
+export const HOST_SETTINGS: ReadonlyArray<Setting> = [
+  { name: "PUNKTFUNK_PORT", fallback: "47990", about: "management API and console (0 picks a free port)" },
+  { name: "PUNKTFUNK_BIND", fallback: "127.0.0.1", about: "address of the management API" },
+  { name: "PUNKTFUNK_CONFIG_DIR", fallback: "~/.config/punktfunk", about: "token, captures, certificates" },
+  { name: "PUNKTFUNK_CAPTURES_DIR", fallback: "<config>/captures", about: "where captures are saved" },
+  { name: "PUNKTFUNK_TOKEN_FILE", fallback: "<config>/token", about: "bearer token (generated 0600 on first start)" },
+  { name: "PUNKTFUNK_SOURCE", fallback: "synthetic", about: "synthetic, static, x11 or none" },
+  { name: "PUNKTFUNK_DISPLAY", fallback: "$DISPLAY", about: "X display for x11" },
+  { name: "PUNKTFUNK_WIDTH", fallback: "1280", about: "stream width" },
+  { name: "PUNKTFUNK_HEIGHT", fallback: "720", about: "stream height" },
+  { name: "PUNKTFUNK_FPS", fallback: "60", about: "frames per second" },
+  { name: "PUNKTFUNK_CODEC", fallback: "h264", about: "h264 or hevc (punktfunk/1)" },
+  { name: "PUNKTFUNK_ENCODER", fallback: "auto", about: "auto, libx264, libx265, h264_nvenc, hevc_nvenc" },
+  { name: "PUNKTFUNK_PRESET", fallback: "ultrafast", about: "software encoder preset" },
+  { name: "PUNKTFUNK_TUNE", fallback: "zerolatency", about: "software encoder tune" },
+  { name: "PUNKTFUNK_BITRATE_KBPS", fallback: "10000", about: "bitrate target" },
+  { name: "PUNKTFUNK_PERF", fallback: "0", about: "measure every frame and log a perf line per window" },
+  { name: "PUNKTFUNK_FAKE_WINDOW_MS", fallback: "2000", about: "window length of the fake source (tests)" },
+  { name: "PUNKTFUNK_DEMO", fallback: "0", about: "the bundled client pairs itself and streams over loopback" },
+  { name: "PUNKTFUNK_NATIVE_PORT", fallback: "47970", about: "native punktfunk/1 control port" },
+  { name: "PUNKTFUNK_NATIVE_CLIENT_TIMEOUT_MS", fallback: "10000", about: "a silent native client is gone after this" },
+  { name: "PUNKTFUNK_STREAM_BIND", fallback: "0.0.0.0", about: "address of the streaming ports" },
+  { name: "PUNKTFUNK_GAMESTREAM", fallback: "1", about: "GameStream (Moonlight) path on/off" },
+  { name: "PUNKTFUNK_GAMESTREAM_HTTP_PORT", fallback: "47989", about: "nvhttp over HTTP" },
+  { name: "PUNKTFUNK_GAMESTREAM_HTTPS_PORT", fallback: "47984", about: "nvhttp over HTTPS" },
+  { name: "PUNKTFUNK_GAMESTREAM_RTSP_PORT", fallback: "48010", about: "RTSP (TCP)" },
+  { name: "PUNKTFUNK_GAMESTREAM_VIDEO_PORT", fallback: "47998", about: "RTP video (UDP)" },
+  { name: "PUNKTFUNK_GAMESTREAM_CONTROL_PORT", fallback: "47999", about: "ENet control (UDP)" },
+  { name: "PUNKTFUNK_GAMESTREAM_AUDIO_PORT", fallback: "48000", about: "RTP audio (UDP)" },
+  { name: "PUNKTFUNK_GAMESTREAM_CLIENT_TIMEOUT_MS", fallback: "10000", about: "a played stream whose client never opens its control stream is given up" },
+  { name: "PUNKTFUNK_GAMESTREAM_MDNS", fallback: "1", about: "announce the host to Moonlight over mDNS" },
+  { name: "PUNKTFUNK_INPUT", fallback: "1", about: "Moonlight's mouse and keyboard reach the captured X display; 0: view-only" },
+  { name: "PUNKTFUNK_AUDIO", fallback: "auto", about: "GameStream sound: auto, pulse or silence" },
+  { name: "PUNKTFUNK_AUDIO_DEVICE", fallback: "", about: "PulseAudio source to record (default: the default sink's monitor)" },
+  { name: "PUNKTFUNK_WEB_DIR", fallback: "web/dist", about: "the console's built files" }
+]
+
+const KNOWN = new Set(HOST_SETTINGS.map((s) => s.name))
+
+export const isKnownSetting = (name: string): boolean => KNOWN.has(name)
+
+/** `PUNKTFUNK_GAMESTREAM_HTTP_PORT` → `--gamestream-http-port`. */
+export const flagOf = (name: string): string => `--${name.replace(/^PUNKTFUNK_/, "").toLowerCase().replace(/_/g, "-")}`
+
+export const usage = (): string => {
+  const width = Math.max(...HOST_SETTINGS.map((s) => flagOf(s.name).length))
+  const lines = HOST_SETTINGS.map(
+    (s) => `  ${flagOf(s.name).padEnd(width)}  ${s.name}${s.fallback === "" ? "" : ` (default ${s.fallback})`}: ${s.about}`
+  )
+  return [
+    "usage: node dist/main.js [--flag value | --flag=value | --flag] …",
+    "",
+    "Every setting is an environment variable and a flag; flags win. A bare flag means 1.",
+    "",
+    ...lines
+  ].join("\n")
+}
