@@ -32,6 +32,7 @@ import { launchParams } from "../gamestream/support/GameStreamClient.js"
 import { clientFor, gameStreamOf, newIdentity, pairViaOperator, startGameStreamHost } from "../gamestream/support/Hosts.js"
 import { DEFAULT_CLIENT_CONFIG, moonlightAnnounce, RtspClient } from "../gamestream/support/RtspClient.js"
 import { waitFor } from "../support/TestHost.js"
+import { makeAudioEnds } from "../gamestream/support/AudioEnds.js"
 
 const PAYLOAD = "A1B2C3D4E5F6G7H8"
 const LEFT_HZ = 440
@@ -43,22 +44,11 @@ if (pulseMissing !== undefined) console.warn(`gamestream-audio-source: PulseAudi
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-const opened: Array<{ close(): void }> = []
-afterEach(() => {
-  for (const o of opened.splice(0).reverse()) o.close()
-})
-
-const openHost = (): GameStreamAudio => {
-  const host = new (audio().GameStreamAudio)("127.0.0.1", 0)
-  opened.push(host)
-  return host
-}
-const openClient = async (options: AudioReceiverOptions): Promise<AudioReceiver> => {
-  const client = await AudioReceiver.open(options)
-  opened.push(client)
-  client.startPinging(100)
-  return client
-}
+const ends = makeAudioEnds()
+afterEach(ends.closeAll)
+const { openHost } = ends
+/** Receivers here ping at once, as a Moonlight client does. */
+const openClient = (options: AudioReceiverOptions) => ends.openClient(options, 100)
 
 /** Goertzel power of `freq` in one channel of interleaved PCM. */
 const goertzel = (pcm: Float32Array, channels: number, channel: number, freq: number): number => {

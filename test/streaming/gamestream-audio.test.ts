@@ -22,31 +22,20 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { audio, type AudioStartOptions, type GameStreamAudio } from "../../src/native/audio.js"
+import type { AudioStartOptions, GameStreamAudio } from "../../src/native/audio.js"
 import { AudioReceiver, type AudioReceiverOptions, decryptAudio } from "../gamestream/support/AudioReceiver.js"
+import { makeAudioEnds } from "../gamestream/support/AudioEnds.js"
 import { waitFor } from "../support/TestHost.js"
 
 const PAYLOAD = "A1B2C3D4E5F6G7H8"
 const KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 const KEY_ID = 0x7ffffffe // near the top, so rikeyid + seq wraps in the IV arithmetic
 
-const opened: Array<{ close(): void }> = []
-afterEach(() => {
-  for (const o of opened.splice(0).reverse()) o.close()
-})
+const { track, closeAll, openHost, openClient } = makeAudioEnds()
+afterEach(closeAll)
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-const openHost = (): GameStreamAudio => {
-  const host = new (audio().GameStreamAudio)("127.0.0.1", 0)
-  opened.push(host)
-  return host
-}
-const openClient = async (options: AudioReceiverOptions): Promise<AudioReceiver> => {
-  const client = await AudioReceiver.open(options)
-  opened.push(client)
-  return client
-}
 
 /** A host started with `start` and a client pinging it with the matching settings. */
 const stream = async (
@@ -189,8 +178,7 @@ describe("GameStream audio stream", () => {
 
   it("an IPv4 client given as a v4-mapped address matches, on an IPv4 or a dual-stack socket", async () => {
     for (const bind of ["127.0.0.1", "::"]) {
-      const host = new (audio().GameStreamAudio)(bind, 0)
-      opened.push(host)
+      const host = openHost(bind)
       host.start({ clientHost: "::ffff:127.0.0.1", pingPayload: PAYLOAD, packetDurationMs: 5, channels: 2 })
       const client = await openClient({ hostPort: host.port, pingPayload: PAYLOAD, channels: 2, packetDurationMs: 5 })
       client.startPinging(50)
@@ -256,7 +244,7 @@ describe("what the host ignores", () => {
     const { host, client } = await stream()
     await waitFor(() => client.stats.dataPackets >= 4, 5_000, "the first packets")
     const junk = dgram.createSocket("udp4")
-    opened.push({ close: () => junk.close() })
+    track({ close: () => junk.close() })
     await new Promise<void>((r) => junk.bind(0, "127.0.0.1", () => r()))
     const sizes = [0, 1, 3, 4, 15, 16, 19, 20, 21, 64, 512, 1400, 1500, 9000]
     let sent = 0
@@ -319,8 +307,7 @@ describe("lifecycle", () => {
     host.close() // idempotent
     expect(() => host.start({ clientHost: "127.0.0.1", pingPayload: PAYLOAD, packetDurationMs: 5, channels: 2 })).toThrow(/closed/)
     // The port is free again.
-    const again = new (audio().GameStreamAudio)("127.0.0.1", port)
-    opened.push(again)
+    const again = openHost("127.0.0.1", port)
     expect(again.port).toBe(port)
   })
 
