@@ -16,6 +16,7 @@ import { afterEach, describe, expect, it } from "vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { Capture } from "../../src/api/Stats.js"
+import { PENDING_JOURNAL_PREFIX } from "../../src/services/Journal.js"
 import { spawnHost } from "../support/HostProcess.js"
 import type { HostProcess } from "../support/HostProcess.js"
 import { tempDir, waitFor } from "../support/TestHost.js"
@@ -126,7 +127,11 @@ describe("SIGKILL after a failed save", () => {
       expect(sh("prlimit", [`--pid=${host.child.pid}`, "--fsize=4096:"]).ok).toBe(true)
       const refused = await host.fetch("/stop", { method: "POST" })
       expect(refused.status).toBe(507)
-      const first = readJournal(capturesDir)
+      // The refused capture's journal is parked (renamed by the journal writer, shortly after the
+      // answer) so that arming again cannot overwrite it; its samples are read from there.
+      let parked: string | undefined
+      await waitFor(() => (parked = fs.readdirSync(capturesDir).find((n) => n.startsWith(PENDING_JOURNAL_PREFIX))) !== undefined, 15_000, "the parked journal")
+      const first = readJournal(capturesDir, parked)
       expect(first.samples.length).toBeGreaterThanOrEqual(10)
       // The operator arms again (the first capture still waits in memory), then the host dies.
       expect((await host.fetch("/start", { method: "POST" })).status).toBe(200)

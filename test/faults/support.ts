@@ -77,8 +77,9 @@ export interface JournalOnDisk {
   readonly tornLast: boolean
 }
 
-export const readJournal = (capturesDir: string): JournalOnDisk => {
-  const file = path.join(capturesDir, ".journal.ndjson")
+/** The journal in progress, or another journal file in the directory (a parked one). */
+export const readJournal = (capturesDir: string, name = ".journal.ndjson"): JournalOnDisk => {
+  const file = path.join(capturesDir, name)
   if (!fs.existsSync(file)) return { begun: false, samples: [], tornLast: false }
   const lines = fs.readFileSync(file, "utf8").split("\n")
   const last = lines.pop()
