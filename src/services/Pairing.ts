@@ -43,6 +43,11 @@ export interface PairingRequest {
   readonly name: string
   readonly fingerprint: string
   /**
+   * The socket address the request came from (never a forwarded header): per-address limits
+   * (pending requests, wrong-PIN lockout) key on it.
+   */
+  readonly address: string
+  /**
    * Does the PIN the operator typed match the one the client shows? `true` pins the client,
    * `false` is a wrong PIN; a failure means the attempt ended otherwise (the client gave up, the
    * host stopped) and its reason is told to the operator. May wait for the client's proof.

@@ -38,7 +38,7 @@ const setup = Effect.gen(function* () {
   const client = yield* Effect.promise(() => makeClientIdentity("slow"))
   const getServerCert = (uniqueid: string, on: PairingSessionsShape = sessions) =>
     Effect.fork(
-      on.getServerCert({ uniqueid, phrase: "getservercert", salt: randomBytes(16), clientcert: client.certPem, devicename: "slow" })
+      on.getServerCert({ uniqueid, phrase: "getservercert", salt: randomBytes(16), clientcert: client.certPem, devicename: "slow" }, "127.0.0.1")
     )
   /**
    * getservercert until the operator's PIN, which this enters; the operator's answer waits for
@@ -186,7 +186,7 @@ describe("GameStream pairing attempts", () => {
         const { pairing, client, sessions, pinnedAttempt, pinned } = yield* setup
         // Paired earlier (how does not matter here): a request whose check says yes.
         const earlier = yield* Effect.fork(
-          pairing.request({ path: "gamestream", name: "slow", fingerprint: client.fingerprint, checkPin: () => Effect.succeed(true), onPending: () => Effect.void })
+          pairing.request({ path: "gamestream", name: "slow", fingerprint: client.fingerprint, address: "127.0.0.1", checkPin: () => Effect.succeed(true), onPending: () => Effect.void })
         )
         yield* settle(pairing.pending.pipe(Effect.map((p) => p.length === 1)))
         const [request] = yield* pairing.pending

@@ -103,7 +103,7 @@ export const handleNvRequest = (deps: NvhttpDeps) => (req: NvRequest): Effect.Ef
 
       case "/pair": {
         const phrase = q["phrase"]
-        if (phrase === "getservercert") return yield* deps.sessions.getServerCert(yield* decodeQuery(GetServerCertQuery, q))
+        if (phrase === "getservercert") return yield* deps.sessions.getServerCert(yield* decodeQuery(GetServerCertQuery, q), req.remoteAddress)
         if (phrase === "pairchallenge") {
           yield* decodeQuery(PairChallengeQuery, q)
           if (!paired) {

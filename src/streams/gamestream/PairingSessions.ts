@@ -76,7 +76,8 @@ interface Attempt {
 }
 
 export interface PairingSessionsShape {
-  readonly getServerCert: (q: typeof GetServerCertQuery.Type) => Effect.Effect<NvResponse>
+  /** `address`: the socket address the long poll came from (never a forwarded header). */
+  readonly getServerCert: (q: typeof GetServerCertQuery.Type, address: string) => Effect.Effect<NvResponse>
   readonly clientChallenge: (q: typeof ClientChallengeQuery.Type) => Effect.Effect<NvResponse>
   readonly serverChallengeResp: (q: typeof ServerChallengeRespQuery.Type) => Effect.Effect<NvResponse>
   readonly clientPairingSecret: (q: typeof ClientPairingSecretQuery.Type) => Effect.Effect<NvResponse>
@@ -143,7 +144,7 @@ export const makePairingSessions = (
         return Either.right(attempt)
       })
 
-    const getServerCert: PairingSessionsShape["getServerCert"] = (q) =>
+    const getServerCert: PairingSessionsShape["getServerCert"] = (q, address) =>
       Effect.gen(function* () {
         let cert: X509Certificate
         let clientCertSignature: Buffer
@@ -208,6 +209,7 @@ export const makePairingSessions = (
             path: "gamestream",
             name,
             fingerprint,
+            address,
             checkPin,
             onPending: (requestId) => Effect.logInfo(`GameStream pairing request ${requestId} from '${name}': enter the PIN Moonlight shows`)
           })

@@ -158,6 +158,7 @@ export const ControlServerLive = (
                   path: "native",
                   name: first.name,
                   fingerprint,
+                  address: (socket.remoteAddress ?? "").replace(/^::ffff:/, ""),
                   // The client's proof came with its Pair message: the answer is known at once.
                   checkPin: (pin) => Effect.sync(() => checkPinProof(first.pin_proof, pin, fingerprint, identity.fingerprint)),
                   onPending: (requestId) => say(new PairingPending({ request_id: requestId }))
