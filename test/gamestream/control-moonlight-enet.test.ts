@@ -83,9 +83,9 @@ describe("GameStream control stream with Moonlight's ENet", () => {
       const lossPayload = Buffer.alloc(32)
       lossPayload.writeUInt32LE(12, 0)
       const payloads = [
-        sealAsClient(key, "legacy", 0, 0x0302, Buffer.from([0, 0])), // start A
-        sealAsClient(key, "legacy", 1, 0x0307, Buffer.from([0])), // start B
-        sealAsClient(key, "legacy", 2, 0x0201, lossPayload)
+        sealAsClient(key, "v2", 0, 0x0302, Buffer.from([0, 0])), // start A
+        sealAsClient(key, "v2", 1, 0x0307, Buffer.from([0])), // start B
+        sealAsClient(key, "v2", 2, 0x0201, lossPayload)
       ].map((b) => b.toString("hex"))
       const lines: Array<string> = []
       const child = spawn(peerBinary, [String(control.port), String(connectData), ...payloads])
@@ -109,12 +109,12 @@ describe("GameStream control stream with Moonlight's ENet", () => {
       expect(received).toHaveLength(1)
       const [, channel, hex] = received[0]!.split(" ")
       expect(channel).toBe("0")
-      const message = openAsClient(key, "legacy", Buffer.from(hex!, "hex"))
+      const message = openAsClient(key, "v2", Buffer.from(hex!, "hex"))
       expect(message.type).toBe(0x0109)
       expect(message.payload.readUInt32BE(0)).toBe(0x80030023)
       expect(lines.at(-1)).toBe("disconnect")
       expect(yield* Queue.size(ended)).toBe(0)
-      expect(yield* control.counters).toEqual({ malformed: 0, refused: 0, connected: 1 })
+      expect(yield* control.counters).toEqual({ malformed: 0, refused: 0, connected: 1, replayed: 0 })
     })
   )
 })

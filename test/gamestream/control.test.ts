@@ -31,7 +31,7 @@ const recorder = Effect.gen(function* () {
 
 const newSession = () => ({ connectData: randomInt(1, 2 ** 31), keyHex: randomBytes(16).toString("hex") })
 
-const clientFor = (port: number, s: { connectData: number; keyHex: string }, mode: "legacy" | "v2" = "legacy") =>
+const clientFor = (port: number, s: { connectData: number; keyHex: string }, mode: "legacy" | "v2" = "v2") =>
   Effect.promise(() => ControlClient.start({ host: "127.0.0.1", port, connectData: s.connectData, keyHex: s.keyHex, mode }))
 
 describe("GameStream control stream", () => {
@@ -39,7 +39,7 @@ describe("GameStream control stream", () => {
     Effect.gen(function* () {
       const control = yield* makeControlStream({ bind: "127.0.0.1", port: 0 })
       expect(control.port).toBeGreaterThan(0)
-      expect(yield* control.counters).toEqual({ malformed: 0, refused: 0, connected: 0 })
+      expect(yield* control.counters).toEqual({ malformed: 0, refused: 0, connected: 0, replayed: 0 })
     })
   )
 
@@ -69,7 +69,7 @@ describe("GameStream control stream", () => {
       expect(yield* within("the repaired packets", Queue.take(r.repaired))).toBe(2)
       expect(yield* Queue.size(r.repaired)).toBe(0)
       expect(yield* Queue.size(r.ended)).toBe(0)
-      expect(yield* control.counters).toEqual({ malformed: 0, refused: 0, connected: 1 })
+      expect(yield* control.counters).toEqual({ malformed: 0, refused: 0, connected: 1, replayed: 0 })
       yield* Effect.promise(() => client.disconnect())
     })
   )
@@ -209,7 +209,7 @@ describe("GameStream control stream", () => {
       expect(yield* within("the held loss report", Queue.take(r.loss))).toBe(8)
       yield* Effect.promise(() => client.requestIdr())
       yield* within("a live IDR request", Queue.take(r.idr))
-      expect(yield* control.counters).toEqual({ malformed: 0, refused: 0, connected: 1 })
+      expect(yield* control.counters).toEqual({ malformed: 0, refused: 0, connected: 1, replayed: 0 })
     })
   )
 })

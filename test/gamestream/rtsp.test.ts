@@ -74,7 +74,7 @@ describe("GameStream RTSP handshake", () => {
         audioPacketDurationMs: 5,
         audioChannels: 2,
         audioChannelMask: 3,
-        encryptionFlags: 0,
+        encryptionFlags: 0x01, // the V2 control IV
         mlFeatureFlags: 3,
         rikey: launch.rikey,
         rikeyid: launch.rikeyid,
@@ -109,7 +109,7 @@ describe("GameStream RTSP handshake", () => {
         packetSize: 1024,
         slicesPerFrame: 1,
         audioPacketDurationMs: 10,
-        encryptionFlags: 0x04,
+        encryptionFlags: 0x01 | 0x04,
         fecPercent: 20
       })
     })

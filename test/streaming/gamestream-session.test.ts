@@ -202,12 +202,12 @@ describe("GameStream end to end", () => {
         expect((yield* pairViaOperator(host, client, "2468")).outcome.paired).toBe(true)
         const appId = Number((yield* promise(() => client.applist())).xml.all("ID")[0])
         const plain = { ...STREAM, encryptAudio: false }
-        const streamUntilFrames = (n: number) =>
+        const streamUntilFrames = (n: number, keyHex: string = RIKEY) =>
           Effect.gen(function* () {
             const hs = yield* promise(() => new RtspClient(gs.rtspPort).handshake(moonlightAnnounce(plain)))
             expect(hs.play.status).toBe(200)
             const control = yield* promise(() =>
-              ControlClient.start({ host: "127.0.0.1", port: gs.controlPort, connectData: hs.connectData, keyHex: RIKEY })
+              ControlClient.start({ host: "127.0.0.1", port: gs.controlPort, connectData: hs.connectData, keyHex })
             )
             const video = yield* makeVideoReceiver({ hostPort: gs.videoPort, pingPayload: hs.videoPingPayload ?? "", packetSize: plain.packetSize })
             const frames = yield* video.frames.pipe(Stream.take(n), Stream.runCollect)
@@ -240,12 +240,15 @@ describe("GameStream end to end", () => {
         yield* streamEnded
         expect(yield* gs.currentLaunch).toBeDefined()
 
-        // 2. Resume: a new handshake, a new stream, starting with an IDR again.
-        const resumed = yield* promise(() => client.resume(launchParams(appId)))
+        // 2. Resume: a new handshake, a new stream, starting with an IDR again. Moonlight sends a
+        //    fresh random key with every launch and resume (its control counter starts again at
+        //    0, which under the old key the host would refuse as replays).
+        const resumeKey = "ffeeddccbbaa99887766554433221100"
+        const resumed = yield* promise(() => client.resume({ ...launchParams(appId), rikey: resumeKey }))
         expect(resumed.xml.get("resume")).toBe("1")
         const second = yield* Effect.scoped(
           Effect.gen(function* () {
-            const run = yield* streamUntilFrames(10)
+            const run = yield* streamUntilFrames(10, resumeKey)
             yield* promise(() => run.control.disconnect())
             return run.frames
           })

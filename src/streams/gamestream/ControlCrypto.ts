@@ -78,15 +78,12 @@ export const sealControl = (
 }
 
 /**
- * Opens an envelope sealed by `origin`: the length field must match the packet exactly (a
- * Moonlight client sends nothing else), and the plaintext must hold at least the inner header.
+ * The sequence number of a well-formed envelope (before any authentication: the caller may only
+ * use it to refuse early, e.g. a replay), or why the envelope is malformed: the length field
+ * must match the packet exactly (a Moonlight client sends nothing else), and there must be room
+ * for the tag and at least the inner header.
  */
-export const openControl = (
-  key: Uint8Array,
-  mode: ControlEncryption,
-  origin: ControlOrigin,
-  packet: Uint8Array
-): Either.Either<{ readonly seq: number; readonly inner: Buffer }, ControlOpenError> => {
+export const envelopeSeq = (packet: Uint8Array): Either.Either<number, ControlEnvelopeMalformed> => {
   const buf = Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength)
   if (buf.length < ENVELOPE_HEADER_BYTES + TAG_BYTES + INNER_HEADER_BYTES) {
     return Either.left(new ControlEnvelopeMalformed({ reason: `runt envelope (${buf.length} bytes)` }))
@@ -98,7 +95,23 @@ export const openControl = (
   if (length !== buf.length - 4) {
     return Either.left(new ControlEnvelopeMalformed({ reason: `length field ${length} for ${buf.length - 4} bytes` }))
   }
-  const seq = buf.readUInt32LE(4)
+  return Either.right(buf.readUInt32LE(4))
+}
+
+/**
+ * Opens an envelope sealed by `origin`: the length field must match the packet exactly (a
+ * Moonlight client sends nothing else), and the plaintext must hold at least the inner header.
+ */
+export const openControl = (
+  key: Uint8Array,
+  mode: ControlEncryption,
+  origin: ControlOrigin,
+  packet: Uint8Array
+): Either.Either<{ readonly seq: number; readonly inner: Buffer }, ControlOpenError> => {
+  const buf = Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength)
+  const framed = envelopeSeq(buf)
+  if (Either.isLeft(framed)) return Either.left(framed.left)
+  const seq = framed.right
   try {
     const decipher = createDecipheriv("aes-128-gcm", key, controlIv(mode, origin, seq))
     decipher.setAuthTag(buf.subarray(ENVELOPE_HEADER_BYTES, ENVELOPE_HEADER_BYTES + TAG_BYTES))

@@ -21,6 +21,18 @@
  * does). One session's trouble never touches another: each has its own mailbox fiber, so a slow
  * handler delays only its own session.
  *
+ * Replays: a message that opens is only acted on if its sequence number passes the session's
+ * anti-replay window (ReplayWindow.ts): a number seen before, or too far behind the highest, is
+ * dropped and counted in `replayed` — it never reaches input or a handler. Before the peer
+ * authenticated, a replay also drops the peer (replaying proves nothing about holding the key).
+ * The window, like the host's own message counter, belongs to the session's KEY, not to an ENet
+ * peer or an `expect`: a replay wrapped in a fresh ENet connection, or sent to a new `expect` of
+ * the same launch (a repeated RTSP PLAY), meets the same window; and the host never seals two
+ * messages under one key with one number (a repeated AES-GCM nonce). With the legacy IV the
+ * number in the envelope is not authenticated (only its low byte is in the IV), so the window
+ * can be sidestepped by rewriting it in steps of 256: one more reason that IV is refused unless
+ * the operator allows it (RtspServer.ts).
+ *
  * Handlers: `requestIdr` for an IDR request (also the client's first message) or a reference
  * frame invalidation (we answer those with an IDR); `lossReport(n)` with a DELTA — packets lost
  * since the previous report (loss stats) or in one FEC block (a Sunshine-extension FEC status)
@@ -35,10 +47,11 @@
 import { Data, Duration, Effect, Either, Queue, Scope } from "effect"
 import { enet } from "../../native/enet.js"
 import type { EnetEvent, EnetHost } from "../../native/enet.js"
-import { ENCRYPTED_TYPE, controlEncryptionOf, openControl, sealControl } from "./ControlCrypto.js"
+import { ENCRYPTED_TYPE, controlEncryptionOf, envelopeSeq, openControl, sealControl } from "./ControlCrypto.js"
 import type { ControlEncryption } from "./ControlCrypto.js"
 import { ControlType, ML_FF_SESSION_ID_V1, decodeControlMessage, encodeTermination } from "./ControlMessages.js"
 import type { ControlMessage } from "./ControlMessages.js"
+import { ReplayWindow } from "./ReplayWindow.js"
 import type { InputEvent } from "./InputMessages.js"
 import type { StreamSettings } from "./StreamSettings.js"
 
@@ -92,6 +105,11 @@ export interface ControlCounters {
   readonly refused: number
   /** Peers accepted for a session. */
   readonly connected: number
+  /**
+   * Authentic messages dropped because their sequence number was accepted before or fell behind
+   * the replay window: a replay (or a client reusing its key), never acted on.
+   */
+  readonly replayed: number
 }
 
 export interface ControlStream {
@@ -110,15 +128,33 @@ const GENERIC_CHANNEL = 0
 /** Actions a session may have waiting for its handlers; past it the oldest go (IDR requests coalesce anyway). */
 const MAILBOX = 256
 
+/** What belongs to a key rather than to a peer or a session: see "Replays" above. */
+interface KeyState {
+  readonly window: ReplayWindow
+  /** The number the host seals its next message with. */
+  hostSeq: number
+  /** Sessions using the key now; a key in use is never forgotten. */
+  users: number
+}
+
+/**
+ * Keys remembered after their sessions ended, so a later session of the same launch meets the
+ * same window. Each key comes from a launch, and only the current launch can be played again, so
+ * the keys forgotten first (least recently used, not in use) belong to launches long replaced.
+ */
+const MAX_IDLE_KEYS = 64
+
 interface Entry {
   readonly settings: StreamSettings
   readonly key: Buffer
   readonly mode: ControlEncryption
   readonly mailbox: Queue.Queue<Effect.Effect<void>>
   readonly handlers: ControlHandlers
+  readonly keyState: KeyState
   peer: number | undefined
   authenticated: boolean
-  hostSeq: number
+  /** The first replay of a session is logged; the rest are only counted. */
+  replayLogged: boolean
   done: boolean
 }
 
@@ -168,7 +204,27 @@ export const makeControlStream = (options: {
     const waiting: Array<Entry> = []
     const unmatched = new Map<number, { readonly event: ConnectEvent; readonly held: Array<ReceiveEvent> }>()
     const byPeer = new Map<number, Entry>()
-    const counts = { malformed: 0, refused: 0, connected: 0 }
+    const counts = { malformed: 0, refused: 0, connected: 0, replayed: 0 }
+    // Insertion order is recency: a key is deleted and set again when a session takes it.
+    const keys = new Map<string, KeyState>()
+
+    const takeKey = (keyHex: string): KeyState => {
+      const id = keyHex.toLowerCase()
+      const known = keys.get(id)
+      const state = known ?? { window: new ReplayWindow(), hostSeq: 0, users: 0 }
+      keys.delete(id)
+      keys.set(id, state)
+      state.users++
+      let idle = [...keys.values()].filter((k) => k.users === 0).length
+      for (const [other, k] of keys) {
+        if (idle <= MAX_IDLE_KEYS) break
+        if (k.users === 0) {
+          keys.delete(other)
+          idle--
+        }
+      }
+      return state
+    }
 
     const deliver = (entry: Entry, action: Effect.Effect<void>) => {
       Queue.unsafeOffer(entry.mailbox, action)
@@ -176,8 +232,8 @@ export const makeControlStream = (options: {
 
     const sendSealed = (entry: Entry, inner: Uint8Array): boolean => {
       if (entry.peer === undefined) return false
-      const packet = sealControl(entry.key, entry.mode, "host", entry.hostSeq, inner)
-      entry.hostSeq = (entry.hostSeq + 1) >>> 0
+      const packet = sealControl(entry.key, entry.mode, "host", entry.keyState.hostSeq, inner)
+      entry.keyState.hostSeq = (entry.keyState.hostSeq + 1) >>> 0
       return host.send(entry.peer, GENERIC_CHANNEL, packet, true)
     }
 
@@ -296,6 +352,19 @@ export const makeControlStream = (options: {
         }
       })
 
+    /** An authentic-looking message whose number the window refuses: counted, never acted on. */
+    const replayed = (entry: Entry, seq: number, verdict: "replayed" | "too-old" | "fresh") =>
+      Effect.gen(function* () {
+        counts.replayed++
+        const what = verdict === "too-old" ? "older than the replay window" : "already accepted"
+        if (!entry.authenticated) return yield* dropPeer(entry, `replayed message (sequence number ${seq} ${what})`)
+        if (entry.replayLogged) return
+        entry.replayLogged = true
+        yield* Effect.logWarning(
+          `GameStream control: dropped a replayed message (sequence number ${seq} ${what}); further ones this session are only counted`
+        )
+      })
+
     const onReceive = (event: ReceiveEvent): Effect.Effect<void> =>
       Effect.gen(function* () {
         const entry = byPeer.get(event.peer)
@@ -318,6 +387,13 @@ export const makeControlStream = (options: {
           if (!entry.authenticated) yield* dropPeer(entry, problem)
           return
         }
+        // Checked before the AES work (a flood of replays costs a bitmap lookup each), and the
+        // window moves only after the message authenticated (see ReplayWindow.ts).
+        const framed = envelopeSeq(bytes)
+        if (Either.isRight(framed)) {
+          const verdict = entry.keyState.window.check(framed.right)
+          if (verdict !== "fresh") return yield* replayed(entry, framed.right, verdict)
+        }
         const opened = openControl(entry.key, entry.mode, "client", bytes)
         if (Either.isLeft(opened)) {
           counts.malformed++
@@ -329,6 +405,8 @@ export const makeControlStream = (options: {
           }
           return
         }
+        const seq = opened.right.seq
+        if (!entry.keyState.window.accept(seq)) return yield* replayed(entry, seq, entry.keyState.window.check(seq))
         if (!entry.authenticated) {
           entry.authenticated = true
           const onAuthenticated = entry.handlers.authenticated
@@ -389,15 +467,20 @@ export const makeControlStream = (options: {
         const key = Buffer.from(settings.rikey, "hex")
         if (key.length !== 16) return yield* Effect.die(new Error("StreamSettings.rikey must be 32 hex digits (AES-128)"))
         const mailbox = yield* Queue.sliding<Effect.Effect<void>>(MAILBOX)
+        const keyState = yield* Effect.acquireRelease(
+          Effect.sync(() => takeKey(settings.rikey)),
+          (k) => Effect.sync(() => void k.users--)
+        )
         const entry: Entry = {
           settings,
           key,
           mode: controlEncryptionOf(settings.encryptionFlags),
           mailbox,
           handlers,
+          keyState,
           peer: undefined,
           authenticated: false,
-          hostSeq: 0,
+          replayLogged: false,
           done: false
         }
         yield* Queue.take(mailbox).pipe(

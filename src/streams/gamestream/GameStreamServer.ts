@@ -39,6 +39,7 @@ import { refusal, xmlDocument } from "./Xml.js"
 import { nativeModule } from "../../native/binding.js"
 import { openGameStreamAudio, startGameStreamAudio } from "../../native/audio.js"
 import { makeControlStream } from "./ControlStream.js"
+import type { ControlCounters } from "./ControlStream.js"
 import { makeRtspServer, RtspPlayRefused } from "./RtspServer.js"
 import { makeStreamRunner } from "./StreamRunner.js"
 import { sessionDefaultsOf } from "../SessionDefaults.js"
@@ -76,6 +77,8 @@ export interface GameStreamShape {
   /** The session Moonlight launched, for the RTSP part to serve; undefined when none. */
   readonly currentLaunch: Effect.Effect<LaunchRecord | undefined>
   readonly counters: Effect.Effect<GameStreamCounters>
+  /** The control stream's counters (malformed, refused and replayed messages, peers). */
+  readonly controlCounters: Effect.Effect<ControlCounters>
 }
 
 export class GameStream extends Context.Tag("punktfunk/GameStream")<GameStream, GameStreamShape>() {}
@@ -327,7 +330,8 @@ export const GameStreamLive = (
         stream: runner.current,
         hostFingerprint: identity.fingerprint,
         currentLaunch: launches.current,
-        counters: Effect.sync(() => ({ ...counts }))
+        counters: Effect.sync(() => ({ ...counts })),
+        controlCounters: control.counters
       }
     })
   )

@@ -5,9 +5,9 @@
  *
  * As a Moonlight client does against a host reporting appversion 7.1.431.-1: every message is
  * sealed (u16 LE 0x0001, u16 LE length, u32 LE seq, 16-byte tag, ciphertext of u16 LE type,
- * u16 LE payload length, payload) with the launch's rikey; the IV is GFE's 16 bytes with only
- * the low byte of seq (no V2 negotiated) or, for V2, seq LE + 'C' 'C' at bytes 10–11 (the host
- * uses 'H' 'C'). It starts with 0x0302 (request IDR, two zero bytes: "start A" of this
+ * u16 LE payload length, payload) with the launch's rikey; the IV is, for V2 (the default, what
+ * a current client takes from our DESCRIBE), seq LE + 'C' 'C' at bytes 10–11 (the host uses
+ * 'H' 'C'), or GFE's legacy 16 bytes with only the low byte of seq (`mode: "legacy"`). It starts with 0x0302 (request IDR, two zero bytes: "start A" of this
  * generation) and 0x0307 (start B, one zero byte), then pings 0x0200 every 100 ms, requests
  * IDRs on channel 1 (urgent), and reports losses (0x0201, or per-frame FEC status 0x5502 with
  * big-endian fields, sent unsequenced).
@@ -96,7 +96,7 @@ export class ControlClient {
   /** ENet connect only (no start messages). */
   static async connect(options: ControlClientOptions): Promise<ControlClient> {
     const enet = await EnetClient.connect({ host: options.host, port: options.port, connectData: options.connectData })
-    return new ControlClient(enet, options.keyHex, options.mode ?? "legacy")
+    return new ControlClient(enet, options.keyHex, options.mode ?? "v2")
   }
 
   /** Connect and send start A (an IDR request in this generation) and start B, as Moonlight does. */
@@ -207,7 +207,8 @@ export const controlSettings = (overrides: {
   audioPacketDurationMs: 5,
   audioChannels: 2,
   audioChannelMask: 3,
-  encryptionFlags: overrides.encryptionFlags ?? 0,
+  // The V2 IV by default: what every current Moonlight client takes when the host offers it.
+  encryptionFlags: overrides.encryptionFlags ?? 0x01,
   mlFeatureFlags: overrides.mlFeatureFlags ?? 0x03, // FEC status + session id (connect data)
   rikey: overrides.keyHex,
   rikeyid: 1,

@@ -144,7 +144,7 @@ export const moonlightAnnounce = (
   const small = config.width < 720 || config.height < 540
   const attributes: Array<[string, string]> = [
     ["x-ml-general.featureFlags", "3"],
-    ["x-ss-general.encryptionEnabled", "0"],
+    ["x-ss-general.encryptionEnabled", "1"], // the V2 control IV, taken whenever DESCRIBE offers it
     ["x-ss-video[0].chromaSamplingType", "0"],
     ["x-nv-video[0].clientViewportWd", String(config.width)],
     ["x-nv-video[0].clientViewportHt", String(config.height)],
