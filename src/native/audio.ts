@@ -15,8 +15,7 @@
  */
 import { Data, Effect, Schedule, Schema, type Scope } from "effect"
 import { createRequire } from "node:module"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import { addonPath } from "./addonPath.js"
 
 /** `x-ss-general.encryptionEnabled` bit for audio (Sunshine-style negotiation). */
 export const SS_ENC_AUDIO = 0x04
@@ -179,9 +178,7 @@ export const audioEncryptionRequested = (settings: {
 }): boolean =>
   (settings.encryptionFlags & SS_ENC_AUDIO) !== 0 || ((settings.nvFeatureFlags ?? 0) & NVFF_AUDIO_ENCRYPTION) !== 0
 
-// From `src/native/` (tests) and `dist/native/` (compiled) alike, the package root is two up.
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
-const modulePath = path.join(root, "src", "native", "audio", "build", "Release", "punktfunk_audio.node")
+const modulePath = addonPath("audio", "punktfunk_audio")
 
 let loaded: AudioModule | undefined
 

@@ -3,13 +3,12 @@
  * nothing of Effect: `src/streams/NativePipeline.ts` turns a `NativeSession` into a scoped
  * resource and its windows into a Stream.
  *
- * Why the path is resolved from the package root: this module runs from `src/native/` under
- * the tests and from `dist/native/` once compiled, and the addon is built in one place only,
- * `src/native/build/Release`. Both locations are two directories below the root.
+ * The addon is built in one place, `src/native/build/Release`; `addonPath.ts` finds it from
+ * `src/native/` (tests) and `dist/native/` (compiled) alike, or in the sanitizer build when
+ * `PUNKTFUNK_NATIVE_BUILD_DIR` says so.
  */
 import { createRequire } from "node:module"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import { addonPath } from "./addonPath.js"
 
 /** Options as the addon reads them (see `src/native/options.h`). */
 export interface NativeOptions {
@@ -214,8 +213,7 @@ export interface NativeModule {
   readonly measurementCostNs: (frames: number) => number
 }
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
-export const nativeModulePath = path.join(root, "src", "native", "build", "Release", "punktfunk_native.node")
+export const nativeModulePath = addonPath("", "punktfunk_native")
 
 let loaded: NativeModule | undefined
 

@@ -8,8 +8,7 @@
  * `disconnect(peer, false)`), unless the host is closed first. Peer ids are never reused.
  */
 import { createRequire } from "node:module"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import { addonPath } from "./addonPath.js"
 
 export interface EnetHostOptions {
   /** IPv4 address to bind (libenet 1.3 is IPv4 only). */
@@ -58,9 +57,7 @@ interface EnetModule {
   readonly EnetHost: new (options: EnetHostOptions, onEvents: (batch: ReadonlyArray<EnetEvent>) => void) => EnetHost
 }
 
-// From `src/native/` (tests) and `dist/native/` (compiled) alike, the package root is two up.
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
-const modulePath = path.join(root, "src", "native", "enet", "build", "Release", "punktfunk_enet.node")
+const modulePath = addonPath("enet", "punktfunk_enet")
 
 let loaded: EnetModule | undefined
 

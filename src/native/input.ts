@@ -9,8 +9,7 @@
  * are down, and can hold the focus with a window that records the key events it receives.
  */
 import { createRequire } from "node:module"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import { addonPath } from "./addonPath.js"
 
 /** What `push` takes as its first argument. */
 export const InjectOpCode = {
@@ -66,9 +65,7 @@ interface InputModule {
   readonly XProbe: new (display: string) => XProbe
 }
 
-// From `src/native/` (tests) and `dist/native/` (compiled) alike, the package root is two up.
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
-const modulePath = path.join(root, "src", "native", "input", "build", "Release", "punktfunk_input.node")
+const modulePath = addonPath("input", "punktfunk_input")
 
 let loaded: InputModule | undefined
 

@@ -5,8 +5,7 @@
  * receiver or sender is created, queried now and then, and closed.
  */
 import { createRequire } from "node:module"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import { addonPath } from "./addonPath.js"
 
 export interface ReceiverOptions {
   /**
@@ -106,9 +105,7 @@ interface MediaModule {
   readonly monotonicUs: () => number
 }
 
-// From `src/native/` (tests) and `dist/native/` (compiled) alike, the package root is two up.
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
-const modulePath = path.join(root, "src", "native", "media", "build", "Release", "punktfunk_media.node")
+const modulePath = addonPath("media", "punktfunk_media")
 
 let loaded: MediaModule | undefined
 

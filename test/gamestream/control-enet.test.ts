@@ -11,6 +11,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Worker } from "node:worker_threads"
+import { addonPath } from "../../src/native/addonPath.js"
 import { enet } from "../../src/native/enet.js"
 import type { EnetEvent, EnetHost } from "../../src/native/enet.js"
 import { makeControlStream } from "../../src/streams/gamestream/ControlStream.js"
@@ -115,7 +116,7 @@ describe("ENet module", () => {
 
   it("a worker that exits without closing its host tears it down with the environment", async () => {
     const before = threads()
-    const modulePath = new URL("../../src/native/enet/build/Release/punktfunk_enet.node", import.meta.url).pathname
+    const modulePath = addonPath("enet", "punktfunk_enet")
     const worker = new Worker(
       `const { parentPort } = require("node:worker_threads");
        const m = require(${JSON.stringify(modulePath)});

@@ -21,7 +21,7 @@ import * as dgram from "node:dgram"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import { addonPath } from "../../src/native/addonPath.js"
 import type { AudioStartOptions, GameStreamAudio } from "../../src/native/audio.js"
 import { AudioReceiver, type AudioReceiverOptions, decryptAudio } from "../gamestream/support/AudioReceiver.js"
 import { makeAudioEnds } from "../gamestream/support/AudioEnds.js"
@@ -320,8 +320,7 @@ describe("lifecycle", () => {
   })
 
   it("a process that exits while streaming, without close(), exits cleanly (environment cleanup joins the thread)", () => {
-    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
-    const addon = path.join(root, "src", "native", "audio", "build", "Release", "punktfunk_audio.node")
+    const addon = addonPath("audio", "punktfunk_audio")
     const script = `
       const a = require(${JSON.stringify(addon)});
       const dgram = require("node:dgram");
