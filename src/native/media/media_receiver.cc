@@ -212,9 +212,11 @@ void MediaReceiver::handle(const uint8_t* p, size_t len) {
     malformed_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  // Replay: a circular bitmap over the last kReplayWindow sequence numbers.
+  // Replay: a circular bitmap over the last kReplayWindow sequence numbers. "Older than the
+  // window" is written as a difference: `h.seq + kReplayWindow` wraps for a sequence number near
+  // 2^64 and made every new packet up there look old.
   if (any_) {
-    if (h.seq + kReplayWindow <= highest_ ||
+    if ((h.seq < highest_ && highest_ - h.seq >= kReplayWindow) ||
         (h.seq <= highest_ && (window_[(h.seq % kReplayWindow) / 64] >> (h.seq % 64) & 1))) {
       replayed_.fetch_add(1, std::memory_order_relaxed);
       return;
@@ -233,7 +235,12 @@ void MediaReceiver::handle(const uint8_t* p, size_t len) {
     if (h.seq - highest_ >= kReplayWindow) {
       std::fill(window_.begin(), window_.end(), 0);
     } else {
-      for (uint64_t s = highest_ + 1; s <= h.seq; s++) window_[(s % kReplayWindow) / 64] &= ~(1ull << (s % 64));
+      // Counts up to h.seq without `s <= h.seq` as the test: at h.seq == 2^64 - 1 that never
+      // fails and the receive thread spun for ever (a key holder could stop the client).
+      for (uint64_t s = highest_; s != h.seq;) {
+        ++s;
+        window_[(s % kReplayWindow) / 64] &= ~(1ull << (s % 64));
+      }
     }
     highest_ = h.seq;
   }
