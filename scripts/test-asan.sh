@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# `npm run test:asan`: the C++ receive paths under AddressSanitizer and UBSan.
+#   1. builds every addon with -fsanitize=address,undefined into build/asan/native
+#      (scripts/build-native-asan.sh; the normal build in src/native is not touched);
+#   2. compiles the TypeScript (tests that spawn a host run dist/, and it must find the same
+#      instrumented modules through PUNKTFUNK_NATIVE_BUILD_DIR);
+#   3. runs the streaming project — the real sessions plus the datagram fuzz driver
+#      (test/streaming/native-datagram-fuzz.test.ts) with many iterations — with the sanitizer
+#      runtime preloaded;
+#   4. fails if any process wrote a sanitizer report, and prints each one.
+#
+# Extra arguments go to vitest (e.g. a file name, to run one test under ASan).
+# PUNKTFUNK_FUZZ_ITERATIONS (default 20000) and PUNKTFUNK_FUZZ_SEED tune the driver.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+bash scripts/build-native-asan.sh || exit 1
+npm run --silent build:ts || exit 1
+
+reports="$root/build/asan/reports"
+rm -rf "$reports"
+mkdir -p "$reports"
+
+# Node itself is not instrumented, so the ASan runtime must be in the process before anything
+# else (an instrumented .node loaded later cannot bring it: ASan has to intercept malloc from
+# the first allocation). libubsan is a dependency of each instrumented addon and loads with it.
+# Child processes (hosts the tests spawn, ffmpeg, Xvfb) inherit the preload; that is what we want
+# for the hosts and harmless for the others.
+export LD_PRELOAD="$(gcc -print-file-name=libasan.so)"
+# detect_leaks=0: LeakSanitizer would report what V8, libuv and the uninstrumented libraries keep
+#   until exit (isolates, code space, OpenSSL tables) — none of it ours, and a process that exits
+#   with reachable memory is not a receive-path bug. Use-after-free, overflows and double frees
+#   are still reported.
+# halt_on_error=1, abort_on_error=1: the first report stops the process (a test fails with it)
+#   rather than continuing in a corrupted state.
+# log_path: every report also goes to a file named by the process id, so a report from a child
+#   process (a spawned host) cannot hide in output nobody reads; the check below reads them.
+# allocator_may_return_null=1: libavcodec and V8 probe with huge allocations and handle failure.
+# handle_segv=1 (default): a crash prints a stack instead of a bare signal.
+export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=1:allocator_may_return_null=1:log_path=$reports/asan:print_summary=1"
+export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
+export PUNKTFUNK_NATIVE_BUILD_DIR="$root/build/asan/native"
+export PUNKTFUNK_FUZZ_ITERATIONS="${PUNKTFUNK_FUZZ_ITERATIONS:-20000}"
+
+status=0
+npx --no-install vitest run --project streaming "$@" || status=1
+
+shopt -s nullglob
+found=("$reports"/*)
+if [ ${#found[@]} -gt 0 ]; then
+  echo
+  echo "== ${#found[@]} sanitizer report(s) in $reports:"
+  for f in "${found[@]}"; do
+    echo "---- $f"
+    cat "$f"
+  done
+  exit 1
+fi
+if [ $status -ne 0 ]; then
+  echo "== no sanitizer report, but tests failed (see above)"
+  exit 1
+fi
+echo "== test:asan: no sanitizer report; the datagram driver ran ${PUNKTFUNK_FUZZ_ITERATIONS} iterations per path"
