@@ -73,7 +73,9 @@ export type ParseOutcome =
   | { readonly _tag: "Refused"; readonly refusal: RtspRefusal }
 
 const INCOMPLETE: ParseOutcome = { _tag: "Incomplete" }
-const refused = (status: number, reason: string, cseq?: number): ParseOutcome => ({
+type Refused = Extract<ParseOutcome, { readonly _tag: "Refused" }>
+
+const refused = (status: number, reason: string, cseq?: number): Refused => ({
   _tag: "Refused",
   refusal: new RtspRefusal({ status, reason, ...(cseq === undefined ? {} : { cseq }) })
 })
@@ -87,27 +89,211 @@ const HEADER_VALUE = /^[\x20-\x7e\t]*$/
 const decodeCSeq = Schema.decodeUnknownEither(CSeq)
 const decodeLength = Schema.decodeUnknownEither(ContentLength)
 
+/** A request line longer than this is refused as soon as that is certain (the longest valid one is ~1 KiB). */
+export const MAX_REQUEST_LINE_BYTES = 2048
+/** No `\r\n\r\n` within this many bytes means the head is over `MAX_HEAD_BYTES`. */
+const HEAD_LIMIT = MAX_HEAD_BYTES + 4
+const CR = 0x0d
+const LF = 0x0a
+/** The first allocation for a body; it doubles from here up to the declared length. */
+const FIRST_BODY_CAPACITY = 1024
+
+/** What the head said, once it is in: the request without its body, and where the body goes. */
+interface Head {
+  readonly method: string
+  readonly target: string
+  readonly headers: ReadonlyArray<readonly [string, string]>
+  /** Bytes of the request before its body (the head and its empty line). */
+  readonly bodyStart: number
+  readonly bodyLength: number
+}
+
+/**
+ * Reads one request from the bytes of a connection as they arrive, chunk by chunk: `push` says
+ * whether the request is complete, still incomplete, or refused. After a final answer (complete
+ * or refused) it gives that same answer again; bytes after the request are not read (one
+ * request per connection is Moonlight's way).
+ *
+ * Why a reader with state instead of re-parsing everything received on every chunk: this runs
+ * before anything is authenticated, and a client sending its request one byte per TCP segment
+ * would otherwise make the host re-copy and re-scan the whole buffer each time — quadratic work
+ * (an 80 KiB request in single bytes: gigabytes copied). Here every byte is copied at most a
+ * bounded number of times and scanned once:
+ * - the head collects into a buffer that doubles as it fills, capped at `HEAD_LIMIT` bytes (what
+ *   does not fit is never buffered: no terminator by then means the head is too large);
+ * - the search for the request line's end and the head's empty line looks at each byte once,
+ *   resuming where it stopped (looking back at most 3 bytes: a terminator may straddle chunks);
+ * - the head is parsed once, when it is complete;
+ * - the body, whose declared length was checked against `MAX_BODY_BYTES` first, collects into a
+ *   buffer that doubles up to that length (the length is the client's word: a few bytes of head
+ *   must not make the host allocate 64 KiB).
+ *
+ * The answer depends only on the bytes, never on how they were cut: the request line is judged
+ * first (as soon as it ends, or once it cannot end within `MAX_REQUEST_LINE_BYTES`), then the head
+ * size, then the headers — the same order whether the request arrives whole or byte by byte.
+ */
+export class RtspRequestReader {
+  private head: Buffer = Buffer.alloc(0)
+  private headFill = 0
+  /** The scan for line ends has looked at every head byte before this one. */
+  private scannedTo = 0
+  /** Where the request line's CRLF starts, and the head's CRLF CRLF; -1 until seen. */
+  private lineEnd = -1
+  private headEnd = -1
+  private lineChecked = false
+  private parsed: Head | undefined
+  private body: Buffer = Buffer.alloc(0)
+  private bodyFill = 0
+  private final: ParseOutcome | undefined
+
+  /** Bytes held for the request in progress (head and body buffers). */
+  get bufferedBytes(): number {
+    return this.head.length + this.body.length
+  }
+
+  push(chunk: Buffer): ParseOutcome {
+    if (this.final !== undefined) return this.final
+    if (this.parsed === undefined) {
+      const room = HEAD_LIMIT - this.headFill
+      const taken = Math.min(room, chunk.length)
+      this.appendHead(chunk, taken)
+      const outcome = this.readHead()
+      if (outcome !== undefined) return (this.final = outcome)
+      if (this.parsed === undefined) return INCOMPLETE
+      // The head is complete: what followed it in the head buffer, then the rest of the chunk,
+      // is the start of the body.
+      const parsed: Head = this.parsed
+      this.startBody(parsed.bodyLength)
+      this.appendBody(this.head, parsed.bodyStart, this.headFill)
+      this.head = Buffer.alloc(0)
+      if (this.bodyFill < parsed.bodyLength) this.appendBody(chunk, taken, chunk.length)
+    } else {
+      this.appendBody(chunk, 0, chunk.length)
+    }
+    return this.complete()
+  }
+
+  private appendHead(chunk: Buffer, count: number) {
+    const needed = this.headFill + count
+    if (needed > this.head.length) {
+      let capacity = Math.max(this.head.length * 2, 256)
+      while (capacity < needed) capacity *= 2
+      const grown = Buffer.allocUnsafe(Math.min(capacity, HEAD_LIMIT))
+      this.head.copy(grown, 0, 0, this.headFill)
+      this.head = grown
+    }
+    copyInto(chunk, 0, count, this.head, this.headFill)
+    this.headFill = needed
+  }
+
+  /**
+   * Looks at the head bytes not looked at yet, once each, for the end of the request line (the
+   * first CRLF) and the end of the head (the first CRLF CRLF). A byte loop rather than
+   * `indexOf`: a chunk of one byte would pay a native call and a needle conversion for one byte.
+   */
+  private scan() {
+    // Locals, one store of each field at the end: a store inside the rarely taken branches
+    // would have no type feedback when the loop is optimized, and deoptimize it on every hit.
+    const head = this.head
+    const end = this.headFill
+    let lineEnd = this.lineEnd
+    let headEnd = -1
+    let i = this.scannedTo
+    for (; i < end; i++) {
+      if (head[i] !== LF || i === 0 || head[i - 1] !== CR) continue
+      if (lineEnd < 0) lineEnd = i - 1
+      if (i >= 3 && head[i - 2] === LF && head[i - 3] === CR) {
+        headEnd = i - 3
+        i++
+        break
+      }
+    }
+    this.lineEnd = lineEnd
+    this.headEnd = headEnd
+    this.scannedTo = i
+  }
+
+  /** A refusal, or undefined (then `parsed` is set when the head is complete). */
+  private readHead(): ParseOutcome | undefined {
+    this.scan()
+    if (!this.lineChecked) {
+      if (this.lineEnd < 0) {
+        // A line may still end at MAX_REQUEST_LINE_BYTES while fewer than 2 bytes follow it.
+        if (this.headFill >= MAX_REQUEST_LINE_BYTES + 2) return refused(400, `request line longer than ${MAX_REQUEST_LINE_BYTES} bytes`)
+        return undefined
+      }
+      if (this.lineEnd > MAX_REQUEST_LINE_BYTES) return refused(400, `request line longer than ${MAX_REQUEST_LINE_BYTES} bytes`)
+      const line = parseRequestLine(this.head.toString("latin1", 0, this.lineEnd))
+      if (line._tag === "Refused") return line
+      this.lineChecked = true
+    }
+    if (this.headEnd < 0) {
+      if (this.headFill >= HEAD_LIMIT) return refused(413, `request head larger than ${MAX_HEAD_BYTES} bytes`)
+      return undefined
+    }
+    const head = parseHead(this.head.toString("latin1", 0, this.headEnd))
+    if (head._tag === "Refused") return head
+    const { method, target, headers, bodyLength } = head
+    this.parsed = { method, target, headers, bodyLength, bodyStart: this.headEnd + 4 }
+    return undefined
+  }
+
+  private startBody(length: number) {
+    this.body = Buffer.allocUnsafe(Math.min(length, FIRST_BODY_CAPACITY))
+    this.bodyFill = 0
+  }
+
+  private appendBody(from: Buffer, start: number, end: number) {
+    const length = this.parsed?.bodyLength ?? 0
+    const count = Math.min(end - start, length - this.bodyFill)
+    if (count <= 0) return
+    const needed = this.bodyFill + count
+    if (needed > this.body.length) {
+      let capacity = Math.max(this.body.length * 2, FIRST_BODY_CAPACITY)
+      while (capacity < needed) capacity *= 2
+      const grown = Buffer.allocUnsafe(Math.min(capacity, length))
+      this.body.copy(grown, 0, 0, this.bodyFill)
+      this.body = grown
+    }
+    copyInto(from, start, count, this.body, this.bodyFill)
+    this.bodyFill = needed
+  }
+
+  private complete(): ParseOutcome {
+    const parsed = this.parsed
+    if (parsed === undefined || this.bodyFill < parsed.bodyLength) return INCOMPLETE
+    const body = this.body.subarray(0, parsed.bodyLength)
+    this.final = {
+      _tag: "Complete",
+      request: { method: parsed.method, target: parsed.target, headers: parsed.headers, body },
+      consumed: parsed.bodyStart + parsed.bodyLength
+    }
+    return this.final
+  }
+}
+
+/** Copies `count` bytes; a loop for a handful (cheaper than a call into Buffer.copy). */
+const copyInto = (from: Buffer, start: number, count: number, to: Buffer, at: number) => {
+  if (count < 16) {
+    for (let i = 0; i < count; i++) to[at + i] = from[start + i]!
+  } else {
+    from.copy(to, at, start, start + count)
+  }
+}
+
 /**
  * Parses the request at the start of `bytes` (everything received on the connection so far).
  * Incomplete until the head and the whole declared body are there; refused as soon as the bytes
  * cannot become a valid request (so a client cannot make the host buffer garbage up to a limit).
+ * The same answer as an `RtspRequestReader` given the bytes in any number of chunks.
  */
-export const parseRequest = (bytes: Buffer): ParseOutcome => {
-  const headEnd = bytes.indexOf("\r\n\r\n", 0, "latin1")
-  if (headEnd < 0) {
-    if (bytes.length > MAX_HEAD_BYTES) return refused(413, `request head larger than ${MAX_HEAD_BYTES} bytes`)
-    // Refuse a malformed request line as soon as it is complete, without waiting for the rest.
-    const lineEnd = bytes.indexOf("\r\n", 0, "latin1")
-    if (lineEnd >= 0) {
-      const early = parseRequestLine(bytes.toString("latin1", 0, lineEnd))
-      if (early._tag === "Refused") return early
-    } else if (bytes.length > 2048) {
-      return refused(400, "request line longer than 2048 bytes")
-    }
-    return INCOMPLETE
-  }
-  if (headEnd > MAX_HEAD_BYTES) return refused(413, `request head larger than ${MAX_HEAD_BYTES} bytes`)
-  const lines = bytes.toString("latin1", 0, headEnd).split("\r\n")
+export const parseRequest = (bytes: Buffer): ParseOutcome => new RtspRequestReader().push(bytes)
+
+type ParsedHead = { readonly _tag: "Head"; readonly method: string; readonly target: string; readonly headers: ReadonlyArray<readonly [string, string]>; readonly bodyLength: number }
+
+/** The head without its empty line: request line, headers, CSeq, Content-Length (checked against the limit). */
+const parseHead = (text: string): ParsedHead | Refused => {
+  const lines = text.split("\r\n")
   const line = parseRequestLine(lines[0] ?? "")
   if (line._tag === "Refused") return line
   const headerLines = lines.slice(1)
@@ -138,13 +324,7 @@ export const parseRequest = (bytes: Buffer): ParseOutcome => {
     length = decoded.right
   }
   if (length > MAX_BODY_BYTES) return refused(413, `request body larger than ${MAX_BODY_BYTES} bytes`, cseq.right)
-  const bodyStart = headEnd + 4
-  if (bytes.length < bodyStart + length) return INCOMPLETE
-  return {
-    _tag: "Complete",
-    request: { method: line.method, target: line.target, headers, body: Buffer.from(bytes.subarray(bodyStart, bodyStart + length)) },
-    consumed: bodyStart + length
-  }
+  return { _tag: "Head", method: line.method, target: line.target, headers, bodyLength: length }
 }
 
 const cseqOf = (headers: ReadonlyArray<readonly [string, string]>): number | undefined => {
@@ -154,7 +334,7 @@ const cseqOf = (headers: ReadonlyArray<readonly [string, string]>): number | und
   return decoded._tag === "Right" ? decoded.right : undefined
 }
 
-type RequestLine = { readonly _tag: "Line"; readonly method: string; readonly target: string } | Extract<ParseOutcome, { _tag: "Refused" }>
+type RequestLine = { readonly _tag: "Line"; readonly method: string; readonly target: string } | Refused
 
 const parseRequestLine = (text: string): RequestLine => {
   const parts = text.split(" ")

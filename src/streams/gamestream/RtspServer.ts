@@ -41,7 +41,7 @@ import type { Scope } from "effect"
 import { randomBytes, randomInt } from "node:crypto"
 import * as net from "node:net"
 import type { LaunchRecord } from "./Launches.js"
-import { headerOf, parseRequest, refusalResponse, RtspMethod, RtspRefusal, serializeResponse } from "./RtspMessage.js"
+import { headerOf, refusalResponse, RtspMethod, RtspRefusal, RtspRequestReader, serializeResponse } from "./RtspMessage.js"
 import type { RtspRequest, RtspResponse } from "./RtspMessage.js"
 import { describeSdp, parseAnnounce } from "./Sdp.js"
 import type { GameStreamCodec, StreamSettings } from "./StreamSettings.js"
@@ -273,7 +273,8 @@ export const makeRtspServer = (options: RtspServerOptions): Effect.Effect<RtspSe
 
     const onConnection = (socket: net.Socket) => {
       sockets.add(socket)
-      let buffered: Buffer = Buffer.alloc(0)
+      // Keeps what arrived without re-copying it per chunk (a byte per segment stays linear).
+      const reader = new RtspRequestReader()
       let complete = false
       const deadline = setTimeout(() => {
         if (complete) return
@@ -293,8 +294,7 @@ export const makeRtspServer = (options: RtspServerOptions): Effect.Effect<RtspSe
       socket.on("data", (chunk: Buffer) => {
         // One request per connection (Moonlight's way); bytes after it are not read.
         if (complete) return
-        buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk])
-        const outcome = parseRequest(buffered)
+        const outcome = reader.push(chunk)
         if (outcome._tag === "Incomplete") return
         complete = true
         clearTimeout(deadline)

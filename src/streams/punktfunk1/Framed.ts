@@ -8,7 +8,7 @@
 import { Effect, Option, Queue } from "effect"
 import type { Scope } from "effect"
 import type { Duplex } from "node:stream"
-import { FrameError, FrameReader } from "./Protocol.js"
+import { FrameError, FrameReader } from "./FrameReader.js"
 
 type Item = { readonly _tag: "Frame"; readonly body: string } | { readonly _tag: "Closed" } | FrameError
 
@@ -35,7 +35,7 @@ export const framed = (socket: Duplex): Effect.Effect<Framed, never, Scope.Scope
     socket.on("data", (chunk: Buffer) => {
       if (closed) return
       const frames = reader.push(chunk)
-      if (!Array.isArray(frames)) {
+      if (frames instanceof FrameError) {
         finish(frames)
         socket.destroy()
         return

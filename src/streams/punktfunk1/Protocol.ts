@@ -14,9 +14,11 @@
  */
 import { Schema } from "effect"
 import { createHmac, timingSafeEqual } from "node:crypto"
+import { frame } from "./FrameReader.js"
+
+export { frame, FrameError, FrameReader, MAX_FRAME_BYTES } from "./FrameReader.js"
 
 export const PROTOCOL = "punktfunk/1"
-export const MAX_FRAME_BYTES = 64 * 1024
 
 const Count = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
 const Name = Schema.String.pipe(Schema.maxLength(64))
@@ -104,42 +106,10 @@ export class Ping extends Schema.TaggedClass<Ping>()("Ping", { id: Count }) {}
 export const HostMessage = Schema.Union(PairingPending, Paired, Refused, Welcome, Ping, BitrateApplied, Goodbye)
 export type HostMessage = typeof HostMessage.Type
 
-// ── framing ──────────────────────────────────────────────────────────────────────────────────
-export const frame = (json: string): Buffer => {
-  const body = Buffer.from(json, "utf8")
-  const head = Buffer.alloc(4)
-  head.writeUInt32BE(body.length, 0)
-  return Buffer.concat([head, body])
-}
-
+// ── framing (FrameReader.ts) ─────────────────────────────────────────────────────────────────
 export const encodeClientMessage = (m: ClientMessage): Buffer =>
   frame(Schema.encodeSync(Schema.parseJson(ClientMessage))(m))
 export const encodeHostMessage = (m: HostMessage): Buffer => frame(Schema.encodeSync(Schema.parseJson(HostMessage))(m))
-
-export class FrameError extends Schema.TaggedError<FrameError>()("FrameError", { message: Schema.String }) {}
-
-/**
- * Splits a byte stream into frames. `push` returns the complete frame bodies so far, or a
- * `FrameError` for a frame larger than `MAX_FRAME_BYTES` (the connection is then unusable).
- */
-export class FrameReader {
-  private buffered: Buffer = Buffer.alloc(0)
-
-  push(chunk: Buffer): Array<string> | FrameError {
-    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk])
-    const out: Array<string> = []
-    while (this.buffered.length >= 4) {
-      const length = this.buffered.readUInt32BE(0)
-      if (length > MAX_FRAME_BYTES) {
-        return new FrameError({ message: `control frame of ${length} bytes is larger than ${MAX_FRAME_BYTES}` })
-      }
-      if (this.buffered.length < 4 + length) break
-      out.push(this.buffered.subarray(4, 4 + length).toString("utf8"))
-      this.buffered = this.buffered.subarray(4 + length)
-    }
-    return out
-  }
-}
 
 // ── PIN proof ────────────────────────────────────────────────────────────────────────────────
 export const pinProof = (pin: string, clientFingerprint: string, hostFingerprint: string): string =>
