@@ -51,6 +51,11 @@ export interface HostConfigShape {
   readonly gamestreamAudioPort: number
   /** How long a played GameStream stream waits for its client's control stream. */
   readonly gamestreamClientTimeoutMs: number
+  /**
+   * Accept GameStream clients that keep the legacy control-stream IV. Off by default: its AES-GCM
+   * nonces repeat, so input could be forged and the keystream reused to read what is typed.
+   */
+  readonly gamestreamLegacyControlIv: boolean
   /** Announce the host on the LAN over mDNS (`_nvstream._tcp`), as Moonlight's host list expects. */
   readonly gamestreamMdns: boolean
   /** Apply a GameStream client's mouse and keyboard to the captured X display; off makes the host view-only. */
@@ -148,6 +153,7 @@ export const hostConfig: Effect.Effect<HostConfigShape, ConfigError> = Effect.ge
     gamestreamControlPort: yield* port("PUNKTFUNK_GAMESTREAM_CONTROL_PORT", 47999),
     gamestreamAudioPort: yield* port("PUNKTFUNK_GAMESTREAM_AUDIO_PORT", 48000),
     gamestreamClientTimeoutMs: yield* bounded("PUNKTFUNK_GAMESTREAM_CLIENT_TIMEOUT_MS", 10_000, 500, 600_000),
+    gamestreamLegacyControlIv: yield* flag("PUNKTFUNK_GAMESTREAM_LEGACY_CONTROL_IV", false),
     gamestreamMdns: yield* flag("PUNKTFUNK_GAMESTREAM_MDNS", true),
     input: yield* flag("PUNKTFUNK_INPUT", true),
     audio: yield* literal("PUNKTFUNK_AUDIO", AudioSourceMode.literals, "auto"),

@@ -41,6 +41,11 @@ export const HOST_SETTINGS: ReadonlyArray<Setting> = [
   { name: "PUNKTFUNK_GAMESTREAM_CONTROL_PORT", fallback: "47999", about: "ENet control (UDP)" },
   { name: "PUNKTFUNK_GAMESTREAM_AUDIO_PORT", fallback: "48000", about: "RTP audio (UDP)" },
   { name: "PUNKTFUNK_GAMESTREAM_CLIENT_TIMEOUT_MS", fallback: "10000", about: "a played stream whose client never opens its control stream is given up" },
+  {
+    name: "PUNKTFUNK_GAMESTREAM_LEGACY_CONTROL_IV",
+    fallback: "0",
+    about: "1: accept Moonlight clients that keep the legacy control-stream IV (repeating AES-GCM nonces: input can be forged and keystream reused to read what is typed); 0: refuse them (RTSP 461)"
+  },
   { name: "PUNKTFUNK_GAMESTREAM_MDNS", fallback: "1", about: "announce the host to Moonlight over mDNS" },
   { name: "PUNKTFUNK_INPUT", fallback: "1", about: "Moonlight's mouse and keyboard reach the captured X display; 0: view-only" },
   { name: "PUNKTFUNK_AUDIO", fallback: "auto", about: "GameStream sound: auto, pulse or silence" },

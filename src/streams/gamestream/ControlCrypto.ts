@@ -17,9 +17,11 @@
  *    byte 11 = 'C' (control stream), so the two directions never share an IV under one key.
  * No additional authenticated data in either.
  *
- * Why the legacy IV repeats every 256 messages and is still what we speak: it is what a stock
- * client does against a host that does not negotiate V2; the RTSP part decides which one a
- * session uses (`encryptionFlags`), and this module does both.
+ * Why the legacy IV, which repeats every 256 messages (and is the same for both directions), is
+ * still spoken here: it is what an old client does against any host; the RTSP part decides which
+ * one a session uses (`encryptionFlags`) and refuses the legacy one unless the operator allows
+ * it (RtspServer.ts), and this module does both. Note that the envelope's `seq` is not
+ * authenticated with the legacy IV (only its low byte is in the nonce).
  */
 import { Data, Either } from "effect"
 import { createCipheriv, createDecipheriv } from "node:crypto"

@@ -306,6 +306,7 @@ export const GameStreamLive = (
         ports: { video: videoPort.port, audio: audio.port, control: control.port },
         currentLaunch: launches.current,
         codecs,
+        allowLegacyControlIv: config.gamestreamLegacyControlIv,
         play: (settings) =>
           runner.play(settings).pipe(
             Effect.asVoid,

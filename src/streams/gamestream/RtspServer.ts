@@ -27,10 +27,23 @@
  * launch's `clientAddress` → `403`; malformed request line or headers → `400`; unknown method →
  * `501`; head over 16 KiB or body over 64 KiB → `413` and close; nothing complete within
  * `requestTimeoutMs` → `408` and close; ANNOUNCE values the host cannot serve → `400` naming the
- * SDP attribute; `play` refusing → `503` with its message. Every connection is closed after its
+ * SDP attribute; a client that keeps the legacy control-stream IV → `461` (below); `play`
+ * refusing → `503` with its message. Every connection is closed after its
  * answer (and destroyed if the peer does not finish closing), at most `MAX_CONNECTIONS` are open
  * at once, and a failure in one request's handling is that request's `500` — the listener and
  * other clients' requests go on.
+ *
+ * The legacy control IV: a client that does not take the V2 IV our DESCRIBE offers (bit 0x01 of
+ * `x-ss-general.encryptionEnabled` unset: an old Moonlight, or a client that never learned V2)
+ * would seal its control stream — its keyboard and mouse — with AES-GCM nonces that repeat every
+ * 256 messages, and the host's messages share those nonces under the same key (ControlCrypto.ts).
+ * Anyone on the path could then forge input and recover the keystream, reading what the user
+ * types. So its ANNOUNCE is refused unless the operator set `allowLegacyControlIv`
+ * (PUNKTFUNK_GAMESTREAM_LEGACY_CONTROL_IV=1). Why 461 ("Unsupported Transport"): Moonlight shows
+ * only the status number ("Starting RTSP handshake failed: Error 461"), so a number no other
+ * refusal uses is what a user can search for; the body says why and names the setting for
+ * clients and tools that print it; the host logs one line. Allowed, each such session logs a
+ * warning line that says what it risks.
  *
  * Why the handshake's state changes run one request at a time: ANNOUNCE and PLAY of one session
  * must see the SETUP before them, and PLAY waits for `play` (the stream opening) before it
@@ -43,6 +56,7 @@ import * as net from "node:net"
 import type { LaunchRecord } from "./Launches.js"
 import { headerOf, refusalResponse, RtspMethod, RtspRefusal, RtspRequestReader, serializeResponse } from "./RtspMessage.js"
 import type { RtspRequest, RtspResponse } from "./RtspMessage.js"
+import { controlEncryptionOf } from "./ControlCrypto.js"
 import { describeSdp, parseAnnounce } from "./Sdp.js"
 import type { GameStreamCodec, StreamSettings } from "./StreamSettings.js"
 
@@ -71,7 +85,12 @@ export interface RtspServerOptions {
   readonly codecs?: ReadonlyArray<GameStreamCodec>
   /** A connection without a complete request by then gets `408` and is closed; default 10 s. */
   readonly requestTimeoutMs?: number
+  /** Let clients keep the legacy control-stream IV (repeating AES-GCM nonces); default false: refused with `461`. */
+  readonly allowLegacyControlIv?: boolean
 }
+
+/** ANNOUNCE of a client that keeps the legacy control IV, while the host refuses it. */
+export const LEGACY_CONTROL_IV_STATUS = 461
 
 export interface RtspCounters {
   /** Requests answered (including refusals). */
@@ -213,6 +232,19 @@ export const makeRtspServer = (options: RtspServerOptions): Effect.Effect<RtspSe
           connectData: current.connectData,
           codecs
         }).pipe(Effect.mapError((e) => new RtspRefusal({ status: 400, reason: e.message, cseq })))
+        if (controlEncryptionOf(settings.encryptionFlags) === "legacy") {
+          if (options.allowLegacyControlIv !== true) {
+            return yield* refuse(
+              LEGACY_CONTROL_IV_STATUS,
+              "this client encrypts its control stream (input) with the legacy IV, whose AES-GCM nonces repeat: input could be forged and what you type read. " +
+                "Update the client (Moonlight takes the V2 IV this host offers), or the host's operator can allow it with PUNKTFUNK_GAMESTREAM_LEGACY_CONTROL_IV=1",
+              cseq
+            )
+          }
+          yield* Effect.logWarning(
+            `GameStream RTSP: ${launch.client.slice(0, 16)} keeps the legacy control IV (allowed by PUNKTFUNK_GAMESTREAM_LEGACY_CONTROL_IV=1): its input can be forged and read by anyone on the network path`
+          )
+        }
         current.settings = settings
         current.played = false
         return { status: 200, cseq } satisfies RtspResponse

@@ -16,7 +16,8 @@
  *    the low byte of the sequence number, so it repeats every 256 messages — a repeated GCM
  *    nonce lets an observer forge control messages. V2 takes the whole sequence number plus
  *    the sender, and Moonlight turns it on whenever a host offers it. Clients that do not know
- *    it (or do not announce it) keep the legacy IV. `encryptionRequested` stays 0: video and
+ *    it (or do not announce it) keep the legacy IV, and RtspServer.ts refuses them unless the
+ *    operator allows it (PUNKTFUNK_GAMESTREAM_LEGACY_CONTROL_IV). `encryptionRequested` stays 0: video and
  *    audio encryption are not offered through these bits.
  *  - `a=fmtp:97 surround-params=<channels><streams><coupled><mapping…>` per channel count: only
  *    read for 5.1/7.1. Stereo needs none; the stereo line is written anyway for people reading it.
