@@ -2,7 +2,7 @@
 # `npm run build:native` against the local Node headers. FFmpeg and X11 come from pkg-config so
 # a fresh Debian machine with scripts/setup.sh builds it unchanged. The send stage links the
 # punktfunk/1 media sender from media/ so a streaming session seals and sends natively, and the
-# GameStream video sender from gamestream/ (packetizer, nanors-compatible parity, pacer).
+# GameStream video sender from gamestream/ (packetizer, nanors-compatible parity, sealing, pacer).
 {
   "targets": [
     {
@@ -26,6 +26,7 @@
         "media/media_sender.cc",
         "gamestream/gs_fec.cc",
         "gamestream/video_wire.cc",
+        "gamestream/video_seal.cc",
         "gamestream/video_packetizer.cc",
         "gamestream/video_sender.cc",
         "gamestream/video_port.cc",

@@ -55,6 +55,12 @@ export interface NativeGameStreamVideo {
   readonly packetSize: number
   readonly fecPercent: number
   readonly minRequiredFecPackets: number
+  /**
+   * The launch's AES-128 `rikey` (32 hex digits) when the client asked for encrypted video:
+   * every datagram is then sealed (AES-GCM, 32-byte prefix, see `gamestream/video_wire.h`).
+   * Absent: plain datagrams, byte for byte as without encryption support.
+   */
+  readonly keyHex?: string
 }
 
 /** What the session's GameStream video sender did (zeros without a video target). */
@@ -69,6 +75,10 @@ export interface NativeVideoCounters {
   readonly send_dropped: number
   readonly pings_accepted: number
   readonly pings_ignored: number
+  /** Datagrams sealed (encrypted video: every one queued; 0 otherwise). */
+  readonly packets_sealed: number
+  /** Datagrams the cipher refused: wiped, never sent in the clear. */
+  readonly seal_failed: number
   /** "host:port" learned from the first valid ping, or "". */
   readonly peer: string
 }
@@ -94,6 +104,19 @@ export interface GsPacketizeOptions {
   readonly frames?: number
   /** The access unit's codec (H.264 unless said): which NAL units are SEI. */
   readonly codec?: "h264" | "hevc"
+  /** Seal every datagram as encrypted video under this AES-128 key (32 hex digits). */
+  readonly keyHex?: string
+  /** The nonce's stream number (bytes 8..10) when sealing; 0 unless said. */
+  readonly nonceStream?: number
+}
+
+export interface GsSealFields {
+  /** The nonce's invocation counter (bytes 0..7, little-endian). */
+  readonly counter: number
+  /** The nonce's stream number (bytes 8..10, little-endian). */
+  readonly stream: number
+  /** Written little-endian after the nonce. */
+  readonly frameIndex: number
 }
 
 export interface GsHeaderFields {
@@ -198,6 +221,8 @@ export interface NativeModule {
   readonly gsPacketizeFrame: (frame: Uint8Array, options: GsPacketizeOptions) => Array<Uint8Array>
   /** Known answers: the 32 RTP + video header bytes for these fields (parity: only what a parity packet carries). */
   readonly gsVideoHeaders: (fields: GsHeaderFields, parity?: boolean) => Uint8Array
+  /** Known answers: one datagram sealed as encrypted video (32-byte prefix + ciphertext). */
+  readonly gsSealVideoDatagram: (keyHex: string, plain: Uint8Array, fields: GsSealFields) => Uint8Array
   /** Known answers: how N data shards are split into FEC blocks; null when unsendable. */
   readonly gsPlanBlocks: (totalDataShards: number, fecPercent: number, minRequiredFecPackets: number) => GsBlockPlan | null
   /** Test hooks. */

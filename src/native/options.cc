@@ -2,6 +2,8 @@
 // can fix the flag without reading code.
 #include "options.h"
 
+#include "gamestream/video_seal.h"
+
 namespace pf {
 
 namespace {
@@ -54,6 +56,9 @@ std::string validate(const PipelineOptions& o) {
     if (g.fec_percent < 0 || g.fec_percent > 255) return "gamestream fecPercent must be 0..255";
     if (g.min_required_fec_packets < 0 || g.min_required_fec_packets > 255)
       return "gamestream minRequiredFecPackets must be 0..255";
+    uint8_t key[gs::kVideoKeyBytes];
+    if (!g.key_hex.empty() && !gs::parse_video_key(g.key_hex, key))
+      return "gamestream keyHex must be 32 hex digits (the launch's AES-128 rikey)";
   }
   return "";
 }

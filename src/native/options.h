@@ -26,6 +26,8 @@ struct GameStreamTarget {
   int packet_size = 1392;
   int fec_percent = 20;
   int min_required_fec_packets = 0;
+  // The launch's rikey (32 hex digits) when the client asked for encrypted video; "" = plain.
+  std::string key_hex;
 };
 
 struct PipelineOptions {

@@ -189,6 +189,8 @@ PipelineOptions parse_options(const Napi::Object& o) {
     p.gamestream.packet_size = gint("packetSize");
     p.gamestream.fec_percent = gint("fecPercent");
     p.gamestream.min_required_fec_packets = gint("minRequiredFecPackets");
+    // Absent: plain video. Present but not a string: "?" so validate() refuses it by name.
+    if (g.Has("keyHex") && !g.Get("keyHex").IsUndefined()) p.gamestream.key_hex = g.Get("keyHex").IsString() ? gstr("keyHex") : "?";
   }
   return p;
 }
@@ -305,6 +307,8 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     o.Set("send_dropped", static_cast<double>(c.send_dropped));
     o.Set("pings_accepted", static_cast<double>(c.pings_accepted));
     o.Set("pings_ignored", static_cast<double>(c.pings_ignored));
+    o.Set("packets_sealed", static_cast<double>(c.packets_sealed));
+    o.Set("seal_failed", static_cast<double>(c.seal_failed));
     o.Set("peer", loop_ != nullptr ? loop_->video_peer() : peer_);
     return o;
   }

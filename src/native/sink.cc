@@ -78,6 +78,11 @@ std::unique_ptr<Sink> Sink::open(const PipelineOptions& o, std::string* error) {
     c.min_parity = o.gamestream.min_required_fec_packets;
     c.fps = o.fps;
     c.hevc = o.codec == "hevc";
+    c.encrypt = !o.gamestream.key_hex.empty();
+    if (c.encrypt && !gs::parse_video_key(o.gamestream.key_hex, c.key)) {
+      *error = "gamestream keyHex must be 32 hex digits";
+      return nullptr;
+    }
     std::string why;
     sink->video_ = gs::VideoSender::open(c, &why);
     if (sink->video_ == nullptr) {
@@ -143,6 +148,7 @@ SinkCounters Sink::counters() const {
     c.send_dropped = c.video.send_dropped;
     c.sock_ns = c.video.sock_ns;
     c.fec_ns = c.video.fec_ns;
+    c.seal_ns = c.video.seal_ns;
     c.frames = c.video.frames_sent;
     c.frames_unsent = c.video.frames_unsent;
   }

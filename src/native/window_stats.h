@@ -35,7 +35,8 @@ struct WindowSummary {
   uint64_t send_dropped = 0;
   double fec_us = 0, seal_us = 0, sock_us = 0;
   // GameStream video counters (deltas), meaningful only when `has_gamestream`; the send split
-  // above then carries fec_us (parity, part of packetize) and sock_us (pacer), seal_us stays 0.
+  // above then carries fec_us (parity, part of packetize), seal_us (encrypted video only, also
+  // part of packetize) and sock_us (pacer).
   bool has_gamestream = false;
   uint64_t frames_unsent = 0;
   uint64_t windows_dropped = 0;  // windows JavaScript never got because its queue was full

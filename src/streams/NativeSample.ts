@@ -6,7 +6,7 @@
  * it. Without a media or GameStream video target the session sends nothing over a network, so
  * `send_dropped` and the send split are 0 and absent (and GameStream's `packetize` stage reads 0,
  * see `stageMeasured`); with GameStream video, `send_dropped`, `fec_us` and `sock_us` are the
- * video sender's; `packets_dropped`, `fec_recovered` and `rtt_us` come from the
+ * video sender's, and `seal_us` too when the client asked for encrypted video; `packets_dropped`, `fec_recovered` and `rtt_us` come from the
  * client (the control plane adds them) and are never claimed here.
  */
 import type { MeasuredField, SessionMeta, StageName, StatsSample } from "../api/Stats.js"
@@ -24,14 +24,16 @@ const ALWAYS: ReadonlyArray<MeasuredField> = [
 ]
 const WITH_MEDIA: ReadonlyArray<MeasuredField> = ["send_dropped", "fec_us", "seal_us", "sock_us"]
 // GameStream video: parity on the frame thread (part of `packetize`) and the pacer's socket time;
-// no sealing (video encryption is not offered), so seal_us stays unmeasured.
+// sealing (also part of `packetize`) only for a client that asked for encrypted video — for the
+// others nothing is sealed, so seal_us stays unmeasured rather than a measured 0.
 const WITH_GAMESTREAM_VIDEO: ReadonlyArray<MeasuredField> = ["send_dropped", "fec_us", "sock_us"]
+const sealsVideo = (config: SessionConfig): boolean => config.gamestream?.keyHex !== undefined
 
 const measuredOf = (config: SessionConfig): ReadonlyArray<MeasuredField> =>
   config.media !== undefined
     ? [...ALWAYS, ...WITH_MEDIA]
     : config.gamestream !== undefined
-      ? [...ALWAYS, ...WITH_GAMESTREAM_VIDEO]
+      ? [...ALWAYS, ...WITH_GAMESTREAM_VIDEO, ...(sealsVideo(config) ? (["seal_us"] as const) : [])]
       : ALWAYS
 
 // GameStream's `packetize` stage is real work only with a video target (the packetizer runs on
@@ -73,5 +75,6 @@ export const nativeSample = (meta: SessionMeta, config: SessionConfig, w: Native
     host_p99_us: w.host_p99_us
   }
   if (w.has_media) return { ...sample, fec_us: w.fec_us, seal_us: w.seal_us, sock_us: w.sock_us }
-  return w.has_gamestream ? { ...sample, fec_us: w.fec_us, sock_us: w.sock_us } : sample
+  if (!w.has_gamestream) return sample
+  return sealsVideo(config) ? { ...sample, fec_us: w.fec_us, seal_us: w.seal_us, sock_us: w.sock_us } : { ...sample, fec_us: w.fec_us, sock_us: w.sock_us }
 }

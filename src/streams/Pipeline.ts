@@ -56,7 +56,9 @@ export const SessionConfig = Schema.Struct({
    * GameStream video (kind "gamestream"): packetized in the addon and sent from the host's video
    * port (`videoFd`, a `GameStreamVideoPort`'s socket) to where the client's valid pings come
    * from: payload `pingPayload` (or "PING" when it is ""), source host `clientHost`. `packetSize`
-   * is Moonlight's: video header + payload per datagram. Absent: nothing is sent.
+   * is Moonlight's: video header + payload per datagram. `keyHex` (the launch's rikey) seals
+   * every datagram, for a client that asked for encrypted video; without it the datagrams are
+   * plain. Absent: nothing is sent.
    */
   gamestream: Schema.optional(
     Schema.Struct({
@@ -65,7 +67,8 @@ export const SessionConfig = Schema.Struct({
       pingPayload: Schema.String,
       packetSize: Schema.Int,
       fecPercent: Schema.Int,
-      minRequiredFecPackets: Schema.Int
+      minRequiredFecPackets: Schema.Int,
+      keyHex: Schema.optionalWith(Schema.String, { exact: true })
     })
   )
 })

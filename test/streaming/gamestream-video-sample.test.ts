@@ -54,6 +54,14 @@ describe("GameStream video samples", () => {
     expect(s.stages.find((x) => x.name === "packetize")?.p50_us).toBe(10)
   })
 
+  it("with encrypted video: seal_us is measured and carried too", () => {
+    const sealed: SessionConfig = { ...withVideo, gamestream: { ...withVideo.gamestream!, keyHex: "00".repeat(16) } }
+    const meta = nativeMeta("s", sealed, info)
+    expect(meta.measured).toEqual(expect.arrayContaining(["send_dropped", "fec_us", "seal_us", "sock_us"]))
+    const s = nativeSample(meta, sealed, window({ seal_us: 17 }))
+    expect([s.fec_us, s.seal_us, s.sock_us]).toEqual([40, 17, 25])
+  })
+
   it("without one: nothing of the send path is claimed", () => {
     const meta = nativeMeta("s", withoutVideo, info)
     expect(meta.measured).not.toContain("send_dropped")

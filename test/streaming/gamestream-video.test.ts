@@ -8,7 +8,8 @@
  * are read while the session still runs, so the frame in flight at the end is never counted.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Stream } from "effect"
+import { Chunk, Effect, Schedule, Stream } from "effect"
+import * as dgram from "node:dgram"
 import * as fs from "node:fs"
 import type { Scope } from "effect"
 import { nativeModule } from "../../src/native/binding.js"
@@ -21,6 +22,8 @@ import { baseConfig, takeWindows } from "./nativeSupport.js"
 
 const PAYLOAD = "0123456789abcdef"
 const PACKET_SIZE = 1024
+/** A launch's rikey, for the encrypted-video case. */
+const KEY = "8f1e2d3c4b5a69788796a5b4c3d2e1f0"
 
 const videoPort: Effect.Effect<GameStreamVideoPort, never, Scope.Scope> = Effect.acquireRelease(
   Effect.sync(() => new (nativeModule().GameStreamVideoPort)("127.0.0.1", 0)),
@@ -60,6 +63,7 @@ describe("GameStream video", () => {
         const { meta, session, windows } = yield* openNative(gsConfig(port))
         expect(meta.stages).toEqual(["capture", "encode", "packetize", "send"])
         expect(meta.measured).toEqual(expect.arrayContaining(["send_dropped", "fec_us", "sock_us"]))
+        // A client that did not ask for encrypted video gets plain datagrams: nothing is sealed.
         expect(meta.measured).not.toContain("seal_us")
         const got = yield* takeWindows(windows, 4)
         const c = yield* receiver.counters
@@ -83,6 +87,7 @@ describe("GameStream video", () => {
         expect(c.badFrameHeaders).toBe(0)
         expect(c.parityReceived).toBeGreaterThan(0)
         expect(video.parity_sent).toBeGreaterThan(0)
+        expect(video.packets_sealed).toBe(0)
 
         for (const w of got) {
           expect(w.stages.map((s) => s.name)).toEqual(["capture", "encode", "packetize", "send"])
@@ -94,6 +99,67 @@ describe("GameStream video", () => {
           expect(w.seal_us).toBeUndefined()
         }
         expect(got.some((w) => (w.fec_us ?? 0) > 0)).toBe(true)
+      })
+    )
+  )
+
+  it.live("a client that asked for encrypted video: every datagram sealed, opened and decoded through loss; without the key nothing is readable", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const port = yield* videoPort
+        // The client announced a packetSize 32 bytes smaller (moonlight-common-c does), so each
+        // datagram keeps its size with the 32-byte prefix.
+        const packetSize = PACKET_SIZE - 32
+        const receiver = yield* makeVideoReceiver({
+          hostPort: port.port,
+          pingPayload: PAYLOAD,
+          packetSize,
+          keyHex: KEY,
+          dropFraction: 0.05,
+          seed: 9,
+          keepRaw: 400
+        })
+        const { meta, session, windows } = yield* openNative(gsConfig(port, { packetSize, keyHex: KEY }))
+        expect(meta.measured).toEqual(expect.arrayContaining(["send_dropped", "fec_us", "seal_us", "sock_us"]))
+        const got = yield* takeWindows(windows, 4)
+        const c = yield* receiver.counters
+        const video = session.videoCounters()
+
+        // Every datagram that arrived opened with the launch key, under a nonce never used before.
+        expect(c.datagrams).toBeGreaterThan(100)
+        expect([c.decryptFailures, c.noncesReused, c.frameNumberMismatches, c.malformed]).toEqual([0, 0, 0, 0])
+        // And the picture is whole: FEC repaired the loss, every judged frame nearly decodes.
+        expect(c.recovered).toBeGreaterThan(0)
+        expect(c.firstFrameIndex).toBe(1)
+        expect(judged(c)).toBeGreaterThan(60)
+        expect(c.framesDecoded).toBeGreaterThanOrEqual(0.95 * judged(c))
+        expect([c.width, c.height]).toEqual([320, 180])
+        // The host sealed everything it queued and nothing failed.
+        expect(video.packets_sealed).toBeGreaterThanOrEqual(video.packets_sent)
+        expect(video.seal_failed).toBe(0)
+        for (const w of got) expect(w.seal_us).toBeDefined()
+        expect(got.some((w) => (w.seal_us ?? 0) > 0)).toBe(true)
+
+        // What the network carried, replayed to a client without the key: no frame, no picture.
+        const raw = yield* receiver.raw
+        expect(raw.length).toBe(400)
+        for (const d of raw) expect(d.length).toBe(PACKET_SIZE + 16)
+        const eavesdropper = yield* makeVideoReceiver({ hostPort: 9, pingPayload: "", packetSize: PACKET_SIZE, ping: false })
+        const wire = dgram.createSocket("udp4")
+        yield* Effect.addFinalizer(() => Effect.sync(() => wire.close()))
+        for (const d of raw) {
+          yield* Effect.async<void>((resume) => {
+            wire.send(d, eavesdropper.port, "127.0.0.1", () => resume(Effect.void))
+          })
+        }
+        yield* eavesdropper.counters.pipe(
+          Effect.flatMap((e) => (e.datagrams >= raw.length ? Effect.void : Effect.fail("waiting"))),
+          Effect.retry(Schedule.spaced("20 millis").pipe(Schedule.upTo("20 seconds")))
+        )
+        yield* eavesdropper.finish
+        const e = yield* eavesdropper.counters
+        expect(e.datagrams).toBe(raw.length)
+        expect([e.framesComplete, e.framesDecoded]).toEqual([0, 0])
       })
     )
   )
@@ -192,6 +258,15 @@ describe("GameStream video", () => {
       )
       expect(refused._tag).toBe("PipelineConfigError")
       expect(refused.message).toContain("pingPayload")
+      // A key that is not the launch's 16 bytes in hex is refused before anything is sent.
+      const badKey = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const port = yield* videoPort
+          return yield* Effect.flip(openNative(gsConfig(port, { keyHex: "00ff" })))
+        })
+      )
+      expect(badKey._tag).toBe("PipelineConfigError")
+      expect(badKey.message).toContain("keyHex must be 32 hex digits")
       // A descriptor that is not a UDP socket is refused before any thread starts.
       const file = fs.openSync("/dev/null", "r")
       const notSocket = yield* Effect.flip(openNative(gsConfig({ fd: file } as GameStreamVideoPort))).pipe(

@@ -3,7 +3,8 @@
 // - known-answer hooks: `gsFecEncode` (nanors-compatible parity of given shards),
 //   `gsPacketizeFrame` (every datagram one access unit becomes, without a socket),
 //   `gsPlanBlocks` (how a frame of N data shards is split into FEC blocks) and `gsVideoHeaders`
-//   (the 32 header bytes for given fields).
+//   (the 32 header bytes for given fields), `gsSealVideoDatagram` (one datagram sealed as
+//   encrypted video is, for a given key, nonce counter and stream).
 // None of these is on a per-frame path; the session's sender runs natively (video_sender.h).
 #include "gs_video_binding.h"
 
@@ -15,6 +16,7 @@
 #include "packet_ring.h"
 #include "video_packetizer.h"
 #include "video_port.h"
+#include "video_seal.h"
 #include "video_wire.h"
 
 namespace pf::gs {
@@ -103,8 +105,9 @@ Napi::Value FecEncode(const Napi::CallbackInfo& info) {
 }
 
 // gsPacketizeFrame(frame: Uint8Array, { packetSize, fecPercent, minRequiredFecPackets, idr,
-//   rtpTimestamp, latency, frames, codec: "h264" | "hevc" }) → Uint8Array[] : the datagrams of
-// `frames` consecutive packetizations of the same access unit (frame indices 1, 2, …), in send order.
+//   rtpTimestamp, latency, frames, codec: "h264" | "hevc", keyHex, nonceStream }) → Uint8Array[]:
+// the datagrams of `frames` consecutive packetizations of the same access unit (frame indices
+// 1, 2, …), in send order; sealed as encrypted video when `keyHex` is given.
 Napi::Value PacketizeFrame(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsObject())
@@ -121,8 +124,15 @@ Napi::Value PacketizeFrame(const Napi::CallbackInfo& info) {
   c.hevc = o.Has("codec") && o.Get("codec").IsString() && o.Get("codec").As<Napi::String>().Utf8Value() == "hevc";
   const bool idr = o.Has("idr") && o.Get("idr").ToBoolean().Value();
   const int frames = static_cast<int>(get("frames", 1));
-  PacketRing ring(8192, static_cast<size_t>(c.packet_size) + wire::kRtpBytes);
+  if (o.Has("keyHex") && !o.Get("keyHex").IsUndefined()) {
+    if (!o.Get("keyHex").IsString() || !parse_video_key(o.Get("keyHex").As<Napi::String>().Utf8Value(), c.key))
+      throw Napi::TypeError::New(env, "keyHex must be 32 hex digits");
+    c.encrypt = true;
+    c.nonce_stream = static_cast<uint32_t>(get("nonceStream", 0));
+  }
+  PacketRing ring(8192, static_cast<size_t>(c.packet_size) + wire::kRtpBytes + (c.encrypt ? wire::kEncPrefixBytes : 0));
   VideoPacketizer packetizer(c, &ring);
+  if (!packetizer.ok()) throw Napi::Error::New(env, "cannot set up AES-128-GCM");
   Napi::Array out = Napi::Array::New(env);
   uint32_t n = 0;
   for (int f = 0; f < frames; f++) {
@@ -170,6 +180,25 @@ Napi::Value VideoHeaders(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// gsSealVideoDatagram(keyHex, plain: Uint8Array, { counter, stream, frameIndex }) → Uint8Array:
+// the 32-byte prefix (nonce, frameIndex, tag) and the ciphertext of `plain`. `counter` up to 2^53.
+Napi::Value SealVideoDatagram(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsTypedArray() || !info[2].IsObject())
+    throw Napi::TypeError::New(env, "gsSealVideoDatagram(keyHex, plain, { counter, stream, frameIndex })");
+  uint8_t key[kVideoKeyBytes];
+  if (!parse_video_key(info[0].As<Napi::String>().Utf8Value(), key)) throw Napi::TypeError::New(env, "keyHex must be 32 hex digits");
+  const Napi::Uint8Array plain = info[1].As<Napi::Uint8Array>();
+  const Napi::Object o = info[2].As<Napi::Object>();
+  auto get = [&](const char* k) { return o.Has(k) && o.Get(k).IsNumber() ? o.Get(k).As<Napi::Number>().DoubleValue() : 0.0; };
+  VideoSealer sealer(key, static_cast<uint32_t>(get("stream")), static_cast<uint64_t>(get("counter")));
+  Napi::Uint8Array out = Napi::Uint8Array::New(env, wire::kEncPrefixBytes + plain.ByteLength());
+  std::copy(plain.Data(), plain.Data() + plain.ByteLength(), out.Data() + wire::kEncPrefixBytes);
+  if (!sealer.ok() || !sealer.seal(out.Data(), plain.ByteLength(), static_cast<uint32_t>(get("frameIndex"))))
+    throw Napi::Error::New(env, "sealing failed");
+  return out;
+}
+
 // gsPlanBlocks(totalDataShards, fecPercent, minRequiredFecPackets)
 //   → { fec, blocks: [{ data, parity, percent }] } or null when the frame cannot be sent
 Napi::Value PlanBlocks(const Napi::CallbackInfo& info) {
@@ -201,6 +230,7 @@ void register_gamestream_video(Napi::Env env, Napi::Object exports) {
   exports.Set("gsPacketizeFrame", Napi::Function::New(env, PacketizeFrame));
   exports.Set("gsPlanBlocks", Napi::Function::New(env, PlanBlocks));
   exports.Set("gsVideoHeaders", Napi::Function::New(env, VideoHeaders));
+  exports.Set("gsSealVideoDatagram", Napi::Function::New(env, SealVideoDatagram));
 }
 
 }  // namespace pf::gs

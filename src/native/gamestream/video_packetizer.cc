@@ -72,8 +72,10 @@ bool without_leading_sei(const uint8_t* data, size_t len, bool hevc, std::vector
   return true;
 }
 
-VideoPacketizer::VideoPacketizer(const PacketizerConfig& config, PacketRing* ring) : config_(config), ring_(ring) {
+VideoPacketizer::VideoPacketizer(const PacketizerConfig& config, PacketRing* ring)
+    : config_(config), ring_(ring), prefix_(config.encrypt ? wire::kEncPrefixBytes : 0) {
   fec::init();
+  if (config_.encrypt) sealer_ = std::make_unique<VideoSealer>(config_.key, config_.nonce_stream);
 }
 
 void VideoPacketizer::copy_payload(uint8_t* out, size_t offset, const uint8_t* header, const uint8_t* data,
@@ -142,7 +144,7 @@ PacketizeResult VideoPacketizer::packetize(const uint8_t* data, size_t len, bool
     f.data_shards = k;
     f.fec_percent = plan.parity[b].percent;
     for (int s = 0; s < k; s++) {
-      uint8_t* p = ring_->claimed_slot(slot++);
+      uint8_t* p = ring_->claimed_slot(slot++) + prefix_;
       f.seq = seq_++;
       f.shard_index = s;
       f.stream_packet_index = stream_index_++;
@@ -153,9 +155,9 @@ PacketizeResult VideoPacketizer::packetize(const uint8_t* data, size_t len, bool
       if (s < wire::kMaxShardsPerBlock) shards[s] = p;
     }
     if (m > 0) {
-      for (int i = 0; i < m; i++) parity[i] = ring_->claimed_slot(slot + static_cast<size_t>(i));
+      for (int i = 0; i < m; i++) parity[i] = ring_->claimed_slot(slot + static_cast<size_t>(i)) + prefix_;
       const uint64_t t0 = mono_ns();
-      fec::encode(shards, k, parity, m, datagram_bytes());
+      fec::encode(shards, k, parity, m, plain_bytes());
       r.fec_ns += mono_ns() - t0;
       for (int i = 0; i < m; i++) {
         f.seq = seq_++;
@@ -165,6 +167,14 @@ PacketizeResult VideoPacketizer::packetize(const uint8_t* data, size_t len, bool
       slot += static_cast<size_t>(m);
       r.parity += static_cast<uint32_t>(m);
     }
+  }
+  // Sealed last, in send order: parity above was computed over the plain datagrams.
+  if (sealer_ != nullptr) {
+    const uint64_t t0 = mono_ns();
+    for (size_t i = 0; i < total_packets; i++) {
+      if (!sealer_->seal(ring_->claimed_slot(i), plain_bytes(), frame_index)) r.seal_failed++;
+    }
+    r.seal_ns = mono_ns() - t0;
   }
   r.packets = static_cast<uint32_t>(total_packets);
   return r;

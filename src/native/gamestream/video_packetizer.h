@@ -7,12 +7,18 @@
 // over data and parity packets alike and are contiguous within a block (the client finds a
 // block's first packet as seq − shard index). streamPacketIndex counts data packets only, so
 // within a block it is consecutive, as the client's depacketizer requires.
+//
+// Encrypted video (`encrypt`): each ring slot holds the 32-byte prefix and then the datagram as
+// above; the packetizer writes the plain datagram behind the prefix, computes parity over the
+// plain datagrams, and seals every datagram of the frame last (video_seal.h).
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "packet_ring.h"
+#include "video_seal.h"
 #include "video_wire.h"
 
 namespace pf::gs {
@@ -22,6 +28,9 @@ struct PacketizerConfig {
   int fec_percent = 20;
   int min_parity = 0;
   bool hevc = false;       // the access units are HEVC (else H.264): which NAL types are SEI
+  bool encrypt = false;    // seal every datagram under `key` (the client asked for encrypted video)
+  uint8_t key[kVideoKeyBytes] = {};
+  uint32_t nonce_stream = 0;  // the nonce's stream number (next_video_stream() for a session)
 };
 
 // A key frame without the SEI NAL units in front of its first slice, written to `out`; false
@@ -41,13 +50,19 @@ struct PacketizeResult {
   bool fec = true;            // false when the frame was too large for parity
   bool frame_dropped = false;
   uint64_t fec_ns = 0;        // time in parity arithmetic
+  uint64_t seal_ns = 0;       // time sealing (encrypted video only)
+  uint32_t seal_failed = 0;   // datagrams that could not be sealed (wiped, so the client drops them)
 };
 
 class VideoPacketizer {
  public:
   VideoPacketizer(const PacketizerConfig& config, PacketRing* ring);
 
-  size_t datagram_bytes() const { return static_cast<size_t>(config_.packet_size) + wire::kRtpBytes; }
+  // False when encryption was asked for and the cipher could not be set up.
+  bool ok() const { return !config_.encrypt || (sealer_ != nullptr && sealer_->ok()); }
+  // The datagram before sealing (what parity covers), and as it leaves (the ring's slot size).
+  size_t plain_bytes() const { return static_cast<size_t>(config_.packet_size) + wire::kRtpBytes; }
+  size_t datagram_bytes() const { return plain_bytes() + prefix_; }
   size_t payload_bytes() const { return static_cast<size_t>(config_.packet_size) - wire::kVideoHeaderBytes; }
 
   PacketizeResult packetize(const uint8_t* data, size_t len, bool idr, uint32_t rtp_timestamp, uint16_t latency_tenth_ms);
@@ -58,6 +73,8 @@ class VideoPacketizer {
 
   PacketizerConfig config_;
   PacketRing* ring_;
+  size_t prefix_ = 0;  // kEncPrefixBytes when encrypting, else 0
+  std::unique_ptr<VideoSealer> sealer_;
   uint16_t seq_ = 0;
   uint32_t frame_index_ = 1;
   uint32_t stream_index_ = 0;

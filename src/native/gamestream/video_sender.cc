@@ -34,6 +34,20 @@ std::string numeric_host(const sockaddr_storage& a, socklen_t len, int* port) {
   *port = std::atoi(serv);
   return host;
 }
+
+PacketizerConfig packetizer_config(const VideoSenderConfig& c) {
+  PacketizerConfig p;
+  p.packet_size = c.packet_size;
+  p.fec_percent = c.fec_percent;
+  p.min_parity = c.min_parity;
+  p.hevc = c.hevc;
+  p.encrypt = c.encrypt;
+  if (c.encrypt) {
+    std::memcpy(p.key, c.key, sizeof p.key);
+    p.nonce_stream = next_video_stream();
+  }
+  return p;
+}
 }  // namespace
 
 std::string plain_host(const std::string& host) {
@@ -47,8 +61,9 @@ std::string plain_host(const std::string& host) {
 VideoSender::VideoSender(const VideoSenderConfig& config)
     : config_(config),
       client_host_(plain_host(config.client_host)),
-      ring_(config.ring_packets, static_cast<size_t>(config.packet_size) + wire::kRtpBytes),
-      packetizer_(PacketizerConfig{config.packet_size, config.fec_percent, config.min_parity, config.hevc}, &ring_) {}
+      ring_(config.ring_packets,
+            static_cast<size_t>(config.packet_size) + wire::kRtpBytes + (config.encrypt ? wire::kEncPrefixBytes : 0)),
+      packetizer_(packetizer_config(config), &ring_) {}
 
 std::unique_ptr<VideoSender> VideoSender::open(const VideoSenderConfig& config, std::string* error) {
   if (config.fd < 0) {
@@ -68,6 +83,10 @@ std::unique_ptr<VideoSender> VideoSender::open(const VideoSenderConfig& config, 
     return nullptr;
   }
   std::unique_ptr<VideoSender> s(new VideoSender(config));
+  if (!s->packetizer_.ok()) {
+    *error = "cannot set up AES-128-GCM for encrypted video";
+    return nullptr;
+  }
   s->event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (s->event_fd_ < 0) {
     *error = std::string("eventfd: ") + std::strerror(errno);
@@ -111,6 +130,11 @@ void VideoSender::packetize(const uint8_t* data, size_t len, bool idr, uint64_t 
   const uint64_t latency = capture_ns != 0 && now > capture_ns ? (now - capture_ns + 50000) / 100000 : 0;
   const PacketizeResult r = packetizer_.packetize(data, len, idr, rtp_ts, static_cast<uint16_t>(std::min<uint64_t>(latency, 0xFFFF)));
   fec_ns_.fetch_add(r.fec_ns, std::memory_order_relaxed);
+  if (config_.encrypt && !r.frame_dropped) {
+    seal_ns_.fetch_add(r.seal_ns, std::memory_order_relaxed);
+    packets_sealed_.fetch_add(r.packets - r.seal_failed, std::memory_order_relaxed);
+    seal_failed_.fetch_add(r.seal_failed, std::memory_order_relaxed);
+  }
   if (r.frame_dropped) {
     frames_dropped_.fetch_add(1, std::memory_order_relaxed);
     send_dropped_.fetch_add(r.dropped, std::memory_order_relaxed);
@@ -225,6 +249,9 @@ VideoCounters VideoSender::counters() const {
   c.send_dropped = send_dropped_.load(std::memory_order_relaxed);
   c.sock_ns = sock_ns_.load(std::memory_order_relaxed);
   c.fec_ns = fec_ns_.load(std::memory_order_relaxed);
+  c.seal_ns = seal_ns_.load(std::memory_order_relaxed);
+  c.packets_sealed = packets_sealed_.load(std::memory_order_relaxed);
+  c.seal_failed = seal_failed_.load(std::memory_order_relaxed);
   c.pings_accepted = pings_accepted_.load(std::memory_order_relaxed);
   c.pings_ignored = pings_ignored_.load(std::memory_order_relaxed);
   return c;

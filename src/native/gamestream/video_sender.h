@@ -43,6 +43,9 @@ struct VideoSenderConfig {
   int fps = 60;
   size_t ring_packets = 4096;
   bool hevc = false;  // the session's codec (else H.264), for the packetizer's key-frame SEI rule
+  // The client asked for encrypted video: every datagram sealed under `key` (the launch's rikey).
+  bool encrypt = false;
+  uint8_t key[kVideoKeyBytes] = {};
 };
 
 struct VideoCounters {
@@ -54,6 +57,9 @@ struct VideoCounters {
   uint64_t send_dropped = 0;     // packets: ring full, EAGAIN, ENOBUFS, refused
   uint64_t sock_ns = 0;          // time inside sendmmsg
   uint64_t fec_ns = 0;           // frame thread: parity arithmetic
+  uint64_t seal_ns = 0;          // frame thread: sealing (encrypted video only)
+  uint64_t packets_sealed = 0;   // datagrams sealed (every one queued, when encrypted)
+  uint64_t seal_failed = 0;      // datagrams the cipher refused (wiped, never sent in the clear)
   uint64_t pings_accepted = 0;
   uint64_t pings_ignored = 0;    // wrong payload, wrong host, or not a ping at all
 };
@@ -105,7 +111,8 @@ class VideoSender {
   mutable std::mutex peer_text_lock_;  // taken only when the peer changes and by peer()
   std::string peer_text_;
   std::atomic<uint64_t> frames_sent_{0}, frames_unsent_{0}, frames_dropped_{0}, packets_sent_{0}, parity_sent_{0},
-      send_dropped_{0}, sock_ns_{0}, fec_ns_{0}, pings_accepted_{0}, pings_ignored_{0};
+      send_dropped_{0}, sock_ns_{0}, fec_ns_{0}, seal_ns_{0}, packets_sealed_{0}, seal_failed_{0}, pings_accepted_{0},
+      pings_ignored_{0};
   std::thread pacer_;
 };
 

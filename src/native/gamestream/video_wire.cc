@@ -65,6 +65,12 @@ void write_frame_header(uint8_t* out, uint8_t frame_type, uint16_t latency_tenth
   out[7] = 0;
 }
 
+void video_nonce(uint64_t counter, uint32_t stream, uint8_t* nonce) {
+  for (int i = 0; i < 8; i++) nonce[i] = static_cast<uint8_t>(counter >> (8 * i));
+  for (int i = 0; i < 3; i++) nonce[8 + i] = static_cast<uint8_t>(stream >> (8 * i));
+  nonce[11] = kEncNonceMarker;
+}
+
 BlockParity parity_for(int data, int percent, int min_parity) {
   BlockParity r;
   if (percent <= 0 || data <= 0) return r;

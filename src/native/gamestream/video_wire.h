@@ -23,6 +23,24 @@
 // multiFecBlocks (it rewrites those itself). So a parity packet overwrites exactly those
 // positions plus fecInfo and leaves the rest as parity; the data packet's flags and
 // streamPacketIndex then come back intact from the decode.
+//
+// Encrypted video (a client that asked for it: `x-ss-general.encryptionEnabled` bit 0x02, see
+// video_seal.h): each datagram above, unchanged and parity included, is AES-128-GCM-encrypted
+// whole under the launch's `rikey`, and 32 bytes go in front of it (moonlight-common-c's
+// ENC_VIDEO_HEADER, read by its VideoStream.c):
+//   [0..12)  the 12-byte GCM nonce (any layout; the client takes it as sent; ours is below)
+//   [12..16) frameIndex, little-endian: lets the client skip a stale frame before decrypting
+//   [16..32) the 16-byte GCM tag (no additional authenticated data)
+//   [32..)   the ciphertext, as long as the plain datagram (packet_size + 16)
+// A client asking for encryption announces a packetSize 32 bytes smaller than it otherwise
+// would, so the datagram stays the size it would have been.
+//
+// The nonce, NIST SP 800-38D §8.2.1's deterministic construction: the invocation field is the
+// session's packet counter (bytes 0..7, little-endian, from 0), the fixed field names the use of
+// the key: bytes 8..10 the process's video stream number (little-endian, 24 bits) and byte 11
+// 'V'. The control stream's V2 nonces under the same key end in 'C' (moonlight-common-c's
+// ControlStream.c), so the two never meet; the stream number keeps two video sessions under one
+// key (a client that plays twice under one launch) from reusing a nonce.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -40,6 +58,11 @@ constexpr int kMaxBlocks = 4;                // two bits of block number
 constexpr int kMaxShardsPerBlock = 255;      // nanors: data + parity
 constexpr int kMaxDataShardsNoFec = 1023;    // ten bits of shard index
 constexpr uint8_t kFrameTypeP = 1, kFrameTypeIdr = 2;
+constexpr size_t kEncPrefixBytes = 32;  // nonce 12, frameIndex 4, tag 16
+constexpr size_t kEncNonceBytes = 12;
+constexpr size_t kEncFrameOffset = 12;
+constexpr size_t kEncTagOffset = 16;
+constexpr uint8_t kEncNonceMarker = 'V';
 
 struct PacketFields {
   uint16_t seq = 0;
@@ -60,6 +83,8 @@ void write_data_headers(uint8_t* packet, const PacketFields& f);
 // Only the positions a client needs in a parity packet (see the note above).
 void write_parity_headers(uint8_t* packet, const PacketFields& f);
 void write_frame_header(uint8_t* out, uint8_t frame_type, uint16_t latency_tenth_ms, uint16_t last_payload_len);
+// The encrypted datagram's nonce (see above).
+void video_nonce(uint64_t counter, uint32_t stream, uint8_t* nonce);
 
 struct BlockParity {
   int parity = 0;   // parity shards of the block

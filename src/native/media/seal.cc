@@ -28,14 +28,19 @@ Sealer::Sealer(const Key& key) : ctx_(keyed(key, true)) { std::memcpy(salt_, key
 Sealer::~Sealer() { EVP_CIPHER_CTX_free(ctx_); }
 
 bool Sealer::seal(uint64_t seq, const uint8_t* aad, size_t aad_len, const uint8_t* plain, size_t len, uint8_t* out) {
-  uint8_t iv[12];
+  uint8_t iv[kNonceBytes];
   nonce_of(salt_, seq, iv);
+  return seal_with_nonce(iv, aad, aad_len, plain, len, out, out + len);
+}
+
+bool Sealer::seal_with_nonce(const uint8_t* nonce, const uint8_t* aad, size_t aad_len, const uint8_t* plain, size_t len,
+                             uint8_t* out, uint8_t* tag) {
   int n = 0;
-  if (EVP_EncryptInit_ex(ctx_, nullptr, nullptr, nullptr, iv) != 1) return false;
-  if (EVP_EncryptUpdate(ctx_, nullptr, &n, aad, static_cast<int>(aad_len)) != 1) return false;
+  if (EVP_EncryptInit_ex(ctx_, nullptr, nullptr, nullptr, nonce) != 1) return false;
+  if (aad_len > 0 && EVP_EncryptUpdate(ctx_, nullptr, &n, aad, static_cast<int>(aad_len)) != 1) return false;
   if (EVP_EncryptUpdate(ctx_, out, &n, plain, static_cast<int>(len)) != 1) return false;
   if (EVP_EncryptFinal_ex(ctx_, out + n, &n) != 1) return false;
-  return EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_GCM_GET_TAG, 16, out + len) == 1;
+  return EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_GCM_GET_TAG, static_cast<int>(kTagBytes), tag) == 1;
 }
 
 Opener::Opener(const Key& key) : ctx_(keyed(key, false)) { std::memcpy(salt_, key.salt, kSaltBytes); }

@@ -14,6 +14,8 @@ namespace pf::seal {
 
 constexpr size_t kKeyBytes = 16;
 constexpr size_t kSaltBytes = 4;
+constexpr size_t kNonceBytes = 12;
+constexpr size_t kTagBytes = 16;
 
 // The session's media key material: 16 bytes of AES key, then 4 bytes of nonce salt.
 struct Key {
@@ -30,6 +32,11 @@ class Sealer {
   bool ok() const { return ctx_ != nullptr; }
   // Encrypts `len` bytes of `plain` into `out` and writes the 16-byte tag after them.
   bool seal(uint64_t seq, const uint8_t* aad, size_t aad_len, const uint8_t* plain, size_t len, uint8_t* out);
+  // The same with a nonce the caller built (a protocol with its own nonce layout, such as
+  // GameStream video; the key's salt is then unused) and the tag written to `tag`. `out` may be
+  // `plain` (in place).
+  bool seal_with_nonce(const uint8_t* nonce, const uint8_t* aad, size_t aad_len, const uint8_t* plain, size_t len,
+                       uint8_t* out, uint8_t* tag);
 
  private:
   EVP_CIPHER_CTX* ctx_;

@@ -15,12 +15,20 @@
  *   type, last payload length) read and stripped, and the Annex B access unit decoded with
  *   libavcodec (the media module's `Decoder`).
  *
+ * - with `keyHex` (a client that asked for encrypted video, moonlight-common-c's ENCFLG_VIDEO):
+ *   each datagram is a 32-byte prefix — the 12-byte AES-GCM nonce, the frame index
+ *   (little-endian), the 16-byte tag — then the whole datagram above encrypted with the launch
+ *   key, no additional data. It is opened before anything else reads it, as the client does, and
+ *   one that does not authenticate is counted and dropped. The nonce is taken as sent (clients do
+ *   not rebuild it); the receiver only counts a nonce it saw twice, which would be a broken host.
+ *
  * `dropFraction` drops that share of arriving datagrams with a seeded generator, so a loss test
  * is repeatable. A frame is judged when the next frame's first packet arrives (or at `finish`):
  * on loopback packets do not reorder, and the host sends a frame's parity before the next frame.
  */
 import { Data, Effect, Queue, Schedule, Stream } from "effect"
 import type { Scope } from "effect"
+import { createDecipheriv } from "node:crypto"
 import * as dgram from "node:dgram"
 import { media } from "../../../src/native/media.js"
 import type { Decoder } from "../../../src/native/media.js"
@@ -47,6 +55,10 @@ export interface VideoReceiverOptions {
   readonly decode?: boolean
   /** false: do not ping (a test sends its own datagrams with `send`). */
   readonly ping?: boolean
+  /** The launch's rikey (32 hex digits): the client asked for encrypted video. */
+  readonly keyHex?: string
+  /** Keep a copy of the first this many datagrams as they arrived (what the network carried). */
+  readonly keepRaw?: number
 }
 
 export interface VideoReceiverCounters {
@@ -73,6 +85,12 @@ export interface VideoReceiverCounters {
   readonly width: number
   readonly height: number
   readonly firstFrameIndex: number
+  /** Encrypted video: datagrams that did not authenticate (or were too short to). */
+  readonly decryptFailures: number
+  /** Encrypted video: datagrams whose nonce was already used. */
+  readonly noncesReused: number
+  /** Encrypted video: prefixes whose frame index differs from the decrypted header's. */
+  readonly frameNumberMismatches: number
 }
 
 export interface ReceivedFrame {
@@ -94,6 +112,8 @@ export interface VideoReceiver {
   readonly send: (bytes: Uint8Array) => Effect.Effect<void>
   /** Judges every pending frame now (call before reading final counters). */
   readonly finish: Effect.Effect<void>
+  /** The first `keepRaw` datagrams, as they arrived. */
+  readonly raw: Effect.Effect<ReadonlyArray<Uint8Array>>
 }
 
 interface Packet {
@@ -126,6 +146,28 @@ interface FrameState {
 const RTP_BYTES = 16
 const HEADERS_BYTES = 32
 const FRAME_HEADER_BYTES = 8
+const ENC_PREFIX_BYTES = 32
+
+/**
+ * Opens one encrypted video datagram: the nonce, frame index and tag in front, the datagram
+ * after; undefined when it does not authenticate under `key`.
+ */
+export const openVideoDatagram = (
+  key: Buffer,
+  sealed: Uint8Array
+): { readonly plain: Uint8Array; readonly nonce: Uint8Array; readonly frameIndex: number } | undefined => {
+  if (sealed.length < ENC_PREFIX_BYTES + HEADERS_BYTES) return undefined
+  const nonce = sealed.subarray(0, 12)
+  const frameIndex = new DataView(sealed.buffer, sealed.byteOffset, sealed.byteLength).getUint32(12, true)
+  try {
+    const d = createDecipheriv("aes-128-gcm", key, nonce)
+    d.setAuthTag(sealed.subarray(16, 32))
+    const plain = Buffer.concat([d.update(sealed.subarray(ENC_PREFIX_BYTES)), d.final()])
+    return { plain: new Uint8Array(plain.buffer, plain.byteOffset, plain.byteLength), nonce, frameIndex }
+  } catch {
+    return undefined
+  }
+}
 
 /** mulberry32: a small seeded generator, so a loss pattern repeats run to run. */
 const seeded = (seed: number) => {
@@ -194,8 +236,14 @@ export const makeVideoReceiver = (
       badFrameHeaders: 0,
       width: 0,
       height: 0,
-      firstFrameIndex: 0
+      firstFrameIndex: 0,
+      decryptFailures: 0,
+      noncesReused: 0,
+      frameNumberMismatches: 0
     }
+    const key = options.keyHex === undefined ? undefined : Buffer.from(options.keyHex, "hex")
+    const nonces = new Set<string>()
+    const raw: Array<Uint8Array> = []
     const pending = new Map<number, FrameState>()
     let highestFrame = 0
 
@@ -319,13 +367,30 @@ export const makeVideoReceiver = (
     })
     socket.on("message", (msg: Buffer) => {
       c.datagrams++
+      const bytes = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength).slice()
+      if (raw.length < (options.keepRaw ?? 0)) raw.push(bytes)
       if (dropFraction > 0 && random() < dropFraction) {
         c.dropped++
         return
       }
-      const p = parseVideoPacket(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength).slice(), options.packetSize)
-      if (p === undefined) c.malformed++
-      else onPacket(p)
+      let datagram: Uint8Array = bytes
+      let sealedFrame: number | undefined
+      if (key !== undefined) {
+        const opened = openVideoDatagram(key, bytes)
+        if (opened === undefined) {
+          c.decryptFailures++
+          return
+        }
+        const nonce = Buffer.from(opened.nonce).toString("hex")
+        if (nonces.has(nonce)) c.noncesReused++
+        nonces.add(nonce)
+        datagram = opened.plain
+        sealedFrame = opened.frameIndex
+      }
+      const p = parseVideoPacket(datagram, options.packetSize)
+      if (p === undefined) return void c.malformed++
+      if (sealedFrame !== undefined && sealedFrame !== p.frameIndex) c.frameNumberMismatches++
+      onPacket(p)
     })
 
     const send = (bytes: Uint8Array) =>
@@ -352,6 +417,7 @@ export const makeVideoReceiver = (
       send,
       finish: Effect.sync(() => {
         for (const f of [...pending.values()]) judge(f)
-      })
+      }),
+      raw: Effect.sync(() => [...raw])
     }
   })
