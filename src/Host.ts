@@ -7,6 +7,7 @@ import { Console, Effect, Layer, Redacted } from "effect"
 import { Auth, AuthLive } from "./services/Auth.js"
 import { ArmedFlag } from "./services/ArmedFlag.js"
 import { PairingLive } from "./services/Pairing.js"
+import { ConnectionLimitsLive } from "./services/ConnectionLimits.js"
 import { CaptureStoreLive } from "./services/CaptureStore.js"
 import { DiskOpsLive } from "./services/DiskOps.js"
 import type { DiskOps } from "./services/DiskOps.js"
@@ -76,6 +77,7 @@ export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
     Layer.provideMerge(parts.pipeline),
     Layer.provideMerge(AuthLive(config.tokenFile)),
     Layer.provideMerge(PairingLive(config.configDir)),
+    Layer.provideMerge(ConnectionLimitsLive),
     Layer.provideMerge(Layer.succeed(HostConfig, config))
   )
   const sessionConfig = sessionConfigOf(config)

@@ -8,7 +8,7 @@
  */
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { CaptureNotFound, CaptureReadError, CaptureSaveError, NotArmed } from "./Errors.js"
+import { CaptureNotFound, CaptureReadError, CaptureSaveError, NotArmed, TooManySubscribers } from "./Errors.js"
 import { PairingGroup } from "./Pairing.js"
 import { Authorization } from "./Security.js"
 import { Capture, CaptureMeta, ExportFormat, LabelPatch, LiveSnapshot, StatsStatus } from "./Stats.js"
@@ -45,6 +45,7 @@ export class StatsGroup extends HttpApiGroup.make("stats")
     // Server-sent events, one `sample` event per window; implemented as a raw streaming response.
     HttpApiEndpoint.get("liveEvents", "/live/events")
       .addSuccess(Schema.String.pipe(HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/event-stream" })))
+      .addError(TooManySubscribers)
   )
   .add(HttpApiEndpoint.get("list", "/recordings").addSuccess(Schema.Array(CaptureMeta)).addError(CaptureReadError))
   .add(

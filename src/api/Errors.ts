@@ -39,3 +39,13 @@ export class CaptureReadError extends Schema.TaggedError<CaptureReadError>()(
   { id: Schema.String, message: Schema.String },
   HttpApiSchema.annotations({ status: 500 })
 ) {}
+
+/**
+ * Live event streams are held open without an idle timeout, so their number is capped
+ * (`PUNKTFUNK_MAX_LIVE_SUBSCRIBERS`); one past the cap is refused rather than queued.
+ */
+export class TooManySubscribers extends Schema.TaggedError<TooManySubscribers>()(
+  "TooManySubscribers",
+  { message: Schema.String, max: Schema.Number },
+  HttpApiSchema.annotations({ status: 503 })
+) {}

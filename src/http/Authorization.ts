@@ -1,8 +1,12 @@
-/** The bearer check behind every operator route: a missing or wrong token is `401`. */
+/**
+ * The bearer check behind every operator route: a missing or wrong token is `401`. A right one
+ * authenticates the connection for the connection limits: it is never evicted for a newcomer.
+ */
 import { Effect, Layer, Redacted } from "effect"
 import { Authorization } from "../api/Api.js"
 import { Unauthorized } from "../api/Errors.js"
 import { Auth } from "../services/Auth.js"
+import { requestConnection } from "./RequestConnection.js"
 
 export const AuthorizationLive = Layer.effect(
   Authorization,
@@ -15,7 +19,7 @@ export const AuthorizationLive = Layer.effect(
           return Effect.fail(new Unauthorized({ message: "missing bearer token: send 'Authorization: Bearer <token>'" }))
         }
         return auth.check(presented)
-          ? Effect.void
+          ? Effect.map(requestConnection, (connection) => connection?.authenticate())
           : Effect.fail(new Unauthorized({ message: "wrong bearer token" }))
       }
     })

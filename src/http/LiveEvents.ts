@@ -5,11 +5,17 @@
  * Why a comment line every 15 s: proxies and browsers close an idle event stream; a comment keeps
  * it open without the client having to ignore fake events. The first event is the current status,
  * so a console that connects mid-capture knows where it stands without a second request.
+ *
+ * Why a cap on subscribers: a stream is held open with no idle timeout (the connection limits
+ * exempt it), so without a cap a token holder's runaway script could pin any number of
+ * connections and fibers; the one past `maxSubscribers` gets `503 TooManySubscribers` at once.
  */
 import { HttpServerResponse } from "@effect/platform"
 import { Effect, Schema, Stream } from "effect"
+import { TooManySubscribers } from "../api/Errors.js"
 import { SessionMeta, StatsSample, StatsStatus } from "../api/Stats.js"
 import type { LiveEvent, RecorderService } from "../services/Recorder.js"
+import { requestConnection } from "./RequestConnection.js"
 
 const encodeSample = Schema.encodeSync(Schema.parseJson(StatsSample))
 const encodeStatus = Schema.encodeSync(Schema.parseJson(StatsStatus))
@@ -26,8 +32,17 @@ export const formatEvent = (event: LiveEvent): string => {
   }
 }
 
-export const liveEventsResponse = (recorder: RecorderService) =>
+export const liveEventsResponse = (recorder: RecorderService, maxSubscribers: number) =>
   Effect.gen(function* () {
+    const connection = yield* requestConnection
+    if (connection !== undefined && !connection.holdOpen()) {
+      return yield* Effect.fail(
+        new TooManySubscribers({
+          max: maxSubscribers,
+          message: `${maxSubscribers} live event streams are open already (PUNKTFUNK_MAX_LIVE_SUBSCRIBERS): close one (another console tab or script) and try again`
+        })
+      )
+    }
     const status = yield* recorder.status
     const encoder = new TextEncoder()
     const first = Stream.make(`retry: 2000\n\n${formatEvent({ type: "status", status })}`)

@@ -2,15 +2,19 @@
  * The management HTTP server: the `HttpApi` (stats routes behind the bearer check), its OpenAPI
  * document at `/api/v1/openapi.json`, and the web console at `/`.
  *
+ * Why no `X-Forwarded-For` handling: the connection limits count the socket's address, and a
+ * forwarded header is whatever a client writes — trusting it would let one client pose as many.
+ *
  * Why a body limit: every operator request body here is a small JSON object; refusing anything
  * over 64 KiB (413) keeps a hostile or broken client from making the host buffer megabytes.
  */
-import { HttpApiBuilder, HttpIncomingMessage, HttpMiddleware, HttpServer, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpApiBuilder, HttpIncomingMessage, HttpServer, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { HttpApp } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Cause, Effect, Layer, Option } from "effect"
 import { createServer } from "node:http"
 import { PunktfunkApi } from "../api/Api.js"
+import { ConnectionLimits } from "../services/ConnectionLimits.js"
 import { AuthorizationLive } from "./Authorization.js"
 import { StaticConsoleLive } from "./StaticConsole.js"
 import { MetricsHandlersLive } from "./MetricsHandlers.js"
@@ -91,8 +95,7 @@ export const HttpServerLive = (options: { readonly port: number; readonly bind: 
     app.pipe(
       HttpIncomingMessage.withMaxBodySize(Option.some(MAX_BODY_BYTES)),
       refuseOversized,
-      refuseMultipart,
-      HttpMiddleware.xForwardedHeaders
+      refuseMultipart
     )
   ).pipe(
     Layer.provide(StaticConsoleLive(options.webDir)),
@@ -100,7 +103,15 @@ export const HttpServerLive = (options: { readonly port: number; readonly bind: 
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/api/v1/openapi.json" })),
     Layer.provide(ApiLive),
     // provideMerge: the HttpServer stays visible, so the host can print (and tests read) its address.
-    Layer.provideMerge(NodeHttpServer.layer(() => createServer(), { port: options.port, host: options.bind }))
+    // Connection limits (ConnectionLimiter.ts): a request with a valid bearer token authenticates
+    // its connection (Authorization.ts); live event streams are held open, up to their cap.
+    Layer.provideMerge(
+      Layer.unwrapEffect(
+        Effect.flatMap(ConnectionLimits, (c) => c.listener("management", { maxStreams: c.maxLiveSubscribers })).pipe(
+          Effect.map((limiter) => NodeHttpServer.layer(() => limiter.guard(createServer()), { port: options.port, host: options.bind }))
+        )
+      )
+    )
   )
 
 /** The listening URL, for the start line and for tests on port 0. */

@@ -5,6 +5,7 @@ import { PunktfunkApi } from "../api/Api.js"
 import { captureToCsv } from "../api/Csv.js"
 import { Capture } from "../api/Stats.js"
 import { CaptureStore } from "../services/CaptureStore.js"
+import { ConnectionLimits } from "../services/ConnectionLimits.js"
 import { Recorder } from "../services/Recorder.js"
 import { liveEventsResponse } from "./LiveEvents.js"
 
@@ -14,12 +15,13 @@ export const StatsHandlersLive = HttpApiBuilder.group(PunktfunkApi, "stats", (ha
   Effect.gen(function* () {
     const recorder = yield* Recorder
     const store = yield* CaptureStore
+    const limits = yield* ConnectionLimits
     return handlers
       .handle("status", () => recorder.status)
       .handle("start", () => recorder.start())
       .handle("stop", () => recorder.stop.pipe(Effect.map(Option.getOrUndefined)))
       .handle("live", ({ urlParams }) => recorder.live(urlParams.since_t_ms))
-      .handle("liveEvents", () => liveEventsResponse(recorder))
+      .handle("liveEvents", () => liveEventsResponse(recorder, limits.maxLiveSubscribers))
       .handle("list", () => store.list)
       .handle("get", ({ path }) =>
         store

@@ -72,6 +72,18 @@ export interface HostConfigShape {
   /** A streaming client silent this long is gone: its session ends and frees everything. */
   readonly nativeClientTimeoutMs: number
   readonly streamBind: string
+  /**
+   * Limits of every TCP listener (management API, nvhttp HTTP and HTTPS, RTSP, punktfunk/1), each
+   * its own: total and per-address connection caps, the time to send a head, the time a
+   * connection may stay silent (`ConnectionLimiter.ts` says what each listener counts as
+   * authenticated and why the oldest unauthenticated connection goes first).
+   */
+  readonly maxConnections: number
+  readonly maxConnectionsPerAddress: number
+  readonly headerTimeoutMs: number
+  readonly idleTimeoutMs: number
+  /** Live event streams (SSE) open at once; exempt from the idle timeout, so capped in number. */
+  readonly maxLiveSubscribers: number
   readonly webDir: string
 }
 
@@ -161,6 +173,11 @@ export const hostConfig: Effect.Effect<HostConfigShape, ConfigError> = Effect.ge
     nativePort: yield* port("PUNKTFUNK_NATIVE_PORT", 47970),
     nativeClientTimeoutMs: yield* bounded("PUNKTFUNK_NATIVE_CLIENT_TIMEOUT_MS", 10_000, 500, 600_000),
     streamBind: yield* Config.nonEmptyString("PUNKTFUNK_STREAM_BIND").pipe(Config.withDefault("0.0.0.0")),
+    maxConnections: yield* bounded("PUNKTFUNK_MAX_CONNECTIONS", 128, 1, 100_000),
+    maxConnectionsPerAddress: yield* bounded("PUNKTFUNK_MAX_CONNECTIONS_PER_ADDRESS", 16, 1, 100_000),
+    headerTimeoutMs: yield* bounded("PUNKTFUNK_HEADER_TIMEOUT_MS", 10_000, 100, 600_000),
+    idleTimeoutMs: yield* bounded("PUNKTFUNK_IDLE_TIMEOUT_MS", 30_000, 100, 3_600_000),
+    maxLiveSubscribers: yield* bounded("PUNKTFUNK_MAX_LIVE_SUBSCRIBERS", 8, 1, 1_000),
     webDir: path.resolve(yield* Config.string("PUNKTFUNK_WEB_DIR").pipe(Config.withDefault(path.join(packageRoot, "web", "dist"))))
   } satisfies HostConfigShape
 })

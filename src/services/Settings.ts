@@ -50,6 +50,11 @@ export const HOST_SETTINGS: ReadonlyArray<Setting> = [
   { name: "PUNKTFUNK_INPUT", fallback: "1", about: "Moonlight's mouse and keyboard reach the captured X display; 0: view-only" },
   { name: "PUNKTFUNK_AUDIO", fallback: "auto", about: "GameStream sound: auto, pulse or silence" },
   { name: "PUNKTFUNK_AUDIO_DEVICE", fallback: "", about: "PulseAudio source to record (default: the default sink's monitor)" },
+  { name: "PUNKTFUNK_MAX_CONNECTIONS", fallback: "128", about: "open connections per TCP listener; when full, the oldest one not yet authenticated is closed for a newcomer" },
+  { name: "PUNKTFUNK_MAX_CONNECTIONS_PER_ADDRESS", fallback: "16", about: "open connections per TCP listener from one address (the socket's, never a forwarded header)" },
+  { name: "PUNKTFUNK_HEADER_TIMEOUT_MS", fallback: "10000", about: "a TCP connection must finish its TLS handshake and first request or message within this" },
+  { name: "PUNKTFUNK_IDLE_TIMEOUT_MS", fallback: "30000", about: "a TCP connection silent this long is closed (live event streams and pairing waits are exempt)" },
+  { name: "PUNKTFUNK_MAX_LIVE_SUBSCRIBERS", fallback: "8", about: "live event streams (SSE) open at once; more are refused with 503" },
   { name: "PUNKTFUNK_WEB_DIR", fallback: "web/dist", about: "the console's built files" }
 ]
 

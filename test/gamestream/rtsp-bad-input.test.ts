@@ -13,6 +13,8 @@ import { DEFAULT_CLIENT_CONFIG, exchange, moonlightAnnounce, parseAnswer, RtspCl
 import type { RtspAnswer } from "./support/RtspClient.js"
 import { makeRtspServer } from "../../src/streams/gamestream/RtspServer.js"
 import { fakeLaunch, startRtsp, TEST_PORTS } from "./support/RtspHost.js"
+import { attackerAddress } from "../../src/bench/slow-sockets.js"
+import { waitFor } from "../support/TestHost.js"
 
 const call = <A>(f: () => Promise<A>) => Effect.promise(f)
 const raw = (port: number, bytes: string | Buffer) => call(() => exchange(port, bytes).then(parseAnswer))
@@ -212,13 +214,18 @@ describe("GameStream RTSP refuses bad input clearly and goes on", () => {
   it.scopedLive("garbage senders do not disturb a client running its handshake; random bytes never get a 500", () =>
     Effect.gen(function* () {
       const rtsp = yield* startRtsp({ requestTimeoutMs: 500 })
+      // The garbage comes from other addresses than the client's (one address would meet the
+      // per-address cap, which has its own test below).
       const garbage = Effect.forEach(
         Array.from({ length: 60 }, (_, i) => i),
         (i) =>
           call(() =>
             exchange(
               rtsp.port,
-              i % 3 === 0 ? randomBytes(64 + i * 37) : i % 3 === 1 ? `${randomBytes(32).toString("base64")}\r\n\r\n` : `SETUP streamid=audio RTSP/1.0\r\nCSeq: ${i}\r\n`
+              i % 3 === 0 ? randomBytes(64 + i * 37) : i % 3 === 1 ? `${randomBytes(32).toString("base64")}\r\n\r\n` : `SETUP streamid=audio RTSP/1.0\r\nCSeq: ${i}\r\n`,
+              "127.0.0.1",
+              undefined,
+              attackerAddress(i)
             )
           ),
         { concurrency: 20 }
@@ -255,24 +262,72 @@ describe("GameStream RTSP refuses bad input clearly and goes on", () => {
     })
   )
 
-  it.scopedLive("connections beyond the limit are dropped, not queued; the server answers again once they go", () =>
+  it.scopedLive("connection limits: the per-address cap refuses the N+1th; a full port evicts the oldest unauthenticated; a trickler is cut by the header timeout", () =>
     Effect.gen(function* () {
-      const rtsp = yield* startRtsp({ requestTimeoutMs: 60_000 })
-      const idle: Array<net.Socket> = []
-      yield* Effect.addFinalizer(() => Effect.sync(() => idle.forEach((s) => s.destroy())))
-      for (let i = 0; i < 64; i++) {
-        idle.push(yield* call(() => new Promise<net.Socket>((resolve) => {
-          const s: net.Socket = net.connect(rtsp.port, "127.0.0.1", () => resolve(s))
-          s.on("error", () => s.destroy())
-        })))
-      }
-      for (let i = 0; i < 200 && (yield* rtsp.server.counters).open < 64; i++) yield* Effect.sleep("10 millis")
-      expect((yield* rtsp.server.counters).open).toBe(64)
-      const refused = yield* call(() => exchange(rtsp.port, "OPTIONS rtsp://h RTSP/1.0\r\nCSeq: 1\r\n\r\n").catch(() => Buffer.alloc(0)))
-      expect(refused.length).toBe(0)
-      idle.forEach((s) => s.destroy())
-      yield* waitNoneOpen(rtsp.server.counters)
+      const rtsp = yield* startRtsp({ requestTimeoutMs: 60_000, limits: { maxPerAddress: 3, maxConnections: 6 } })
+      const held: Array<net.Socket> = []
+      yield* Effect.addFinalizer(() => Effect.sync(() => held.forEach((s) => s.destroy())))
+      const hold = (localAddress: string) =>
+        call(
+          () =>
+            new Promise<net.Socket>((resolve) => {
+              const s: net.Socket = net.connect({ port: rtsp.port, host: "127.0.0.1", localAddress }, () => resolve(s))
+              s.on("error", () => s.destroy())
+              held.push(s)
+            })
+        )
+      const closed = (s: net.Socket) => call(() => waitFor(() => s.destroyed || s.readableEnded, 5_000, "the host to close it"))
+      const openNow = (n: number) =>
+        call(() => waitFor(async () => (await Effect.runPromise(rtsp.server.connections)).open === n, 5_000, `${n} open`))
+
+      // Three silent connections from 127.0.0.2 are admitted; the fourth is closed unanswered.
+      for (let i = 0; i < 3; i++) yield* hold("127.0.0.2")
+      yield* openNow(3)
+      const fourth = yield* hold("127.0.0.2")
+      yield* closed(fourth)
+      expect((yield* rtsp.server.connections).refused_per_address).toBe(1)
+      // Another address is not affected.
       expect((yield* call(() => new RtspClient(rtsp.port).options())).status).toBe(200)
+
+      // Three more from 127.0.0.3 fill the port (6); the launched client still gets in, and the
+      // oldest silent connection (the first from 127.0.0.2) is the one that went.
+      for (let i = 0; i < 3; i++) yield* hold("127.0.0.3")
+      yield* openNow(6)
+      expect((yield* call(() => new RtspClient(rtsp.port).options())).status).toBe(200)
+      yield* closed(held[0] as net.Socket)
+      expect(held.slice(1, 3).concat(held.slice(4, 7)).every((s) => !s.destroyed)).toBe(true)
+      const counted = yield* rtsp.server.connections
+      expect(counted.evicted).toBe(1)
+      expect(counted.open).toBeLessThanOrEqual(6)
+    })
+  )
+
+  it.scopedLive("a trickler (a byte every 100 ms) is cut by the header timeout with 408; its bytes held are bounded", () =>
+    Effect.gen(function* () {
+      const rtsp = yield* startRtsp({ requestTimeoutMs: 500 })
+      const answer = yield* call(
+        () =>
+          new Promise<Buffer>((resolve) => {
+            const chunks: Array<Buffer> = []
+            const head = Buffer.from("OPTIONS rtsp://h RTSP/1.0\r\nCSeq: 1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "latin1")
+            let sent = 0
+            const s = net.connect({ port: rtsp.port, host: "127.0.0.1", localAddress: "127.0.0.9" })
+            const tick = setInterval(() => {
+              if (s.writable && sent < head.length) s.write(head.subarray(sent, ++sent))
+            }, 100)
+            s.on("data", (c: Buffer) => chunks.push(c))
+            s.on("error", () => s.destroy())
+            s.on("close", () => {
+              clearInterval(tick)
+              resolve(Buffer.concat(chunks))
+            })
+          })
+      ).pipe(Effect.map(parseAnswer))
+      expect(answer.status).toBe(408)
+      const counted = yield* rtsp.server.connections
+      expect(counted.header_timeouts).toBe(1)
+      yield* waitNoneOpen(rtsp.server.counters)
+      expect((yield* rtsp.server.connections).in_head_bytes).toBe(0)
     })
   )
 })

@@ -14,6 +14,12 @@
  * trust is the pinned fingerprint checked per request, and an unpaired client must still reach
  * serverinfo over HTTPS to learn it is unpaired.
  *
+ * Connection limits (`ConnectionLimiter.ts`, one limiter per port): a connection is authenticated
+ * once a whole request is in and being answered, or over HTTPS once its certificate is a paired
+ * one; until then it is the first to go when the port is full. A pairing's `getservercert` wait
+ * is held open (no idle timeout while the operator types the PIN); how many of those one address
+ * may have is the pairing policy's business.
+ *
  * Bad input: an unparseable request or oversized headers get `400` with an XML reason from the
  * socket handler; a body over 64 KiB (nvhttp requests have none) is refused and the connection
  * closed; a failed TLS handshake is counted and dropped.
@@ -25,6 +31,8 @@ import type { AddressInfo, Socket } from "node:net"
 import type { TLSSocket } from "node:tls"
 import { fingerprintOfDer } from "../../services/Certificates.js"
 import { HostConfig } from "../../services/Config.js"
+import { ConnectionLimits } from "../../services/ConnectionLimits.js"
+import type { ConnectionLimiter } from "../../services/ConnectionLimiter.js"
 import { Pairing } from "../../services/Pairing.js"
 import { loadOrCreateGameStreamIdentity } from "./Identity.js"
 import type { GameStreamIdentityError } from "./Identity.js"
@@ -90,6 +98,10 @@ export class GameStream extends Context.Tag("punktfunk/GameStream")<GameStream, 
 export const offeredCodecs = (encoder: EncoderChoice): ReadonlyArray<GameStreamCodec> =>
   encoder === "auto" || encoder === "libx265" || encoder === "hevc_nvenc" ? ["h264", "hevc"] : ["h264"]
 
+/** `getservercert` waits for the operator's PIN: held open, not cut by the idle timeout. */
+const isPairingWait = (target: string | undefined) =>
+  target !== undefined && target.startsWith("/pair?") && /[?&]phrase=getservercert(?:&|$)/.test(target)
+
 const unmapped = (address: string | undefined) => (address ?? "127.0.0.1").replace(/^::ffff:/, "")
 
 const rawRefusal = (message: string): string => {
@@ -99,12 +111,17 @@ const rawRefusal = (message: string): string => {
 
 export const GameStreamLive = (
   options: PairingSessionsOptions = {}
-): Layer.Layer<GameStream, GameStreamIdentityError | GameStreamListenError, HostConfig | Pairing | Pipeline | Recorder> =>
+): Layer.Layer<
+  GameStream,
+  GameStreamIdentityError | GameStreamListenError,
+  HostConfig | Pairing | Pipeline | Recorder | ConnectionLimits
+> =>
   Layer.scoped(
     GameStream,
     Effect.gen(function* () {
       const config = yield* HostConfig
       const pairing = yield* Pairing
+      const limits = yield* ConnectionLimits
       const identity = yield* loadOrCreateGameStreamIdentity(config.configDir)
       const sessions = yield* makePairingSessions(identity, pairing, options)
       const launches = yield* makeLaunches
@@ -130,7 +147,13 @@ export const GameStreamLive = (
       }
 
       // Whatever goes wrong synchronously here is that request's 500, never an uncaught exception.
-      const onRequest = (secure: boolean) => (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const onRequest = (secure: boolean, limiter: ConnectionLimiter) => (req: http.IncomingMessage, res: http.ServerResponse) => {
+        // The head is in; the whole request in (nvhttp requests have no body) makes it a request
+        // in progress, which is never evicted for a newcomer.
+        const connection = limiter.connectionOf(req.socket)
+        connection?.headerDone()
+        req.once("end", () => connection?.authenticate())
+        if (isPairingWait(req.url)) connection?.holdOpen()
         try {
           accept(secure, req, res)
         } catch (e) {
@@ -227,18 +250,37 @@ export const GameStreamLive = (
         socket.end(rawRefusal(why))
       }
 
-      const plain = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES }, onRequest(false))
-      const secure = https.createServer(
-        {
-          cert: identity.certPem,
-          key: identity.keyPem,
-          requestCert: true,
-          rejectUnauthorized: false,
-          minVersion: "TLSv1.2",
-          maxHeaderSize: MAX_HEADER_BYTES
-        },
-        onRequest(true)
+      const plainLimiter = yield* limits.listener("nvhttp")
+      const secureLimiter = yield* limits.listener("nvhttps")
+      // Node checks its header and request timeouts on this interval (30 s by default).
+      const connectionsCheckingInterval = Math.max(100, Math.min(1_000, limits.limits.headerTimeoutMs))
+      const plain = plainLimiter.guard(
+        http.createServer({ maxHeaderSize: MAX_HEADER_BYTES, connectionsCheckingInterval }, onRequest(false, plainLimiter))
       )
+      const secure = secureLimiter.guard(
+        https.createServer(
+          {
+            cert: identity.certPem,
+            key: identity.keyPem,
+            requestCert: true,
+            rejectUnauthorized: false,
+            minVersion: "TLSv1.2",
+            maxHeaderSize: MAX_HEADER_BYTES,
+            connectionsCheckingInterval
+          },
+          onRequest(true, secureLimiter)
+        )
+      )
+      // A paired client's certificate authenticates its connection as soon as TLS is done.
+      secure.on("secureConnection", (socket: TLSSocket) => {
+        const peer = socket.getPeerX509Certificate()
+        if (peer === undefined) return
+        run(
+          pairing
+            .pairedAs(fingerprintOfDer(peer.raw), "gamestream")
+            .pipe(Effect.map((client) => (client === undefined ? undefined : secureLimiter.connectionOf(socket)?.authenticate())))
+        )
+      })
       plain.on("clientError", onClientError)
       secure.on("clientError", onClientError)
       secure.on("tlsClientError", () => void counts.tls_refused++)
@@ -307,6 +349,7 @@ export const GameStreamLive = (
         currentLaunch: launches.current,
         codecs,
         allowLegacyControlIv: config.gamestreamLegacyControlIv,
+        connections: (o) => limits.listener("rtsp", o),
         play: (settings) =>
           runner.play(settings).pipe(
             Effect.asVoid,

@@ -53,6 +53,8 @@ import { Cause, Data, Effect, FiberSet, Schema } from "effect"
 import type { Scope } from "effect"
 import { randomBytes, randomInt } from "node:crypto"
 import * as net from "node:net"
+import { DEFAULT_LIMITS, makeConnectionLimiter } from "../../services/ConnectionLimiter.js"
+import type { ConnectionCounters, ConnectionLimiter, LimiterOptions, ListenerLimits } from "../../services/ConnectionLimiter.js"
 import type { LaunchRecord } from "./Launches.js"
 import { headerOf, refusalResponse, RtspMethod, RtspRefusal, RtspRequestReader, serializeResponse } from "./RtspMessage.js"
 import type { RtspRequest, RtspResponse } from "./RtspMessage.js"
@@ -65,8 +67,7 @@ export class RtspListenError extends Data.TaggedError("RtspListenError")<{ reado
 /** Why PLAY could not start the stream; answered `503` with this message. */
 export class RtspPlayRefused extends Data.TaggedError("RtspPlayRefused")<{ readonly message: string }> {}
 
-export const MAX_CONNECTIONS = 64
-export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
+export const DEFAULT_REQUEST_TIMEOUT_MS = DEFAULT_LIMITS.headerTimeoutMs
 /** How long a closed-by-us connection may take to finish closing before it is destroyed. */
 const LINGER_MS = 2_000
 
@@ -87,6 +88,12 @@ export interface RtspServerOptions {
   readonly requestTimeoutMs?: number
   /** Let clients keep the legacy control-stream IV (repeating AES-GCM nonces); default false: refused with `461`. */
   readonly allowLegacyControlIv?: boolean
+  /**
+   * The listener's connection limits (the host's, from `ConnectionLimits`); by default a limiter
+   * of its own with `limits` over the defaults and `requestTimeoutMs` as its header timeout.
+   */
+  readonly connections?: (options: LimiterOptions) => Effect.Effect<ConnectionLimiter>
+  readonly limits?: Partial<ListenerLimits>
 }
 
 /** ANNOUNCE of a client that keeps the legacy control IV, while the host refuses it. */
@@ -101,9 +108,17 @@ export interface RtspCounters {
   readonly open: number
 }
 
+/**
+ * Connection limits (`ConnectionLimiter.ts`): a connection is authenticated once its request
+ * came from the address of the current launch; before that it is the first to go when the port
+ * is full. The header timeout is the time to send a complete request (answered `408`).
+ */
+
 export interface RtspServer {
   readonly port: number
   readonly counters: Effect.Effect<RtspCounters>
+  /** The listener's connection limits at work (open, evicted, refused, timed out). */
+  readonly connections: Effect.Effect<ConnectionCounters>
 }
 
 /** `streamid=audio`, `streamid=video/0/0`, `streamid=control/13/0`, optionally after the URL. */
@@ -138,7 +153,26 @@ export const makeRtspServer = (options: RtspServerOptions): Effect.Effect<RtspSe
   Effect.gen(function* () {
     const fecPercent = options.fecPercent ?? 20
     const codecs = options.codecs ?? ["h264"]
-    const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
+    /** Each open connection's answer to the header timeout (408 and close). */
+    const expire = new Map<net.Socket, () => void>()
+    const limiter = yield* (
+      options.connections ??
+      ((o: LimiterOptions) =>
+        Effect.sync(() =>
+          makeConnectionLimiter(
+            "rtsp",
+            { ...DEFAULT_LIMITS, headerTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, ...options.limits },
+            o
+          )
+        ))
+    )({
+      onHeaderTimeout: (socket) => {
+        const answer408 = expire.get(socket)
+        if (answer408 === undefined) socket.destroy()
+        else answer408()
+      }
+    })
+    const requestTimeoutMs = limiter.limits.headerTimeoutMs
     const counts = { requests: 0, refused: 0 }
     let session: RtspSession | undefined
     const lock = yield* Effect.makeSemaphore(1)
@@ -155,7 +189,12 @@ export const makeRtspServer = (options: RtspServerOptions): Effect.Effect<RtspSe
         return session
       })
 
-    const handle = (request: RtspRequest, cseq: number, peer: string): Effect.Effect<RtspResponse, RtspRefusal> =>
+    const handle = (
+      request: RtspRequest,
+      cseq: number,
+      peer: string,
+      authenticate: () => void
+    ): Effect.Effect<RtspResponse, RtspRefusal> =>
       Effect.gen(function* () {
         const method = Schema.decodeUnknownOption(RtspMethod)(request.method)
         if (method._tag === "None") {
@@ -164,6 +203,7 @@ export const makeRtspServer = (options: RtspServerOptions): Effect.Effect<RtspSe
         const launch = yield* options.currentLaunch
         if (launch === undefined) return yield* refuse(454, "no launched session on this host: launch an app first", cseq)
         if (unmapped(launch.clientAddress) !== peer) return yield* refuse(403, "the running session was launched from another address", cseq)
+        authenticate()
         switch (method.value) {
           case "OPTIONS":
             return response({ status: 200, cseq, headers: [["Public", "OPTIONS, DESCRIBE, SETUP, ANNOUNCE, PLAY, TEARDOWN"]] })
@@ -281,7 +321,7 @@ export const makeRtspServer = (options: RtspServerOptions): Effect.Effect<RtspSe
     const answer = (socket: net.Socket, request: RtspRequest, cseq: number) => {
       const peer = unmapped(socket.remoteAddress)
       run(
-        handle(request, cseq, peer).pipe(
+        handle(request, cseq, peer, () => limiter.connectionOf(socket)?.authenticate()).pipe(
           Effect.catchTag("RtspRefusal", (r) => Effect.succeed<RtspResponse>({ status: r.status, cseq, body: `${r.reason}\r\n` })),
           Effect.catchAllCause((cause) =>
             Cause.isInterruptedOnly(cause)
@@ -308,7 +348,7 @@ export const makeRtspServer = (options: RtspServerOptions): Effect.Effect<RtspSe
       // Keeps what arrived without re-copying it per chunk (a byte per segment stays linear).
       const reader = new RtspRequestReader()
       let complete = false
-      const deadline = setTimeout(() => {
+      expire.set(socket, () => {
         if (complete) return
         complete = true
         finish(
@@ -316,9 +356,9 @@ export const makeRtspServer = (options: RtspServerOptions): Effect.Effect<RtspSe
           refusalResponse(new RtspRefusal({ status: 408, reason: `no complete request within ${requestTimeoutMs} ms` })),
           408
         )
-      }, requestTimeoutMs)
+      })
       socket.on("close", () => {
-        clearTimeout(deadline)
+        expire.delete(socket)
         sockets.delete(socket)
       })
       // A peer resetting the connection is its own business; it must not reach the process.
@@ -329,7 +369,7 @@ export const makeRtspServer = (options: RtspServerOptions): Effect.Effect<RtspSe
         const outcome = reader.push(chunk)
         if (outcome._tag === "Incomplete") return
         complete = true
-        clearTimeout(deadline)
+        limiter.connectionOf(socket)?.headerDone()
         if (outcome._tag === "Refused") return finish(socket, refusalResponse(outcome.refusal), outcome.refusal.status)
         const cseq = Number(headerOf(outcome.request, "CSeq"))
         try {
@@ -341,8 +381,7 @@ export const makeRtspServer = (options: RtspServerOptions): Effect.Effect<RtspSe
       })
     }
 
-    const server = net.createServer({ noDelay: true }, onConnection)
-    server.maxConnections = MAX_CONNECTIONS
+    const server = limiter.guard(net.createServer({ noDelay: true }, onConnection))
 
     const port = yield* Effect.acquireRelease(
       Effect.async<number, RtspListenError>((resume) => {
@@ -368,5 +407,9 @@ export const makeRtspServer = (options: RtspServerOptions): Effect.Effect<RtspSe
         })
     )
     yield* Effect.logInfo(`GameStream RTSP on ${options.bind}:${port}`)
-    return { port, counters: Effect.sync(() => ({ ...counts, open: sockets.size })) }
+    return {
+      port,
+      counters: Effect.sync(() => ({ ...counts, open: sockets.size })),
+      connections: Effect.sync(() => limiter.counters())
+    }
   })

@@ -11,6 +11,11 @@
  * `rtt_us` in a capture is measured by the host that records it, not reported by a client.
  * Why `rejectUnauthorized: false`: client certificates are self-signed; trust is the pinned
  * fingerprint checked here, not a CA chain.
+ *
+ * Connection limits (`ConnectionLimiter.ts`): the header timeout runs from accept through the TLS
+ * handshake to the first message; a connection is authenticated by a paired `Hello` or a `Pair`
+ * request the host accepted (pending), and a pending pairing is held open (no idle timeout while
+ * the operator types the PIN).
  */
 import { Cause, Context, Data, Duration, Effect, Either, FiberSet, Layer, Option, Schedule, Schema, Stream } from "effect"
 import type { Scope } from "effect"
@@ -20,6 +25,7 @@ import type { AddressInfo } from "node:net"
 import type { MeasuredField, SessionMeta } from "../../api/Stats.js"
 import { fingerprintOfDer } from "../../services/Certificates.js"
 import { HostIdentity } from "../../services/HostIdentity.js"
+import { ConnectionLimits } from "../../services/ConnectionLimits.js"
 import { Pairing, PairingRefused } from "../../services/Pairing.js"
 import { Recorder } from "../../services/Recorder.js"
 import { Pipeline } from "../Pipeline.js"
@@ -90,7 +96,7 @@ const whatIsWrong = (body: string): string => {
 
 export const ControlServerLive = (
   options: ControlServerOptions
-): Layer.Layer<ControlServer, never, HostIdentity | Pairing | Pipeline | Recorder> =>
+): Layer.Layer<ControlServer, never, HostIdentity | Pairing | Pipeline | Recorder | ConnectionLimits> =>
   Layer.scoped(
     ControlServer,
     Effect.gen(function* () {
@@ -98,6 +104,7 @@ export const ControlServerLive = (
       const pairing = yield* Pairing
       const pipeline = yield* Pipeline
       const recorder = yield* Recorder
+      const limiter = yield* Effect.flatMap(ConnectionLimits, (limits) => limits.listener("punktfunk1"))
       const clientTimeout = Duration.decode(options.clientTimeout ?? "10 seconds")
       const pingInterval = Duration.decode(options.pingInterval ?? "500 millis")
       const helloTimeout = Duration.decode(options.helloTimeout ?? "10 seconds")
@@ -142,6 +149,8 @@ export const ControlServerLive = (
               onTimeout: () => new SessionEnd({ reason: "the client said nothing", tell: true })
             })
           )
+          const connection = limiter.connectionOf(socket)
+          connection?.headerDone()
 
           if (first._tag === "Pair") {
             if ((yield* pairing.pairedAs(fingerprint, "native")) !== undefined) {
@@ -161,7 +170,8 @@ export const ControlServerLive = (
                   address: (socket.remoteAddress ?? "").replace(/^::ffff:/, ""),
                   // The client's proof came with its Pair message: the answer is known at once.
                   checkPin: (pin) => Effect.sync(() => checkPinProof(first.pin_proof, pin, fingerprint, identity.fingerprint)),
-                  onPending: (requestId) => say(new PairingPending({ request_id: requestId }))
+                  onPending: (requestId) =>
+                    Effect.sync(() => connection?.holdOpen()).pipe(Effect.zipRight(say(new PairingPending({ request_id: requestId }))))
                 })
                 .pipe(Effect.either),
               untilClosed
@@ -184,6 +194,7 @@ export const ControlServerLive = (
               "this client is not paired with the host: run 'punktfunk-client pair' and enter the PIN it shows in the host's console"
             )
           }
+          connection?.authenticate()
           yield* streamTo(conn, say, fingerprint, first, (socket.remoteAddress ?? "127.0.0.1").replace(/^::ffff:/, "")).pipe(
             Effect.catchTag("PipelineConfigError", (e) => refuse(e.message)),
             Effect.catchTag("PipelineError", (e) => refuse(`the host could not start the stream: ${e.message}`))
@@ -329,13 +340,15 @@ export const ControlServerLive = (
 
       const fibers = yield* FiberSet.make()
       const run = yield* FiberSet.runtime(fibers)<never>()
-      const server = tls.createServer({
-        cert: identity.certPem,
-        key: identity.keyPem,
-        requestCert: true,
-        rejectUnauthorized: false,
-        minVersion: "TLSv1.3"
-      })
+      const server = limiter.guard(
+        tls.createServer({
+          cert: identity.certPem,
+          key: identity.keyPem,
+          requestCert: true,
+          rejectUnauthorized: false,
+          minVersion: "TLSv1.3"
+        })
+      )
       const sockets = new Set<tls.TLSSocket>()
       server.on("secureConnection", (socket) => {
         sockets.add(socket)

@@ -36,11 +36,18 @@ export interface RtspAnswer {
  * `segment`, the bytes go out in pieces of that size, one per event-loop turn with no-delay on
  * (Moonlight sends in 536-byte pieces, so the host must reassemble a request across reads).
  */
-export const exchange = (port: number, bytes: Buffer | string, host = "127.0.0.1", segment?: number): Promise<Buffer> =>
+export const exchange = (
+  port: number,
+  bytes: Buffer | string,
+  host = "127.0.0.1",
+  segment?: number,
+  /** Another loopback address to send from (attackers in tests use 127.0.0.2–254). */
+  localAddress?: string
+): Promise<Buffer> =>
   new Promise((resolve, reject) => {
     const chunks: Array<Buffer> = []
     const data = typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes
-    const socket = net.connect(port, host, () => {
+    const socket = net.connect({ port, host, ...(localAddress === undefined ? {} : { localAddress }) }, () => {
       if (segment === undefined) return void socket.write(data)
       socket.setNoDelay(true)
       const send = (offset: number) => {
