@@ -18,19 +18,28 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=build/asan/native
 mkdir -p "$out"
-# A fresh copy each time (build output excluded), so a file deleted from src/native does not
-# linger in the copy; tar keeps the files' times.
-find "$out" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+# The sources are copied afresh each time (a file deleted from src/native must not linger), but
+# the copies' build/ directories stay: tar keeps each file's time, so make recompiles only what
+# changed since the last sanitizer build (a full one takes minutes on a busy 2-core machine).
+find "$out" -path '*/build' -prune -o -type f -print0 | xargs -0 -r rm -f
 tar -C src/native --exclude=build --exclude='*.ts' -cf - . | tar -C "$out" -xf -
 
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1"
 export CFLAGS="$san" CXXFLAGS="$san" LDFLAGS="-fsanitize=address,undefined"
-for gyp in $(find "$out" -name binding.gyp -not -path '*/build/*' | sort); do
-  dir=$(dirname "$gyp")
-  echo "== node-gyp (asan) $dir"
-  npx --no-install node-gyp rebuild --nodedir=/usr --directory="$dir" >"$dir/node-gyp.log" 2>&1 || {
+for gyp in $(cd "$out" && find . -name binding.gyp -not -path '*/build/*' | sort); do
+  dir=$(realpath -m --relative-to=. "$out/$(dirname "$gyp")")
+  # Configure again when the flags or the binding.gyp changed (or nothing was built yet).
+  stamp="$dir/build/asan-flags"
+  if [ -f "$dir/build/Makefile" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$san" ] && [ "$dir/build/Makefile" -nt "$dir/binding.gyp" ]; then
+    step=build
+  else
+    step=rebuild
+  fi
+  echo "== node-gyp $step (asan) $dir"
+  npx --no-install node-gyp $step --nodedir=/usr --directory="$dir" >"$dir/node-gyp.log" 2>&1 || {
     cat "$dir/node-gyp.log"
     exit 1
   }
+  echo "$san" >"$stamp"
 done
 echo "built with ASan+UBSan into $out"

@@ -19,6 +19,8 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from "vitest"
 import { Effect, Exit, Scope } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { audio } from "../../src/native/audio.js"
 import { enet } from "../../src/native/enet.js"
 import type { EnetEvent } from "../../src/native/enet.js"
@@ -79,6 +81,24 @@ const captureMediaStream = async (keyHex: string, frames: ReadonlyArray<Buffer>)
   }
   return got
 }
+
+describe("the build under test", () => {
+  // Under `npm run test:asan` the driver must really run the instrumented modules: a loader that
+  // ignored PUNKTFUNK_NATIVE_BUILD_DIR would make a clean sanitizer run mean nothing.
+  it.runIf(process.env["PUNKTFUNK_NATIVE_BUILD_DIR"] !== undefined)("the addons mapped are the sanitizer build, with the ASan runtime", () => {
+    media()
+    audio()
+    enet()
+    nativeModule()
+    const maps = fs.readFileSync("/proc/self/maps", "utf8")
+    const dir = path.resolve(process.env["PUNKTFUNK_NATIVE_BUILD_DIR"]!)
+    for (const name of ["punktfunk_media", "punktfunk_audio", "punktfunk_enet", "punktfunk_native"]) {
+      expect(maps).toMatch(new RegExp(`${dir}\\S*/${name}\\.node`))
+    }
+    expect(maps).toMatch(/libasan\.so/)
+    expect(maps).toMatch(/libubsan\.so/)
+  })
+})
 
 describe("punktfunk/1 media receiver under random and mutated datagrams", () => {
   it("an attacker without the key: every forgery refused and counted, the genuine stream whole (FEC, reordering, duplicates)", async () => {
