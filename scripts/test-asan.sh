@@ -27,7 +27,7 @@ mkdir -p "$reports"
 # the first allocation). libubsan is a dependency of each instrumented addon and loads with it.
 # Child processes (hosts the tests spawn, ffmpeg, Xvfb) inherit the preload; that is what we want
 # for the hosts and harmless for the others.
-export LD_PRELOAD="$(gcc -print-file-name=libasan.so)"
+preload="$(gcc -print-file-name=libasan.so)"
 # detect_leaks=0: LeakSanitizer would report what V8, libuv and the uninstrumented libraries keep
 #   until exit (isolates, code space, OpenSSL tables) — none of it ours, and a process that exits
 #   with reachable memory is not a receive-path bug. Use-after-free, overflows and double frees
@@ -37,14 +37,50 @@ export LD_PRELOAD="$(gcc -print-file-name=libasan.so)"
 # log_path: every report also goes to a file named by the process id, so a report from a child
 #   process (a spawned host) cannot hide in output nobody reads; the check below reads them.
 # allocator_may_return_null=1: libavcodec and V8 probe with huge allocations and handle failure.
+# handle_abort=1: UBSan (beside ASan, gcc 12) prints its "runtime error" line to stderr only and
+#   ignores log_path; it then aborts (abort_on_error), and this makes ASan write that abort, with
+#   the stack through __ubsan_handle_<kind> to the offending line, into the report files too.
 # handle_segv=1 (default): a crash prints a stack instead of a bare signal.
-export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=1:allocator_may_return_null=1:log_path=$reports/asan:print_summary=1"
-export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
+asan_options() {
+  echo "detect_leaks=0:halt_on_error=1:abort_on_error=1:handle_abort=1:allocator_may_return_null=1:log_path=$1/asan"
+}
+ubsan_options() {
+  echo "halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$1/ubsan"
+}
+
+# The positive control: one heap overflow and one signed overflow, each in a module built with
+# these flags and called in a process set up as below, must each leave its report. If not, the
+# preload or the report path is broken and a clean run below would prove nothing.
+selfcheck="$root/build/asan/selfcheck"
+rm -rf "$selfcheck"
+mkdir -p "$selfcheck"
+gcc -shared -fPIC -fsanitize=address,undefined -fno-sanitize=object-size -fno-sanitize-recover=all -g -O1 \
+  -I/usr/include/node scripts/asan-selfcheck.c -o "$selfcheck/selfcheck.node" || exit 1
+for bug in "overflow:heap-buffer-overflow" "signedOverflow:__ubsan_handle_add_overflow"; do
+  fn=${bug%%:*}
+  want=${bug#*:}
+  dir="$selfcheck/$fn"
+  mkdir -p "$dir"
+  # In a subshell whose stderr is discarded: the deliberate report and bash's "Aborted" notice.
+  (LD_PRELOAD="$preload" ASAN_OPTIONS="$(asan_options "$dir")" UBSAN_OPTIONS="$(ubsan_options "$dir")" \
+    node -e "require('$selfcheck/selfcheck.node').$fn()") 2>/dev/null && {
+    echo "test:asan self-check: a deliberate $want did not stop the process"
+    exit 1
+  }
+  grep -qs "$want" "$dir"/* || {
+    echo "test:asan self-check: a deliberate $want left no report in $dir"
+    exit 1
+  }
+done
+echo "== self-check: a deliberate heap overflow and a signed overflow were both reported"
+
+export ASAN_OPTIONS="$(asan_options "$reports")"
+export UBSAN_OPTIONS="$(ubsan_options "$reports")"
 export PUNKTFUNK_NATIVE_BUILD_DIR="$root/build/asan/native"
 export PUNKTFUNK_FUZZ_ITERATIONS="${PUNKTFUNK_FUZZ_ITERATIONS:-20000}"
 
 status=0
-npx --no-install vitest run --project streaming "$@" || status=1
+LD_PRELOAD="$preload" npx --no-install vitest run --project streaming "$@" || status=1
 
 shopt -s nullglob
 found=("$reports"/*)
