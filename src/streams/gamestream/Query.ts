@@ -125,11 +125,15 @@ export const ResumeQuery = Schema.Struct({
   surroundAudioInfo: Schema.optional(IntFromString(0, 2 ** 32 - 1))
 })
 
-/** The query string as a record: the first value of each name wins (repeats are ignored). */
+/**
+ * The query string as a record: the first value of each name wins (repeats are ignored).
+ * Built with `Object.fromEntries`, which defines own properties: assigning `out[k] = v` would
+ * send a parameter named `__proto__` to the prototype setter, which drops it silently.
+ */
 export const queryRecord = (search: URLSearchParams): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const [k, v] of search) if (!Object.hasOwn(out, k)) out[k] = v
-  return out
+  const first = new Map<string, string>()
+  for (const [k, v] of search) if (!first.has(k)) first.set(k, v)
+  return Object.fromEntries(first)
 }
 
 /** Decode `query` with `schema`; a failure names the first bad or missing parameter. */
