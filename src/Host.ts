@@ -7,6 +7,7 @@ import { Console, Effect, Layer, Redacted } from "effect"
 import { Auth, AuthLive } from "./services/Auth.js"
 import { ArmedFlag } from "./services/ArmedFlag.js"
 import { PairingLive } from "./services/Pairing.js"
+import type { PairingPolicy } from "./services/Pairing.js"
 import { ConnectionLimitsLive } from "./services/ConnectionLimits.js"
 import { CaptureStoreLive } from "./services/CaptureStore.js"
 import { DiskOpsLive } from "./services/DiskOps.js"
@@ -23,6 +24,7 @@ import { ControlServerLive } from "./streams/punktfunk1/ControlServer.js"
 import { HostIdentityLive } from "./services/HostIdentity.js"
 import { GameStreamLive } from "./streams/gamestream/GameStreamServer.js"
 import { GameStreamMdnsLive } from "./streams/gamestream/MdnsAdvertiser.js"
+import type { PairingSessionsOptions } from "./streams/gamestream/PairingSessions.js"
 import { sessionDefaultsOf } from "./streams/SessionDefaults.js"
 
 export const sessionConfigOf = (config: HostConfigShape): SessionConfig | undefined => {
@@ -53,6 +55,10 @@ export interface HostParts {
   readonly maxSamples?: number
   /** Test-only: pause between write and rename of a save (see CaptureStore). */
   readonly pauseBeforeRename?: string | undefined
+  /** Limits on pairing requests (tests shorten the durations); the defaults otherwise. */
+  readonly pairing?: Partial<PairingPolicy>
+  /** GameStream pairing's own limits (completion window, long polls); the defaults otherwise. */
+  readonly gamestreamPairing?: PairingSessionsOptions
 }
 
 const startLine = Effect.gen(function* () {
@@ -76,7 +82,7 @@ export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
     Layer.provideMerge(store),
     Layer.provideMerge(parts.pipeline),
     Layer.provideMerge(AuthLive(config.tokenFile)),
-    Layer.provideMerge(PairingLive(config.configDir)),
+    Layer.provideMerge(PairingLive(config.configDir, parts.pairing)),
     Layer.provideMerge(ConnectionLimitsLive),
     Layer.provideMerge(Layer.succeed(HostConfig, config))
   )
@@ -96,7 +102,9 @@ export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
   // Its tag is looked up at run time (tests use Context.getOption), hence `Layer<never>` here.
   const gamestream: Layer.Layer<never, Layer.Layer.Error<ReturnType<typeof GameStreamLive>>, Layer.Layer.Context<ReturnType<typeof GameStreamLive>>> =
     config.gamestream
-      ? config.gamestreamMdns ? GameStreamMdnsLive.pipe(Layer.provideMerge(GameStreamLive())) : GameStreamLive()
+      ? config.gamestreamMdns
+        ? GameStreamMdnsLive.pipe(Layer.provideMerge(GameStreamLive(parts.gamestreamPairing)))
+        : GameStreamLive(parts.gamestreamPairing)
       : Layer.empty
   const http = HttpServerLive({ port: config.port, bind: config.bind, webDir: config.webDir })
   const serving = Layer.mergeAll(native, gamestream, Layer.effectDiscard(startLine).pipe(Layer.provideMerge(http)))

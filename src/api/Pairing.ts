@@ -28,9 +28,22 @@ export const PendingPairing = Schema.Struct({
   /** The name the client gave itself (shown to the operator; not trusted for anything). */
   name: Schema.String,
   fingerprint: Fingerprint,
+  /** The network address the request came from (the socket's, never a header the client wrote). */
+  address: Schema.String,
   requested_unix_ms: Schema.Number
 })
 export type PendingPairing = typeof PendingPairing.Type
+
+/**
+ * An address refused for now: too many wrong PINs came from it. `remaining_ms` is the host's own
+ * count, so a browser whose clock differs still shows the right time left.
+ */
+export const PairingLockout = Schema.Struct({
+  address: Schema.String,
+  locked_until_unix_ms: Schema.Number,
+  remaining_ms: Schema.Number
+})
+export type PairingLockout = typeof PairingLockout.Type
 
 export const PairedClient = Schema.Struct({
   fingerprint: Fingerprint,
@@ -94,6 +107,7 @@ export class PairingGroup extends HttpApiGroup.make("pairing")
       .addSuccess(HttpApiSchema.NoContent)
       .addError(PairingRequestNotFound)
   )
+  .add(HttpApiEndpoint.get("lockouts", "/lockouts").addSuccess(Schema.Array(PairingLockout)))
   .add(HttpApiEndpoint.get("clients", "/clients").addSuccess(Schema.Array(PairedClient)))
   .add(
     HttpApiEndpoint.del("unpair")`/clients/${fingerprint}`
@@ -103,4 +117,7 @@ export class PairingGroup extends HttpApiGroup.make("pairing")
   )
   .middleware(Authorization)
   .prefix("/api/v1/pairing")
-  .annotate(OpenApi.Description, "Pair clients by PIN, list and remove paired clients.") {}
+  .annotate(
+    OpenApi.Description,
+    "Pair clients by PIN, list and remove paired clients, see addresses locked out after wrong PINs."
+  ) {}

@@ -11,6 +11,7 @@ export const PairingHandlersLive = HttpApiBuilder.group(PunktfunkApi, "pairing",
       .handle("pending", () => pairing.pending)
       .handle("enterPin", ({ path, payload }) => pairing.enterPin(path.request_id, payload.pin))
       .handle("reject", ({ path }) => pairing.reject(path.request_id))
+      .handle("lockouts", () => pairing.lockouts)
       .handle("clients", () => pairing.clients)
       .handle("unpair", ({ path }) => pairing.unpair(path.fingerprint))
   })

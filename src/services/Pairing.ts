@@ -19,8 +19,16 @@
  *
  * Removing a client publishes its fingerprint on `removals`, so a path ends that client's running
  * sessions at once instead of at its next connect.
+ *
+ * What one network address can do to the list (see `PairingPolicy`): every request waits at most
+ * `pendingTimeout` and its client is then told so; one address holds at most
+ * `maxPendingPerAddress` requests, the host at most `maxPending`; a request is replaced only by
+ * one with the same certificate from the same address (its waiter is told), so nobody else can
+ * push a request out of the list; and `lockoutAfter` wrong PINs from one address refuse pairing
+ * from it for `lockoutFor`. The address is the socket's, as each path saw it — never a header a
+ * client wrote.
  */
-import { Context, Data, Deferred, Effect, Either, Fiber, FiberSet, Layer, PubSub, Ref, Schema, Stream } from "effect"
+import { Clock, Context, Data, Deferred, Duration, Effect, Either, Fiber, FiberSet, Layer, PubSub, Ref, Schema, Stream } from "effect"
 import { randomBytes } from "node:crypto"
 import * as path from "node:path"
 import {
@@ -31,7 +39,7 @@ import {
   PairingSaveError,
   WrongPin
 } from "../api/Pairing.js"
-import type { PairingPath, PendingPairing } from "../api/Pairing.js"
+import type { PairingLockout, PairingPath, PendingPairing } from "../api/Pairing.js"
 import { readIfExists, writePrivateFileAtomic } from "./PrivateFile.js"
 
 export class PairingRefused extends Data.TaggedError("PairingRefused")<{ readonly reason: string }> {}
@@ -64,6 +72,8 @@ export interface PairingService {
     pin: string
   ) => Effect.Effect<PairedClient, PairingRequestNotFound | WrongPin | PairingSaveError>
   readonly reject: (requestId: string) => Effect.Effect<void, PairingRequestNotFound>
+  /** Addresses refused for now after too many wrong PINs, with the time left. */
+  readonly lockouts: Effect.Effect<ReadonlyArray<PairingLockout>>
   readonly clients: Effect.Effect<ReadonlyArray<PairedClient>>
   readonly unpair: (fingerprint: string) => Effect.Effect<void, ClientNotFound | PairingSaveError>
   readonly pairedAs: (fingerprint: string, path: PairingPath) => Effect.Effect<PairedClient | undefined>
@@ -78,6 +88,51 @@ export class Pairing extends Context.Tag("punktfunk/Pairing")<Pairing, PairingSe
 /** Pending requests a host keeps at once: a flood of connects cannot grow the list without bound. */
 export const MAX_PENDING = 16
 
+/**
+ * How the host limits pairing requests. Every field has a default (`DEFAULT_PAIRING_POLICY`);
+ * tests shorten the durations instead of waiting minutes.
+ */
+export interface PairingPolicy {
+  /** Requests on the list at once, from everyone (`MAX_PENDING`). */
+  readonly maxPending: number
+  /**
+   * Requests on the list at once from one address. 2: a client asks once, and a second lets it
+   * reconnect (or pair a second program on the same machine) before the first has gone; more
+   * would let one machine fill the operator's list.
+   */
+  readonly maxPendingPerAddress: number
+  /**
+   * How long a request waits for the operator. 2 minutes: long enough to walk to the host and
+   * type a PIN, short enough that a forgotten request does not sit in the list (or hold its
+   * client's connection) for good. Its client is told when it runs out.
+   */
+  readonly pendingTimeout: Duration.DurationInput
+  /**
+   * Wrong PINs from one address before it is locked out. 5: an operator who mistypes a 4-digit
+   * PIN rarely does so five times running, while a man in the middle of the native pairing who
+   * must guess the PIN online gets no more than 5 guesses per lockout period — 10,000 PINs then
+   * take about 17 hours on average (every guess also needs the operator to type a PIN).
+   */
+  readonly lockoutAfter: number
+  /** How long a locked-out address is refused. 60 s: a real user waits a minute at most. */
+  readonly lockoutFor: Duration.DurationInput
+}
+
+export const DEFAULT_PAIRING_POLICY: PairingPolicy = {
+  maxPending: MAX_PENDING,
+  maxPendingPerAddress: 2,
+  pendingTimeout: "2 minutes",
+  lockoutAfter: 5,
+  lockoutFor: "60 seconds"
+}
+
+/** Wrong PINs from one address: counted until a pairing from it succeeds or its lockout ends. */
+interface Strikes {
+  readonly failures: number
+  /** Clock millis until which the address is refused; undefined while not locked out. */
+  readonly lockedUntil: number | undefined
+}
+
 interface Pending {
   readonly info: PendingPairing
   readonly checkPin: PairingRequest["checkPin"]
@@ -87,10 +142,13 @@ interface Pending {
 const decodeFile = Schema.decodeUnknown(Schema.parseJson(PairedClients))
 const encodeFile = Schema.encodeSync(Schema.parseJson(PairedClients, { space: 2 }))
 
-export const PairingLive = (configDir: string): Layer.Layer<Pairing, PairingLoadError> =>
+export const PairingLive = (configDir: string, policyOptions: Partial<PairingPolicy> = {}): Layer.Layer<Pairing, PairingLoadError> =>
   Layer.scoped(
     Pairing,
     Effect.gen(function* () {
+      const policy = { ...DEFAULT_PAIRING_POLICY, ...policyOptions }
+      const pendingTimeout = Duration.decode(policy.pendingTimeout)
+      const lockoutFor = Duration.decode(policy.lockoutFor)
       const file = path.join(configDir, "paired-clients.json")
       const text = yield* Effect.tryPromise({
         try: () => readIfExists(file),
@@ -106,6 +164,7 @@ export const PairingLive = (configDir: string): Layer.Layer<Pairing, PairingLoad
             )).clients
       const paired = yield* Ref.make<ReadonlyArray<PairedClient>>(initial)
       const pending = yield* Ref.make<ReadonlyMap<string, Pending>>(new Map())
+      const strikes = yield* Ref.make<ReadonlyMap<string, Strikes>>(new Map())
       const removals = yield* PubSub.unbounded<string>()
       // One writer at a time: two operators pairing at once must not lose one of the two.
       const lock = yield* Effect.makeSemaphore(1)
@@ -143,13 +202,15 @@ export const PairingLive = (configDir: string): Layer.Layer<Pairing, PairingLoad
             })
           }
           if (!verdict.right) {
+            const lockedFor = yield* strike(request.info.address)
+            const locked = lockedFor === undefined ? "" : `; ${lockedReason(request.info.address, lockedFor)}`
             yield* Deferred.fail(
               request.decision,
-              new PairingRefused({ reason: "the PIN entered on the host does not match the one this client showed" })
+              new PairingRefused({ reason: `the PIN entered on the host does not match the one this client showed${locked}` })
             )
             return yield* new WrongPin({
               request_id: requestId,
-              message: `wrong PIN for '${request.info.name}': the request is refused; pair the client again`
+              message: `wrong PIN for '${request.info.name}': the request is refused; pair the client again${locked}`
             })
           }
           const client: PairedClient = {
@@ -170,6 +231,7 @@ export const PairingLive = (configDir: string): Layer.Layer<Pairing, PairingLoad
             Effect.as(client)
           )
           yield* Deferred.succeed(request.decision, saved)
+          yield* forgive(request.info.address)
           yield* Effect.logInfo(`paired ${client.path} client '${client.name}' (${client.fingerprint.slice(0, 16)})`)
           return saved
         }).pipe(
@@ -178,6 +240,65 @@ export const PairingLive = (configDir: string): Layer.Layer<Pairing, PairingLoad
           ),
           Effect.either
         )
+
+      const lockedReason = (address: string, remainingMs: number) =>
+        `${policy.lockoutAfter} wrong PINs from ${address}: the host refuses pairing from this address for another ${Math.ceil(remainingMs / 1000)} s`
+
+      /** Time left of this address's lockout, if it is locked out; an ended lockout is forgotten. */
+      const lockedOut = (address: string) =>
+        Effect.gen(function* () {
+          const now = yield* Clock.currentTimeMillis
+          return yield* Ref.modify(strikes, (map): readonly [number | undefined, ReadonlyMap<string, Strikes>] => {
+            const until = map.get(address)?.lockedUntil
+            if (until === undefined) return [undefined, map]
+            if (until > now) return [until - now, map]
+            const next = new Map(map)
+            next.delete(address)
+            return [undefined, next]
+          })
+        })
+
+      /**
+       * Counts a wrong PIN from `address`. The one that reaches `lockoutAfter` locks the address
+       * out (returns the lockout's length), says so once in the log, and refuses the address's
+       * other pending requests: a request already listed must not become one more guess.
+       */
+      const strike = (address: string) =>
+        Effect.gen(function* () {
+          const now = yield* Clock.currentTimeMillis
+          const lockMs = Duration.toMillis(lockoutFor)
+          const startedLockout = yield* Ref.modify(strikes, (map): readonly [boolean, ReadonlyMap<string, Strikes>] => {
+            const was = map.get(address)
+            // A proof that settles during a lockout adds nothing to it.
+            if (was?.lockedUntil !== undefined && was.lockedUntil > now) return [false, map]
+            const failures = (was?.lockedUntil === undefined ? (was?.failures ?? 0) : 0) + 1
+            const next = new Map(map)
+            const locks = failures >= policy.lockoutAfter
+            next.set(address, { failures, lockedUntil: locks ? now + lockMs : undefined })
+            return [locks, next]
+          })
+          if (!startedLockout) return undefined
+          yield* Effect.logWarning(
+            `pairing from ${address} locked out for ${Duration.format(lockoutFor)} after ${policy.lockoutAfter} wrong PINs`
+          )
+          const others = yield* Ref.modify(pending, (map): readonly [ReadonlyArray<Pending>, ReadonlyMap<string, Pending>] => {
+            const next = new Map([...map].filter(([, p]) => p.info.address !== address))
+            return [[...map.values()].filter((p) => p.info.address === address), next]
+          })
+          yield* Effect.forEach(others, (p) => Deferred.fail(p.decision, new PairingRefused({ reason: lockedReason(address, lockMs) })), {
+            discard: true
+          })
+          return lockMs
+        })
+
+      /** A pairing from `address` succeeded: its earlier wrong PINs no longer count (not during a lockout). */
+      const forgive = (address: string) =>
+        Ref.update(strikes, (map) => {
+          if (map.get(address)?.lockedUntil !== undefined) return map
+          const next = new Map(map)
+          next.delete(address)
+          return next
+        })
 
       const service: PairingService = {
         pending: Ref.get(pending).pipe(Effect.map((map) => [...map.values()].map((p) => p.info))),
@@ -200,6 +321,17 @@ export const PairingLive = (configDir: string): Layer.Layer<Pairing, PairingLoad
             if (request === undefined) return yield* notFound(requestId)
             yield* Deferred.fail(request.decision, new PairingRefused({ reason: "the operator rejected this pairing request" }))
           }),
+        lockouts: Effect.gen(function* () {
+          const now = yield* Clock.currentTimeMillis
+          const all = yield* Ref.get(strikes)
+          return [...all]
+            .flatMap(([address, s]) =>
+              s.lockedUntil !== undefined && s.lockedUntil > now
+                ? [{ address, locked_until_unix_ms: s.lockedUntil, remaining_ms: s.lockedUntil - now }]
+                : []
+            )
+            .sort((a, b) => a.locked_until_unix_ms - b.locked_until_unix_ms)
+        }),
         clients: Ref.get(paired),
         unpair: (fingerprint) =>
           lock.withPermits(1)(
@@ -218,6 +350,8 @@ export const PairingLive = (configDir: string): Layer.Layer<Pairing, PairingLoad
           Ref.get(paired).pipe(Effect.map((all) => all.find((c) => c.fingerprint === fingerprint && c.path === kind))),
         request: (request) =>
           Effect.gen(function* () {
+            const locked = yield* lockedOut(request.address)
+            if (locked !== undefined) return yield* new PairingRefused({ reason: lockedReason(request.address, locked) })
             const decision = yield* Deferred.make<PairedClient, PairingRefused>()
             const requestId = randomBytes(6).toString("hex")
             const info: PendingPairing = {
@@ -225,22 +359,66 @@ export const PairingLive = (configDir: string): Layer.Layer<Pairing, PairingLoad
               path: request.path,
               name: request.name.slice(0, 64),
               fingerprint: request.fingerprint,
-              requested_unix_ms: Date.now()
+              address: request.address,
+              requested_unix_ms: yield* Clock.currentTimeMillis
             }
-            const admitted = yield* Ref.modify(pending, (map): readonly [boolean, ReadonlyMap<string, Pending>] => {
-              // One request per certificate: a client that reconnects replaces its own request.
-              const next = new Map([...map].filter(([, p]) => p.info.fingerprint !== request.fingerprint))
-              if (next.size >= MAX_PENDING) return [false, map]
+            type Admission = { readonly refused: string } | { readonly replaced: ReadonlyArray<Pending> }
+            const admission = yield* Ref.modify(pending, (map): readonly [Admission, ReadonlyMap<string, Pending>] => {
+              // One request per certificate and address: a client that reconnects replaces its own
+              // request. The same certificate from elsewhere does not (GameStream sends the
+              // certificate in the clear, so anyone could name it): both stay listed.
+              const mine = (p: Pending) => p.info.fingerprint === request.fingerprint && p.info.address === request.address
+              const replaced = [...map.values()].filter(mine)
+              const rest = [...map].filter(([, p]) => !mine(p))
+              const fromAddress = rest.filter(([, p]) => p.info.address === request.address).length
+              if (fromAddress >= policy.maxPendingPerAddress) {
+                return [
+                  {
+                    refused: `${request.address} already has ${fromAddress} pending pairing requests: enter their PINs or refuse them in the host's console first`
+                  },
+                  map
+                ]
+              }
+              if (rest.length >= policy.maxPending) {
+                return [{ refused: `the host already has ${rest.length} pending pairing requests` }, map]
+              }
+              const next = new Map(rest)
               next.set(requestId, { info, checkPin: request.checkPin, decision })
-              return [true, next]
+              return [{ replaced }, next]
             })
-            if (!admitted) {
-              return yield* new PairingRefused({ reason: `the host already has ${MAX_PENDING} pending pairing requests` })
-            }
-            yield* Effect.logInfo(`pairing request ${requestId} from ${request.path} client '${info.name}': enter its PIN in the console`)
-            return yield* request.onPending(requestId).pipe(
+            if ("refused" in admission) return yield* new PairingRefused({ reason: admission.refused })
+            yield* Effect.forEach(
+              admission.replaced,
+              (p) =>
+                Deferred.fail(
+                  p.decision,
+                  new PairingRefused({ reason: "a newer pairing request from the same client (same certificate, same address) replaced this one" })
+                ),
+              { discard: true }
+            )
+            yield* Effect.logInfo(
+              `pairing request ${requestId} from ${request.path} client '${info.name}' at ${request.address}: enter its PIN in the console`
+            )
+            // Nobody typed the PIN in time: the request leaves the list and its client is told.
+            // A request the operator already took is being decided and is left alone.
+            const expire = Effect.sleep(pendingTimeout).pipe(
+              Effect.zipRight(take(requestId)),
+              Effect.flatMap((found) =>
+                found === undefined
+                  ? Effect.void
+                  : Deferred.fail(
+                      found.decision,
+                      new PairingRefused({
+                        reason: `nobody entered this client's PIN on the host within ${Duration.format(pendingTimeout)}: ask to pair again`
+                      })
+                    ).pipe(Effect.zipRight(Effect.logInfo(`pairing request ${requestId} from '${info.name}' expired`)))
+              )
+            )
+            return yield* Effect.forkScoped(expire).pipe(
+              Effect.zipRight(request.onPending(requestId)),
               Effect.zipRight(Deferred.await(decision)),
-              Effect.ensuring(take(requestId))
+              Effect.ensuring(take(requestId)),
+              Effect.scoped
             )
           }),
         removals: Stream.fromPubSub(removals)

@@ -10,6 +10,7 @@ import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
 import { makeHostLayer } from "../../src/Host.js"
+import type { HostParts } from "../../src/Host.js"
 import { fakePipelineLayer } from "../../src/PipelineChoice.js"
 import { hostConfig } from "../../src/services/Config.js"
 import type { DiskOps } from "../../src/services/DiskOps.js"
@@ -26,6 +27,9 @@ export interface TestHostOptions {
   readonly windowMs?: number
   /** The frame producer; the fake one unless a test streams for real (GameStream end to end). */
   readonly pipeline?: Layer.Layer<Pipeline | ArmedFlag>
+  /** Pairing limits (shorter durations than a real host's, so tests need not wait minutes). */
+  readonly pairing?: HostParts["pairing"]
+  readonly gamestreamPairing?: HostParts["gamestreamPairing"]
 }
 
 export interface TestHost<R> {
@@ -66,7 +70,9 @@ export const startHost = (options: TestHostOptions = {}) =>
     const layer = makeHostLayer(config, {
       pipeline: options.pipeline ?? fakePipelineLayer(options.windowMs ?? config.fakeWindowMs),
       ...(options.disk === undefined ? {} : { disk: options.disk }),
-      ...(options.maxSamples === undefined ? {} : { maxSamples: options.maxSamples })
+      ...(options.maxSamples === undefined ? {} : { maxSamples: options.maxSamples }),
+      ...(options.pairing === undefined ? {} : { pairing: options.pairing }),
+      ...(options.gamestreamPairing === undefined ? {} : { gamestreamPairing: options.gamestreamPairing })
     })
     const context = yield* Layer.build(layer)
     const url = yield* HttpServer.addressFormattedWith((a) => Effect.succeed(a)).pipe(Effect.provide(context))

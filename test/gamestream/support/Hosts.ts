@@ -22,13 +22,8 @@ export const GAMESTREAM_ENV = {
 } as const
 
 export const startGameStreamHost = (
-  options: { readonly dir?: string; readonly env?: Record<string, string>; readonly pipeline?: TestHostOptions["pipeline"] } = {}
-) =>
-  startHost({
-    ...(options.dir === undefined ? {} : { dir: options.dir }),
-    ...(options.pipeline === undefined ? {} : { pipeline: options.pipeline }),
-    env: { ...GAMESTREAM_ENV, ...options.env }
-  })
+  options: Pick<TestHostOptions, "dir" | "env" | "pipeline" | "pairing" | "gamestreamPairing"> = {}
+) => startHost({ ...options, env: { ...GAMESTREAM_ENV, ...options.env } })
 
 export const gameStreamOf = (host: StartedHost): GameStreamShape =>
   Option.getOrThrowWith(Context.getOption(host.context, GameStream), () => new Error("the host has no GameStream service"))

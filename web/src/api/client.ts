@@ -7,7 +7,7 @@
 import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { Effect, Either } from "effect"
 import { PunktfunkApi } from "../../../src/api/Api.js"
-import type { PairedClient, PendingPairing } from "../../../src/api/Pairing.js"
+import type { PairedClient, PairingLockout, PendingPairing } from "../../../src/api/Pairing.js"
 import type { Capture, CaptureMeta, LiveSnapshot, StatsStatus } from "../../../src/api/Stats.js"
 import { describeError } from "./errors.js"
 import type { LiveMessage } from "./sse.js"
@@ -33,6 +33,8 @@ export interface DevicesApi {
   readonly pending: () => Promise<ReadonlyArray<PendingPairing>>
   readonly enterPin: (requestId: string, pin: string) => Promise<PairedClient>
   readonly reject: (requestId: string) => Promise<void>
+  /** Addresses refused for now after too many wrong PINs. */
+  readonly lockouts: () => Promise<ReadonlyArray<PairingLockout>>
   readonly clients: () => Promise<ReadonlyArray<PairedClient>>
   readonly unpair: (fingerprint: string) => Promise<void>
 }
@@ -88,6 +90,7 @@ export const makeDevicesApi = (baseUrl: string, token: string): DevicesApi => {
     pending: () => run(client.pending({})),
     enterPin: (request_id, pin) => run(client.enterPin({ path: { request_id }, payload: { pin } })),
     reject: (request_id) => run(client.reject({ path: { request_id } })),
+    lockouts: () => run(client.lockouts({})),
     clients: () => run(client.clients({})),
     unpair: (fingerprint) => run(client.unpair({ path: { fingerprint } }))
   }

@@ -8,9 +8,13 @@
  * it is waiting meanwhile — the request has already left the pending list by then. Unpairing asks
  * for a confirmation first, like deleting a recording: a client that is unpaired must pair again
  * with a PIN.
+ *
+ * Addresses the host refuses for now (too many wrong PINs came from them) are listed with the
+ * time left, counted down here each second from the host's own figure: the browser's clock may
+ * differ from the host's, so the page never compares the two.
  */
 import { useCallback, useEffect, useState } from "react"
-import type { PairedClient, PendingPairing } from "../../../src/api/Pairing.js"
+import type { PairedClient, PairingLockout, PendingPairing } from "../../../src/api/Pairing.js"
 import type { DevicesApi } from "../api/client.js"
 import { describeError } from "../api/errors.js"
 import { dateTime } from "../lib/format.js"
@@ -33,6 +37,7 @@ const PendingRow = ({ request, api, onDone }: { request: PendingPairing; api: De
     <tr data-testid="pending-row" data-id={request.request_id}>
       <td>{request.name}</td>
       <td>{request.path}</td>
+      <td className="mono">{request.address}</td>
       <td className="mono" title={request.fingerprint}>
         {request.fingerprint.slice(0, 16)}…
       </td>
@@ -67,17 +72,56 @@ const PendingRow = ({ request, api, onDone }: { request: PendingPairing; api: De
   )
 }
 
+/** Whole seconds left, never below 1 while the lockout is listed (0 s would read as "over"). */
+const secondsLeft = (ms: number) => Math.max(1, Math.floor(ms / 1000))
+
+const Lockouts = ({ lockouts }: { lockouts: { readonly list: ReadonlyArray<PairingLockout>; readonly at: number } }) => {
+  const [now, setNow] = useState(() => Date.now())
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 1000)
+    return () => clearInterval(timer)
+  }, [])
+  const live = lockouts.list
+    .map((l) => ({ address: l.address, left: l.remaining_ms - Math.max(0, now - lockouts.at) }))
+    .filter((l) => l.left > 0)
+  if (live.length === 0) return null
+  return (
+    <section className="panel" aria-label="locked-out addresses">
+      <h2>Locked-out addresses</h2>
+      <p className="muted small">Too many wrong PINs came from these addresses: the host refuses pairing from them until the time runs out.</p>
+      <table className="grid">
+        <thead>
+          <tr>
+            <th>address</th>
+            <th>time left</th>
+          </tr>
+        </thead>
+        <tbody>
+          {live.map((l) => (
+            <tr key={l.address} data-testid="lockout-row" data-address={l.address}>
+              <td className="mono">{l.address}</td>
+              <td>{secondsLeft(l.left)} s</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  )
+}
+
 export const DevicesPage = ({ api }: { api: DevicesApi }) => {
   const [pending, setPending] = useState<ReadonlyArray<PendingPairing> | null>(null)
+  const [lockouts, setLockouts] = useState<{ readonly list: ReadonlyArray<PairingLockout>; readonly at: number }>({ list: [], at: 0 })
   const [clients, setClients] = useState<ReadonlyArray<PairedClient> | null>(null)
   const [error, setError] = useState<string | null>(null)
   const [message, setMessage] = useState<string | null>(null)
   const [confirming, setConfirming] = useState<string | null>(null)
   const reload = useCallback(() => {
-    Promise.all([api.pending(), api.clients()]).then(
-      ([p, c]) => {
+    Promise.all([api.pending(), api.clients(), api.lockouts()]).then(
+      ([p, c, l]) => {
         setPending(p)
         setClients(c)
+        setLockouts({ list: l, at: Date.now() })
       },
       (e: unknown) => setError(describeError(e).message)
     )
@@ -96,7 +140,9 @@ export const DevicesPage = ({ api }: { api: DevicesApi }) => {
     <main>
       <section className="panel" aria-label="pairing requests">
         <h2>Pairing requests</h2>
-        <p className="muted small">Type the PIN the client shows on its screen. A request the host does not hear back on expires.</p>
+        <p className="muted small">
+          Type the PIN the client shows on its screen. A request waits two minutes, then its client is told to ask again.
+        </p>
         {message !== null ? (
           <p className="ok" role="status">
             {message}
@@ -119,6 +165,7 @@ export const DevicesPage = ({ api }: { api: DevicesApi }) => {
               <tr>
                 <th>client</th>
                 <th>path</th>
+                <th>from</th>
                 <th>certificate</th>
                 <th>asked at</th>
                 <th />
@@ -132,6 +179,7 @@ export const DevicesPage = ({ api }: { api: DevicesApi }) => {
           </table>
         )}
       </section>
+      <Lockouts lockouts={lockouts} />
       <section className="panel" aria-label="paired clients">
         <h2>Paired clients</h2>
         {clients === null ? (

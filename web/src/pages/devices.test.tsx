@@ -1,6 +1,6 @@
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react"
-import { afterEach, describe, expect, it } from "vitest"
-import type { PairedClient, PendingPairing } from "../../../src/api/Pairing.js"
+import { afterEach, describe, expect, it, vi } from "vitest"
+import type { PairedClient, PairingLockout, PendingPairing } from "../../../src/api/Pairing.js"
 import type { DevicesApi } from "../api/client.js"
 import { ApiFailure } from "../api/errors.js"
 import { DevicesPage } from "./DevicesPage.js"
@@ -11,11 +11,15 @@ const fp = (c: string) => c.repeat(64)
 
 const fakeDevices = () => {
   const calls: Array<string> = []
-  let pending: Array<PendingPairing> = [{ request_id: "r1", path: "native", name: "living-room", fingerprint: fp("a"), requested_unix_ms: 0 }]
+  let pending: Array<PendingPairing> = [
+    { request_id: "r1", path: "native", name: "living-room", fingerprint: fp("a"), address: "192.168.1.20", requested_unix_ms: 0 }
+  ]
+  let lockouts: Array<PairingLockout> = []
   let clients: Array<PairedClient> = [{ fingerprint: fp("b"), path: "native", name: "laptop", paired_unix_ms: 0 }]
   const api: DevicesApi = {
     pending: async () => pending,
     clients: async () => clients,
+    lockouts: async () => lockouts,
     enterPin: async (id, pin) => {
       calls.push(`pin ${id} ${pin}`)
       if (pin !== "1234") throw new ApiFailure("The PIN did not match. The client must ask to pair again.", 403, "WrongPin")
@@ -34,7 +38,7 @@ const fakeDevices = () => {
       clients = clients.filter((c) => c.fingerprint !== f)
     }
   }
-  return { api, calls }
+  return { api, calls, setLockouts: (l: Array<PairingLockout>) => (lockouts = l) }
 }
 
 describe("DevicesPage", () => {
@@ -72,6 +76,37 @@ describe("DevicesPage", () => {
     expect((await screen.findByRole("status")).textContent).toContain("Waiting for living-room to finish pairing")
     await act(async () => finish())
     await screen.findByText("Paired living-room (native).")
+  })
+
+  it("shows where a request comes from", async () => {
+    const { api } = fakeDevices()
+    render(<DevicesPage api={api} />)
+    const row = await screen.findByTestId("pending-row")
+    expect(within(row).getByText("192.168.1.20")).toBeTruthy()
+  })
+
+  it("lists locked-out addresses with the time left, counting down, and drops them when the host does", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true })
+    try {
+      const { api, setLockouts } = fakeDevices()
+      setLockouts([{ address: "192.168.1.66", locked_until_unix_ms: 0, remaining_ms: 42_500 }])
+      render(<DevicesPage api={api} />)
+      const row = await screen.findByTestId("lockout-row")
+      expect(row.getAttribute("data-address")).toBe("192.168.1.66")
+      expect(row.textContent).toContain("42 s")
+      // Between the host's answers the page counts down on its own.
+      setLockouts([{ address: "192.168.1.66", locked_until_unix_ms: 0, remaining_ms: 30_000 }])
+      await act(async () => void vi.advanceTimersByTime(2100))
+      await waitFor(() => expect(screen.getByTestId("lockout-row").textContent).toContain("30 s"))
+      await act(async () => void vi.advanceTimersByTime(1500))
+      expect(screen.getByTestId("lockout-row").textContent).toContain("29 s")
+      setLockouts([])
+      await act(async () => void vi.advanceTimersByTime(2100))
+      await waitFor(() => expect(screen.queryAllByTestId("lockout-row")).toHaveLength(0))
+      expect(screen.queryByRole("region", { name: "locked-out addresses" })).toBeNull()
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it("unpairs only after the confirmation", async () => {
