@@ -56,8 +56,8 @@ const setup = Effect.gen(function* () {
   /** Runs the phases after getservercert that the host does not check (it checks the last). */
   const toAnswered = (uniqueid: string) =>
     Effect.gen(function* () {
-      expect((yield* sessions.clientChallenge({ uniqueid, clientchallenge: new Uint8Array(16) })).statusCode).toBe(200)
-      expect((yield* sessions.serverChallengeResp({ uniqueid, serverchallengeresp: new Uint8Array(32) })).statusCode).toBe(200)
+      expect((yield* sessions.clientChallenge({ uniqueid, clientchallenge: new Uint8Array(16) }, "127.0.0.1")).statusCode).toBe(200)
+      expect((yield* sessions.serverChallengeResp({ uniqueid, serverchallengeresp: new Uint8Array(32) }, "127.0.0.1")).statusCode).toBe(200)
     })
   return { pairing, identity, sessions, client, getServerCert, pinnedAttempt, pinned, toAnswered }
 })
@@ -85,7 +85,7 @@ describe("GameStream pairing attempts", () => {
 
         // Within the window the attempt is alive: its next phase is answered.
         yield* TestClock.adjust("59 seconds")
-        const inTime = yield* sessions.clientChallenge({ uniqueid: "slow-client", clientchallenge: new Uint8Array(16) })
+        const inTime = yield* sessions.clientChallenge({ uniqueid: "slow-client", clientchallenge: new Uint8Array(16) }, "127.0.0.1")
         expect(inTime.statusCode).toBe(200)
         expect(yield* stillWaiting(operator)).toBe(true)
         // The window counts from the PIN, not from the last phase: two seconds more and it is over.
@@ -94,7 +94,7 @@ describe("GameStream pairing attempts", () => {
         expect(told.tag).toBe("PairingRequestNotFound")
         expect(told.message).toMatch(/gave up before completing pairing: it did not finish within/)
         expect(yield* pinned).toEqual([])
-        const late = yield* sessions.serverChallengeResp({ uniqueid: "slow-client", serverchallengeresp: new Uint8Array(32) })
+        const late = yield* sessions.serverChallengeResp({ uniqueid: "slow-client", serverchallengeresp: new Uint8Array(32) }, "127.0.0.1")
         expect(late.statusCode).toBe(400)
         expect(String(late.body)).toMatch(/no pairing in progress/)
       })
@@ -110,13 +110,13 @@ describe("GameStream pairing attempts", () => {
         const replaced = yield* refusalOf(first.operator)
         expect(replaced).toEqual({ tag: "PairingRequestNotFound", message: expect.stringMatching(/replaced/) })
         expect(yield* stillWaiting(second.operator)).toBe(true)
-        expect(yield* sessions.abandon("same")).toBe(true)
+        expect(yield* sessions.abandon("same", "127.0.0.1")).toBe(true)
         expect(yield* refusalOf(second.operator)).toEqual({
           tag: "PairingRequestNotFound",
           message: expect.stringMatching(/gave up before completing pairing: it sent unpair after getservercert/)
         })
         expect(yield* pinned).toEqual([])
-        expect(yield* sessions.abandon("same")).toBe(false)
+        expect(yield* sessions.abandon("same", "127.0.0.1")).toBe(false)
       })
     )
   )
@@ -128,7 +128,7 @@ describe("GameStream pairing attempts", () => {
         const { operator } = yield* pinnedAttempt("guess")
         yield* toAnswered("guess")
         expect(yield* stillWaiting(operator)).toBe(true)
-        expect(yield* sessions.abandon("guess")).toBe(true)
+        expect(yield* sessions.abandon("guess", "127.0.0.1")).toBe(true)
         expect((yield* refusalOf(operator)).tag).toBe("WrongPin")
         expect(yield* pinned).toEqual([])
         expect(yield* pairing.pending).toEqual([])
@@ -142,7 +142,7 @@ describe("GameStream pairing attempts", () => {
         const { sessions, pinnedAttempt, pinned, toAnswered } = yield* setup
         const { operator } = yield* pinnedAttempt("liar")
         yield* toAnswered("liar")
-        const last = yield* sessions.clientPairingSecret({ uniqueid: "liar", clientpairingsecret: new Uint8Array(16 + 256) })
+        const last = yield* sessions.clientPairingSecret({ uniqueid: "liar", clientpairingsecret: new Uint8Array(16 + 256) }, "127.0.0.1")
         expect(String(last.body)).toMatch(/<paired>0<\/paired>/)
         expect((yield* refusalOf(operator)).tag).toBe("WrongPin")
         expect(yield* pinned).toEqual([])
@@ -195,7 +195,7 @@ describe("GameStream pairing attempts", () => {
         expect(yield* pinned).toEqual([client.fingerprint])
 
         const { operator } = yield* pinnedAttempt("again")
-        expect(yield* sessions.abandon("again")).toBe(true)
+        expect(yield* sessions.abandon("again", "127.0.0.1")).toBe(true)
         expect((yield* refusalOf(operator)).tag).toBe("PairingRequestNotFound")
         expect(yield* pinned).toEqual([client.fingerprint])
       })

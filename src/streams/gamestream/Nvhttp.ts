@@ -112,17 +112,18 @@ export const handleNvRequest = (deps: NvhttpDeps) => (req: NvRequest): Effect.Ef
           return ok([["paired", 1]])
         }
         if (phrase !== undefined) return refusal(400, `unknown pairing phrase '${phrase.slice(0, 40)}'`, [["paired", 0]])
-        if ("clientchallenge" in q) return yield* deps.sessions.clientChallenge(yield* decodeQuery(ClientChallengeQuery, q))
-        if ("serverchallengeresp" in q) return yield* deps.sessions.serverChallengeResp(yield* decodeQuery(ServerChallengeRespQuery, q))
-        if ("clientpairingsecret" in q) return yield* deps.sessions.clientPairingSecret(yield* decodeQuery(ClientPairingSecretQuery, q))
+        if ("clientchallenge" in q) return yield* deps.sessions.clientChallenge(yield* decodeQuery(ClientChallengeQuery, q), req.remoteAddress)
+        if ("serverchallengeresp" in q) return yield* deps.sessions.serverChallengeResp(yield* decodeQuery(ServerChallengeRespQuery, q), req.remoteAddress)
+        if ("clientpairingsecret" in q) return yield* deps.sessions.clientPairingSecret(yield* decodeQuery(ClientPairingSecretQuery, q), req.remoteAddress)
         return refusal(400, "not a pairing request: missing phrase, clientchallenge, serverchallengeresp or clientpairingsecret", [["paired", 0]])
       }
 
       case "/unpair": {
         const { uniqueid } = yield* decodeQuery(UnpairQuery, q)
-        // An unfinished attempt of this uniqueid is dropped either way (Moonlight sends this after
-        // it found the PIN wrong); a proven pairing only by its own certificate, over HTTPS.
-        yield* deps.sessions.abandon(uniqueid)
+        // An unfinished attempt of this uniqueid from this address is dropped either way (Moonlight
+        // sends this after it found the PIN wrong; another address's attempt is not its to end); a
+        // proven pairing only by its own certificate, over HTTPS.
+        yield* deps.sessions.abandon(uniqueid, req.remoteAddress)
         if (paired && req.clientFingerprint !== undefined) {
           yield* deps.pairing.unpair(req.clientFingerprint).pipe(Effect.catchAll(() => Effect.void))
           yield* deps.launches.forget(req.clientFingerprint)

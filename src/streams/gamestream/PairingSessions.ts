@@ -27,6 +27,19 @@
  * HTTPS, finds its certificate pinned. A failed attempt pins nothing and unpins nothing, so a
  * client that was paired before a failed re-pair stays paired (and someone replaying a paired
  * client's public certificate cannot unpair it).
+ *
+ * Whose attempt a plain-HTTP request may touch: attempts are kept per network address *and*
+ * `uniqueid`, because `uniqueid` alone names nobody — Moonlight clients send the same constant,
+ * and it travels in the clear. A phase, an `unpair` or a new `getservercert` from another address
+ * finds no attempt of its own and so cannot abandon, answer or replace someone else's. Moonlight
+ * opens a new connection for each phase, but from the same address, so its own phases still meet.
+ * A new `getservercert` from the same address and uniqueid with the same certificate replaces an
+ * older one that still waits: that long poll is answered (refused, saying why) rather than left
+ * hanging.
+ *
+ * The long polls themselves are few: at most `maxLongPolls` wait at once, `maxLongPollsPerAddress`
+ * of them from one address (each holds a socket and a pending request for up to the Pairing
+ * service's request timeout, and idle timeouts must not cut them); one more is refused at once.
  */
 import { Deferred, Duration, Effect, Either, Fiber, FiberSet, Option } from "effect"
 import type { Scope } from "effect"
@@ -58,6 +71,8 @@ type Phase = "cert-sent" | "challenged" | "answered"
 
 /** One client's pairing from the operator's PIN on. */
 interface Attempt {
+  /** Address and uniqueid: see `attemptKey`. */
+  readonly slot: string
   readonly uniqueid: string
   readonly name: string
   readonly fingerprint: string
@@ -75,20 +90,42 @@ interface Attempt {
   timer: Fiber.RuntimeFiber<void> | undefined
 }
 
+/** A `getservercert` waiting for the operator's PIN. */
+interface LongPoll {
+  readonly address: string
+  /** Ends this long poll with a refusal that gives the reason. */
+  readonly replaced: Deferred.Deferred<string>
+}
+
+/**
+ * Every method takes `address`, the socket address the request came from (never a forwarded
+ * header): a request touches only the attempt of its own address and uniqueid.
+ */
 export interface PairingSessionsShape {
-  /** `address`: the socket address the long poll came from (never a forwarded header). */
   readonly getServerCert: (q: typeof GetServerCertQuery.Type, address: string) => Effect.Effect<NvResponse>
-  readonly clientChallenge: (q: typeof ClientChallengeQuery.Type) => Effect.Effect<NvResponse>
-  readonly serverChallengeResp: (q: typeof ServerChallengeRespQuery.Type) => Effect.Effect<NvResponse>
-  readonly clientPairingSecret: (q: typeof ClientPairingSecretQuery.Type) => Effect.Effect<NvResponse>
-  /** Moonlight's `unpair` over HTTP after a failed pairing: drop this uniqueid's attempt. */
-  readonly abandon: (uniqueid: string) => Effect.Effect<boolean>
+  readonly clientChallenge: (q: typeof ClientChallengeQuery.Type, address: string) => Effect.Effect<NvResponse>
+  readonly serverChallengeResp: (q: typeof ServerChallengeRespQuery.Type, address: string) => Effect.Effect<NvResponse>
+  readonly clientPairingSecret: (q: typeof ClientPairingSecretQuery.Type, address: string) => Effect.Effect<NvResponse>
+  /** Moonlight's `unpair` over HTTP after a failed pairing: drop this address's attempt of this uniqueid. */
+  readonly abandon: (uniqueid: string, address: string) => Effect.Effect<boolean>
+  /** The `getservercert` long polls waiting now (for counters and tests). */
+  readonly longPolls: Effect.Effect<number>
 }
 
 export interface PairingSessionsOptions {
   /** After the PIN, the client must finish the remaining phases within this. */
   readonly completeWithin?: Duration.DurationInput
+  /**
+   * `getservercert` long polls waiting at once (default 8): half the Pairing service's list, so
+   * Moonlight clients alone cannot fill it and leave native clients no room.
+   */
+  readonly maxLongPolls?: number
+  /** Long polls from one address (default 2, as the Pairing service's requests per address). */
+  readonly maxLongPollsPerAddress?: number
 }
+
+/** Which attempt a request belongs to: the address it came from and the uniqueid it names. */
+const attemptKey = (address: string, uniqueid: string) => `${address} ${uniqueid}`
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex")
 
@@ -103,7 +140,10 @@ export const makePairingSessions = (
 ): Effect.Effect<PairingSessionsShape, never, Scope.Scope> =>
   Effect.gen(function* () {
     const completeWithin = Duration.decode(options.completeWithin ?? "60 seconds")
+    const maxLongPolls = options.maxLongPolls ?? 8
+    const maxLongPollsPerAddress = options.maxLongPollsPerAddress ?? 2
     const attempts = new Map<string, Attempt>()
+    const longPolls = new Map<string, LongPoll>()
     const timers = yield* FiberSet.make<void>()
     // The requests waiting in the Pairing service; they outlive the getservercert that made them.
     const requests = yield* FiberSet.make<boolean>()
@@ -114,7 +154,7 @@ export const makePairingSessions = (
      */
     const end = (attempt: Attempt, outcome: boolean | PairingRefused, fromTimer = false): Effect.Effect<void> =>
       Effect.gen(function* () {
-        if (attempts.get(attempt.uniqueid) === attempt) attempts.delete(attempt.uniqueid)
+        if (attempts.get(attempt.slot) === attempt) attempts.delete(attempt.slot)
         if (attempt.timer !== undefined && !fromTimer) yield* Fiber.interruptFork(attempt.timer)
         const settled =
           typeof outcome === "boolean" ? yield* Deferred.succeed(attempt.proof, outcome) : yield* Deferred.fail(attempt.proof, outcome)
@@ -131,11 +171,13 @@ export const makePairingSessions = (
       })
     )
 
-    const current = (uniqueid: string, expected: Phase, what: string) =>
+    const current = (uniqueid: string, address: string, expected: Phase, what: string) =>
       Effect.gen(function* () {
-        const attempt = attempts.get(uniqueid)
+        const attempt = attempts.get(attemptKey(address, uniqueid))
         if (attempt === undefined) {
-          return Either.left(failed(`no pairing in progress for uniqueid '${uniqueid}': start again with getservercert`))
+          return Either.left(
+            failed(`no pairing in progress for uniqueid '${uniqueid}' from ${address}: start again with getservercert`)
+          )
         }
         if (attempt.phase !== expected) {
           yield* end(attempt, refused(`the client sent ${what} out of order`))
@@ -156,8 +198,14 @@ export const makePairingSessions = (
         }
         const fingerprint = fingerprintOfDer(cert.raw)
         const name = q.devicename ?? `Moonlight ${q.uniqueid}`.slice(0, 64)
-        const previous = attempts.get(q.uniqueid)
+        const slot = attemptKey(address, q.uniqueid)
+        const previous = attempts.get(slot)
         if (previous !== undefined) yield* end(previous, refused("a new pairing attempt from the same uniqueid replaced it"))
+        const poll: LongPoll = { address, replaced: yield* Deferred.make<string>() }
+        // A long poll is replaced only by the same client asking again: same address, uniqueid and
+        // certificate. Two installs behind one address share Moonlight's constant uniqueid but not
+        // their certificates, and both may wait for their PIN at once.
+        const pollSlot = `${slot} ${fingerprint}`
 
         const entered = yield* Deferred.make<Attempt>()
         const decided = yield* Deferred.make<PairedClient, PairingRefused>()
@@ -168,6 +216,7 @@ export const makePairingSessions = (
           Effect.gen(function* () {
             if (hungUp) return yield* refused("the client gave up before completing pairing: it hung up before the PIN was entered")
             const attempt: Attempt = {
+              slot,
               uniqueid: q.uniqueid,
               name,
               fingerprint,
@@ -182,10 +231,10 @@ export const makePairingSessions = (
               clientHash: Buffer.alloc(0),
               timer: undefined
             }
-            // Another getservercert of this uniqueid may have had its PIN entered meanwhile.
-            const other = attempts.get(q.uniqueid)
+            // Another getservercert of this address and uniqueid may have had its PIN entered meanwhile.
+            const other = attempts.get(slot)
             if (other !== undefined) yield* end(other, refused("a new pairing attempt from the same uniqueid replaced it"))
-            attempts.set(q.uniqueid, attempt)
+            attempts.set(slot, attempt)
             attempt.timer = yield* FiberSet.run(
               timers,
               Effect.sleep(completeWithin).pipe(
@@ -218,39 +267,73 @@ export const makePairingSessions = (
             Effect.flatMap((exit) => Deferred.done(decided, exit)),
             Effect.onInterrupt(() => Deferred.fail(decided, refused("the pairing request was withdrawn")))
           )
-        // The long poll ends with the PIN, or with the request's refusal (rejected, too many
-        // pending). Masked until the hang-up handler is in place, so no request is left behind.
-        const first = yield* Effect.uninterruptibleMask((restore) =>
+        /**
+         * This long poll ends without the PIN: withdraw its request (the operator never sees a
+         * ghost), and if the PIN was entered just now, end the attempt it started.
+         */
+        const withdraw = (request: Fiber.RuntimeFiber<unknown>, why: string) =>
+          Effect.gen(function* () {
+            hungUp = true
+            const pinned = yield* Deferred.poll(entered)
+            if (Option.isSome(pinned)) {
+              const attempt = yield* pinned.value
+              yield* end(attempt, refused(`the client gave up before completing pairing: ${why}`))
+            }
+            yield* Fiber.interrupt(request)
+          })
+        // The long poll ends with the PIN, with the request's refusal (rejected, too many
+        // pending, expired), or replaced by a newer one. Masked until the hang-up handler is in
+        // place, so no request is left behind.
+        const waited = Effect.uninterruptibleMask((restore) =>
           Effect.gen(function* () {
             // Interruptible itself: a fiber forked under the mask would inherit it.
             const request = yield* FiberSet.run(requests, Effect.interruptible(ask))
-            return yield* restore(
-              Effect.raceFirst(
-                Deferred.await(entered).pipe(Effect.as(Either.right(undefined))),
+            const outcome = yield* restore(
+              Effect.raceAll([
+                Deferred.await(entered).pipe(Effect.as({ pin: true, why: "" })),
                 Deferred.await(decided).pipe(
                   Effect.match({
-                    onFailure: (e) => Either.left(e.reason),
-                    onSuccess: () => Either.left("the pairing was decided before the client finished it")
+                    onFailure: (e) => ({ pin: false, why: e.reason }),
+                    onSuccess: () => ({ pin: false, why: "the pairing was decided before the client finished it" })
                   })
-                )
-              )
+                ),
+                Deferred.await(poll.replaced).pipe(Effect.map((why) => ({ pin: false, why, replaced: true })))
+              ])
             ).pipe(
-              // Moonlight cancelled the long poll: withdraw the request (the operator never sees a
-              // ghost), and if the PIN was entered just now, end the attempt it started.
-              Effect.onInterrupt(() =>
-                Effect.gen(function* () {
-                  hungUp = true
-                  const pinned = yield* Deferred.poll(entered)
-                  if (Option.isSome(pinned)) {
-                    const attempt = yield* pinned.value
-                    yield* end(attempt, refused("the client gave up before completing pairing: it hung up before it got the host's certificate"))
-                  }
-                  yield* Fiber.interrupt(request)
-                })
-              )
+              // Moonlight cancelled the long poll.
+              Effect.onInterrupt(() => withdraw(request, "it hung up before it got the host's certificate"))
             )
+            if ("replaced" in outcome) yield* withdraw(request, "a newer getservercert replaced its first one")
+            return outcome.pin ? Either.right(undefined) : Either.left(outcome.why)
           })
         )
+        // Replacing an older long poll of this address and uniqueid, counting and listing are one
+        // step (nothing runs in between); the long poll is unlisted however it ends.
+        const first = yield* Effect.suspend(() => {
+          const older = longPolls.get(pollSlot)
+          if (older !== undefined) longPolls.delete(pollSlot)
+          const answerOlder =
+            older === undefined
+              ? Effect.void
+              : Deferred.succeed(older.replaced, "a newer getservercert from the same client (address, uniqueid and certificate) replaced this one")
+          const fromAddress = [...longPolls.values()].filter((p) => p.address === address).length
+          if (fromAddress >= maxLongPollsPerAddress || longPolls.size >= maxLongPolls) {
+            const why =
+              fromAddress >= maxLongPollsPerAddress
+                ? `${address} already has ${fromAddress} pairing requests waiting for their PIN`
+                : `the host already has ${longPolls.size} GameStream pairing requests waiting for their PIN`
+            return answerOlder.pipe(Effect.as(Either.left(`${why}: try again later`)))
+          }
+          longPolls.set(pollSlot, poll)
+          return answerOlder.pipe(
+            Effect.zipRight(waited),
+            Effect.ensuring(
+              Effect.sync(() => {
+                if (longPolls.get(pollSlot) === poll) longPolls.delete(pollSlot)
+              })
+            )
+          )
+        })
         if (Either.isLeft(first)) return failed(first.left)
         return ok([
           ["paired", 1],
@@ -258,9 +341,9 @@ export const makePairingSessions = (
         ])
       })
 
-    const clientChallenge: PairingSessionsShape["clientChallenge"] = (q) =>
+    const clientChallenge: PairingSessionsShape["clientChallenge"] = (q, address) =>
       Effect.gen(function* () {
-        const found = yield* current(q.uniqueid, "cert-sent", "clientchallenge")
+        const found = yield* current(q.uniqueid, address, "cert-sent", "clientchallenge")
         if (Either.isLeft(found)) return found.left
         const attempt = found.right
         attempt.serverSecret = randomBytes(16)
@@ -279,9 +362,9 @@ export const makePairingSessions = (
         ])
       })
 
-    const serverChallengeResp: PairingSessionsShape["serverChallengeResp"] = (q) =>
+    const serverChallengeResp: PairingSessionsShape["serverChallengeResp"] = (q, address) =>
       Effect.gen(function* () {
-        const found = yield* current(q.uniqueid, "challenged", "serverchallengeresp")
+        const found = yield* current(q.uniqueid, address, "challenged", "serverchallengeresp")
         if (Either.isLeft(found)) return found.left
         const attempt = found.right
         attempt.clientHash = aesEcbDecrypt(attempt.key, q.serverchallengeresp)
@@ -292,9 +375,9 @@ export const makePairingSessions = (
         ])
       })
 
-    const clientPairingSecret: PairingSessionsShape["clientPairingSecret"] = (q) =>
+    const clientPairingSecret: PairingSessionsShape["clientPairingSecret"] = (q, address) =>
       Effect.gen(function* () {
-        const found = yield* current(q.uniqueid, "answered", "clientpairingsecret")
+        const found = yield* current(q.uniqueid, address, "answered", "clientpairingsecret")
         if (Either.isLeft(found)) return found.left
         const attempt = found.right
         const secret = q.clientpairingsecret.subarray(0, 16)
@@ -335,9 +418,10 @@ export const makePairingSessions = (
       clientChallenge,
       serverChallengeResp,
       clientPairingSecret,
-      abandon: (uniqueid) =>
+      longPolls: Effect.sync(() => longPolls.size),
+      abandon: (uniqueid, address) =>
         Effect.suspend(() => {
-          const attempt = attempts.get(uniqueid)
+          const attempt = attempts.get(attemptKey(address, uniqueid))
           if (attempt === undefined) return Effect.succeed(false)
           // After serverchallengeresp Moonlight knows whether the PIN matched; an unpair then is
           // its "wrong PIN". Earlier it just gave up.
