@@ -27,6 +27,7 @@ import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import type { Scope } from "effect"
 import { execFileSync, spawn } from "node:child_process"
+import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -209,7 +210,7 @@ const pairAndLaunch = (name: string, c: StreamCase, armCapture: boolean) =>
     // What Moonlight reads from serverinfo before it starts a stream.
     const info = (yield* promise(() => client.request(true, "/serverinfo"))).xml
     const appId = Number((yield* promise(() => client.applist())).xml.all("ID")[0])
-    const params: Record<string, string> = { ...launchParams(appId), mode: `${c.width}x${c.height}x${c.fps}` }
+    let params: Record<string, string> = { ...launchParams(appId), mode: `${c.width}x${c.height}x${c.fps}` }
     const launched = yield* promise(() => client.launch(params))
     const sessionUrl = launched.xml.get("sessionUrl0") ?? ""
     expect(sessionUrl).toBe(`rtsp://127.0.0.1:${gs.rtspPort}`)
@@ -217,7 +218,14 @@ const pairAndLaunch = (name: string, c: StreamCase, armCapture: boolean) =>
       host,
       gs,
       client,
-      params,
+      /**
+       * Resume as Moonlight does: with a fresh random key (its control counter starts again at 0,
+       * which under the old key the host refuses as replays).
+       */
+      resume: () => {
+        params = { ...params, rikey: randomBytes(16).toString("hex") }
+        return client.resume(params)
+      },
       codecs: Number(info.get("ServerCodecModeSupport")),
       /** Starts the client library against this launch; `extra` are the harness's other options. */
       connect: (sc: StreamCase, out: string, extra: Record<string, string | number>) =>
@@ -339,7 +347,7 @@ describe("GameStream with Moonlight's own client library (moonlight-common-c)", 
       yield* streamEnded(s.gs)
       expect(yield* s.gs.currentLaunch).toBeDefined()
       // 2. Resume, as Moonlight does when the app is still running: a new connection.
-      expect((yield* promise(() => s.client.resume(s.params))).xml.get("resume")).toBe("1")
+      expect((yield* promise(() => s.resume())).xml.get("resume")).toBe("1")
       const again = yield* s.connect(SMALL, path.join(buildDir, "resume.h264"), { ready: 30, stopat: 30 })
       yield* judge(again, SMALL, "h264", path.join(buildDir, "resume.h264"))
       yield* streamEnded(s.gs)
@@ -382,7 +390,7 @@ describe("GameStream with Moonlight's own client library (moonlight-common-c)", 
       yield* streamEnded(s.gs)
       // 7.1 from a client with a slow Opus decoder: 10 ms packets.
       const surround71: StreamCase = { ...SMALL, channels: 8, audioPacketMs: 10 }
-      expect((yield* promise(() => s.client.resume(s.params))).xml.get("resume")).toBe("1")
+      expect((yield* promise(() => s.resume())).xml.get("resume")).toBe("1")
       const second = yield* s.connect(surround71, path.join(buildDir, "71.h264"), { ready: 30, stopat: 30 })
       yield* judge(second, surround71, "h264", path.join(buildDir, "71.h264"))
       yield* streamEnded(s.gs)
@@ -430,7 +438,7 @@ describe("GameStream with Moonlight's own client library (moonlight-common-c)", 
       crashed.child.kill("SIGKILL")
       yield* promise(() => crashed.exited)
       // Moonlight comes back (the app is still running on the host) before the host noticed.
-      expect((yield* promise(() => s.client.resume(s.params))).xml.get("resume")).toBe("1")
+      expect((yield* promise(() => s.resume())).xml.get("resume")).toBe("1")
       const again = yield* s.connect(SMALL, path.join(buildDir, "reconnected.h264"), { ready: 60, stopat: 60 })
       yield* judge(again, SMALL, "h264", path.join(buildDir, "reconnected.h264"))
       yield* streamEnded(s.gs)
