@@ -23,9 +23,10 @@ import {
   HostMessage,
   IdrRequest,
   Pair,
-  pinProof,
+  PairConfirm,
   PROTOCOL
 } from "../streams/punktfunk1/Protocol.js"
+import { clientFinish, clientStart, sessionIdOf, tagMatches } from "../streams/punktfunk1/PairingPake.js"
 import type { ClientMessage, ReceiverReport, Welcome } from "../streams/punktfunk1/Protocol.js"
 
 export class ClientError extends Data.TaggedError("ClientError")<{ readonly message: string }> {}
@@ -65,7 +66,7 @@ const open = (endpoint: Endpoint, identity: ClientIdentity) =>
     const peer = socket.getPeerX509Certificate()
     if (peer === undefined) return yield* new ClientError({ message: "the host presented no certificate" })
     const conn = yield* framed(socket)
-    return { conn, hostFingerprint: fingerprintOfDer(peer.raw) }
+    return { conn, socket, hostFingerprint: fingerprintOfDer(peer.raw) }
   })
 
 const say = (conn: Framed, m: ClientMessage) => conn.send(encodeClientMessage(m))
@@ -91,6 +92,10 @@ export const newPin = (): string => String(randomInt(0, 10_000)).padStart(4, "0"
 /**
  * Asks to pair and waits for the operator. Resolves with the host's fingerprint to pin.
  * `onPending` is told the request id the host's console lists.
+ *
+ * The PIN is proven by CPace (PairingPake.ts): the client's share goes with `Pair`, its tag after
+ * the host's share, and the host's fingerprint is returned only once the host's tag checks —
+ * a host (or a machine in the middle) that does not know the PIN gets nothing pinned here.
  */
 export const pair = (options: {
   readonly endpoint: Endpoint
@@ -101,12 +106,36 @@ export const pair = (options: {
 }): Effect.Effect<string, ClientError> =>
   Effect.scoped(
     Effect.gen(function* () {
-      const { conn, hostFingerprint } = yield* open(options.endpoint, options.identity)
-      yield* say(conn, new Pair({ name: options.name, pin_proof: pinProof(options.pin, options.identity.fingerprint, hostFingerprint) }))
+      const { conn, socket, hostFingerprint } = yield* open(options.endpoint, options.identity)
+      const parties = {
+        pin: options.pin,
+        clientFingerprint: options.identity.fingerprint,
+        hostFingerprint,
+        sid: sessionIdOf(socket),
+        clientName: options.name
+      }
+      const mine = clientStart(parties)
+      yield* say(conn, new Pair({ name: options.name, ya: mine.yaHex }))
+      let hostTag: Uint8Array | undefined
       while (true) {
         const m = yield* hear(conn)
         if (m._tag === "PairingPending") options.onPending?.(m.request_id)
-        else if (m._tag === "Paired") {
+        else if (m._tag === "PairResponse") {
+          if (hostTag !== undefined) return yield* new ClientError({ message: "the host sent a second pairing share" })
+          const finished = clientFinish(parties, mine, m.yb)
+          if (Either.isLeft(finished)) return yield* new ClientError({ message: `pairing failed: ${finished.left.message}` })
+          hostTag = finished.right.tb
+          yield* say(conn, new PairConfirm({ ta: finished.right.taHex }))
+        } else if (m._tag === "Paired") {
+          if (hostTag === undefined) {
+            return yield* new ClientError({ message: "the host said 'paired' without the PIN exchange: it proved nothing, nothing is pinned" })
+          }
+          if (!tagMatches(hostTag, m.tb)) {
+            return yield* new ClientError({
+              message:
+                "the host did not prove it knows the PIN (its confirmation does not match): a machine in the middle, or another host; nothing is pinned"
+            })
+          }
           if (m.host_fingerprint !== hostFingerprint) {
             return yield* new ClientError({ message: "the host's pairing answer names a certificate other than the one it presented" })
           }

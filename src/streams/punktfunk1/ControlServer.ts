@@ -17,7 +17,7 @@
  * request the host accepted (pending), and a pending pairing is held open (no idle timeout while
  * the operator types the PIN).
  */
-import { Cause, Context, Data, Duration, Effect, Either, FiberSet, Layer, Option, Schedule, Schema, Stream } from "effect"
+import { Cause, Context, Data, Deferred, Duration, Effect, Either, FiberSet, Layer, Option, Schedule, Schema, Stream } from "effect"
 import type { Scope } from "effect"
 import { randomBytes } from "node:crypto"
 import * as tls from "node:tls"
@@ -32,21 +32,23 @@ import { Pipeline } from "../Pipeline.js"
 import type { PipelineConfigError, PipelineError, SessionConfig } from "../Pipeline.js"
 import { framed } from "./Framed.js"
 import type { Framed } from "./Framed.js"
+import { isValidShare } from "./Cpace.js"
+import { hostRespond, sessionIdOf, tagMatches } from "./PairingPake.js"
 import {
   BitrateApplied,
-  checkPinProof,
   ClientMessage,
   encodeHostMessage,
   Goodbye,
   Hello,
   Paired,
   PairingPending,
+  PairResponse,
   Ping,
   PROTOCOL,
   Refused,
   Welcome
 } from "./Protocol.js"
-import type { HostMessage, MediaParams } from "./Protocol.js"
+import type { HostMessage, MediaParams, PairConfirm } from "./Protocol.js"
 import { RttWindow } from "./RttWindow.js"
 
 /** What a client session inherits from the host's configuration (the client picks the format). */
@@ -78,6 +80,13 @@ export interface ControlServerShape {
 }
 
 export class ControlServer extends Context.Tag("punktfunk/ControlServer")<ControlServer, ControlServerShape>() {}
+
+/**
+ * How long the host waits for the client's tag after sending its share. Our client answers at
+ * once; a peer that never does learned nothing (the host's share alone tests no PIN, and the
+ * host's tag comes only after a right one), so this only frees the connection.
+ */
+const PAIR_CONFIRM_TIMEOUT = Duration.seconds(30)
 
 class SessionEnd extends Data.TaggedError("SessionEnd")<{ readonly reason: string; readonly tell: boolean }> {}
 
@@ -153,14 +162,59 @@ export const ControlServerLive = (
           connection?.headerDone()
 
           if (first._tag === "Pair") {
-            if ((yield* pairing.pairedAs(fingerprint, "native")) !== undefined) {
-              yield* say(new Paired({ host_fingerprint: identity.fingerprint }))
-              return yield* conn.end
+            // A share that is no group element is refused now, before it bothers the operator.
+            if (!isValidShare(Buffer.from(first.ya, "hex"))) {
+              counts.malformed++
+              return yield* refuse("the pairing share is not a valid ristretto255 element")
             }
-            const untilClosed = read(conn).pipe(
+            // CPace (PairingPake.ts): the operator's PIN makes the host's share; the client's tag
+            // decides. Both fingerprints as this end sees them, and this TLS session, are bound in.
+            const parties = {
+              clientFingerprint: fingerprint,
+              hostFingerprint: identity.fingerprint,
+              sid: sessionIdOf(socket),
+              clientName: first.name
+            }
+            const confirmation = yield* Deferred.make<PairConfirm, PairingRefused>()
+            let responded = false
+            let hostTag: string | undefined
+            // The only message expected while the request waits is the client's tag, once the
+            // host sent its share; anything else, or the connection ending, ends the attempt.
+            const listen = read(conn).pipe(
+              Effect.flatMap((m) =>
+                m._tag === "PairConfirm" && responded
+                  ? Deferred.succeed(confirmation, m).pipe(
+                      Effect.flatMap((first) =>
+                        first ? Effect.void : Effect.fail(new SessionEnd({ reason: "a second pairing confirmation", tell: true }))
+                      )
+                    )
+                  : Effect.fail(new SessionEnd({ reason: `unexpected ${m._tag} while pairing`, tell: true }))
+              ),
               Effect.forever,
-              Effect.catchAll((e) => Effect.succeed(Either.left(new PairingRefused({ reason: e.reason }))))
+              Effect.catchAll((e) =>
+                Deferred.fail(confirmation, new PairingRefused({ reason: e.reason })).pipe(
+                  Effect.as(Either.left(new PairingRefused({ reason: e.reason })))
+                )
+              )
             )
+            const checkPin = (pin: string): Effect.Effect<boolean, PairingRefused> =>
+              Effect.gen(function* () {
+                if (responded) return yield* new PairingRefused({ reason: "this pairing request already had its PIN" })
+                responded = true
+                const exchange = hostRespond({ ...parties, pin }, first.ya)
+                if (Either.isLeft(exchange)) return yield* new PairingRefused({ reason: exchange.left.message })
+                yield* say(new PairResponse({ yb: exchange.right.ybHex }))
+                const confirmed = yield* Deferred.await(confirmation).pipe(
+                  Effect.timeoutFail({
+                    duration: PAIR_CONFIRM_TIMEOUT,
+                    onTimeout: () =>
+                      new PairingRefused({ reason: `the client did not confirm the PIN within ${Duration.format(PAIR_CONFIRM_TIMEOUT)}` })
+                  })
+                )
+                const right = tagMatches(exchange.right.ta, confirmed.ta)
+                if (right) hostTag = exchange.right.tbHex
+                return right
+              })
             const outcome = yield* Effect.raceFirst(
               pairing
                 .request({
@@ -168,16 +222,16 @@ export const ControlServerLive = (
                   name: first.name,
                   fingerprint,
                   address: (socket.remoteAddress ?? "").replace(/^::ffff:/, ""),
-                  // The client's proof came with its Pair message: the answer is known at once.
-                  checkPin: (pin) => Effect.sync(() => checkPinProof(first.pin_proof, pin, fingerprint, identity.fingerprint)),
+                  checkPin,
                   onPending: (requestId) =>
                     Effect.sync(() => connection?.holdOpen()).pipe(Effect.zipRight(say(new PairingPending({ request_id: requestId }))))
                 })
                 .pipe(Effect.either),
-              untilClosed
+              listen
             )
             if (Either.isLeft(outcome)) return yield* refuse(outcome.left.reason)
-            yield* say(new Paired({ host_fingerprint: identity.fingerprint }))
+            if (hostTag === undefined) return yield* refuse("the pairing completed without the PIN exchange")
+            yield* say(new Paired({ host_fingerprint: identity.fingerprint, tb: hostTag }))
             return yield* conn.end
           }
 

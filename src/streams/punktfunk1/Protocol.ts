@@ -8,12 +8,11 @@
  * Why a length prefix: TLS gives a byte stream, and a length lets the reader refuse an oversized
  * frame before buffering it.
  *
- * The PIN proof: the client shows a PIN and sends `HMAC-SHA256(key = "punktfunk/1 pin " + PIN,
- * client fingerprint ‖ host fingerprint)`. Binding both fingerprints means a proof made for one
- * host (or for a machine in the middle, which has its own certificate) is worthless to another.
+ * Pairing proves the PIN by CPace (see `PairingPake.ts`): `Pair` carries the client's share,
+ * `PairResponse` the host's once the operator typed the PIN, then `PairConfirm` and `Paired` carry
+ * each side's confirmation tag. No message lets anyone test a PIN offline.
  */
 import { Schema } from "effect"
-import { createHmac, timingSafeEqual } from "node:crypto"
 import { frame } from "./FrameReader.js"
 
 export { frame, FrameError, FrameReader, MAX_FRAME_BYTES } from "./FrameReader.js"
@@ -24,10 +23,19 @@ const Count = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
 const Name = Schema.String.pipe(Schema.maxLength(64))
 
 // ── client → host ────────────────────────────────────────────────────────────────────────────
+/** A CPace share (a ristretto255 element): 32 bytes, hex. */
+const Share = Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/))
+/** A CPace confirmation tag (HMAC-SHA-512): 64 bytes, hex. */
+const Tag = Schema.String.pipe(Schema.pattern(/^[0-9a-f]{128}$/))
+
+/** Asks to pair, with the client's CPace share Ya (computed from the PIN it shows). */
 export class Pair extends Schema.TaggedClass<Pair>()("Pair", {
   name: Name,
-  pin_proof: Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/))
+  ya: Share
 }) {}
+
+/** The client's confirmation tag Ta, sent once it has the host's share. */
+export class PairConfirm extends Schema.TaggedClass<PairConfirm>()("PairConfirm", { ta: Tag }) {}
 
 export class Hello extends Schema.TaggedClass<Hello>()("Hello", {
   protocol: Schema.String,
@@ -75,13 +83,17 @@ export class Echo extends Schema.TaggedClass<Echo>()("Echo", { id: Count }) {}
 
 export class Goodbye extends Schema.TaggedClass<Goodbye>()("Goodbye", { reason: Schema.String.pipe(Schema.maxLength(200)) }) {}
 
-export const ClientMessage = Schema.Union(Pair, Hello, IdrRequest, BitrateChange, ReceiverReport, Echo, Goodbye)
+export const ClientMessage = Schema.Union(Pair, PairConfirm, Hello, IdrRequest, BitrateChange, ReceiverReport, Echo, Goodbye)
 export type ClientMessage = typeof ClientMessage.Type
 
 // ── host → client ────────────────────────────────────────────────────────────────────────────
 export class PairingPending extends Schema.TaggedClass<PairingPending>()("PairingPending", { request_id: Schema.String }) {}
 
-export class Paired extends Schema.TaggedClass<Paired>()("Paired", { host_fingerprint: Schema.String }) {}
+/** The host's CPace share Yb, from the PIN the operator typed. */
+export class PairResponse extends Schema.TaggedClass<PairResponse>()("PairResponse", { yb: Share }) {}
+
+/** The host checked the client's tag and pinned it; `tb` is the host's own tag for the client to check. */
+export class Paired extends Schema.TaggedClass<Paired>()("Paired", { host_fingerprint: Schema.String, tb: Tag }) {}
 
 export class Refused extends Schema.TaggedClass<Refused>()("Refused", { reason: Schema.String }) {}
 
@@ -103,20 +115,10 @@ export class BitrateApplied extends Schema.TaggedClass<BitrateApplied>()("Bitrat
 /** Round-trip probe: the client echoes `id` at once; the host times the round trip itself. */
 export class Ping extends Schema.TaggedClass<Ping>()("Ping", { id: Count }) {}
 
-export const HostMessage = Schema.Union(PairingPending, Paired, Refused, Welcome, Ping, BitrateApplied, Goodbye)
+export const HostMessage = Schema.Union(PairingPending, PairResponse, Paired, Refused, Welcome, Ping, BitrateApplied, Goodbye)
 export type HostMessage = typeof HostMessage.Type
 
 // ── framing (FrameReader.ts) ─────────────────────────────────────────────────────────────────
 export const encodeClientMessage = (m: ClientMessage): Buffer =>
   frame(Schema.encodeSync(Schema.parseJson(ClientMessage))(m))
 export const encodeHostMessage = (m: HostMessage): Buffer => frame(Schema.encodeSync(Schema.parseJson(HostMessage))(m))
-
-// ── PIN proof ────────────────────────────────────────────────────────────────────────────────
-export const pinProof = (pin: string, clientFingerprint: string, hostFingerprint: string): string =>
-  createHmac("sha256", `${PROTOCOL} pin ${pin}`).update(clientFingerprint + hostFingerprint).digest("hex")
-
-export const checkPinProof = (proof: string, pin: string, clientFingerprint: string, hostFingerprint: string): boolean => {
-  const expected = Buffer.from(pinProof(pin, clientFingerprint, hostFingerprint), "hex")
-  const given = Buffer.from(proof, "hex")
-  return given.length === expected.length && timingSafeEqual(given, expected)
-}
