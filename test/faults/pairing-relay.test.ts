@@ -12,64 +12,11 @@
  * offline from the first message and could pair its own certificate: see pairing-offline.test.ts.)
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Schema } from "effect"
+import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { PendingPairing } from "../../src/api/Pairing.js"
-import { ControlServer } from "../../src/streams/punktfunk1/ControlServer.js"
-import { json, startHost, tempDir, waitFor } from "../support/TestHost.js"
 import type { StartedHost } from "../support/TestHost.js"
-import { messagesOf, runClient, startRelay } from "./pairingRelay.js"
-import type { Relay, RelayOptions } from "./pairingRelay.js"
-
-const PIN = "2468"
-
-const pairingApi = (host: StartedHost, route: string, init: RequestInit = {}) =>
-  Effect.promise(() => host.fetch(`${host.url}/api/v1/pairing${route}`, init))
-const apiJson = (host: StartedHost, route: string) =>
-  pairingApi(host, route).pipe(Effect.flatMap((r) => Effect.promise(() => json(r))))
-
-/**
- * The scene: host on 127.0.0.1, relay on 127.0.0.2 in front of it, the real client pairing with
- * the relay's address; the operator enters the client's PIN for the request the console lists.
- */
-const relayedPairing = (tamper?: RelayOptions["tamper"]) =>
-  Effect.gen(function* () {
-    const host = yield* startHost()
-    const target = { host: "127.0.0.1", port: Context.get(host.context, ControlServer).port }
-    const relay: Relay = yield* Effect.acquireRelease(
-      Effect.promise(() => startRelay(tamper === undefined ? { target } : { target, tamper })),
-      (r) => Effect.promise(() => r.close())
-    )
-    const clientDir = tempDir("punktfunk-client-")
-    const client = yield* Effect.fork(
-      Effect.promise(() =>
-        runClient(["pair", "--host", "127.0.0.2", "--port", String(relay.port), "--dir", clientDir, "--name", "living-room", "--pin", PIN])
-      )
-    )
-    let pending: ReadonlyArray<PendingPairing> = []
-    yield* Effect.promise(() =>
-      waitFor(
-        async () => {
-          pending = Schema.decodeUnknownSync(Schema.Array(PendingPairing))(await Effect.runPromise(apiJson(host, "/pending")))
-          return pending.length > 0
-        },
-        20_000,
-        "the relayed pairing request"
-      )
-    )
-    // What the operator sees: the client's name; the certificate is the relay's, which an
-    // operator pairing a new client for the first time has no way to tell apart.
-    expect(pending.map((p) => [p.name, p.fingerprint])).toEqual([["living-room", relay.identity.fingerprint]])
-    const answer = yield* pairingApi(host, `/pending/${pending[0]?.request_id ?? ""}/pin`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ pin: PIN })
-    })
-    const operatorBody = yield* Effect.promise(() => json(answer))
-    const clientRun = yield* client.await.pipe(Effect.flatMap((exit) => exit))
-    return { host, relay, clientDir, operator: { status: answer.status, body: operatorBody }, clientRun }
-  })
+import { apiJson, messagesOf, relayedPairing } from "./pairingRelay.js"
 
 /** Nothing pinned anywhere: no client on the host, no host in the client's store. */
 const expectNothingPinned = (host: StartedHost, clientDir: string) =>

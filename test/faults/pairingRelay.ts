@@ -11,6 +11,8 @@
  *
  * Bound to 127.0.0.2: attackers in tests use 127.0.0.2–127.0.0.254, the victims 127.0.0.1.
  */
+import { expect } from "@effect/vitest"
+import { Context, Effect, Schema } from "effect"
 import { spawn } from "node:child_process"
 import * as net from "node:net"
 import type { AddressInfo } from "node:net"
@@ -20,7 +22,11 @@ import type { ClientIdentity } from "../../src/client/ControlClient.js"
 import { fingerprintOfDer, fingerprintOfPem, generateCertificate } from "../../src/services/Certificates.js"
 import { sessionIdOf } from "../../src/streams/punktfunk1/PairingPake.js"
 import { frame, FrameReader } from "../../src/streams/punktfunk1/Protocol.js"
+import { PendingPairing } from "../../src/api/Pairing.js"
+import { ControlServer } from "../../src/streams/punktfunk1/ControlServer.js"
 import { root } from "../support/HostProcess.js"
+import { json, startHost, tempDir, waitFor } from "../support/TestHost.js"
+import type { StartedHost } from "../support/TestHost.js"
 
 export const ATTACKER_ADDRESS = "127.0.0.2"
 
@@ -145,3 +151,53 @@ export const runClient = (args: ReadonlyArray<string>) =>
 /** The messages of one tag, decoded as JSON (the relay reads them as any attacker would). */
 export const messagesOf = (transcript: ReadonlyArray<RelayedMessage>, tag: string): Array<Record<string, unknown>> =>
   transcript.map((m) => JSON.parse(m.body) as Record<string, unknown>).filter((m) => m["_tag"] === tag)
+
+/** The PIN our client shows in the relay scenes. */
+export const PIN = "2468"
+
+export const pairingApi = (host: StartedHost, route: string, init: RequestInit = {}) =>
+  Effect.promise(() => host.fetch(`${host.url}/api/v1/pairing${route}`, init))
+export const apiJson = (host: StartedHost, route: string) =>
+  pairingApi(host, route).pipe(Effect.flatMap((r) => Effect.promise(() => json(r))))
+
+/**
+ * The scene: host on 127.0.0.1, relay on 127.0.0.2 in front of it, the real client pairing with
+ * the relay's address; the operator enters the client's PIN for the request the console lists.
+ */
+export const relayedPairing = (tamper?: RelayOptions["tamper"]) =>
+  Effect.gen(function* () {
+    const host = yield* startHost()
+    const target = { host: "127.0.0.1", port: Context.get(host.context, ControlServer).port }
+    const relay: Relay = yield* Effect.acquireRelease(
+      Effect.promise(() => startRelay(tamper === undefined ? { target } : { target, tamper })),
+      (r) => Effect.promise(() => r.close())
+    )
+    const clientDir = tempDir("punktfunk-client-")
+    const client = yield* Effect.fork(
+      Effect.promise(() =>
+        runClient(["pair", "--host", "127.0.0.2", "--port", String(relay.port), "--dir", clientDir, "--name", "living-room", "--pin", PIN])
+      )
+    )
+    let pending: ReadonlyArray<PendingPairing> = []
+    yield* Effect.promise(() =>
+      waitFor(
+        async () => {
+          pending = Schema.decodeUnknownSync(Schema.Array(PendingPairing))(await Effect.runPromise(apiJson(host, "/pending")))
+          return pending.length > 0
+        },
+        20_000,
+        "the relayed pairing request"
+      )
+    )
+    // What the operator sees: the client's name; the certificate is the relay's, which an
+    // operator pairing a new client for the first time has no way to tell apart.
+    expect(pending.map((p) => [p.name, p.fingerprint])).toEqual([["living-room", relay.identity.fingerprint]])
+    const answer = yield* pairingApi(host, `/pending/${pending[0]?.request_id ?? ""}/pin`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ pin: PIN })
+    })
+    const operatorBody = yield* Effect.promise(() => json(answer))
+    const clientRun = yield* client.await.pipe(Effect.flatMap((exit) => exit))
+    return { host, relay, clientDir, operator: { status: answer.status, body: operatorBody }, clientRun }
+  })
