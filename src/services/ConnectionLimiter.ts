@@ -300,6 +300,8 @@ export const makeConnectionLimiter = (name: string, limits: ListenerLimits, opti
       if (server instanceof http.Server || server instanceof https.Server) {
         server.headersTimeout = limits.headerTimeoutMs
         server.requestTimeout = limits.headerTimeoutMs
+        // An HTTP request's head is in when Node hands the request over.
+        server.on("request", (req: http.IncomingMessage) => trackedSockets.get(req.socket)?.headerDone())
       }
       server.on("connection", admit)
       if (server instanceof tls.Server) server.on("secureConnection", link)

@@ -148,10 +148,9 @@ export const GameStreamLive = (
 
       // Whatever goes wrong synchronously here is that request's 500, never an uncaught exception.
       const onRequest = (secure: boolean, limiter: ConnectionLimiter) => (req: http.IncomingMessage, res: http.ServerResponse) => {
-        // The head is in; the whole request in (nvhttp requests have no body) makes it a request
-        // in progress, which is never evicted for a newcomer.
+        // The whole request in (nvhttp requests have no body) makes it a request in progress,
+        // which is never evicted for a newcomer.
         const connection = limiter.connectionOf(req.socket)
-        connection?.headerDone()
         req.once("end", () => connection?.authenticate())
         if (isPairingWait(req.url)) connection?.holdOpen()
         try {

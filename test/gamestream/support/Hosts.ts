@@ -74,14 +74,17 @@ export const pairViaOperator = (
   client: GameStreamClient,
   clientPin: string,
   operatorPin: string = clientPin,
-  options: { readonly ignoreWrongPin?: boolean; readonly deviceName?: string } = {}
+  options: { readonly ignoreWrongPin?: boolean; readonly deviceName?: string; readonly operatorDelayMs?: number } = {}
 ) =>
   Effect.gen(function* () {
+    const { operatorDelayMs, ...pairOptions } = options
     const outcome = yield* Effect.fork(
-      Effect.promise((): Promise<PairOutcome> => client.pair({ pin: clientPin, ...options }))
+      Effect.promise((): Promise<PairOutcome> => client.pair({ pin: clientPin, ...pairOptions }))
     )
     const [request] = yield* waitPending(host)
     if (request === undefined) throw new Error("no pending request")
+    // An operator who takes a while to type the PIN (the client's request waits meanwhile).
+    if (operatorDelayMs !== undefined) yield* Effect.sleep(operatorDelayMs)
     const entered = yield* enterPin(host, request.request_id, operatorPin)
     const operatorBody: unknown = yield* Effect.promise(() => json(entered))
     return { request, operatorStatus: entered.status, operatorBody, outcome: yield* outcome.await.pipe(Effect.flatten) }
