@@ -2,7 +2,6 @@
  * The host program as one Layer: every service composed once, used by `src/main.ts` and by the
  * tests (which swap the pipeline for a fake and point the store at a temp directory).
  */
-import { HttpServer } from "@effect/platform"
 import { Console, Effect, Layer, Redacted } from "effect"
 import { Auth, AuthLive } from "./services/Auth.js"
 import { ArmedFlag } from "./services/ArmedFlag.js"
@@ -17,11 +16,12 @@ import type { HostConfigShape } from "./services/Config.js"
 import { RecorderLive } from "./services/Recorder.js"
 import { MeteredRecorderLive, MetricsLive } from "./services/Metrics.js"
 import { HttpServerLive } from "./http/Server.js"
+import { colonFingerprint, isLoopbackBind, managementUrl } from "./http/ManagementTls.js"
 import type { Pipeline, SessionConfig } from "./streams/Pipeline.js"
 import { runSession } from "./streams/SessionRunner.js"
 import { DemoLive } from "./Demo.js"
 import { ControlServerLive } from "./streams/punktfunk1/ControlServer.js"
-import { HostIdentityLive } from "./services/HostIdentity.js"
+import { HostIdentity, HostIdentityLive } from "./services/HostIdentity.js"
 import { GameStreamLive } from "./streams/gamestream/GameStreamServer.js"
 import { GameStreamMdnsLive } from "./streams/gamestream/MdnsAdvertiser.js"
 import type { PairingSessionsOptions } from "./streams/gamestream/PairingSessions.js"
@@ -61,13 +61,26 @@ export interface HostParts {
   readonly gamestreamPairing?: PairingSessionsOptions
 }
 
-const startLine = Effect.gen(function* () {
-  const auth = yield* Auth
-  const url = yield* HttpServer.addressFormattedWith((address) => Effect.succeed(address))
-  yield* Console.log(`punktfunk host listening on ${url}`)
-  yield* Console.log(`console: ${url}/#token=${Redacted.value(auth.token)}`)
-  yield* Console.log(`token file: ${auth.tokenFile}${auth.generated ? " (generated now)" : ""}`)
-})
+/**
+ * What the host prints at start. The token itself only on the start that generated it: stdout
+ * ends up in journald and CI logs, where anyone who reads the log would operate the host. Later
+ * starts name the token file instead, and the console asks for the token.
+ */
+const startLine = (secure: boolean) =>
+  Effect.gen(function* () {
+    const auth = yield* Auth
+    const identity = yield* HostIdentity
+    const url = yield* managementUrl(secure)
+    yield* Console.log(`punktfunk host listening on ${url}`)
+    if (secure) yield* Console.log(`certificate fingerprint (SHA-256): ${colonFingerprint(identity.fingerprint)}`)
+    if (auth.generated) {
+      yield* Console.log(`console: ${url}/#token=${Redacted.value(auth.token)}`)
+      yield* Console.log(`token file: ${auth.tokenFile} (generated now; the token is printed this once)`)
+    } else {
+      yield* Console.log(`console: ${url}/ (paste the token from the token file when it asks)`)
+      yield* Console.log(`token file: ${auth.tokenFile}`)
+    }
+  })
 
 export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
   const store = CaptureStoreLive({ dir: config.capturesDir, pauseBeforeRename: parts.pauseBeforeRename }).pipe(
@@ -84,6 +97,8 @@ export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
     Layer.provideMerge(AuthLive(config.tokenFile)),
     Layer.provideMerge(PairingLive(config.configDir, parts.pairing)),
     Layer.provideMerge(ConnectionLimitsLive),
+    // One identity for the native control port and the management API's HTTPS.
+    Layer.provideMerge(HostIdentityLive(config.configDir)),
     Layer.provideMerge(Layer.succeed(HostConfig, config))
   )
   const sessionConfig = sessionConfigOf(config)
@@ -97,7 +112,7 @@ export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
     bind: config.streamBind,
     clientTimeout: `${config.nativeClientTimeoutMs} millis`,
     session: sessionDefaultsOf(config)
-  }).pipe(Layer.provideMerge(HostIdentityLive(config.configDir)))
+  })
   // GameStream (Moonlight clients): nvhttp, pairing, RTSP, the ENet control stream, RTP video and audio.
   // Its tag is looked up at run time (tests use Context.getOption), hence `Layer<never>` here.
   const gamestream: Layer.Layer<never, Layer.Layer.Error<ReturnType<typeof GameStreamLive>>, Layer.Layer.Context<ReturnType<typeof GameStreamLive>>> =
@@ -106,8 +121,18 @@ export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
         ? GameStreamMdnsLive.pipe(Layer.provideMerge(GameStreamLive(parts.gamestreamPairing)))
         : GameStreamLive(parts.gamestreamPairing)
       : Layer.empty
-  const http = HttpServerLive({ port: config.port, bind: config.bind, webDir: config.webDir })
-  const serving = Layer.mergeAll(native, gamestream, Layer.effectDiscard(startLine).pipe(Layer.provideMerge(http)))
+  const secure = !isLoopbackBind(config.bind)
+  const http = Layer.unwrapEffect(
+    Effect.map(HostIdentity, (identity) =>
+      HttpServerLive({
+        port: config.port,
+        bind: config.bind,
+        webDir: config.webDir,
+        tls: secure ? { cert: identity.certPem, key: identity.keyPem } : undefined
+      })
+    )
+  )
+  const serving = Layer.mergeAll(native, gamestream, Layer.effectDiscard(startLine(secure)).pipe(Layer.provideMerge(http)))
   return Layer.mergeAll(sessions, DemoLive.pipe(Layer.provideMerge(serving))).pipe(
     Layer.provideMerge(core)
   )

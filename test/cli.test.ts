@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
+import { X509Certificate } from "node:crypto"
 import * as net from "node:net"
 import * as path from "node:path"
 import { Capture, CaptureMeta, StatsStatus } from "../src/api/Stats.js"
@@ -154,5 +155,50 @@ describe("the punktfunk CLI against a running host", () => {
       expect(bare.stderr).toContain(`no punktfunk host answers at ${url}`)
     }),
     60_000
+  )
+
+  it.scopedLive("an https:// host (API bound beyond loopback): the right pin works, a wrong one is refused in one line", () =>
+    Effect.gen(function* () {
+      // Bound to every address, so the API speaks HTTPS; the CLI reaches it over loopback.
+      const host = yield* startHost({ env: { PUNKTFUNK_BIND: "0.0.0.0" } })
+      expect(host.url).toMatch(/^https:\/\//)
+      const url = `https://127.0.0.1:${new URL(host.url).port}`
+      const tokenFile = path.join(host.dir, "token")
+      const printed = new X509Certificate(fs.readFileSync(path.join(host.dir, "host-cert.pem"))).fingerprint256
+      const base = ["stats", "status", "--host", url, "--token-file", tokenFile]
+
+      const pinned = yield* cli([...base, "--fingerprint", printed])
+      expect(pinned.code, pinned.stderr).toBe(0)
+      expect(pinned.stdout).toMatch(/armed:\s+no/)
+      // The same pin from the environment, and written as lowercase hex without colons.
+      const fromEnv = yield* cli(base, { PUNKTFUNK_HOST_FINGERPRINT: printed.replace(/:/g, "").toLowerCase() })
+      expect(fromEnv.code, fromEnv.stderr).toBe(0)
+      // Beside the host (its config directory readable), its own certificate file is the pin.
+      const local = yield* cli(["stats", "status", "--host", url], { PUNKTFUNK_CONFIG_DIR: host.dir })
+      expect(local.code, local.stderr).toBe(0)
+
+      const wrongPin = printed.slice(0, -2) + (printed.endsWith("00") ? "11" : "00")
+      const wrong = yield* cli([...base, "--fingerprint", wrongPin])
+      expect(wrong.code).toBe(5)
+      expect(wrong.stdout).toBe("")
+      expect(wrong.stderr.trim().split("\n")).toHaveLength(1)
+      expect(wrong.stderr).toContain(`presented certificate SHA-256 ${printed}, not the pinned ${wrongPin}: refusing to send the token`)
+
+      // No pin anywhere: refused, naming what the host presented (no silent trust on first use).
+      const unpinned = yield* cli(base)
+      expect(unpinned.code).toBe(5)
+      expect(unpinned.stderr).toContain(`serves HTTPS with certificate SHA-256 ${printed}`)
+      expect(unpinned.stderr).toContain(`pass --fingerprint ${printed}`)
+
+      const notHex = yield* cli([...base, "--fingerprint", "abc"])
+      expect(notHex.code).toBe(2)
+      expect(notHex.stderr).toContain("is not a SHA-256 fingerprint")
+
+      // Plain HTTP to the HTTPS port: the host hangs up, and the CLI says to use https://.
+      const plain = yield* cli(["stats", "status", "--host", `127.0.0.1:${new URL(host.url).port}`, "--token-file", tokenFile])
+      expect(plain.code).toBe(3)
+      expect(plain.stderr).toContain("speaks only HTTPS: try https://")
+    }),
+    120_000
   )
 })

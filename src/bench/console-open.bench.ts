@@ -14,6 +14,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { tokenFromStartOutput, urlFromStartOutput } from "./StartOutput.js"
 import { Schema } from "effect"
 import { chromium } from "playwright-core"
 import type { Capture, MeasuredField, SessionMeta, StatsSample } from "../api/Stats.js"
@@ -84,8 +85,8 @@ const startHost = (env: Record<string, string>) =>
     child.stderr.on("data", (c: Buffer) => (out += c.toString()))
     child.stdout.on("data", (c: Buffer) => {
       out += c.toString()
-      const url = /punktfunk host listening on (http:\/\/\S+)/.exec(out)?.[1]
-      const token = /#token=(\S+)/.exec(out)?.[1]
+      const url = urlFromStartOutput(out)
+      const token = tokenFromStartOutput(out)
       if (url !== undefined && token !== undefined) {
         clearTimeout(timer)
         resolve({

@@ -16,6 +16,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { tokenFromStartOutput, urlFromStartOutput } from "./StartOutput.js"
 import { CaptureMeta, StatsSample } from "../api/Stats.js"
 import type { SessionMeta } from "../api/Stats.js"
 
@@ -123,8 +124,8 @@ export default async () => {
     while (url === undefined || token === undefined) {
       if (performance.now() - spawned > 60_000) throw new Error(`host did not start:\n${out}`)
       await sleep(20)
-      url = /punktfunk host listening on (http:\/\/\S+)/.exec(out)?.[1]
-      token = /#token=(\S+)/.exec(out)?.[1]
+      url = urlFromStartOutput(out)
+      token = tokenFromStartOutput(out)
     }
     const startS = (performance.now() - spawned) / 1000
     const list = async () => {

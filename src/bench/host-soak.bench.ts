@@ -14,6 +14,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { tokenFromStartOutput, urlFromStartOutput } from "./StartOutput.js"
 
 /** `dist/main.js` from `dist/bench` (the bench) and from `src/bench` (the fault suite) alike. */
 const defaultMainJs = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "main.js")
@@ -65,8 +66,8 @@ export const runSoak = async (seconds: number, mainJs = defaultMainJs): Promise<
     while (url === undefined || token === undefined) {
       if (Date.now() - started > 30_000) throw new Error(`host did not start:\n${out}`)
       await sleep(50)
-      url = /punktfunk host listening on (http:\/\/\S+)/.exec(out)?.[1]
-      token = /#token=(\S+)/.exec(out)?.[1]
+      url = urlFromStartOutput(out)
+      token = tokenFromStartOutput(out)
     }
     const auth = { authorization: `Bearer ${token}` }
     const api = `${url}/api/v1/stats`

@@ -15,6 +15,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { packageRoot } from "../services/Config.js"
 import type { BenchReport } from "./run.js"
+import { tokenFromStartOutput } from "./StartOutput.js"
 
 const mainJs = path.join(packageRoot, "dist", "main.js")
 const clientJs = path.join(packageRoot, "dist", "client.js")
@@ -60,8 +61,9 @@ const session = async (seconds: number, loss: number) => {
   host.stdout.on("data", (c: Buffer) => (out += c.toString()))
   host.stderr.on("data", (c: Buffer) => (out += c.toString()))
   try {
-    const url = (await waitMatch(() => out, /listening on (http:\/\/\S+)/, 20_000))[1] ?? ""
-    const token = (await waitMatch(() => out, /#token=(\S+)/, 20_000))[1] ?? ""
+    const url = (await waitMatch(() => out, /listening on (https?:\/\/\S+)/, 20_000))[1] ?? ""
+    await waitMatch(() => out, /^token file: [^\n]*\n/m, 20_000)
+    const token = tokenFromStartOutput(out) ?? ""
     const port = (await waitMatch(() => out, /punktfunk\/1 control on [^:]+:(\d+)/, 20_000))[1] ?? ""
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-bench-client-"))
     const common = ["--host", "127.0.0.1", "--port", port, "--dir", dir, "--name", "bench"]

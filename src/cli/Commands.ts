@@ -23,7 +23,14 @@ const tokenFile = Options.text("token-file").pipe(
   Options.withDescription("the host's bearer token file (default: the host's own, ~/.config/punktfunk/token)"),
   Options.withDefault(defaultTokenFile())
 )
-const connection = { host, tokenFile }
+const fingerprint = Options.text("fingerprint").pipe(
+  Options.withDescription(
+    "SHA-256 fingerprint of an https:// host's certificate, as the host prints it at start (env PUNKTFUNK_HOST_FINGERPRINT; default: the host's own host-cert.pem beside its token, when the CLI runs on the host's machine)"
+  ),
+  Options.withFallbackConfig(Config.string("PUNKTFUNK_HOST_FINGERPRINT")),
+  Options.optional
+)
+const connection = { host, tokenFile, fingerprint }
 const json = Options.boolean("json").pipe(Options.withDescription("print the host's JSON answer instead of a table"))
 const id = Args.text({ name: "ID" }).pipe(Args.withDescription("capture id (see 'punktfunk stats list')"))
 

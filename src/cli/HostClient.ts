@@ -9,11 +9,14 @@
  * "the host said no, because …" it was, so each command maps them once through `explain`.
  */
 import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
-import { Data, Effect } from "effect"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { Data, Effect, Layer, Option } from "effect"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { PunktfunkApi } from "../api/Api.js"
+import { fingerprintOfPem } from "../services/Certificates.js"
+import { normalizeFingerprint, pinnedAgents } from "./PinnedTls.js"
 
 export const DEFAULT_HOST = "http://127.0.0.1:47990"
 
@@ -48,10 +51,43 @@ export const readToken = (tokenFile: string): Effect.Effect<string, CliError> =>
     )
   )
 
+/** The host's certificate beside its token: `<config>/host-cert.pem` (see `services/HostIdentity.ts`). */
+export const defaultHostCertFile = (env: NodeJS.ProcessEnv = process.env): string => {
+  const configDir = env["PUNKTFUNK_CONFIG_DIR"] ?? path.join(os.homedir(), ".config", "punktfunk")
+  return path.resolve(configDir, "host-cert.pem")
+}
+
 export interface Connection {
   readonly host: string
   readonly tokenFile: string
+  /** `--fingerprint` / `PUNKTFUNK_HOST_FINGERPRINT`: the certificate an `https://` host must present. */
+  readonly fingerprint: Option.Option<string>
 }
+
+/**
+ * The fingerprint an `https://` host must present: the one given, else that of the host's own
+ * certificate file when the CLI runs beside the host (the same trust as reading its token file),
+ * else none — and then the connection is refused, naming what the host presented.
+ */
+const pinFor = (connection: Connection): Effect.Effect<string | undefined, CliError> =>
+  Option.match(connection.fingerprint, {
+    onSome: (given) => {
+      const pin = normalizeFingerprint(given)
+      return pin === undefined
+        ? Effect.fail(
+            new CliError({ message: `--fingerprint ${given} is not a SHA-256 fingerprint (64 hex digits, colons allowed)`, exitCode: 2 })
+          )
+        : Effect.succeed(pin)
+    },
+    onNone: () =>
+      Effect.promise(async () => {
+        try {
+          return fingerprintOfPem(await fs.readFile(defaultHostCertFile(), "utf8"))
+        } catch {
+          return undefined
+        }
+      })
+  })
 
 /** `127.0.0.1:47990` means `http://127.0.0.1:47990`; a trailing slash is dropped. */
 export const normalizeBase = (host: string): string => {
@@ -59,14 +95,30 @@ export const normalizeBase = (host: string): string => {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed) ? trimmed : `http://${trimmed}`
 }
 
+/** Plain HTTP through fetch; HTTPS only through the pinned agent (see `PinnedTls.ts`). */
+const transportFor = (connection: Connection) => {
+  const base = normalizeBase(connection.host)
+  if (!base.toLowerCase().startsWith("https:")) return Effect.succeed(FetchHttpClient.layer)
+  return pinFor(connection).pipe(
+    Effect.map((pin) =>
+      NodeHttpClient.layerWithoutAgent.pipe(
+        Layer.provide(
+          Layer.succeed(NodeHttpClient.HttpAgent, { [NodeHttpClient.HttpAgentTypeId]: NodeHttpClient.HttpAgentTypeId, ...pinnedAgents(pin, base) })
+        )
+      )
+    )
+  )
+}
+
 export const makeClient = (connection: Connection) =>
   Effect.gen(function* () {
+    const transport = yield* transportFor(connection)
     const token = yield* readToken(connection.tokenFile)
     return yield* HttpApiClient.make(PunktfunkApi, {
       baseUrl: normalizeBase(connection.host),
       transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(token))
-    })
-  }).pipe(Effect.provide(FetchHttpClient.layer))
+    }).pipe(Effect.provide(transport))
+  })
 
 export type PunktfunkClient = Effect.Effect.Success<ReturnType<typeof makeClient>>
 
@@ -76,6 +128,16 @@ const hasTag = (e: unknown): e is { readonly _tag: string } =>
 const messageOf = (e: unknown): string =>
   typeof e === "object" && e !== null && "message" in e && typeof e.message === "string" ? e.message : String(e)
 
+/**
+ * fetch's "other side closed": something listens but hung up on plain HTTP — the management
+ * API's HTTPS port does exactly that (see `http/ManagementTls.ts`).
+ */
+const closedWithoutAnswer = (cause: unknown): boolean => {
+  const inner = typeof cause === "object" && cause !== null && "cause" in cause ? cause.cause : undefined
+  const code = typeof inner === "object" && inner !== null && "code" in inner ? inner.code : undefined
+  return code === "UND_ERR_SOCKET" || code === "ECONNRESET"
+}
+
 /** Any failure of a client call, as one operator-facing sentence with an exit code. */
 export const explain =
   (connection: Connection) =>
@@ -83,8 +145,17 @@ export const explain =
     if (e instanceof CliError) return e
     if (hasTag(e)) {
       switch (e._tag) {
-        case "RequestError":
+        case "RequestError": {
+          const cause = "cause" in e ? e.cause : undefined
+          if (hasTag(cause) && cause._tag === "PinRefused") return new CliError({ message: messageOf(cause), exitCode: 5 })
+          if (closedWithoutAnswer(cause) && !normalizeBase(connection.host).toLowerCase().startsWith("https:")) {
+            return new CliError({
+              message: `the host at ${normalizeBase(connection.host)} closed the connection without an answer (a host bound beyond loopback speaks only HTTPS: try https://)`,
+              exitCode: 3
+            })
+          }
           return new CliError({ message: `no punktfunk host answers at ${normalizeBase(connection.host)}`, exitCode: 3 })
+        }
         case "Unauthorized":
           return new CliError({ message: `the host refused the token from ${connection.tokenFile}`, exitCode: 4 })
         case "ResponseError":

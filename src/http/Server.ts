@@ -13,6 +13,7 @@ import type { HttpApp } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Cause, Effect, Layer, Option } from "effect"
 import { createServer } from "node:http"
+import { createServer as createHttpsServer } from "node:https"
 import { PunktfunkApi } from "../api/Api.js"
 import { ConnectionLimits } from "../services/ConnectionLimits.js"
 import { AuthorizationLive } from "./Authorization.js"
@@ -90,7 +91,13 @@ const refuseMultipart = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R
     )
   })
 
-export const HttpServerLive = (options: { readonly port: number; readonly bind: string; readonly webDir: string }) =>
+export const HttpServerLive = (options: {
+  readonly port: number
+  readonly bind: string
+  readonly webDir: string
+  /** The host's certificate and key: HTTPS when bound beyond loopback (see ManagementTls.ts). */
+  readonly tls?: { readonly cert: string; readonly key: string } | undefined
+}) =>
   HttpApiBuilder.serve((app) =>
     app.pipe(
       HttpIncomingMessage.withMaxBodySize(Option.some(MAX_BODY_BYTES)),
@@ -108,7 +115,12 @@ export const HttpServerLive = (options: { readonly port: number; readonly bind: 
     Layer.provideMerge(
       Layer.unwrapEffect(
         Effect.flatMap(ConnectionLimits, (c) => c.listener("management", { maxStreams: c.maxLiveSubscribers })).pipe(
-          Effect.map((limiter) => NodeHttpServer.layer(() => limiter.guard(createServer()), { port: options.port, host: options.bind }))
+          Effect.map((limiter) =>
+            NodeHttpServer.layer(
+              () => limiter.guard(options.tls === undefined ? createServer() : createHttpsServer(options.tls)),
+              { port: options.port, host: options.bind }
+            )
+          )
         )
       )
     )

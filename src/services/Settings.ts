@@ -13,10 +13,10 @@ export interface Setting {
 
 export const HOST_SETTINGS: ReadonlyArray<Setting> = [
   { name: "PUNKTFUNK_PORT", fallback: "47990", about: "management API and console (0 picks a free port)" },
-  { name: "PUNKTFUNK_BIND", fallback: "127.0.0.1", about: "address of the management API" },
+  { name: "PUNKTFUNK_BIND", fallback: "127.0.0.1", about: "address of the management API; beyond loopback it serves HTTPS with the host's certificate" },
   { name: "PUNKTFUNK_CONFIG_DIR", fallback: "~/.config/punktfunk", about: "token, captures, certificates" },
   { name: "PUNKTFUNK_CAPTURES_DIR", fallback: "<config>/captures", about: "where captures are saved" },
-  { name: "PUNKTFUNK_TOKEN_FILE", fallback: "<config>/token", about: "bearer token (generated 0600 on first start)" },
+  { name: "PUNKTFUNK_TOKEN_FILE", fallback: "<config>/token", about: "bearer token (generated 0600 on first start; a file group or others can read stops the start)" },
   { name: "PUNKTFUNK_SOURCE", fallback: "synthetic", about: "synthetic, static, x11 or none" },
   { name: "PUNKTFUNK_DISPLAY", fallback: "$DISPLAY", about: "X display for x11" },
   { name: "PUNKTFUNK_WIDTH", fallback: "1280", about: "stream width" },

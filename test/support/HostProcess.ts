@@ -7,6 +7,7 @@ import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { fingerprintFromStartOutput, tokenFileFromStartOutput, urlFromStartOutput } from "../../src/bench/StartOutput.js"
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
 export const mainJs = path.join(root, "dist", "main.js")
@@ -18,7 +19,11 @@ export const requireBuild = () => {
 export interface HostProcess {
   readonly child: ChildProcess
   readonly url: string
+  /** Read from the token file the host names at start (the host prints the token itself only once). */
   readonly token: string
+  readonly tokenFile: string
+  /** The management API's certificate fingerprint, printed when it serves HTTPS (bound beyond loopback). */
+  readonly fingerprint: string | undefined
   readonly output: () => string
   readonly fetch: (route: string, init?: RequestInit) => Promise<Response>
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
@@ -50,16 +55,20 @@ export const spawnHost = (
     }, 30_000)
     const onData = (chunk: Buffer) => {
       out += chunk.toString()
-      const url = /punktfunk host listening on (http:\/\/\S+)/.exec(out)?.[1]
-      const token = /#token=(\S+)/.exec(out)?.[1]
-      if (url !== undefined && token !== undefined) {
+      const url = urlFromStartOutput(out)
+      const tokenFile = tokenFileFromStartOutput(out)
+      if (url !== undefined && tokenFile !== undefined) {
         clearTimeout(timer)
+        const token = fs.readFileSync(tokenFile, "utf8").trim()
+        const fingerprint = fingerprintFromStartOutput(out)
         child.stdout?.off("data", onData)
         child.stdout?.on("data", (c: Buffer) => (out += c.toString()))
         resolve({
           child,
           url,
           token,
+          tokenFile,
+          fingerprint,
           output: () => out,
           exited,
           fetch: (route, init = {}) =>

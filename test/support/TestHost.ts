@@ -2,7 +2,6 @@
  * A real host in-process for tests: real HTTP server on an ephemeral port, real temp directory,
  * the fake pipeline (or none) instead of native threads.
  */
-import { HttpServer } from "@effect/platform"
 import { ConfigProvider, Effect, Layer } from "effect"
 import type { Context, Scope } from "effect"
 import * as fs from "node:fs"
@@ -11,6 +10,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { makeHostLayer } from "../../src/Host.js"
 import type { HostParts } from "../../src/Host.js"
+import { isLoopbackBind, managementUrl } from "../../src/http/ManagementTls.js"
 import { fakePipelineLayer } from "../../src/PipelineChoice.js"
 import { hostConfig } from "../../src/services/Config.js"
 import type { DiskOps } from "../../src/services/DiskOps.js"
@@ -75,7 +75,8 @@ export const startHost = (options: TestHostOptions = {}) =>
       ...(options.gamestreamPairing === undefined ? {} : { gamestreamPairing: options.gamestreamPairing })
     })
     const context = yield* Layer.build(layer)
-    const url = yield* HttpServer.addressFormattedWith((a) => Effect.succeed(a)).pipe(Effect.provide(context))
+    // `https://` when bound beyond loopback (see http/ManagementTls.ts).
+    const url = yield* managementUrl(!isLoopbackBind(config.bind)).pipe(Effect.provide(context))
     const token = fs.readFileSync(config.tokenFile, "utf8").trim()
     const api = `${url}/api/v1/stats`
     const host: TestHost<Layer.Layer.Success<typeof layer>> = {

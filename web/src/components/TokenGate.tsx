@@ -1,4 +1,8 @@
-/** Asks for the bearer token once, when the page was opened without the `#token=` link. */
+/**
+ * Asks for the bearer token once, when the page was opened without the `#token=` link — which is
+ * every start but the first: the host prints the token only when it generates it and otherwise
+ * names the token file.
+ */
 import { useState } from "react"
 
 export const TokenGate = ({ onToken, message }: { onToken: (token: string) => void; message: string | null }) => {
@@ -7,8 +11,8 @@ export const TokenGate = ({ onToken, message }: { onToken: (token: string) => vo
     <section className="panel token-gate" aria-label="connect to the host">
       <h2>Connect to the host</h2>
       <p className="muted">
-        Paste the token the host printed (the <code>console: …#token=…</code> line, or the file it names). It is kept for
-        this browser session only.
+        Paste the token from the host's token file (the <code>token file:</code> line of its start names it, by default{" "}
+        <code>~/.config/punktfunk/token</code>). It is kept for this browser session only.
       </p>
       {message !== null ? (
         <p className="error" role="alert">
