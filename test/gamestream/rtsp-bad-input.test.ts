@@ -158,8 +158,9 @@ describe("GameStream RTSP refuses bad input clearly and goes on", () => {
         [{ "x-nv-audio.surround.numChannels": "12" }, "x-nv-audio.surround.numChannels", /got 12/],
         [{ "x-nv-aqos.packetDuration": "50" }, "x-nv-aqos.packetDuration", /got 50/],
         [{ "x-nv-vqos[0].fec.minRequiredFecPackets": "999" }, "x-nv-vqos[0].fec.minRequiredFecPackets", /got 999/],
-        [{ "x-ss-general.encryptionEnabled": "2" }, "x-ss-general.encryptionEnabled", /not offered/],
-        [{ "x-ss-general.encryptionEnabled": "3" }, "x-ss-general.encryptionEnabled", /not offered/],
+        // Audio through the x-ss bit (0x04) and unknown bits are not offered (video, 0x02, is).
+        [{ "x-ss-general.encryptionEnabled": "5" }, "x-ss-general.encryptionEnabled", /not offered/],
+        [{ "x-ss-general.encryptionEnabled": "11" }, "x-ss-general.encryptionEnabled", /not offered/],
         [{ "x-nv-video[0].dynamicRangeMode": "1" }, "x-nv-video[0].dynamicRangeMode", /HDR was not offered/],
         [{ "x-ss-video[0].chromaSamplingType": "1" }, "x-ss-video[0].chromaSamplingType", /4:4:4 was not offered/]
       ]

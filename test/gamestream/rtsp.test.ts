@@ -7,7 +7,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { controlEncryptionOf } from "../../src/streams/gamestream/ControlCrypto.js"
-import { describeSdp, ENCRYPTION_AUDIO, parseAnnounce } from "../../src/streams/gamestream/Sdp.js"
+import { describeSdp, ENCRYPTION_AUDIO, ENCRYPTION_CONTROL_V2, ENCRYPTION_VIDEO, parseAnnounce } from "../../src/streams/gamestream/Sdp.js"
 import { announcedBitrate, DEFAULT_CLIENT_CONFIG, moonlightAnnounce, RtspClient } from "./support/RtspClient.js"
 import { fakeLaunch, startRtsp, TEST_PORTS } from "./support/RtspHost.js"
 
@@ -32,15 +32,15 @@ describe("GameStream RTSP handshake", () => {
       const client = new RtspClient(rtsp.port)
       const result = yield* call(() => client.handshake())
 
-      // DESCRIBE offers H.264 only (no HEVC/AV1 markers), no RFI, the V2 control IV and no other
-      // encryption, stereo Opus.
+      // DESCRIBE offers H.264 only (no HEVC/AV1 markers), no RFI, the V2 control IV and encrypted
+      // video (requiring neither), stereo Opus.
       const sdp = result.describe.body
       expect(result.describe.header("Content-Type")).toBe("application/sdp")
       expect(sdp).not.toContain("sprop-parameter-sets=AAAAAU")
       expect(sdp).not.toContain("AV1/90000")
       expect(sdp).not.toContain("refPicInvalidation")
       expect(sdp).toContain("a=x-ss-general.featureFlags:0")
-      expect(sdp).toContain("a=x-ss-general.encryptionSupported:1")
+      expect(sdp).toContain("a=x-ss-general.encryptionSupported:3")
       expect(sdp).toContain("a=x-ss-general.encryptionRequested:0")
       expect(sdp).toContain("a=fmtp:97 surround-params=21101")
       // 5.1 and 7.1: the layouts the audio sender encodes (channels, streams, coupled, mapping).
@@ -214,6 +214,22 @@ describe("GameStream RTSP handshake", () => {
       // A client that announces nothing (or 0) keeps the legacy IV.
       const older = yield* parseAnnounce(moonlightAnnounce(DEFAULT_CLIENT_CONFIG, { "x-ss-general.encryptionEnabled": "0" }), ANNOUNCE_CONTEXT)
       expect(controlEncryptionOf(older.encryptionFlags)).toBe("legacy")
+    })
+  )
+
+  it.effect("encrypted video only for a client that asks for it (bit 0x02), whatever else it asks", () =>
+    Effect.gen(function* () {
+      const flags = (enabled: string, nv?: number) =>
+        parseAnnounce(
+          moonlightAnnounce(DEFAULT_CLIENT_CONFIG, { "x-ss-general.encryptionEnabled": enabled, ...(nv === undefined ? {} : { "x-nv-general.featureFlags": String(nv) }) }),
+          ANNOUNCE_CONTEXT
+        ).pipe(Effect.map((s) => s.encryptionFlags))
+      expect((yield* flags("3")) & ENCRYPTION_VIDEO).toBe(ENCRYPTION_VIDEO)
+      expect((yield* flags("2")) & ENCRYPTION_VIDEO).toBe(ENCRYPTION_VIDEO)
+      expect(yield* flags("3", 0x07 | 0x20 | 0x80)).toBe(ENCRYPTION_CONTROL_V2 | ENCRYPTION_VIDEO | ENCRYPTION_AUDIO)
+      // Asking for audio (the nv flag) or the V2 IV is not asking for video.
+      expect((yield* flags("1", 0x07 | 0x20 | 0x80)) & ENCRYPTION_VIDEO).toBe(0)
+      expect((yield* flags("0")) & ENCRYPTION_VIDEO).toBe(0)
     })
   )
 })

@@ -11,14 +11,20 @@
  *    written: the encoder does not do it, so clients ask for an IDR frame after a loss instead.
  *  - `x-ss-general.featureFlags` (read as an integer after the first `:`): 0, no pen/touch
  *    extensions.
- *  - `x-ss-general.encryptionSupported`: the V2 control-stream IV (bit 0x01) and nothing else.
- *    The control stream is AES-GCM under the launch key either way, but the legacy IV keeps only
+ *  - `x-ss-general.encryptionSupported`: the V2 control-stream IV (bit 0x01) and encrypted video
+ *    (bit 0x02, below). The control stream is AES-GCM under the launch key either way, but the legacy IV keeps only
  *    the low byte of the sequence number, so it repeats every 256 messages — a repeated GCM
  *    nonce lets an observer forge control messages. V2 takes the whole sequence number plus
  *    the sender, and Moonlight turns it on whenever a host offers it. Clients that do not know
  *    it (or do not announce it) keep the legacy IV, and RtspServer.ts refuses them unless the
- *    operator allows it (PUNKTFUNK_GAMESTREAM_LEGACY_CONTROL_IV). `encryptionRequested` stays 0: video and
- *    audio encryption are not offered through these bits.
+ *    operator allows it (PUNKTFUNK_GAMESTREAM_LEGACY_CONTROL_IV). `encryptionRequested` stays 0:
+ *    the host requires nothing through these bits (audio is not offered through them at all).
+ *  - Encrypted video (bit 0x02): a client that asks for it (moonlight-common-c's `ENCFLG_VIDEO`;
+ *    it asks only when the host offers it) announces bit 0x02 in `encryptionEnabled` and gets
+ *    every video datagram sealed with AES-GCM under the launch key (src/native/gamestream/
+ *    video_wire.h). Offered, never requested: Moonlight enables it against a host's request even
+ *    when its user opted out (it warns that performance may suffer), and whether to pay for it is
+ *    the client's choice. A client that does not ask gets today's plain datagrams.
  *  - `a=fmtp:97 surround-params=<channels><streams><coupled><mapping…>` per channel count: only
  *    read for 5.1/7.1. Stereo needs none; the stereo line is written anyway for people reading it.
  *    A 5.1 client then falls back to its built-in mapping and a 7.1 client stops before ANNOUNCE.
@@ -45,7 +51,7 @@ export const ENCRYPTION_CONTROL_V2 = 0x01
 export const ENCRYPTION_VIDEO = 0x02
 export const ENCRYPTION_AUDIO = 0x04
 /** What DESCRIBE offers in `x-ss-general.encryptionSupported` (see above). */
-export const ENCRYPTION_OFFERED = ENCRYPTION_CONTROL_V2
+export const ENCRYPTION_OFFERED = ENCRYPTION_CONTROL_V2 | ENCRYPTION_VIDEO
 /** `x-nv-general.featureFlags` bit by which clients ask for encrypted audio. */
 const NV_FEATURE_AUDIO_ENCRYPTION = 0x20
 
@@ -177,7 +183,7 @@ export const parseAnnounce = (body: string, context: AnnounceContext): Effect.Ef
     if ((yield* int(A.chroma, 0)) !== 0) return yield* refuse(A.chroma, "YUV 4:4:4 was not offered by this host")
     const ssEncryption = yield* int(A.encryptionFlags, 0)
     if ((ssEncryption & ~ENCRYPTION_OFFERED) !== 0) {
-      return yield* refuse(A.encryptionFlags, `encryption ${ssEncryption} was not offered by this host (it offers ${ENCRYPTION_OFFERED}: the V2 control-stream IV)`)
+      return yield* refuse(A.encryptionFlags, `encryption ${ssEncryption} was not offered by this host (it offers ${ENCRYPTION_OFFERED}: the V2 control-stream IV and video)`)
     }
     const nvFeatures = yield* int(A.nvFeatureFlags, 0)
 
@@ -196,7 +202,7 @@ export const parseAnnounce = (body: string, context: AnnounceContext): Effect.Ef
       audioPacketDurationMs: yield* int(A.audioPacketDurationMs, 5),
       audioChannels: yield* int(A.audioChannels),
       audioChannelMask: yield* int(A.audioChannelMask),
-      encryptionFlags: (ssEncryption & ENCRYPTION_CONTROL_V2) | ((nvFeatures & NV_FEATURE_AUDIO_ENCRYPTION) !== 0 ? ENCRYPTION_AUDIO : 0),
+      encryptionFlags: (ssEncryption & (ENCRYPTION_CONTROL_V2 | ENCRYPTION_VIDEO)) | ((nvFeatures & NV_FEATURE_AUDIO_ENCRYPTION) !== 0 ? ENCRYPTION_AUDIO : 0),
       mlFeatureFlags: yield* int(A.mlFeatureFlags, 0),
       rikey: context.rikey,
       rikeyid: context.rikeyid,

@@ -31,7 +31,7 @@ import type { LaunchRecord } from "./Launches.js"
 import type { ControlHandlers } from "./ControlStream.js"
 import { makeInputSink } from "./InputSink.js"
 import type { InputCounters } from "./InputSink.js"
-import { ENCRYPTION_AUDIO } from "./Sdp.js"
+import { ENCRYPTION_AUDIO, ENCRYPTION_VIDEO } from "./Sdp.js"
 import type { AudioSourceMode, AudioSourceStatus, AudioStarted } from "../../native/audio.js"
 import type { StreamSettings } from "./StreamSettings.js"
 
@@ -98,6 +98,9 @@ const ML_FF_FEC_STATUS = 0x01
 const clientMeasured = (settings: StreamSettings): ReadonlyArray<MeasuredField> =>
   (settings.mlFeatureFlags & ML_FF_FEC_STATUS) !== 0 ? ["packets_dropped", "fec_recovered"] : ["packets_dropped"]
 
+/** The client asked for encrypted video (`x-ss-general.encryptionEnabled` bit 0x02). */
+const videoEncrypted = (settings: StreamSettings): boolean => (settings.encryptionFlags & ENCRYPTION_VIDEO) !== 0
+
 export const makeStreamRunner = (options: StreamRunnerOptions) =>
   Effect.gen(function* () {
     const pipeline: PipelineService = yield* Pipeline
@@ -125,7 +128,10 @@ export const makeStreamRunner = (options: StreamRunnerOptions) =>
               pingPayload: settings.pingPayload,
               packetSize: settings.packetSize,
               fecPercent: settings.fecPercent,
-              minRequiredFecPackets: settings.minRequiredFecPackets
+              minRequiredFecPackets: settings.minRequiredFecPackets,
+              // Sealed under the launch key only for a client that asked (Sdp.ts); others get
+              // plain datagrams, as before video encryption was offered.
+              ...(videoEncrypted(settings) ? { keyHex: settings.rikey } : {})
             }
           })
 
@@ -269,7 +275,7 @@ export const makeStreamRunner = (options: StreamRunnerOptions) =>
             run(settings, session, launch).pipe(Effect.scoped, Effect.ensuring(Scope.close(scope, Exit.void)))
           )
           yield* Effect.logInfo(
-            `GameStream session ${session.meta.session_id} for ${session.meta.client}: ${config.width}x${config.height}@${config.fps} via ${session.meta.encoder_backend}`
+            `GameStream session ${session.meta.session_id} for ${session.meta.client}: ${config.width}x${config.height}@${config.fps} via ${session.meta.encoder_backend}, video ${videoEncrypted(settings) ? "encrypted (AES-GCM)" : "not encrypted (the client did not ask)"}`
           )
           return { session_id: session.meta.session_id, client: session.meta.client }
         })

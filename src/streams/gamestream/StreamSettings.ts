@@ -26,7 +26,11 @@ export const StreamSettings = Schema.Struct({
   height: Schema.Int.pipe(Schema.between(16, 4320)),
   /** `x-nv-video[0].maxFPS`. */
   fps: Schema.Int.pipe(Schema.between(1, 240)),
-  /** `x-nv-video[0].packetSize`: the 16-byte video header plus payload; each datagram is this + the 16-byte RTP header. */
+  /**
+   * `x-nv-video[0].packetSize`: the 16-byte video header plus payload; each datagram is this + the
+   * 16-byte RTP header (+ the 32-byte prefix of encrypted video, for which a Moonlight client
+   * announces 32 bytes less, so its datagrams keep their size).
+   */
   packetSize: Schema.Int.pipe(Schema.between(256, 4096)),
   /** `x-nv-vqos[0].bw.maximumBitrateKbps`. */
   bitrateKbps: Schema.Int.pipe(Schema.between(100, 500_000)),
@@ -43,7 +47,10 @@ export const StreamSettings = Schema.Struct({
   /** `x-nv-audio.surround.numChannels` and `channelMask`. */
   audioChannels: Schema.Int.pipe(Schema.between(1, 8)),
   audioChannelMask: Schema.Int,
-  /** `x-ss-general.encryptionEnabled` bit mask (what the client asked to be encrypted). */
+  /**
+   * What the client asked to be encrypted: `x-ss-general.encryptionEnabled` bits 0x01 (V2
+   * control IV) and 0x02 (video), plus 0x04 for audio however the client asked (Sdp.ts).
+   */
   encryptionFlags: Schema.Int,
   /** `x-ml-general.featureFlags`. */
   mlFeatureFlags: Schema.Int,

@@ -118,6 +118,12 @@ export interface ClientStreamConfig {
   readonly audioPacketDurationMs: number
   /** Moonlight's ENCFLG_AUDIO: asks for encrypted audio through the legacy feature flags. */
   readonly encryptAudio: boolean
+  /**
+   * Moonlight's ENCFLG_VIDEO, against a host that offers it: bit 0x02 of
+   * `x-ss-general.encryptionEnabled`, and a packetSize 32 bytes smaller (the encrypted datagram's
+   * prefix), as moonlight-common-c's SdpGenerator.c announces it. Absent: not asked.
+   */
+  readonly encryptVideo?: boolean
   /** 0 H.264, 1 HEVC, 2 AV1. */
   readonly bitStreamFormat: number
 }
@@ -136,6 +142,9 @@ export const DEFAULT_CLIENT_CONFIG: ClientStreamConfig = {
   bitStreamFormat: 0
 }
 
+/** The packetSize the client announces (and then parses decrypted datagrams with). */
+export const announcedPacketSize = (config: ClientStreamConfig): number => config.packetSize - (config.encryptVideo === true ? 32 : 0)
+
 /** The video bitrate a Moonlight client announces for the user's choice. */
 export const announcedBitrate = (userKbps: number) => Math.min(Math.trunc(userKbps * 0.8), 100_000)
 
@@ -151,12 +160,13 @@ export const moonlightAnnounce = (
   const small = config.width < 720 || config.height < 540
   const attributes: Array<[string, string]> = [
     ["x-ml-general.featureFlags", "3"],
-    ["x-ss-general.encryptionEnabled", "1"], // the V2 control IV, taken whenever DESCRIBE offers it
+    // The V2 control IV, taken whenever DESCRIBE offers it; video when the config asks.
+    ["x-ss-general.encryptionEnabled", String(0x01 | (config.encryptVideo === true ? 0x02 : 0))],
     ["x-ss-video[0].chromaSamplingType", "0"],
     ["x-nv-video[0].clientViewportWd", String(config.width)],
     ["x-nv-video[0].clientViewportHt", String(config.height)],
     ["x-nv-video[0].maxFPS", String(config.fps)],
-    ["x-nv-video[0].packetSize", String(config.packetSize)],
+    ["x-nv-video[0].packetSize", String(announcedPacketSize(config))],
     ["x-nv-video[0].rateControlMode", "4"],
     ["x-nv-video[0].timeoutLengthMs", "7000"],
     ["x-nv-video[0].framesWithInvalidRefThreshold", "0"],
