@@ -52,6 +52,14 @@ export interface HostConfigShape {
   /** How long a played GameStream stream waits for its client's control stream. */
   readonly gamestreamClientTimeoutMs: number
   /**
+   * Limits on the ENet control port for peers that have not authenticated: peers at once
+   * (handshakes included; when full the oldest unauthenticated one goes), per address, and how
+   * long one may take to authenticate.
+   */
+  readonly gamestreamControlPeers: number
+  readonly gamestreamControlPeersPerAddress: number
+  readonly gamestreamControlAuthTimeoutMs: number
+  /**
    * Accept GameStream clients that keep the legacy control-stream IV. Off by default: its AES-GCM
    * nonces repeat, so input could be forged and the keystream reused to read what is typed.
    */
@@ -165,6 +173,9 @@ export const hostConfig: Effect.Effect<HostConfigShape, ConfigError> = Effect.ge
     gamestreamControlPort: yield* port("PUNKTFUNK_GAMESTREAM_CONTROL_PORT", 47999),
     gamestreamAudioPort: yield* port("PUNKTFUNK_GAMESTREAM_AUDIO_PORT", 48000),
     gamestreamClientTimeoutMs: yield* bounded("PUNKTFUNK_GAMESTREAM_CLIENT_TIMEOUT_MS", 10_000, 500, 600_000),
+    gamestreamControlPeers: yield* bounded("PUNKTFUNK_GAMESTREAM_CONTROL_PEERS", 64, 2, 4094),
+    gamestreamControlPeersPerAddress: yield* bounded("PUNKTFUNK_GAMESTREAM_CONTROL_PEERS_PER_ADDRESS", 4, 1, 4094),
+    gamestreamControlAuthTimeoutMs: yield* bounded("PUNKTFUNK_GAMESTREAM_CONTROL_AUTH_TIMEOUT_MS", 5000, 500, 60_000),
     gamestreamLegacyControlIv: yield* flag("PUNKTFUNK_GAMESTREAM_LEGACY_CONTROL_IV", false),
     gamestreamMdns: yield* flag("PUNKTFUNK_GAMESTREAM_MDNS", true),
     input: yield* flag("PUNKTFUNK_INPUT", true),

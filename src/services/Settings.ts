@@ -41,6 +41,9 @@ export const HOST_SETTINGS: ReadonlyArray<Setting> = [
   { name: "PUNKTFUNK_GAMESTREAM_CONTROL_PORT", fallback: "47999", about: "ENet control (UDP)" },
   { name: "PUNKTFUNK_GAMESTREAM_AUDIO_PORT", fallback: "48000", about: "RTP audio (UDP)" },
   { name: "PUNKTFUNK_GAMESTREAM_CLIENT_TIMEOUT_MS", fallback: "10000", about: "a played stream whose client never opens its control stream is given up" },
+  { name: "PUNKTFUNK_GAMESTREAM_CONTROL_PEERS", fallback: "64", about: "ENet control peers at once, handshakes included; when full, the oldest unauthenticated one goes" },
+  { name: "PUNKTFUNK_GAMESTREAM_CONTROL_PEERS_PER_ADDRESS", fallback: "4", about: "ENet control peers from one IP address" },
+  { name: "PUNKTFUNK_GAMESTREAM_CONTROL_AUTH_TIMEOUT_MS", fallback: "5000", about: "an ENet control peer (or handshake) that has not authenticated by then is dropped" },
   {
     name: "PUNKTFUNK_GAMESTREAM_LEGACY_CONTROL_IV",
     fallback: "0",

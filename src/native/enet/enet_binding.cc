@@ -46,6 +46,10 @@ void CallJs(Napi::Env env, Napi::Function callback, Bridge* bridge, void*) {
       case Event::Type::Disconnect:
         o.Set("type", "disconnect");
         o.Set("data", Napi::Number::New(env, e.data));
+        o.Set("reason", e.cause == Event::Cause::Host              ? "host"
+                        : e.cause == Event::Cause::Unauthenticated ? "unauthenticated"
+                        : e.cause == Event::Cause::Evicted         ? "evicted"
+                                                                   : "peer");
         break;
     }
     batch.Set(static_cast<uint32_t>(i), o);
@@ -71,7 +75,8 @@ class Host : public Napi::ObjectWrap<Host> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "EnetHost",
                        {InstanceAccessor<&Host::Port>("port"), InstanceMethod<&Host::Send>("send"),
-                        InstanceMethod<&Host::Disconnect>("disconnect"), InstanceMethod<&Host::Counters>("counters"),
+                        InstanceMethod<&Host::Disconnect>("disconnect"),
+                        InstanceMethod<&Host::Authenticated>("authenticated"), InstanceMethod<&Host::Counters>("counters"),
                         InstanceMethod<&Host::Close>("close")});
   }
 
@@ -90,6 +95,8 @@ class Host : public Napi::ObjectWrap<Host> {
     c.channels = static_cast<int>(num(o, "channels", 0x30));
     c.timeout_ms = static_cast<uint32_t>(num(o, "timeoutMs", 10000));
     c.max_packet = static_cast<uint32_t>(num(o, "maxPacket", 64 * 1024));
+    c.duplicate_peers = static_cast<int>(num(o, "duplicatePeers", 0));
+    c.auth_timeout_ms = static_cast<uint32_t>(num(o, "authTimeoutMs", 0));
 
     Bridge* bridge = new Bridge();
     tsfn_ = Tsfn::New(env, info[1].As<Napi::Function>(), "punktfunk_enet", 2, 1, bridge,
@@ -166,6 +173,16 @@ class Host : public Napi::ObjectWrap<Host> {
     return Napi::Boolean::New(env, service_ && service_->disconnect(info[0].As<Napi::Number>().Uint32Value(), later));
   }
 
+  // authenticated(peer): the owner verified the peer; limits for strangers no longer apply to it.
+  Napi::Value Authenticated(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsNumber()) {
+      Napi::TypeError::New(env, "authenticated(peer)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return Napi::Boolean::New(env, service_ && service_->authenticated(info[0].As<Napi::Number>().Uint32Value()));
+  }
+
   Napi::Value Counters(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
@@ -179,6 +196,11 @@ class Host : public Napi::ObjectWrap<Host> {
     set("packets_sent", c.packets_sent);
     set("sends_refused", c.sends_refused);
     set("service_errors", c.service_errors);
+    set("unauthenticated_dropped", c.unauthenticated_dropped);
+    set("handshakes_dropped", c.handshakes_dropped);
+    set("evicted", c.evicted);
+    set("peers_connected", c.peers_connected);
+    set("peers_handshaking", c.peers_handshaking);
     return o;
   }
 

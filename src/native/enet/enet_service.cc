@@ -6,7 +6,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
+#include <limits>
 #include <mutex>
 
 namespace pf::enet {
@@ -22,6 +24,18 @@ bool init_ok = false;
 uint32_t id_of(const ENetPeer* peer) {
   return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(peer->data));
 }
+
+uint64_t now_ms() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+}
+
+// The states of an incoming handshake on the host side (CONNECT received, VERIFY_CONNECT sent,
+// not yet acknowledged, or acknowledged and about to be reported).
+bool handshaking(ENetPeerState state) {
+  return state == ENET_PEER_STATE_ACKNOWLEDGING_CONNECT || state == ENET_PEER_STATE_CONNECTION_PENDING ||
+         state == ENET_PEER_STATE_CONNECTION_SUCCEEDED;
+}
 }  // namespace
 
 std::shared_ptr<Service> Service::open(const Config& config, std::function<bool()> wake, std::string* error) {
@@ -30,9 +44,9 @@ std::shared_ptr<Service> Service::open(const Config& config, std::function<bool(
     *error = "enet_initialize failed";
     return nullptr;
   }
-  if (config.port < 0 || config.port > 65535 || config.peers < 1 || config.peers > 4095 || config.channels < 1 ||
-      config.channels > 255) {
-    *error = "port, peers or channels out of range";
+  if (config.port < 0 || config.port > 65535 || config.peers < 1 || config.peers > 4094 || config.channels < 1 ||
+      config.channels > 255 || config.duplicate_peers < 0 || config.duplicate_peers > 4095) {
+    *error = "port, peers, channels or duplicate peers out of range";
     return nullptr;
   }
   ENetAddress address{};
@@ -44,7 +58,9 @@ std::shared_ptr<Service> Service::open(const Config& config, std::function<bool(
   std::shared_ptr<Service> service(new Service());
   service->config_ = config;
   service->wake_ = std::move(wake);
-  service->host_ = enet_host_create(&address, static_cast<size_t>(config.peers), static_cast<size_t>(config.channels), 0, 0);
+  // One slot more than the cap, kept free (see enforce_limits).
+  service->host_ =
+      enet_host_create(&address, static_cast<size_t>(config.peers) + 1, static_cast<size_t>(config.channels), 0, 0);
   if (service->host_ == nullptr) {
     *error = "cannot bind UDP " + config.bind + ":" + std::to_string(config.port);
     return nullptr;
@@ -52,6 +68,7 @@ std::shared_ptr<Service> Service::open(const Config& config, std::function<bool(
   // Control messages are a few dozen bytes: refuse anything big before it is reassembled.
   service->host_->maximumPacketSize = config.max_packet;
   service->host_->maximumWaitingData = 4 * static_cast<size_t>(config.max_packet);
+  if (config.duplicate_peers > 0) service->host_->duplicatePeers = static_cast<size_t>(config.duplicate_peers);
   ENetAddress bound{};
   if (enet_socket_get_address(service->host_->socket, &bound) != 0) {
     enet_host_destroy(service->host_);
@@ -101,6 +118,18 @@ bool Service::disconnect(uint32_t peer, bool later) {
   return true;
 }
 
+bool Service::authenticated(uint32_t peer) {
+  {
+    std::lock_guard<std::mutex> lock(commands_mutex_);
+    if (stop_.load()) return false;
+    // Not bounded either: at most one per peer, and losing it would get a real client dropped.
+    commands_.push_back(Command{Command::Type::Authenticated, peer, 0, false, {}});
+  }
+  const uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof one);
+  return true;
+}
+
 std::vector<Event> Service::drain() {
   std::lock_guard<std::mutex> lock(events_mutex_);
   std::vector<Event> out(std::make_move_iterator(events_.begin()), std::make_move_iterator(events_.end()));
@@ -131,11 +160,12 @@ void Service::close() {
   if (thread_.joinable()) thread_.join();
   if (host_ != nullptr) {
     // A disconnect datagram to each peer still there, so a client learns at once (ENet flushes it).
-    for (auto& [id, peer] : peers_) {
-      peer->data = nullptr;
-      enet_peer_disconnect_now(peer, 0);
+    for (auto& [id, tracked] : peers_) {
+      tracked.peer->data = nullptr;
+      enet_peer_disconnect_now(tracked.peer, 0);
     }
     peers_.clear();
+    handshakes_.clear();
     enet_host_destroy(host_);
     host_ = nullptr;
   }
@@ -160,6 +190,7 @@ void Service::run() {
       std::lock_guard<std::mutex> lock(events_mutex_);
       counters_.service_errors++;
     }
+    enforce_limits();
     fds[0].revents = fds[1].revents = 0;
     if (poll(fds, 2, r > 0 ? 0 : kPollMs) > 0 && (fds[1].revents & POLLIN)) {
       uint64_t value;
@@ -177,8 +208,11 @@ void Service::apply(Command& command) {
     }
     return;
   }
-  ENetPeer* peer = it->second;
+  ENetPeer* peer = it->second.peer;
   switch (command.type) {
+    case Command::Type::Authenticated:
+      it->second.authenticated = true;
+      break;
     case Command::Type::Send: {
       ENetPacket* packet = enet_packet_create(command.bytes.data(), command.bytes.size(),
                                               command.reliable ? ENET_PACKET_FLAG_RELIABLE : ENET_PACKET_FLAG_UNSEQUENCED);
@@ -192,22 +226,107 @@ void Service::apply(Command& command) {
     case Command::Type::DisconnectLater:
       enet_peer_disconnect_later(peer, 0);  // ENet reports the disconnect when it completes
       break;
-    case Command::Type::Disconnect: {
-      // ENet raises no event for a peer reset here; report one, so every connect gets its end.
-      peer->data = nullptr;
-      peers_.erase(it);
-      enet_peer_disconnect_now(peer, 0);
-      {
-        std::lock_guard<std::mutex> lock(events_mutex_);
-        counters_.disconnects++;
-      }
-      Event e;
-      e.type = Event::Type::Disconnect;
-      e.peer = command.peer;
-      push(std::move(e));
+    case Command::Type::Disconnect:
+      (void)peer;
+      drop_connected(command.peer, Event::Cause::Host);
       break;
+  }
+}
+
+void Service::drop_connected(uint32_t id, Event::Cause cause) {
+  const auto it = peers_.find(id);
+  if (it == peers_.end()) return;
+  ENetPeer* peer = it->second.peer;
+  // ENet raises no event for a peer reset here; report one, so every connect gets its end.
+  peer->data = nullptr;
+  peers_.erase(it);
+  enet_peer_disconnect_now(peer, 0);
+  {
+    std::lock_guard<std::mutex> lock(events_mutex_);
+    counters_.disconnects++;
+    if (cause == Event::Cause::Unauthenticated) counters_.unauthenticated_dropped++;
+    if (cause == Event::Cause::Evicted) counters_.evicted++;
+  }
+  Event e;
+  e.type = Event::Type::Disconnect;
+  e.cause = cause;
+  e.peer = id;
+  push(std::move(e));
+}
+
+// Once per turn: a walk over the peer table (a few hundred slots at most: cheap beside the
+// socket work of a turn). Handshakes are timed from when a turn first sees them; connected peers
+// from their connect event.
+void Service::enforce_limits() {
+  const uint64_t now = now_ms();
+  const uint64_t timeout = config_.auth_timeout_ms;
+  size_t free_slots = 0, connected = 0, handshaking_now = 0;
+  ENetPeer* oldest_handshake = nullptr;
+  uint32_t oldest_id = 0;
+  uint64_t oldest_since = std::numeric_limits<uint64_t>::max();
+  std::vector<uint32_t> expired;
+  for (ENetPeer* peer = host_->peers; peer < &host_->peers[host_->peerCount]; ++peer) {
+    if (peer->state == ENET_PEER_STATE_DISCONNECTED) {
+      handshakes_.erase(peer);
+      free_slots++;
+      continue;
+    }
+    if (handshaking(peer->state) && id_of(peer) == 0) {
+      Handshake& h = handshakes_[peer];
+      if (h.since_ms == 0 || h.connect_id != peer->connectID) h = Handshake{peer->connectID, now};
+      if (timeout > 0 && now - h.since_ms >= timeout) {
+        // Silently: its source address may be forged, and nothing was reported for it.
+        handshakes_.erase(peer);
+        enet_peer_reset(peer);
+        free_slots++;
+        std::lock_guard<std::mutex> lock(events_mutex_);
+        counters_.handshakes_dropped++;
+        continue;
+      }
+      handshaking_now++;
+      if (h.since_ms < oldest_since) {
+        oldest_since = h.since_ms;
+        oldest_handshake = peer;
+        oldest_id = 0;
+      }
+      continue;
+    }
+    handshakes_.erase(peer);
+    const uint32_t id = id_of(peer);
+    const auto it = id == 0 ? peers_.end() : peers_.find(id);
+    if (it == peers_.end()) continue;
+    connected++;
+    if (it->second.authenticated) continue;
+    if (timeout > 0 && now - it->second.since_ms >= timeout) {
+      expired.push_back(id);
+      continue;
+    }
+    if (it->second.since_ms < oldest_since) {
+      oldest_since = it->second.since_ms;
+      oldest_handshake = nullptr;
+      oldest_id = id;
     }
   }
+  for (const uint32_t id : expired) {
+    drop_connected(id, Event::Cause::Unauthenticated);
+    connected--;
+    free_slots++;
+  }
+  if (free_slots == 0) {
+    if (oldest_handshake != nullptr) {
+      handshakes_.erase(oldest_handshake);
+      enet_peer_reset(oldest_handshake);
+      handshaking_now--;
+      std::lock_guard<std::mutex> lock(events_mutex_);
+      counters_.evicted++;
+    } else if (oldest_id != 0) {
+      drop_connected(oldest_id, Event::Cause::Evicted);
+      connected--;
+    }
+  }
+  std::lock_guard<std::mutex> lock(events_mutex_);
+  counters_.peers_connected = connected;
+  counters_.peers_handshaking = handshaking_now;
 }
 
 void Service::handle(const ENetEvent& event) {
@@ -216,7 +335,8 @@ void Service::handle(const ENetEvent& event) {
       uint32_t id = next_peer_id_++;
       if (id == 0) id = next_peer_id_++;
       event.peer->data = reinterpret_cast<void*>(static_cast<uintptr_t>(id));
-      peers_[id] = event.peer;
+      peers_[id] = Tracked{event.peer, now_ms(), false};
+      handshakes_.erase(event.peer);
       // Without traffic acknowledged for this long, the peer is gone (Moonlight uses 10 s too).
       enet_peer_timeout(event.peer, 0, config_.timeout_ms, config_.timeout_ms);
       Event e;

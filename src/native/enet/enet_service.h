@@ -12,6 +12,19 @@
 // always queued: there is at most one of each per peer slot in use, so they are bounded by the
 // peer limit. Peers are named by a 32-bit id given at connect time, never by ENetPeer pointers,
 // which ENet reuses.
+//
+// Limits before authentication (what ENet does not do itself). ENet gives a slot to anyone who
+// sends one CONNECT datagram (its source address may be forged) and keeps it through the
+// handshake for seconds; a connected peer keeps its slot until it times out. So:
+//  - `duplicate_peers` is ENet's own per-address cap (`ENetHost::duplicatePeers`);
+//  - `peers` is the total, and the table has one slot more that is kept free: when a turn ends
+//    with no free slot, the oldest peer that has not authenticated goes (a half-open handshake,
+//    silently; a connected peer with a Disconnect event, cause Evicted), so a flood of strangers
+//    cannot keep a real client from reaching the host — it only displaces other strangers;
+//  - `auth_timeout_ms`: a handshake not completed, or a connected peer the owner has not marked
+//    `authenticated`, that old is dropped the same way (cause Unauthenticated).
+// Authentication is the owner's business (it holds the keys); it tells this thread through
+// `authenticated(peer)`. An authenticated peer is never dropped here.
 #pragma once
 
 #include <enet/enet.h>
@@ -36,10 +49,16 @@ struct Config {
   int channels = 0x30;  // what Moonlight asks for (CTRL_CHANNEL_COUNT)
   uint32_t timeout_ms = 10000;
   uint32_t max_packet = 64 * 1024;
+  // Peers from one IPv4 address (0: ENet's default, no cap).
+  int duplicate_peers = 0;
+  // Unauthenticated peers and handshakes older than this are dropped (0: never).
+  uint32_t auth_timeout_ms = 0;
 };
 
 struct Event {
   enum class Type { Connect, Receive, Disconnect } type = Type::Receive;
+  // Why a Disconnect: the peer left or timed out, the owner asked, or a limit dropped it.
+  enum class Cause { Peer, Host, Unauthenticated, Evicted } cause = Cause::Peer;
   uint32_t peer = 0;
   uint32_t data = 0;  // connect / disconnect data
   uint8_t channel = 0;
@@ -56,6 +75,12 @@ struct Counters {
   uint64_t packets_sent = 0;
   uint64_t sends_refused = 0;  // unknown peer, command queue full, or ENet refused it
   uint64_t service_errors = 0;
+  uint64_t unauthenticated_dropped = 0;  // connected, not authenticated within auth_timeout_ms
+  uint64_t handshakes_dropped = 0;       // handshake not completed within auth_timeout_ms
+  uint64_t evicted = 0;                  // table full: the oldest unauthenticated peer or handshake
+  // Gauges at the end of the last turn.
+  uint64_t peers_connected = 0;
+  uint64_t peers_handshaking = 0;
 };
 
 class Service {
@@ -73,6 +98,8 @@ class Service {
   bool send(uint32_t peer, uint8_t channel, std::vector<uint8_t> bytes, bool reliable);
   // later: after what is queued for the peer has been acknowledged; else at once.
   bool disconnect(uint32_t peer, bool later);
+  // The peer proved itself to the owner: no longer subject to auth_timeout_ms or eviction.
+  bool authenticated(uint32_t peer);
   std::vector<Event> drain();
   Counters counters();
   // Stops and joins the thread, tells connected peers (a disconnect datagram) and frees the
@@ -81,7 +108,7 @@ class Service {
 
  private:
   struct Command {
-    enum class Type { Send, Disconnect, DisconnectLater } type;
+    enum class Type { Send, Disconnect, DisconnectLater, Authenticated } type;
     uint32_t peer;
     uint8_t channel;
     bool reliable;
@@ -92,6 +119,8 @@ class Service {
   void apply(Command& command);
   void handle(const ENetEvent& event);
   void push(Event event);
+  void enforce_limits();
+  void drop_connected(uint32_t id, Event::Cause cause);
 
   Config config_;
   ENetHost* host_ = nullptr;
@@ -114,7 +143,17 @@ class Service {
   Counters counters_;
 
   // Service thread only.
-  std::unordered_map<uint32_t, ENetPeer*> peers_;
+  struct Tracked {
+    ENetPeer* peer = nullptr;
+    uint64_t since_ms = 0;  // connect event
+    bool authenticated = false;
+  };
+  struct Handshake {
+    uint32_t connect_id = 0;
+    uint64_t since_ms = 0;  // first seen in a handshaking state
+  };
+  std::unordered_map<uint32_t, Tracked> peers_;
+  std::unordered_map<ENetPeer*, Handshake> handshakes_;
   uint32_t next_peer_id_ = 1;
 };
 

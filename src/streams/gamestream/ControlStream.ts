@@ -13,6 +13,12 @@
  * time; after it, or beyond 16 such peers, it is refused (disconnected) and counted. A session
  * is not waited for forever here: the caller closes its scope when the client never comes.
  *
+ * Limits before authentication (enforced on the ENet thread, src/native/enet): at most
+ * `maxPeers` peers at once, handshakes included, and `peersPerAddress` from one address; a peer
+ * (or a half-done handshake) that has not authenticated within `authTimeoutMs` is dropped, and
+ * when every slot is taken the oldest unauthenticated one makes room — a flood of strangers only
+ * displaces strangers. Such drops count as `refused`.
+ *
  * A peer is "authenticated" once one of its messages opened with the session's key. Until
  * then, anything wrong (wrong key, garbage, an unencrypted message) drops the peer and puts the
  * session back to waiting, and a newer matching peer replaces it, so a stranger who learned the
@@ -46,7 +52,7 @@
  */
 import { Data, Duration, Effect, Either, Queue, Scope } from "effect"
 import { enet } from "../../native/enet.js"
-import type { EnetEvent, EnetHost } from "../../native/enet.js"
+import type { EnetCounters, EnetEvent, EnetHost } from "../../native/enet.js"
 import { ENCRYPTED_TYPE, controlEncryptionOf, envelopeSeq, openControl, sealControl } from "./ControlCrypto.js"
 import type { ControlEncryption } from "./ControlCrypto.js"
 import { ControlType, ML_FF_SESSION_ID_V1, decodeControlMessage, encodeTermination } from "./ControlMessages.js"
@@ -116,6 +122,8 @@ export interface ControlStream {
   readonly port: number
   readonly expect: (settings: StreamSettings, handlers: ControlHandlers) => Effect.Effect<ControlSession, never, Scope.Scope>
   readonly counters: Effect.Effect<ControlCounters>
+  /** The ENet host's own counters: peers and handshakes now, what the limits dropped. */
+  readonly enet: Effect.Effect<EnetCounters>
 }
 
 /**
@@ -158,6 +166,17 @@ interface Entry {
   done: boolean
 }
 
+/**
+ * Limits for peers that have not authenticated (see the header). 64 peers: one Moonlight client
+ * holds one, so this is room for many clients and their reconnects. 4 per address: a client's
+ * new connection while its old one is still closing, with room to spare, but not a table's worth
+ * from one machine. 5 s to authenticate: Moonlight sends its first sealed message right after
+ * the ENet handshake, and a peer waiting for its session (`unmatchedGraceMs`, 3 s) must fit.
+ */
+export const DEFAULT_CONTROL_PEERS = 64
+export const DEFAULT_CONTROL_PEERS_PER_ADDRESS = 4
+export const DEFAULT_CONTROL_AUTH_TIMEOUT_MS = 5000
+
 /** Peers held for a session not registered yet, and the messages held for each. */
 const MAX_UNMATCHED = 16
 const MAX_HELD = 16
@@ -174,6 +193,12 @@ export const makeControlStream = (options: {
   readonly timeoutMs?: number
   /** How long a peer no session expects yet is held before it is refused (default 3 s). */
   readonly unmatchedGraceMs?: number
+  /** Peers at once, handshakes included (default 64). */
+  readonly maxPeers?: number
+  /** Peers from one IPv4 address (default 4). */
+  readonly peersPerAddress?: number
+  /** A peer that has not authenticated by then is dropped (default 5 s). */
+  readonly authTimeoutMs?: number
 }): Effect.Effect<ControlStream, ControlListenError, Scope.Scope> =>
   Effect.gen(function* () {
     const inbox = yield* Queue.unbounded<ReadonlyArray<EnetEvent>>() // bounded on the native side
@@ -184,7 +209,9 @@ export const makeControlStream = (options: {
             {
               bind: options.bind,
               port: options.port,
-              peers: 64,
+              peers: options.maxPeers ?? DEFAULT_CONTROL_PEERS,
+              duplicatePeers: options.peersPerAddress ?? DEFAULT_CONTROL_PEERS_PER_ADDRESS,
+              authTimeoutMs: options.authTimeoutMs ?? DEFAULT_CONTROL_AUTH_TIMEOUT_MS,
               channels: 0x30,
               timeoutMs: options.timeoutMs ?? 10_000,
               maxPacket: 64 * 1024
@@ -409,6 +436,7 @@ export const makeControlStream = (options: {
         if (!entry.keyState.window.accept(seq)) return yield* replayed(entry, seq, entry.keyState.window.check(seq))
         if (!entry.authenticated) {
           entry.authenticated = true
+          if (entry.peer !== undefined) host.authenticated(entry.peer)
           const onAuthenticated = entry.handlers.authenticated
           if (onAuthenticated !== undefined) deliver(entry, onAuthenticated)
         }
@@ -424,6 +452,12 @@ export const makeControlStream = (options: {
 
     const onDisconnect = (event: Extract<EnetEvent, { type: "disconnect" }>) =>
       Effect.gen(function* () {
+        // A limit for strangers dropped it (never one that authenticated): a refusal.
+        const limited = event.reason === "unauthenticated" || event.reason === "evicted"
+        if (limited) {
+          counts.refused++
+          yield* Effect.logDebug(`GameStream control: dropped peer ${event.peer} (${event.reason === "evicted" ? "every slot taken: the oldest stranger goes" : "did not authenticate in time"})`)
+        }
         unmatched.delete(event.peer)
         const entry = byPeer.get(event.peer)
         if (entry === undefined) return
@@ -509,6 +543,7 @@ export const makeControlStream = (options: {
     return {
       port: host.port,
       expect,
-      counters: Effect.sync(() => ({ ...counts }))
+      counters: Effect.sync(() => ({ ...counts })),
+      enet: Effect.sync(() => host.counters())
     } satisfies ControlStream
   })

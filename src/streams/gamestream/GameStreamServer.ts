@@ -325,7 +325,13 @@ export const GameStreamLive = (
       const audio = yield* openGameStreamAudio(config.streamBind, config.gamestreamAudioPort).pipe(
         Effect.mapError(listenError("audio", config.gamestreamAudioPort))
       )
-      const control = yield* makeControlStream({ bind: config.streamBind, port: config.gamestreamControlPort }).pipe(
+      const control = yield* makeControlStream({
+        bind: config.streamBind,
+        port: config.gamestreamControlPort,
+        maxPeers: config.gamestreamControlPeers,
+        peersPerAddress: config.gamestreamControlPeersPerAddress,
+        authTimeoutMs: config.gamestreamControlAuthTimeoutMs
+      }).pipe(
         Effect.mapError(listenError("control", config.gamestreamControlPort))
       )
       const runner = yield* makeStreamRunner({

@@ -67,6 +67,41 @@ export interface EnetClientOptions {
   readonly channels?: number
   /** Give up connecting (and retransmitting) after this long. */
   readonly timeoutMs?: number
+  /** Local address to send from (default 127.0.0.1; fault tests spread attackers over 127.0.0.2–254). */
+  readonly bindAddress?: string
+}
+
+/** The body of a CONNECT command (44 bytes, big endian), as a client sends it first. */
+const connectBody = (localPeerId: number, connectId: number, channels: number, connectData: number): Buffer => {
+  const body = Buffer.alloc(44)
+  body.writeUInt16BE(localPeerId, 0)
+  body.writeUInt8(0xff, 2) // incoming session: host's choice
+  body.writeUInt8(0xff, 3) // outgoing session: host's choice
+  body.writeUInt32BE(1392, 4) // MTU (Moonlight's ENet default)
+  body.writeUInt32BE(65536, 8) // window
+  body.writeUInt32BE(channels, 12)
+  body.writeUInt32BE(0, 16) // incoming bandwidth: unlimited
+  body.writeUInt32BE(0, 20) // outgoing bandwidth: unlimited
+  body.writeUInt32BE(THROTTLE_INTERVAL, 24)
+  body.writeUInt32BE(THROTTLE_ACCELERATION, 28)
+  body.writeUInt32BE(THROTTLE_DECELERATION, 32)
+  body.writeUInt32BE(connectId >>> 0, 36)
+  body.writeUInt32BE(connectData >>> 0, 40)
+  return body
+}
+
+/**
+ * A whole datagram holding one CONNECT, as a client's first: what a handshake flood sends (the
+ * host answers with VERIFY_CONNECT and holds a slot; the sender never acknowledges it).
+ */
+export const connectDatagram = (connectData: number, connectId: number = randomInt(0, 2 ** 32), channels = 0x30): Buffer => {
+  const header = Buffer.alloc(8)
+  header.writeUInt16BE(MAX_PEER_ID | HEADER_SENT_TIME, 0)
+  header.writeUInt16BE(Date.now() & 0xffff, 2)
+  header.writeUInt8(CMD.connect | FLAG_ACKNOWLEDGE, 4)
+  header.writeUInt8(0xff, 5)
+  header.writeUInt16BE(1, 6)
+  return Buffer.concat([header, connectBody(0, connectId, channels, connectData)])
 }
 
 interface Pending {
@@ -112,25 +147,12 @@ export class EnetClient {
     const client = new EnetClient(options)
     await new Promise<void>((resolve, reject) => {
       client.socket.once("error", reject)
-      client.socket.bind(0, "127.0.0.1", () => resolve())
+      client.socket.bind(0, options.bindAddress ?? "127.0.0.1", () => resolve())
     })
     const verified = new Promise<void>((resolve) => {
       client.onVerified = resolve
     })
-    const body = Buffer.alloc(44)
-    body.writeUInt16BE(client.localPeerId, 0)
-    body.writeUInt8(0xff, 2) // incoming session: host's choice
-    body.writeUInt8(0xff, 3) // outgoing session: host's choice
-    body.writeUInt32BE(1392, 4) // MTU (Moonlight's ENet default)
-    body.writeUInt32BE(65536, 8) // window
-    body.writeUInt32BE(options.channels ?? 0x30, 12)
-    body.writeUInt32BE(0, 16) // incoming bandwidth: unlimited
-    body.writeUInt32BE(0, 20) // outgoing bandwidth: unlimited
-    body.writeUInt32BE(THROTTLE_INTERVAL, 24)
-    body.writeUInt32BE(THROTTLE_ACCELERATION, 28)
-    body.writeUInt32BE(THROTTLE_DECELERATION, 32)
-    body.writeUInt32BE(client.connectId, 36)
-    body.writeUInt32BE(options.connectData >>> 0, 40)
+    const body = connectBody(client.localPeerId, client.connectId, options.channels ?? 0x30, options.connectData)
     const acked = client.sendReliableCommand(CMD.connect, 0xff, body)
     acked.catch(() => undefined) // the verify connect answers it; its ack never comes
     const timeout = options.timeoutMs ?? 5000
