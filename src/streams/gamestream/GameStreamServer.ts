@@ -85,6 +85,8 @@ export interface GameStreamShape {
   /** The session Moonlight launched, for the RTSP part to serve; undefined when none. */
   readonly currentLaunch: Effect.Effect<LaunchRecord | undefined>
   readonly counters: Effect.Effect<GameStreamCounters>
+  /** `getservercert` long polls waiting for the operator's PIN now (capped, see PairingSessions). */
+  readonly pairingWaits: Effect.Effect<number>
   /** The control stream's counters (malformed, refused and replayed messages, peers). */
   readonly controlCounters: Effect.Effect<ControlCounters>
 }
@@ -380,6 +382,7 @@ export const GameStreamLive = (
         hostFingerprint: identity.fingerprint,
         currentLaunch: launches.current,
         counters: Effect.sync(() => ({ ...counts })),
+        pairingWaits: sessions.longPolls,
         controlCounters: control.counters
       }
     })

@@ -83,6 +83,8 @@ export interface Endpoint {
   readonly host: string
   readonly httpPort: number
   readonly httpsPort: number
+  /** The address to connect from (an attacker in a test binds 127.0.0.2 and up). */
+  readonly localAddress?: string
 }
 
 export interface Reply {
@@ -102,6 +104,8 @@ export interface PairOptions {
   /** Go on to `clientpairingsecret` even when the host's hash says the PIN differs (a client
    * that does not check, or lies): the host must refuse it on its own. */
   readonly ignoreWrongPin?: boolean
+  /** Called after each phase the host answered (a test acts in between, as an attacker would). */
+  readonly after?: (phase: "getservercert" | "clientchallenge" | "serverchallengeresp") => Promise<void>
 }
 
 export class GameStreamClient {
@@ -138,11 +142,21 @@ export class GameStreamClient {
               key: this.identity.keyPem,
               // Self-signed: trust is the pinned host certificate, checked below.
               rejectUnauthorized: false,
-              agent: false
+              agent: false,
+              ...(this.endpoint.localAddress === undefined ? {} : { localAddress: this.endpoint.localAddress })
             },
             onResponse
           )
-        : http.request({ host: this.endpoint.host, port: this.endpoint.httpPort, path: target, agent: false }, onResponse)
+        : http.request(
+            {
+              host: this.endpoint.host,
+              port: this.endpoint.httpPort,
+              path: target,
+              agent: false,
+              ...(this.endpoint.localAddress === undefined ? {} : { localAddress: this.endpoint.localAddress })
+            },
+            onResponse
+          )
       if (secure) {
         req.on("socket", (socket) =>
           socket.on("secureConnect", () => {
@@ -176,6 +190,7 @@ export class GameStreamClient {
     }
     const hostCertPem = Buffer.from(first.xml.get("plaincert") ?? "", "hex").toString("latin1")
     const hostCertSignature = signatureOf(hostCertPem)
+    await options.after?.("getservercert")
 
     const challenge = randomBytes(16)
     const second = await this.request(false, "/pair", { clientchallenge: aes(true, key, challenge).toString("hex") })
@@ -183,6 +198,7 @@ export class GameStreamClient {
     const decrypted = aes(false, key, Buffer.from(second.xml.get("challengeresponse") ?? "", "hex"))
     const hostHash = decrypted.subarray(0, 32)
     const hostChallenge = decrypted.subarray(32, 48)
+    await options.after?.("clientchallenge")
 
     const clientSecret = randomBytes(16)
     const clientHash = sha256(hostChallenge, signatureOf(this.identity.certPem), clientSecret)
@@ -191,6 +207,7 @@ export class GameStreamClient {
     const pairingSecret = Buffer.from(third.xml.get("pairingsecret") ?? "", "hex")
     const hostSecret = pairingSecret.subarray(0, 16)
     const hostSignature = pairingSecret.subarray(16)
+    await options.after?.("serverchallengeresp")
 
     if (!verify("sha256", hostSecret, new X509Certificate(hostCertPem).publicKey, hostSignature)) {
       await this.request(false, "/unpair")

@@ -3,13 +3,13 @@
  * find the pending request through the API and type the PIN, as the console does.
  */
 import { Context, Effect, Option, Schema } from "effect"
-import { PairedClient, PendingPairing } from "../../../src/api/Pairing.js"
+import { PairedClient, PairingLockout, PendingPairing } from "../../../src/api/Pairing.js"
 import { GameStream } from "../../../src/streams/gamestream/GameStreamServer.js"
 import type { GameStreamShape } from "../../../src/streams/gamestream/GameStreamServer.js"
 import { json, startHost, waitFor } from "../../support/TestHost.js"
 import type { StartedHost, TestHostOptions } from "../../support/TestHost.js"
 import { GameStreamClient, makeClientIdentity } from "./GameStreamClient.js"
-import type { ClientIdentity, Endpoint, PairOutcome } from "./GameStreamClient.js"
+import type { ClientIdentity, Endpoint, PairOptions, PairOutcome } from "./GameStreamClient.js"
 
 export const GAMESTREAM_ENV = {
   PUNKTFUNK_GAMESTREAM: "1",
@@ -46,6 +46,12 @@ export const pendingList = (host: StartedHost) =>
     Effect.map(Schema.decodeUnknownSync(Schema.Array(PendingPairing)))
   )
 
+export const lockoutList = (host: StartedHost) =>
+  pairingApi(host, "/lockouts").pipe(
+    Effect.flatMap((r) => Effect.promise(() => json(r))),
+    Effect.map(Schema.decodeUnknownSync(Schema.Array(PairingLockout)))
+  )
+
 export const pairedClients = (host: StartedHost) =>
   pairingApi(host, "/clients").pipe(
     Effect.flatMap((r) => Effect.promise(() => json(r))),
@@ -74,7 +80,7 @@ export const pairViaOperator = (
   client: GameStreamClient,
   clientPin: string,
   operatorPin: string = clientPin,
-  options: { readonly ignoreWrongPin?: boolean; readonly deviceName?: string; readonly operatorDelayMs?: number } = {}
+  options: Omit<PairOptions, "pin"> & { readonly operatorDelayMs?: number } = {}
 ) =>
   Effect.gen(function* () {
     const { operatorDelayMs, ...pairOptions } = options
