@@ -101,7 +101,9 @@ const Summary = Schema.Struct({
   audioFrameSamples: Schema.Number,
   audioDropped: Schema.Number,
   audioFecRecovered: Schema.Number,
-  audioFecFailed: Schema.Number
+  audioFecFailed: Schema.Number,
+  videoEncryptedSeen: Schema.Number,
+  videoPlainSeen: Schema.Number
 })
 type Summary = typeof Summary.Type
 
@@ -288,6 +290,16 @@ const judge = (run: Run, c: StreamCase, codec: "h264" | "hevc", bitstream: strin
     return summary
   })
 
+/**
+ * Which video arrived: sealed datagrams (the client asked for ENCFLG_VIDEO; it decrypted every
+ * one it decoded from, or the picture checks in `judge` would fail) or plain ones — never both.
+ */
+const expectVideo = (summary: Summary, kind: "encrypted" | "plain", log: string) => {
+  const [mine, other] = kind === "encrypted" ? [summary.videoEncryptedSeen, summary.videoPlainSeen] : [summary.videoPlainSeen, summary.videoEncryptedSeen]
+  expect(mine, log).toBeGreaterThan(summary.frames)
+  expect(other, log).toBe(0)
+}
+
 const streamEnded = (gs: ReturnType<typeof gameStreamOf>) =>
   promise(() => waitFor(async () => (await Effect.runPromise(gs.stream)) === undefined, 10_000, "the stream to end"))
 
@@ -306,13 +318,15 @@ describe("GameStream with Moonlight's own client library (moonlight-common-c)", 
       const s = yield* pairAndLaunch("moonlight-common-c-h264", SMALL, true)
       const bitstream = path.join(buildDir, "quit.h264")
       // LiRequestIdrFrame after 20 frames, as Moonlight calls it on a decoder error.
-      // Encryption of everything the host offers (ENCFLG_ALL, as Moonlight asks by default).
+      // Encryption of everything the host offers (ENCFLG_ALL): audio, and video since the host
+      // offers it — the library decrypts every video datagram with the launch key.
       const run = yield* s.connect(SMALL, bitstream, { ready: 60, idrat: 20, stopat: 0, encrypt: -1 })
       yield* run.waitEvent("ready", 30_000)
       // The operator (or Moonlight's "quit app") ends the launch on the host.
       expect((yield* promise(() => s.client.cancel())).xml.get("cancel")).toBe("1")
       const summary = yield* judge(run, SMALL, "h264", bitstream)
       const failure = () => `${JSON.stringify(summary)}\n${run.log()}`
+      expectVideo(summary, "encrypted", failure())
       expect(summary.idrAfterRequest, failure()).toBeGreaterThanOrEqual(1)
       // Quitting on the host ended the client's stream, and as a graceful end.
       expect([summary.terminated, summary.terminationCode], failure()).toEqual([true, 0])
@@ -341,6 +355,8 @@ describe("GameStream with Moonlight's own client library (moonlight-common-c)", 
       const leaving = yield* s.connect(first, path.join(buildDir, "leave.bin"), { ready: 40, stopat: 40, encrypt: 0, idrat: 15 })
       const left = yield* judge(leaving, first, hevc ? "hevc" : "h264", path.join(buildDir, "leave.bin"))
       expect(left.terminated).toBe(false)
+      // A client that does not ask for encrypted video gets plain datagrams.
+      expectVideo(left, "plain", leaving.log())
       // A requested keyframe is one Moonlight recognises as such in this codec too.
       expect(left.idrAfterRequest, leaving.log()).toBeGreaterThanOrEqual(1)
       // The host notices the client left: the stream ends, the launch stays for a resume.
@@ -355,15 +371,18 @@ describe("GameStream with Moonlight's own client library (moonlight-common-c)", 
     })
   )
 
-  test("large frames: 1280x720 at 60 fps and 150 Mbps in 512-byte packets, each frame over several FEC blocks, with burst loss", () =>
+  test("large frames: 1280x720 at 60 fps and 150 Mbps in 512-byte packets, each frame over several FEC blocks, with burst loss, encrypted", () =>
     Effect.gen(function* () {
       const big: StreamCase = { width: 1280, height: 720, fps: 60, bitrateKbps: 150_000, packetSize: 512, formats: 0x0001 }
       const s = yield* pairAndLaunch("moonlight-common-c-720p", big, false)
       const bitstream = path.join(buildDir, "720p.h264")
       // Losses in bursts of 16, as a sender or receiver with a full socket buffer loses them: whole
       // stretches of a block, sometimes more than its parity covers.
-      const run = yield* s.connect(big, bitstream, { ready: 60, stopat: 60, idrat: 30, videoloss: 2, videoburst: 16, lossseed: 3 })
+      // Video encrypted too (ENCFLG_AUDIO | ENCFLG_VIDEO): every datagram of every block, parity
+      // included, is decrypted before the library's FEC queue rebuilds what the loss took.
+      const run = yield* s.connect(big, bitstream, { ready: 60, stopat: 60, idrat: 30, videoloss: 2, videoburst: 16, lossseed: 3, encrypt: 3 })
       const summary = yield* judge(run, big, "h264", bitstream)
+      expectVideo(summary, "encrypted", run.log())
       expect(summary.idrAfterRequest).toBeGreaterThanOrEqual(1)
       expect(summary.videoDropped).toBeGreaterThan(0)
       // More than one block's worth (255 shards) per frame on average: the case tested what it

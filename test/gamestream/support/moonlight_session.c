@@ -152,11 +152,14 @@ static void cl_log(const char* format, ...) {
  * library's UDP receive (audio and video; ENet uses recvmsg) comes here first. A video datagram
  * (RTP 0x90, payload type 0) picked by a seeded generator is swallowed and reported as the receive
  * timeout the library's video loop already copes with (0), as if the network had lost it. The first
- * 50 video datagrams always pass, so the library sees the stream start before anything is lost. */
+ * 50 video datagrams always pass, so the library sees the stream start before anything is lost.
+ * An encrypted video datagram (the client asked for ENCFLG_VIDEO) shows no RTP header: it is
+ * recognised by the 32-byte prefix's nonce, whose last byte this host sets to 'V' (audio's RTP
+ * header has its SSRC there, 0), and counted apart, so the test sees which kind arrived. */
 ssize_t __real_recvfrom(int fd, void* buf, size_t len, int flags, struct sockaddr* from, socklen_t* fromlen);
 static int video_loss_percent, video_burst = 1, burst_left;
 static uint32_t loss_state = 12345;
-static atomic_int video_seen, video_dropped;
+static atomic_int video_seen, video_dropped, video_encrypted_seen, video_plain_seen;
 
 static int audio_loss_percent;
 static uint32_t audio_loss_state = 54321;
@@ -165,7 +168,11 @@ static atomic_int audio_seen, audio_dropped;
 ssize_t __wrap_recvfrom(int fd, void* buf, size_t len, int flags, struct sockaddr* from, socklen_t* fromlen) {
   ssize_t n = __real_recvfrom(fd, buf, len, flags, from, fromlen);
   const unsigned char* b = buf;
-  if (n > 16 && b[0] == 0x90 && (b[1] & 0x7f) == 0) {
+  const int encrypted_video = n > 48 && b[11] == 'V';
+  const int plain_video = !encrypted_video && n > 16 && b[0] == 0x90 && (b[1] & 0x7f) == 0;
+  if (encrypted_video) video_encrypted_seen++;
+  if (plain_video) video_plain_seen++;
+  if (encrypted_video || plain_video) {
     int seen = ++video_seen;
     loss_state = loss_state * 1103515245u + 12345u;
     /* A loss starts a burst of `videoburst` datagrams, as a full socket buffer loses them; bursts
@@ -335,13 +342,15 @@ int main(int argc, char** argv) {
          "\"audioPackets\":%d,\"audioLost\":%d,\"audioDecodeErrors\":%d,\"audioSamples\":%d,\"audioPeak\":%g,\"videoPackets\":%u,\"videoFecRecovered\":%u,"
          "\"videoFecFailed\":%u,\"audioRtpPackets\":%u,\"audioInvalid\":%u,\"inputSent\":%d,"
          "\"inputFailed\":%d,\"framesAfterInput\":%d,\"videoDropped\":%d,\"audioFrameSamples\":%d,"
-         "\"audioDropped\":%d,\"audioFecRecovered\":%u,\"audioFecFailed\":%u}}\n",
+         "\"audioDropped\":%d,\"audioFecRecovered\":%u,\"audioFecFailed\":%u,"
+         "\"videoEncryptedSeen\":%d,\"videoPlainSeen\":%d}}\n",
          started, (int)failed_stage, (int)failed_code, terminated ? "true" : "false", (int)termination_code,
          timedOut ? "true" : "false", (int)video_format, (int)video_width, (int)video_height, (int)frames,
          (int)idr_frames, (int)idr_after_request, (int)bytes_written, (int)audio_channels, (int)audio_packets,
          (int)audio_lost, (int)audio_decode_errors, (int)audio_samples, audio_peak, vs->packetCountVideo, vs->packetCountFecRecovered, vs->packetCountFecFailed,
          as->packetCountAudio, as->packetCountInvalid, input_sent, input_failed,
          input_at_frame < 0 ? 0 : (int)frames - input_at_frame, (int)video_dropped,
-         (int)audio_frame_samples, (int)audio_dropped, as->packetCountFecRecovered, as->packetCountFecFailed);
+         (int)audio_frame_samples, (int)audio_dropped, as->packetCountFecRecovered, as->packetCountFecFailed,
+         (int)video_encrypted_seen, (int)video_plain_seen);
   return 0;
 }
