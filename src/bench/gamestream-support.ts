@@ -23,6 +23,8 @@ export interface BenchReceiverOptions {
   readonly packetSize: number
   readonly dropFraction?: number
   readonly seed?: number
+  /** The launch key: the session seals its video, the receiver opens it. */
+  readonly keyHex?: string
 }
 
 export interface BenchReceiverCounters {
@@ -42,6 +44,7 @@ export interface BenchReceiverCounters {
   readonly badFrameHeaders: number
   readonly width: number
   readonly height: number
+  readonly decryptFailures: number
 }
 
 export interface BenchReceiver {

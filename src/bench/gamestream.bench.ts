@@ -16,7 +16,11 @@
  *      per-frame fec + seal split (C++ clock) and timed from JavaScript like the GameStream
  *      hook (K calls per sample). The pacer thread sends to a socket nobody reads; its
  *      sendmmsg is not charged to the frame.
- *    The two alternate sample by sample (same load for both); the pacer is drained between
+ *    - GameStream sealed: the same hook with a key (`keyHex`), as for a client that asked for
+ *      encrypted video: the same datagrams, each then AES-128-GCM-sealed in place behind its
+ *      32-byte prefix. Timed the same way; its difference from the plain figure is what sealing
+ *      costs per frame (the copy-out grows by the 32-byte prefix per datagram, noise here).
+ *    The three alternate sample by sample (same load for all); the pacer is drained between
  *    samples. p50/p99 are over samples of K frames each (batch means), not single frames.
  *    Parity dominates, and Reed-Solomon costs data × parity × bytes per block: GameStream puts
  *    up to 212 data shards in one block at 20% (255 shards a block, at most 4 blocks),
@@ -28,7 +32,9 @@
  *    packets with its own Reed-Solomon, decodes with libavcodec), in this process. One warm-up
  *    window (≈ 1 s) is skipped, then 6 windows are read: fps the receiver completed, the share
  *    of judged frames complete and decoded, the windows' packetize and send stage p50/p99 and
- *    send_dropped; then again with 5% of arriving datagrams dropped by the receiver (seeded).
+ *    send_dropped; then again with 5% of arriving datagrams dropped by the receiver (seeded);
+ *    and the 720p session again with encrypted video (the receiver opens every datagram with
+ *    the key; the windows' seal_us is the sealing share of packetize).
  *
  * Nothing here asserts a time. The host and the receiver share this machine's cores.
  */
@@ -51,6 +57,8 @@ const PACKET_SIZE = 1392
 const FEC_PERCENT = 20
 const MIN_FEC = 2
 const PAYLOAD = "0123456789abcdef"
+/** A launch key for the sealed cases (any 16 bytes: the cost does not depend on the key). */
+const KEY_HEX = "00112233445566778899aabbccddeeff"
 const SAMPLES = 60
 const WARMUP_WINDOWS = 1
 const STEADY_WINDOWS = 6
@@ -132,13 +140,16 @@ const costCase = async (au: Buffer, idr: boolean, k: number, sinkPort: number) =
         await sleep(1)
       }
     }
-    // Warm both.
+    const sealed = { ...o, keyHex: KEY_HEX }
+    // Warm all three.
     addon.gsPacketizeFrame(au, { ...o, frames: k })
+    addon.gsPacketizeFrame(au, { ...sealed, frames: k })
     for (let i = 0; i < k; i++) expected += sender.sendFrame(au, idr).packets
     await drained()
     const droppedBefore = sender.counters().send_dropped
     const base: Array<number> = []
     const gsBatch: Array<number> = []
+    const sealedBatch: Array<number> = []
     const pfWall: Array<number> = []
     const pfSplit: Array<number> = []
     let gsPackets = 0
@@ -151,6 +162,9 @@ const costCase = async (au: Buffer, idr: boolean, k: number, sinkPort: number) =
       const out = addon.gsPacketizeFrame(au, { ...o, frames: k })
       gsBatch.push(nowUs() - t)
       gsPackets = out.length / k
+      t = nowUs()
+      addon.gsPacketizeFrame(au, { ...sealed, frames: k })
+      sealedBatch.push(nowUs() - t)
       await sleep(1)
       t = nowUs()
       for (let i = 0; i < k; i++) {
@@ -164,8 +178,13 @@ const costCase = async (au: Buffer, idr: boolean, k: number, sinkPort: number) =
     }
     const b = median(base)
     const gsPer = gsBatch.map((x) => Math.max(0, x - b) / k)
+    const sealedPer = sealedBatch.map((x) => Math.max(0, x - b) / k)
+    // Per sample: sealed minus the plain sample taken just before it (same load).
+    const sealCost = sealedPer.map((x, i) => x - (gsPer[i] ?? 0))
     return {
       gs: { packets: gsPackets, p50: pct(gsPer, 50), p99: pct(gsPer, 99) } satisfies Cost,
+      sealed: { packets: gsPackets, p50: pct(sealedPer, 50), p99: pct(sealedPer, 99) } satisfies Cost,
+      sealCost: median(sealCost),
       ringUs: b,
       pfWall: { packets: pfPackets, p50: pct(pfWall, 50), p99: pct(pfWall, 99) } satisfies Cost,
       pfSplit: { packets: pfPackets, p50: pct(pfSplit, 50), p99: pct(pfSplit, 99) } satisfies Cost,
@@ -191,7 +210,7 @@ const waitFor = async (ok: () => boolean, ms: number, what: string) => {
 
 const diff = (a: BenchReceiverCounters, b: BenchReceiverCounters, k: keyof BenchReceiverCounters) => b[k] - a[k]
 
-const gsSession = (makeReceiver: MakeReceiver, width: number, height: number, kbps: number, loss: number) =>
+const gsSession = (makeReceiver: MakeReceiver, width: number, height: number, kbps: number, loss: number, sealed = false) =>
   Effect.runPromise(
     Effect.scoped(
       Effect.gen(function* () {
@@ -201,7 +220,14 @@ const gsSession = (makeReceiver: MakeReceiver, width: number, height: number, kb
           Effect.sync(() => new addon.GameStreamVideoPort("127.0.0.1", 0)),
           (p) => Effect.sync(() => p.close())
         )
-        const rxOptions: BenchReceiverOptions = { hostPort: port.port, pingPayload: PAYLOAD, packetSize: PACKET_SIZE, dropFraction: loss, seed: 42 }
+        const rxOptions: BenchReceiverOptions = {
+          hostPort: port.port,
+          pingPayload: PAYLOAD,
+          packetSize: PACKET_SIZE,
+          dropFraction: loss,
+          seed: 42,
+          ...(sealed ? { keyHex: KEY_HEX } : {})
+        }
         const receiver = yield* makeReceiver(rxOptions)
         const windows: Array<NativeWindow> = []
         const options: NativeOptions = {
@@ -213,7 +239,8 @@ const gsSession = (makeReceiver: MakeReceiver, width: number, height: number, kb
             pingPayload: PAYLOAD,
             packetSize: PACKET_SIZE,
             fecPercent: FEC_PERCENT,
-            minRequiredFecPackets: MIN_FEC
+            minRequiredFecPackets: MIN_FEC,
+            ...(sealed ? { keyHex: KEY_HEX } : {})
           }
         }
         const session = yield* Effect.acquireRelease(
@@ -243,6 +270,9 @@ const gsSession = (makeReceiver: MakeReceiver, width: number, height: number, kb
           height,
           kbps,
           loss,
+          sealed,
+          sealUs: median(steady.map((w) => w.seal_us)),
+          decryptFailures: diff(c0, c1, "decryptFailures"),
           hostFps: median(steady.map((w) => (w.frames * 1000) / w.duration_ms)),
           deliveredFps: complete / seconds,
           judged,
@@ -288,6 +318,7 @@ export default async (): Promise<BenchReport> => {
     const sink = dgram.createSocket("udp4")
     await new Promise<void>((r) => sink.bind(0, "127.0.0.1", () => r()))
     const rows: Array<string> = []
+    const sealRows: Array<string> = []
     try {
       for (const s of sizes) {
         // Our encoder's one-frame VBV caps an IDR near a P-frame's size; an encoder without it
@@ -299,6 +330,9 @@ export default async (): Promise<BenchReport> => {
           const c = await costCase(au, idr, k, sink.address().port)
           rows.push(
             `| ${s.label} ${kind} | ${au.length.toLocaleString("en")} B | ${c.gs.packets} | ${fmt(c.gs.p50)} / ${fmt(c.gs.p99)} | ${fmt(c.gs.p50 / c.gs.packets, 2)} | ${c.pfWall.packets} | ${fmt(c.pfWall.p50)} / ${fmt(c.pfWall.p99)} | ${fmt(c.pfWall.p50 / c.pfWall.packets, 2)} | ${fmt(c.pfSplit.p50)} / ${fmt(c.pfSplit.p99)} | **${fmt(c.gs.p50 / c.pfWall.p50, 2)}×** | ${fmt(c.ringUs, 0)} µs | ${c.pfDropped} |`
+          )
+          sealRows.push(
+            `| ${s.label} ${kind} | ${au.length.toLocaleString("en")} B | ${c.gs.packets} | ${fmt(c.gs.p50)} / ${fmt(c.gs.p99)} | ${fmt(c.sealed.p50)} / ${fmt(c.sealed.p99)} | **${fmt(c.sealCost)}** | ${fmt(c.sealCost / c.gs.packets, 2)} | ${fmt(c.sealed.p50 / c.gs.p50, 2)}× |`
           )
         }
       }
@@ -312,7 +346,15 @@ export default async (): Promise<BenchReport> => {
       `|---|---|---|---|---|---|---|---|---|---|---|---|`,
       ...rows,
       ``,
-      `GS = \`gsPacketizeFrame\` (RTP + video header + nanors parity, packetSize ${PACKET_SIZE}, ${FEC_PERCENT}% FEC, minRequiredFecPackets ${MIN_FEC}; includes copying each datagram out to JavaScript). pf/1 = \`MediaSender.sendFrame\` (RS parity + AES-GCM seal into the pacer's ring, 1320-byte shards, ${FEC_PERCENT}% parity). Both timed from JavaScript, alternating, ${SAMPLES} samples of K frames (K = 128 P, 128 IDR, 16 IDR ×8): p50/p99 of batch means.`
+      `GS = \`gsPacketizeFrame\` (RTP + video header + nanors parity, packetSize ${PACKET_SIZE}, ${FEC_PERCENT}% FEC, minRequiredFecPackets ${MIN_FEC}; includes copying each datagram out to JavaScript). pf/1 = \`MediaSender.sendFrame\` (RS parity + AES-GCM seal into the pacer's ring, 1320-byte shards, ${FEC_PERCENT}% parity). Both timed from JavaScript, alternating, ${SAMPLES} samples of K frames (K = 128 P, 128 IDR, 16 IDR ×8): p50/p99 of batch means.`,
+      ``,
+      `Encrypted video (a client that asked for ENCFLG_VIDEO) vs plain, same frames, same run:`,
+      ``,
+      `| frame | bytes | packets | GS plain µs/frame p50 / p99 | GS sealed µs/frame p50 / p99 | seal µs/frame (median of sealed − plain, per sample) | seal µs/packet | sealed / plain (p50) |`,
+      `|---|---|---|---|---|---|---|---|`,
+      ...sealRows,
+      ``,
+      `GS sealed = the same hook with \`keyHex\`: every datagram (parity included) AES-128-GCM-sealed in place behind its 32-byte prefix (${PACKET_SIZE + 48}-byte datagrams: same packetSize, so the same packets as plain), sampled right after the plain one.`
     )
 
     const makeReceiver = await loadVideoReceiver()
@@ -320,18 +362,19 @@ export default async (): Promise<BenchReport> => {
     for (const [w, h, kbps] of [[1280, 720, 10_000], [640, 360, 2_000]] as const) {
       for (const loss of [0, 0.05]) runs.push(await gsSession(makeReceiver, w, h, kbps, loss))
     }
+    for (const loss of [0, 0.05]) runs.push(await gsSession(makeReceiver, 1280, 720, 10_000, loss, true))
     lines.push(
       ``,
       `Loopback sessions (60 fps, ${FEC_PERCENT}% FEC, packetSize ${PACKET_SIZE}), ${STEADY_WINDOWS} windows of ≈ 1 s after ${WARMUP_WINDOWS} warm-up window:`,
       ``,
-      `| session | loss | host fps | fps delivered | complete | decoded | encode p50/p99 | packetize p50/p99 | parity µs/frame | send p50/p99 | host p50/p99 | send_dropped | packets/frame (parity) | dropped by receiver | lost | rebuilt |`,
-      `|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|`,
+      `| session | loss | host fps | fps delivered | complete | decoded | encode p50/p99 | packetize p50/p99 | parity µs/frame | seal µs/frame | send p50/p99 | host p50/p99 | send_dropped | packets/frame (parity) | dropped by receiver | lost | rebuilt |`,
+      `|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|`,
       ...runs.map(
         (r) =>
-          `| ${r.width}×${r.height}@60 ${r.kbps / 1000} Mb/s | ${fmt(r.loss * 100, 0)}% | ${fmt(r.hostFps)} | ${fmt(r.deliveredFps)} | ${r.complete}/${r.judged} (${pctOf(r.complete, r.judged)}) | ${r.decoded} (${pctOf(r.decoded, r.judged)}) | ${ms(r.encode.p50)} / ${ms(r.encode.p99)} | ${ms(r.packetize.p50)} / ${ms(r.packetize.p99)} | ${fmt(r.fecUs)} | ${ms(r.send.p50)} / ${ms(r.send.p99)} | ${ms(r.host50)} / ${ms(r.host99)} | ${r.sendDropped} | ${fmt(r.packetsPerFrame)} (${pctOf(r.parityShare * r.packetsPerFrame, r.packetsPerFrame)}) | ${r.dropped} | ${r.lost} | ${r.recovered} |`
+          `| ${r.width}×${r.height}@60 ${r.kbps / 1000} Mb/s${r.sealed ? " sealed" : ""} | ${fmt(r.loss * 100, 0)}% | ${fmt(r.hostFps)} | ${fmt(r.deliveredFps)} | ${r.complete}/${r.judged} (${pctOf(r.complete, r.judged)}) | ${r.decoded} (${pctOf(r.decoded, r.judged)}) | ${ms(r.encode.p50)} / ${ms(r.encode.p99)} | ${ms(r.packetize.p50)} / ${ms(r.packetize.p99)} | ${fmt(r.fecUs)} | ${r.sealed ? fmt(r.sealUs) : "–"} | ${ms(r.send.p50)} / ${ms(r.send.p99)} | ${ms(r.host50)} / ${ms(r.host99)} | ${r.sendDropped} | ${fmt(r.packetsPerFrame)} (${pctOf(r.parityShare * r.packetsPerFrame, r.packetsPerFrame)}) | ${r.dropped} | ${r.lost} | ${r.recovered} |`
       ),
       ``,
-      `Stage p50: median of the windows' p50; p99: the worst window's p99. "complete" = frames the receiver judged whole (after FEC) of those judged; "decoded" = of those, libavcodec decoded. Decode errors: ${runs.map((r) => r.decodeErrors).join(", ")}; rebuilt packets with a wrong header: ${runs.map((r) => r.recoveredBadHeader).join(", ")}; malformed datagrams: ${runs.map((r) => r.malformed).join(", ")}; decoded picture sizes: ${runs.map((r) => r.size).join(", ")}; deadlines skipped by the frame loop: ${runs.map((r) => r.framesDropped).join(", ")}; frames the video send ring refused (whole session): ${runs.map((r) => r.ringRefused).join(", ")}; send_dropped over the whole session: ${runs.map((r) => r.totalSendDropped).join(", ")}.`,
+      `Stage p50: median of the windows' p50; p99: the worst window's p99. "complete" = frames the receiver judged whole (after FEC) of those judged; "decoded" = of those, libavcodec decoded. Decode errors: ${runs.map((r) => r.decodeErrors).join(", ")}; rebuilt packets with a wrong header: ${runs.map((r) => r.recoveredBadHeader).join(", ")}; malformed datagrams: ${runs.map((r) => r.malformed).join(", ")}; sealed datagrams that did not open: ${runs.filter((r) => r.sealed).map((r) => r.decryptFailures).join(", ")}; decoded picture sizes: ${runs.map((r) => r.size).join(", ")}; deadlines skipped by the frame loop: ${runs.map((r) => r.framesDropped).join(", ")}; frames the video send ring refused (whole session): ${runs.map((r) => r.ringRefused).join(", ")}; send_dropped over the whole session: ${runs.map((r) => r.totalSendDropped).join(", ")}.`,
       ``,
       `Load average (1 min) before / after: ${loadBefore} / ${load()} on ${os.cpus().length} cores.`
     )
