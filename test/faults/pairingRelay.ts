@@ -139,9 +139,11 @@ export const startRelay = async (options: RelayOptions): Promise<Relay> => {
 }
 
 /** Runs the real `punktfunk-client` (dist/client.js) with `args`; resolves with its exit and output. */
-export const runClient = (args: ReadonlyArray<string>) =>
+export const runClient = (args: ReadonlyArray<string>, nodeArgs: ReadonlyArray<string> = []) =>
   new Promise<{ code: number | null; output: string }>((resolve) => {
-    const child = spawn(process.execPath, [path.join(root, "dist", "client.js"), ...args], { stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [...nodeArgs, path.join(root, "dist", "client.js"), ...args], {
+      stdio: ["ignore", "pipe", "pipe"]
+    })
     let output = ""
     child.stdout.on("data", (c: Buffer) => (output += c.toString()))
     child.stderr.on("data", (c: Buffer) => (output += c.toString()))
@@ -161,6 +163,31 @@ export const apiJson = (host: StartedHost, route: string) =>
   pairingApi(host, route).pipe(Effect.flatMap((r) => Effect.promise(() => json(r))))
 
 /**
+ * The operator: waits for the one pending request the console lists and enters `pin` for it.
+ * Returns what the console showed and what the host answered.
+ */
+export const operatorEntersPin = (host: StartedHost, pin: string) =>
+  Effect.gen(function* () {
+    let pending: ReadonlyArray<PendingPairing> = []
+    yield* Effect.promise(() =>
+      waitFor(
+        async () => {
+          pending = Schema.decodeUnknownSync(Schema.Array(PendingPairing))(await Effect.runPromise(apiJson(host, "/pending")))
+          return pending.length > 0
+        },
+        20_000,
+        "the pairing request"
+      )
+    )
+    const answer = yield* pairingApi(host, `/pending/${pending[0]?.request_id ?? ""}/pin`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ pin })
+    })
+    return { pending, status: answer.status, body: yield* Effect.promise(() => json(answer)) }
+  })
+
+/**
  * The scene: host on 127.0.0.1, relay on 127.0.0.2 in front of it, the real client pairing with
  * the relay's address; the operator enters the client's PIN for the request the console lists.
  */
@@ -178,26 +205,10 @@ export const relayedPairing = (tamper?: RelayOptions["tamper"]) =>
         runClient(["pair", "--host", "127.0.0.2", "--port", String(relay.port), "--dir", clientDir, "--name", "living-room", "--pin", PIN])
       )
     )
-    let pending: ReadonlyArray<PendingPairing> = []
-    yield* Effect.promise(() =>
-      waitFor(
-        async () => {
-          pending = Schema.decodeUnknownSync(Schema.Array(PendingPairing))(await Effect.runPromise(apiJson(host, "/pending")))
-          return pending.length > 0
-        },
-        20_000,
-        "the relayed pairing request"
-      )
-    )
-    // What the operator sees: the client's name; the certificate is the relay's, which an
+    const operator = yield* operatorEntersPin(host, PIN)
+    // What the operator saw: the client's name; the certificate is the relay's, which an
     // operator pairing a new client for the first time has no way to tell apart.
-    expect(pending.map((p) => [p.name, p.fingerprint])).toEqual([["living-room", relay.identity.fingerprint]])
-    const answer = yield* pairingApi(host, `/pending/${pending[0]?.request_id ?? ""}/pin`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ pin: PIN })
-    })
-    const operatorBody = yield* Effect.promise(() => json(answer))
+    expect(operator.pending.map((p) => [p.name, p.fingerprint])).toEqual([["living-room", relay.identity.fingerprint]])
     const clientRun = yield* client.await.pipe(Effect.flatMap((exit) => exit))
-    return { host, relay, clientDir, operator: { status: answer.status, body: operatorBody }, clientRun }
+    return { host, relay, clientDir, operator, clientRun }
   })
