@@ -75,6 +75,7 @@ const offlineAttack = (run: RecordedRun) => {
   const tagMarks: Array<string> = []
   const shareMarks: Array<string> = []
   const generators = new Map<string, string>()
+  const sharesAreElements = isValidShare(run.Ya) && isValidShare(run.Yb)
   for (const pin of ALL_PINS) {
     const g = calculateGenerator(utf8(pin), run.ci, run.sid).toBytes()
     generators.set(Buffer.from(g).toString("hex"), pin)
@@ -84,7 +85,7 @@ const offlineAttack = (run: RecordedRun) => {
       return (run.tags.ta !== undefined && tagsEqual(tags.ta, run.tags.ta)) || (run.tags.tb !== undefined && tagsEqual(tags.tb, run.tags.tb))
     })
     if (tagged) tagMarks.push(pin)
-    if (isValidShare(run.Ya) && isValidShare(run.Yb) && !isIdentity(g)) shareMarks.push(pin)
+    if (sharesAreElements && !isIdentity(g)) shareMarks.push(pin)
   }
   return { tagMarks, shareMarks, generators }
 }
