@@ -6,7 +6,8 @@
  * ("no punktfunk host answers at …", "the host refused the token from …"); the runtime's report
  * would wrap it in a stack. Exit codes: 1 the host refused or failed the request, 2 no usable
  * token file, 3 no host answers, 4 the token was refused, 5 an `https://` host's certificate is
- * not the pinned one (or none was pinned; nothing was sent); usage errors are @effect/cli's own.
+ * not the pinned one (or none was pinned), or an `http://` host beyond loopback (the token would
+ * cross the network in clear) — nothing was sent; usage errors are @effect/cli's own.
  */
 import { Command } from "@effect/cli"
 // Deep imports: the package index loads every Node integration (cluster, sql…), ~0.5 s more per run.

@@ -15,6 +15,7 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { PunktfunkApi } from "../api/Api.js"
+import { isLoopbackBind } from "../http/ManagementTls.js"
 import { fingerprintOfPem } from "../services/Certificates.js"
 import { normalizeFingerprint, pinnedAgents } from "./PinnedTls.js"
 
@@ -95,10 +96,31 @@ export const normalizeBase = (host: string): string => {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed) ? trimmed : `http://${trimmed}`
 }
 
-/** Plain HTTP through fetch; HTTPS only through the pinned agent (see `PinnedTls.ts`). */
+/**
+ * Plain HTTP through fetch, to loopback only; HTTPS only through the pinned agent (see
+ * `PinnedTls.ts`). Why plain HTTP elsewhere is refused before any connection: the request would
+ * carry the token in clear across the network before the host could refuse it (a host bound
+ * beyond loopback speaks only HTTPS anyway).
+ */
 const transportFor = (connection: Connection) => {
   const base = normalizeBase(connection.host)
-  if (!base.toLowerCase().startsWith("https:")) return Effect.succeed(FetchHttpClient.layer)
+  if (!base.toLowerCase().startsWith("https:")) {
+    let hostname = ""
+    try {
+      hostname = new URL(base).hostname
+    } catch {
+      // Not a URL: fetch says so, with no token sent.
+      return Effect.succeed(FetchHttpClient.layer)
+    }
+    return isLoopbackBind(hostname)
+      ? Effect.succeed(FetchHttpClient.layer)
+      : Effect.fail(
+          new CliError({
+            message: `refusing to send the token in clear to ${base}: beyond loopback the host's API speaks HTTPS (use https:// with --fingerprint)`,
+            exitCode: 5
+          })
+        )
+  }
   return pinFor(connection).pipe(
     Effect.map((pin) =>
       NodeHttpClient.layerWithoutAgent.pipe(

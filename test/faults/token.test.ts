@@ -11,6 +11,7 @@ import { X509Certificate } from "node:crypto"
 import * as fs from "node:fs"
 import * as https from "node:https"
 import * as net from "node:net"
+import * as os from "node:os"
 import * as path from "node:path"
 import * as tls from "node:tls"
 import { generateCertificate } from "../../src/services/Certificates.js"
@@ -203,6 +204,36 @@ describe("the management API bound beyond loopback", () => {
       expect(received).toBe("")
     } finally {
       await new Promise<void>((r) => relay.close(() => r()))
+    }
+  })
+
+  it("the CLI refuses to send the token in plain HTTP beyond loopback, before connecting", async () => {
+    const tokenFile = path.join(tempDir(), "token")
+    fs.writeFileSync(tokenFile, "the-operators-token-0123456789abcdef\n", { mode: 0o600 })
+    // A listener on every address, reached through this machine's own LAN address: anything the
+    // CLI sent would arrive here. (Without a LAN interface the address is a documentation one,
+    // and only the refusal itself is checked.)
+    const own = Object.values(os.networkInterfaces())
+      .flat()
+      .find((a) => a !== undefined && a.family === "IPv4" && !a.internal)?.address
+    let connections = 0
+    const listener = net.createServer((socket) => {
+      connections++
+      socket.destroy()
+    })
+    await new Promise<void>((r) => listener.listen(0, "0.0.0.0", r))
+    try {
+      const address = listener.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      const target = `${own ?? "192.0.2.1"}:${port}`
+      for (const host of [`http://${target}`, target]) {
+        const run = await cli(["stats", "status", "--host", host, "--token-file", tokenFile], {})
+        expect(run.code, run.stderr).toBe(5)
+        expect(run.stderr).toContain(`refusing to send the token in clear to http://${target}`)
+      }
+      expect(connections).toBe(0)
+    } finally {
+      await new Promise<void>((r) => listener.close(() => r()))
     }
   })
 })
