@@ -25,8 +25,7 @@ mkdir -p "$reports"
 # Node itself is not instrumented, so the ASan runtime must be in the process before anything
 # else (an instrumented .node loaded later cannot bring it: ASan has to intercept malloc from
 # the first allocation). libubsan is a dependency of each instrumented addon and loads with it.
-# Child processes (hosts the tests spawn, ffmpeg, Xvfb) inherit the preload; that is what we want
-# for the hosts and harmless for the others.
+# Hosts the tests spawn (Node) inherit it too; other programs do not (NODE_OPTIONS below).
 preload="$(gcc -print-file-name=libasan.so)"
 # detect_leaks=0: LeakSanitizer would report what V8, libuv and the uninstrumented libraries keep
 #   until exit (isolates, code space, OpenSSL tables) — none of it ours, and a process that exits
@@ -77,10 +76,16 @@ echo "== self-check: a deliberate heap overflow and a signed overflow were both 
 export ASAN_OPTIONS="$(asan_options "$reports")"
 export UBSAN_OPTIONS="$(ubsan_options "$reports")"
 export PUNKTFUNK_NATIVE_BUILD_DIR="$root/build/asan/native"
+# Tells the one test with a frame-rate floor (native-e2e) that the pipeline runs instrumented.
+export PUNKTFUNK_SANITIZED=1
 export PUNKTFUNK_FUZZ_ITERATIONS="${PUNKTFUNK_FUZZ_ITERATIONS:-20000}"
+# Only Node processes keep the preload; other programs the tests start run without it
+# (scripts/asan-child-env.cjs says why). vitest is started with node directly, not through npx,
+# whose shell would lose the preload before vitest starts.
+export NODE_OPTIONS="${NODE_OPTIONS:+$NODE_OPTIONS }--require $root/scripts/asan-child-env.cjs"
 
 status=0
-LD_PRELOAD="$preload" npx --no-install vitest run --project streaming "$@" || status=1
+LD_PRELOAD="$preload" node node_modules/vitest/vitest.mjs run --project streaming "$@" || status=1
 
 shopt -s nullglob
 found=("$reports"/*)

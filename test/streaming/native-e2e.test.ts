@@ -91,7 +91,10 @@ describe("punktfunk/1 end to end on loopback", () => {
     expect(run.code, run.output).toBe(0)
     const s = summaryOf(run.output)
     const seen = s.frames_complete + s.frames_dropped
-    expect(seen, run.output).toBeGreaterThanOrEqual(300) // ≥ 30 fps on average even on a slow CI machine
+    // ≥ 30 fps on average even on a slow CI machine. Under `npm run test:asan` (PUNKTFUNK_SANITIZED)
+    // the capture, conversion and send code is instrumented and runs several times slower, so
+    // there the floor is 15 fps: that run is about memory errors, and the 99% below still holds.
+    expect(seen, run.output).toBeGreaterThanOrEqual(process.env["PUNKTFUNK_SANITIZED"] === "1" ? 150 : 300)
     expect(s.frames_decoded / seen, run.output).toBeGreaterThanOrEqual(0.99)
     expect(s.latency_p50_us).toBeGreaterThan(0)
 

@@ -210,7 +210,9 @@ export interface Socket {
 }
 
 export const openSocket = async (address = "127.0.0.1", onMessage?: (d: Buffer, from: dgram.RemoteInfo) => void): Promise<Socket> => {
-  const s = dgram.createSocket("udp4")
+  // A deep receive buffer (capped by net.core.rmem_max): a sink capturing a paced burst of a
+  // large frame must not drop any while a slowed-down (sanitized, busy) event loop catches up.
+  const s = dgram.createSocket({ type: "udp4", recvBufferSize: 4 << 20 })
   if (onMessage !== undefined) s.on("message", onMessage)
   await new Promise<void>((resolve, reject) => {
     s.once("error", reject)
