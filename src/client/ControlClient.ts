@@ -34,6 +34,8 @@ export class ClientError extends Data.TaggedError("ClientError")<{ readonly mess
 export interface Endpoint {
   readonly host: string
   readonly port: number
+  /** The local address to connect from (tests bind 127.0.0.2 and up to be another machine). */
+  readonly localAddress?: string
 }
 
 export interface ClientIdentity extends CertificatePair {
@@ -52,7 +54,8 @@ const open = (endpoint: Endpoint, identity: ClientIdentity) =>
         key: identity.keyPem,
         // Self-signed host: trust is the pinned fingerprint, checked by the caller.
         rejectUnauthorized: false,
-        minVersion: "TLSv1.3"
+        minVersion: "TLSv1.3",
+        ...(endpoint.localAddress === undefined ? {} : { localAddress: endpoint.localAddress })
       })
       const fail = (e: Error) =>
         resume(Effect.fail(new ClientError({ message: `cannot reach the host at ${endpoint.host}:${endpoint.port}: ${e.message}` })))
