@@ -16,12 +16,17 @@ export interface LaunchedBrowser {
   readonly close: () => Promise<void>
 }
 
-export const launchChromium = async (): Promise<LaunchedBrowser> => {
+/**
+ * `ignoreHTTPSErrors`: for the console over HTTPS with the host's self-signed certificate; the
+ * test compares the served certificate's fingerprint itself, as an operator would.
+ */
+export const launchChromium = async (options: { readonly ignoreHTTPSErrors?: boolean } = {}): Promise<LaunchedBrowser> => {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-chromium-"))
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     acceptDownloads: true,
+    ignoreHTTPSErrors: options.ignoreHTTPSErrors ?? false,
     viewport: { width: 1400, height: 1000 },
     args: [
       "--headless",

@@ -1,0 +1,88 @@
+/**
+ * The console over HTTPS, as an operator on the LAN meets it: the host bound beyond loopback
+ * (every address), started a second time so it prints no token; the page, reached over loopback,
+ * asks for the token from the file, works, and never puts it in a URL.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as tls from "node:tls"
+import { root, spawnHost } from "../support/HostProcess.js"
+import type { HostProcess } from "../support/HostProcess.js"
+import { launchChromium } from "./browser.js"
+import type { LaunchedBrowser } from "./browser.js"
+
+const WAIT = 30_000
+
+let host: HostProcess
+let browser: LaunchedBrowser
+let dir: string
+
+const hostEnv = () => ({
+  PUNKTFUNK_SOURCE: "fake",
+  PUNKTFUNK_FAKE_WINDOW_MS: "200",
+  PUNKTFUNK_CONFIG_DIR: dir,
+  PUNKTFUNK_BIND: "0.0.0.0",
+  PUNKTFUNK_STREAM_BIND: "127.0.0.1",
+  PUNKTFUNK_WEB_DIR: path.join(root, "web", "dist")
+})
+
+const servedFingerprint = (port: number) =>
+  new Promise<string>((resolve, reject) => {
+    const socket = tls.connect({ port, host: "127.0.0.1", rejectUnauthorized: false }, () => {
+      resolve(socket.getPeerCertificate().fingerprint256)
+      socket.end()
+    })
+    socket.on("error", reject)
+  })
+
+describe("the console over HTTPS (API bound beyond loopback)", () => {
+  beforeAll(async () => {
+    const index = path.join(root, "web", "dist", "index.html")
+    if (!fs.existsSync(index)) throw new Error(`${index} is missing: run 'npm run build:web' before the e2e tests`)
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-e2e-https-"))
+    // The first start generates (and prints) the token; the second is the one operators see daily.
+    const first = await spawnHost(hostEnv())
+    first.child.kill("SIGTERM")
+    await first.exited
+    host = await spawnHost(hostEnv())
+    browser = await launchChromium({ ignoreHTTPSErrors: true })
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    host?.child.kill("SIGTERM")
+    await host?.exited
+    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
+  })
+
+  it("asks for the token, which then works; the token is in no URL and not in the host's output", async () => {
+    expect(host.output()).not.toContain(host.token)
+    const port = Number(new URL(host.url).port)
+    expect(host.url.startsWith("https://")).toBe(true)
+    expect(await servedFingerprint(port)).toBe(host.fingerprint)
+    const printed = /^console: (\S+)/m.exec(host.output())?.[1]
+    expect(printed).toBe(`${host.url}/`)
+
+    const page = await browser.context.newPage()
+    const requests: Array<string> = []
+    page.on("request", (r) => requests.push(r.url()))
+    const opened = await page.goto(`https://127.0.0.1:${port}/`)
+    expect(opened?.status()).toBe(200)
+    expect((await opened?.securityDetails())?.protocol).toMatch(/^TLS/)
+    const tokenBox = page.getByRole("textbox", { name: "token" })
+    await tokenBox.waitFor({ timeout: WAIT })
+    await tokenBox.fill(fs.readFileSync(host.tokenFile, "utf8").trim())
+    await page.getByRole("button", { name: "Connect" }).click()
+    await expect.poll(() => page.getByTestId("capture-state").textContent(), { timeout: WAIT }).toBe("idle")
+    await page.getByRole("button", { name: "Arm" }).click()
+    await expect.poll(() => page.getByTestId("capture-state").textContent(), { timeout: WAIT }).toContain("armed")
+    await page.getByRole("button", { name: "Stop" }).click()
+    await expect.poll(() => page.getByTestId("capture-state").textContent(), { timeout: WAIT }).toBe("idle")
+    for (const url of requests) {
+      expect(url.startsWith(`https://127.0.0.1:${port}/`), url).toBe(true)
+      expect(url).not.toContain(host.token)
+    }
+  })
+})
