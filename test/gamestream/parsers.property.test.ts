@@ -210,6 +210,13 @@ describe("nvhttp queries", () => {
     )
   })
 
+  it("regression (the property below, counterexample [\"\", \"\"]): a parameter named __proto__ stays a parameter", () => {
+    const record = Q.queryRecord(new URLSearchParams("__proto__=p&uniqueid=1"))
+    expect(Object.hasOwn(record, "__proto__")).toBe(true)
+    expect(record["__proto__"]).toBe("p")
+    expect(Object.getPrototypeOf(record)).toBe(Object.prototype)
+  })
+
   it("query strings of any shape become a record without throwing; the first value wins", () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 200 }), fc.string({ unit: "binary", maxLength: 60 }), (raw, more) => {

@@ -92,6 +92,13 @@ class SessionEnd extends Data.TaggedError("SessionEnd")<{ readonly reason: strin
 
 const decodeClient = Schema.decodeUnknownEither(Schema.parseJson(ClientMessage))
 
+/**
+ * A sum of the client's report counts, kept a safe integer: each report is bounded, but a
+ * client may send millions between two windows, and a capture holding an unsafe integer
+ * cannot be encoded (its save would fail).
+ */
+const saturating = (n: number): number => Math.min(n, Number.MAX_SAFE_INTEGER)
+
 /** A short reason for a frame that is not a client message (the full parse tree is for logs). */
 const whatIsWrong = (body: string): string => {
   try {
@@ -122,7 +129,11 @@ export const ControlServerLive = (
       /** The next client message; garbage and a closed socket end the session. */
       const read = (conn: Framed) =>
         conn.next.pipe(
-          Effect.mapError((e) => new SessionEnd({ reason: e.message, tell: true })),
+          // An oversized frame or a flood of unread ones is malformed input too: counted.
+          Effect.mapError((e) => {
+            counts.malformed++
+            return new SessionEnd({ reason: e.message, tell: true })
+          }),
           Effect.flatMap(
             Option.match({
               onNone: () => Effect.fail(new SessionEnd({ reason: "the client closed the connection", tell: false })),
@@ -323,9 +334,9 @@ export const ControlServerLive = (
               const sample = {
                 ...window,
                 rtt_us: rtt.takeMedianUs(),
-                packets_dropped: window.packets_dropped + reports.packets_lost,
-                fec_recovered: window.fec_recovered + reports.fec_recovered,
-                frames_dropped: window.frames_dropped + reports.frames_dropped
+                packets_dropped: saturating(window.packets_dropped + reports.packets_lost),
+                fec_recovered: saturating(window.fec_recovered + reports.fec_recovered),
+                frames_dropped: saturating(window.frames_dropped + reports.frames_dropped)
               }
               reports.packets_lost = reports.fec_recovered = reports.frames_dropped = 0
               return recorder.pushSample(sample)
@@ -361,9 +372,9 @@ export const ControlServerLive = (
                 case "ReceiverReport":
                   // Deltas since the client's previous report, folded into the current window.
                   return Effect.sync(() => {
-                    reports.packets_lost += m.packets_lost
-                    reports.fec_recovered += m.fec_recovered
-                    reports.frames_dropped += m.frames_dropped
+                    reports.packets_lost = saturating(reports.packets_lost + m.packets_lost)
+                    reports.fec_recovered = saturating(reports.fec_recovered + m.fec_recovered)
+                    reports.frames_dropped = saturating(reports.frames_dropped + m.frames_dropped)
                   })
                 case "Goodbye":
                   return Effect.fail(new SessionEnd({ reason: `the client said goodbye: ${m.reason}`, tell: false }))

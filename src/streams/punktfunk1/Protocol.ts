@@ -68,14 +68,22 @@ export class BitrateChange extends Schema.TaggedClass<BitrateChange>()("BitrateC
   kbps: Schema.Number.pipe(Schema.int(), Schema.between(100, 500_000))
 }) {}
 
+/**
+ * A count in a receiver report: what one receiver saw between two reports (about a second).
+ * Bounded by 2^32 − 1, far above any real link, so that the host can sum reports into a window
+ * without leaving the safe integers (a capture holding an unsafe integer cannot be saved).
+ */
+const ReportCount = Schema.Number.pipe(Schema.int(), Schema.between(0, 2 ** 32 - 1))
+
 /** What the receiver saw since its previous report (deltas). */
 export class ReceiverReport extends Schema.TaggedClass<ReceiverReport>()("ReceiverReport", {
-  packets_received: Count,
-  packets_lost: Count,
-  fec_recovered: Count,
-  frames_decoded: Count,
-  frames_dropped: Count,
-  decode_us: Schema.Number.pipe(Schema.nonNegative())
+  packets_received: ReportCount,
+  packets_lost: ReportCount,
+  fec_recovered: ReportCount,
+  frames_decoded: ReportCount,
+  frames_dropped: ReportCount,
+  /** Finite: JSON's 1e999 parses as Infinity. */
+  decode_us: Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
 }) {}
 
 /** The client's answer to the host's `Ping`. */
