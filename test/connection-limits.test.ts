@@ -123,6 +123,11 @@ describe("connection limits on the management API and punktfunk/1", () => {
       yield* closedByHost(a[0] as (typeof a)[number], "the oldest silent connection to go")
       expect([a[1]?.closed(), b[0]?.closed(), b[1]?.closed()]).toEqual([false, false, false])
       expect((yield* countersOf(host, "management")).evicted).toBe(1)
+      // The operator sees it in /metrics too.
+      const metrics = yield* Effect.promise(() => host.fetch(`${host.url}/metrics`).then((r) => r.text()))
+      expect(metrics).toContain('punktfunk_connections_refused_total{listener="management",reason="per_address"} 1')
+      expect(metrics).toContain('punktfunk_connections_evicted_total{listener="management"} 1')
+      expect(metrics).toMatch(/punktfunk_connections_open\{listener="punktfunk1"\} 0/)
     })
   )
 

@@ -13,6 +13,7 @@
  * summary: there is no `_sum`/`_count` to offer.
  */
 import type { MeasuredField, StatsStatus, StreamKind } from "../api/Stats.js"
+import type { ConnectionCounters } from "../services/ConnectionLimiter.js"
 import { COUNTER_FIELDS } from "../services/Metrics.js"
 import type { CounterField, MetricsSnapshot } from "../services/Metrics.js"
 
@@ -57,7 +58,12 @@ const COUNTER_HELP: Record<CounterField, readonly [string, string]> = {
 /** Microseconds to seconds by division: `418 / 1e6` prints 0.000418, `418 * 1e-6` does not. */
 const sec = (us: number): number => us / 1e6
 
-export const renderMetrics = (snapshot: MetricsSnapshot, status: StatsStatus): string => {
+export const renderMetrics = (
+  snapshot: MetricsSnapshot,
+  status: StatsStatus,
+  /** Each TCP listener's connection limits at work (`ConnectionLimiter.ts`), by listener name. */
+  connections: Readonly<Record<string, ConnectionCounters | undefined>> = {}
+): string => {
   const family = (name: string, type: Family["type"], help: string): Family => ({ name, type, help, samples: [] })
   const stage = family("punktfunk_stage_latency_seconds", "gauge", "Per-stage frame latency of the session's last measured window, by quantile (0.5, 0.99).")
   const host = family("punktfunk_host_latency_seconds", "gauge", "Host latency from frame deadline to last datagram out, last window, by quantile.")
@@ -74,6 +80,14 @@ export const renderMetrics = (snapshot: MetricsSnapshot, status: StatsStatus): s
   const truncated = family("punktfunk_capture_truncated", "gauge", "1 when the armed capture reached its sample cap and stopped appending.")
   const unsaved = family("punktfunk_capture_unsaved", "gauge", "1 when a stopped capture could not be saved and waits in memory for a retried stop.")
   const active = family("punktfunk_active_sessions", "gauge", "Streaming sessions running now.")
+  const open = family("punktfunk_connections_open", "gauge", "Open TCP connections, by listener.")
+  const authenticated = family("punktfunk_connections_authenticated", "gauge", "Open TCP connections that authenticated (never evicted), by listener.")
+  const streams = family("punktfunk_connections_streams", "gauge", "Long-lived streams held open (live events, pairing waits), by listener.")
+  const inHeadBytes = family("punktfunk_connections_in_head_bytes", "gauge", "Bytes received by connections still sending their head, by listener.")
+  const refused = family("punktfunk_connections_refused_total", "counter", "Connections refused at accept, by listener and reason (per_address, full).")
+  const evicted = family("punktfunk_connections_evicted_total", "counter", "Unauthenticated connections closed to admit a newcomer to a full listener.")
+  const timeouts = family("punktfunk_connections_timeouts_total", "counter", "Connections closed by a timeout, by listener and kind (header, idle).")
+  const streamsRefused = family("punktfunk_connections_streams_refused_total", "counter", "Long-lived streams refused at their cap, by listener.")
 
   const sessions = [...snapshot.sessions].sort((a, b) => (a.meta.session_id < b.meta.session_id ? -1 : 1))
   for (const { meta, last: window } of sessions) {
@@ -112,6 +126,25 @@ export const renderMetrics = (snapshot: MetricsSnapshot, status: StatsStatus): s
   unsaved.samples.push({ labels: [], value: status.unsaved_id === null ? 0 : 1 })
   active.samples.push({ labels: [], value: status.active_sessions })
 
-  const all = [stage, host, fps, repeat, bits, target, rtt, split, windows, ...counters, armed, samples, truncated, unsaved, active]
+  for (const name of Object.keys(connections).sort()) {
+    const c = connections[name]
+    if (c === undefined) continue
+    const l: Labels = [["listener", name]]
+    open.samples.push({ labels: l, value: c.open })
+    authenticated.samples.push({ labels: l, value: c.authenticated })
+    streams.samples.push({ labels: l, value: c.streams })
+    inHeadBytes.samples.push({ labels: l, value: c.in_head_bytes })
+    refused.samples.push({ labels: [...l, ["reason", "per_address"]], value: c.refused_per_address })
+    refused.samples.push({ labels: [...l, ["reason", "full"]], value: c.refused_full })
+    evicted.samples.push({ labels: l, value: c.evicted })
+    timeouts.samples.push({ labels: [...l, ["kind", "header"]], value: c.header_timeouts })
+    timeouts.samples.push({ labels: [...l, ["kind", "idle"]], value: c.idle_timeouts })
+    streamsRefused.samples.push({ labels: l, value: c.streams_refused })
+  }
+
+  const all = [
+    stage, host, fps, repeat, bits, target, rtt, split, windows, ...counters, armed, samples, truncated, unsaved, active,
+    open, authenticated, streams, inHeadBytes, refused, evicted, timeouts, streamsRefused
+  ]
   return all.map(renderFamily).join("\n") + "\n"
 }

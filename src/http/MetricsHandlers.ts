@@ -5,6 +5,7 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import { PunktfunkApi } from "../api/Api.js"
+import { ConnectionLimits } from "../services/ConnectionLimits.js"
 import { Metrics } from "../services/Metrics.js"
 import { Recorder } from "../services/Recorder.js"
 import { renderMetrics } from "./MetricsExposition.js"
@@ -13,8 +14,11 @@ export const MetricsHandlersLive = HttpApiBuilder.group(PunktfunkApi, "metrics",
   Effect.gen(function* () {
     const metrics = yield* Metrics
     const recorder = yield* Recorder
+    const limits = yield* ConnectionLimits
     return handlers.handle("metrics", () =>
-      Effect.map(Effect.all([metrics.snapshot, recorder.status]), ([snapshot, status]) => renderMetrics(snapshot, status))
+      Effect.map(Effect.all([metrics.snapshot, recorder.status, limits.counters]), ([snapshot, status, connections]) =>
+        renderMetrics(snapshot, status, connections)
+      )
     )
   })
 )
