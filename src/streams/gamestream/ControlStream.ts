@@ -177,6 +177,9 @@ export const DEFAULT_CONTROL_PEERS = 64
 export const DEFAULT_CONTROL_PEERS_PER_ADDRESS = 4
 export const DEFAULT_CONTROL_AUTH_TIMEOUT_MS = 5000
 
+/** At most one warning about refused strangers this often (the rest go to debug and the counter). */
+const REFUSAL_LOG_MS = 10_000
+
 /** Peers held for a session not registered yet, and the messages held for each. */
 const MAX_UNMATCHED = 16
 const MAX_HELD = 16
@@ -253,6 +256,23 @@ export const makeControlStream = (options: {
       return state
     }
 
+    // Refusals of strangers are worth the operator's eye, but a flood of them must not flood the
+    // log: one warning per REFUSAL_LOG_MS, the rest at debug level and in the `refused` counter.
+    let refusalLoggedAt = Number.NEGATIVE_INFINITY
+    let refusalsQuiet = 0
+    const logRefusal = (line: string) =>
+      Effect.suspend(() => {
+        const now = Date.now()
+        if (now - refusalLoggedAt < REFUSAL_LOG_MS) {
+          refusalsQuiet++
+          return Effect.logDebug(line)
+        }
+        refusalLoggedAt = now
+        const quiet = refusalsQuiet > 0 ? ` (and ${refusalsQuiet} more refusals since the last such line)` : ""
+        refusalsQuiet = 0
+        return Effect.logWarning(`${line}${quiet}`)
+      })
+
     const deliver = (entry: Entry, action: Effect.Effect<void>) => {
       Queue.unsafeOffer(entry.mailbox, action)
     }
@@ -275,7 +295,7 @@ export const makeControlStream = (options: {
         if (!entry.authenticated) {
           counts.refused++
           if (!entry.done) waiting.push(entry)
-          yield* Effect.logWarning(`GameStream control: dropped peer ${peer} before it authenticated (${why})`)
+          yield* logRefusal(`GameStream control: dropped peer ${peer} before it authenticated (${why})`)
         } else if (!entry.done) {
           entry.done = true
           deliver(entry, entry.handlers.ended(why))
@@ -322,7 +342,7 @@ export const makeControlStream = (options: {
       Effect.suspend(() => {
         counts.refused++
         host.disconnect(event.peer, false)
-        return Effect.logWarning(
+        return logRefusal(
           `GameStream control: refused ${event.address}:${event.port} (connect data 0x${(event.data >>> 0).toString(16)}: ${why})`
         )
       })
