@@ -212,8 +212,10 @@ export const makeStreamRunner = (options: StreamRunnerOptions) =>
           Stream.runForEach((window) => {
             const sample = {
               ...window,
-              packets_dropped: window.packets_dropped + reported.lost,
-              fec_recovered: window.fec_recovered + reported.repaired
+              // Kept safe integers: each report is a u32, but a client may send many per window,
+              // and a capture holding an unsafe integer cannot be saved.
+              packets_dropped: Math.min(Number.MAX_SAFE_INTEGER, window.packets_dropped + reported.lost),
+              fec_recovered: Math.min(Number.MAX_SAFE_INTEGER, window.fec_recovered + reported.repaired)
             }
             reported.lost = reported.repaired = 0
             return recorder.pushSample(sample)
