@@ -8,11 +8,14 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect } from "effect"
+import * as net from "node:net"
+import * as tls from "node:tls"
 import { ConnectionLimits } from "../../src/services/ConnectionLimits.js"
 import type { ListenerName } from "../../src/services/ConnectionLimits.js"
 import { closedByHost, hold, trickle } from "../support/Sockets.js"
 import type { StartedHost } from "../support/TestHost.js"
 import { waitFor } from "../support/TestHost.js"
+import type { ClientIdentity } from "./support/GameStreamClient.js"
 import { clientFor, gameStreamOf, newIdentity, pairViaOperator, startGameStreamHost } from "./support/Hosts.js"
 
 const countersOf = (host: StartedHost, listener: ListenerName) =>
@@ -26,6 +29,24 @@ const countersOf = (host: StartedHost, listener: ListenerName) =>
 
 const openIs = (host: StartedHost, listener: ListenerName, n: number) =>
   Effect.promise(() => waitFor(async () => (await Effect.runPromise(countersOf(host, listener))).open === n, 5_000, `${n} open on ${listener}`))
+
+/** A TLS connection with `identity`'s certificate that finishes its handshake and then says nothing. */
+const tlsQuiet = (port: number, identity: ClientIdentity, localAddress: string) =>
+  Effect.acquireRelease(
+    Effect.promise(
+      () =>
+        new Promise<{ readonly socket: tls.TLSSocket; readonly closed: () => boolean }>((resolve, reject) => {
+          let closed = false
+          const raw = net.connect({ port, host: "127.0.0.1", localAddress })
+          raw.on("error", () => raw.destroy())
+          const socket = tls.connect({ socket: raw, cert: identity.certPem, key: identity.keyPem, rejectUnauthorized: false })
+          socket.once("secureConnect", () => resolve({ socket, closed: () => closed }))
+          socket.on("error", (e) => (closed ? undefined : reject(e)))
+          socket.on("close", () => (closed = true))
+        })
+    ),
+    (c) => Effect.sync(() => c.socket.destroy())
+  )
 
 describe("connection limits on nvhttp", () => {
   it.scopedLive("HTTP and HTTPS: the per-address cap refuses the N+1th; a full port evicts the oldest unauthenticated and the client is answered", () =>
@@ -77,6 +98,34 @@ describe("connection limits on nvhttp", () => {
       const paired = yield* pairViaOperator(host, client, "5150", "5150", { operatorDelayMs: 1_500 })
       expect(paired.outcome.paired).toBe(true)
       expect((yield* countersOf(host, "nvhttp")).idle_timeouts).toBe(1)
+    })
+  )
+
+  it.scopedLive("HTTPS: a paired client's certificate authenticates its connection (never evicted); an unpaired one's is evicted first", () =>
+    Effect.gen(function* () {
+      const host = yield* startGameStreamHost({ env: { PUNKTFUNK_MAX_CONNECTIONS: "3" } })
+      const gs = gameStreamOf(host)
+      const paired = yield* newIdentity("limits-paired")
+      expect((yield* pairViaOperator(host, clientFor(host, paired), "2580")).outcome.paired).toBe(true)
+      yield* Effect.promise(() =>
+        waitFor(async () => (await Effect.runPromise(countersOf(host, "nvhttps"))).open === 0, 5_000, "the pairing's connections to close")
+      )
+      // Both finish TLS and send nothing; the paired one is older.
+      const trusted = yield* tlsQuiet(gs.httpsPort, paired, "127.0.0.1")
+      yield* Effect.promise(() =>
+        waitFor(async () => (await Effect.runPromise(countersOf(host, "nvhttps"))).authenticated === 1, 5_000, "the paired connection authenticated")
+      )
+      const stranger = yield* tlsQuiet(gs.httpsPort, yield* newIdentity("limits-stranger"), "127.0.0.7")
+      const silent = yield* hold(gs.httpsPort, "127.0.0.8")
+      yield* openIs(host, "nvhttps", 3)
+      // Full: each newcomer evicts the oldest unauthenticated — the stranger, then the silent one —
+      // never the paired client's older connection.
+      yield* hold(gs.httpsPort, "127.0.0.9")
+      yield* Effect.promise(() => waitFor(() => stranger.closed(), 5_000, "the unpaired connection to go"))
+      yield* hold(gs.httpsPort, "127.0.0.10")
+      yield* closedByHost(silent)
+      expect(trusted.closed()).toBe(false)
+      expect(yield* countersOf(host, "nvhttps")).toMatchObject({ evicted: 2, authenticated: 1, open: 3 })
     })
   )
 })
