@@ -9,7 +9,8 @@
 #      runtime preloaded;
 #   4. fails if any process wrote a sanitizer report, and prints each one.
 #
-# Extra arguments go to vitest (e.g. a file name, to run one test under ASan).
+# Extra arguments replace the default selection and go to vitest (e.g. a file name, to run one
+# test under ASan: `npm run test:asan -- test/streaming/native-datagram-fuzz.test.ts`).
 # PUNKTFUNK_FUZZ_ITERATIONS (default 20000) and PUNKTFUNK_FUZZ_SEED tune the driver.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -85,7 +86,17 @@ export PUNKTFUNK_FUZZ_ITERATIONS="${PUNKTFUNK_FUZZ_ITERATIONS:-20000}"
 export NODE_OPTIONS="${NODE_OPTIONS:+$NODE_OPTIONS }--require $root/scripts/asan-child-env.cjs"
 
 status=0
-LD_PRELOAD="$preload" node node_modules/vitest/vitest.mjs run --project streaming "$@" || status=1
+vitest() { LD_PRELOAD="$preload" node node_modules/vitest/vitest.mjs run "$@"; }
+if [ $# -gt 0 ]; then
+  vitest "$@" || status=1
+else
+  vitest --project streaming || status=1
+  # The tests outside the streaming project that drive the ENet host, the GameStream video and
+  # input modules natively: the ENet peer handling, floods and limits, replayed control messages.
+  vitest --project gamestream test/gamestream/control-enet.test.ts test/gamestream/control-replay.test.ts \
+    test/gamestream/video-encryption.test.ts test/gamestream/input-x11.test.ts || status=1
+  vitest --project faults test/faults/gamestream-enet-limits.test.ts test/faults/gamestream-replay.test.ts || status=1
+fi
 
 shopt -s nullglob
 found=("$reports"/*)
