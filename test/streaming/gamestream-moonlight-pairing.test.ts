@@ -8,7 +8,8 @@
  *
  * What is asserted is what an operator would notice: Moonlight's code pairs with the PIN typed
  * into the console and the client shows up as paired; a wrong PIN fails on the client and on the
- * console and pairs nothing; the paired client sees PairStatus 1, lists "Desktop", launches,
+ * console and pairs nothing; after five wrong PINs the sixth pairing fails at once and Moonlight
+ * shows the host's lockout reason; the paired client sees PairStatus 1, lists "Desktop", launches,
  * streams, and its quit leaves the host with no launch; removing it on the host unpairs it.
  *
  * What libgamestream does that the TypeScript client does not: it never checks the host's hash,
@@ -282,6 +283,24 @@ describe("GameStream nvhttp with Moonlight's own client code (moonlight-embedded
       const right = yield* pairWithOperator(host, keydir, "9090")
       expect(right.run.step("pair").result, right.run.log).toBe(GS_OK)
       expect((yield* pairedClients(host)).map((c) => c.fingerprint)).toEqual([right.request.fingerprint])
+    })
+  )
+
+  test("five wrong PINs lock the address out: Moonlight's sixth pairing fails at once and shows the host's reason", () =>
+    Effect.gen(function* () {
+      const host = yield* startGameStreamHost()
+      const keydir = fs.mkdtempSync(path.join(buildDir, "keys-"))
+      for (let n = 1; n <= 5; n++) {
+        const wrong = yield* pairWithOperator(host, keydir, "1111", "2222")
+        expect(wrong.operatorStatus).toBe(403)
+        expect(wrong.run.step("pair").error, wrong.run.log).toMatch(/PIN entered on the host does not match/)
+      }
+      // Nothing is listed for the operator: the request is refused before it is made.
+      const sixth = yield* runClient(host, keydir, ["pair"], { pin: "1111" })
+      expect(sixth.step("pair").result, sixth.log).not.toBe(GS_OK)
+      expect(sixth.step("pair").error, sixth.log).toMatch(/5 wrong PINs from 127\.0\.0\.1: the host refuses pairing from this address for another \d+ s/)
+      expect(yield* pendingList(host)).toEqual([])
+      expect(yield* pairedClients(host)).toEqual([])
     })
   )
 
