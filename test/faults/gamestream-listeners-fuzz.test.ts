@@ -6,6 +6,8 @@
  * - RTSP: valid requests mutated, cut, extended, and random bytes, one connection each. Every
  *   connection gets an answer (the parser's refusal status where it refuses; a request that
  *   never completes gets 408), never 500; `refused` rises by the number of non-200 answers.
+ * - RTSP ANNOUNCE after a real SETUP: Moonlight's SDP with attributes altered or removed,
+ *   mutated, random. Answered 200 or 400 naming the SDP attribute, never 500; counted.
  * - nvhttp over plain HTTP: random paths and query parameters (valid values, wrong lengths,
  *   bad hex, junk). The XML `status_code` is 200, 400, 401 or 404, never a 5xx; `malformed`
  *   rises by the number of 400/404 answers.
@@ -25,10 +27,10 @@ import { parseRequest } from "../../src/streams/gamestream/RtspMessage.js"
 import { parseXml } from "../gamestream/support/GameStreamClient.js"
 import { ControlClient, controlSettings } from "../gamestream/support/ControlClient.js"
 import { endpointOf, gameStreamOf, startGameStreamHost } from "../gamestream/support/Hosts.js"
-import { exchange, moonlightAnnounce } from "../gamestream/support/RtspClient.js"
+import { DEFAULT_CLIENT_CONFIG, exchange, moonlightAnnounce, RtspClient } from "../gamestream/support/RtspClient.js"
 import { startRtsp } from "../gamestream/support/RtspHost.js"
 import { rawRequest } from "../support/TestHost.js"
-import { hostile } from "../support/Mutate.js"
+import { hostile, hostileText } from "../support/Mutate.js"
 
 const RUNS = Number(process.env["PUNKTFUNK_FUZZ_RUNS"] ?? "40")
 const call = <A>(f: () => Promise<A>) => Effect.promise(f)
@@ -100,6 +102,38 @@ describe("GameStream listeners: hostile input is answered, refused and counted",
       expect(after.requests - before.requests).toBe(samples.length)
       expect(after.refused - before.refused).toBe(notOk)
       expect(notOk).toBeGreaterThan(0)
+    })
+  )
+
+  it.scopedLive("RTSP ANNOUNCE: hostile SDP bodies after a real SETUP get 200 or 400 naming the attribute, never 500; refusals counted", () =>
+    Effect.gen(function* () {
+      const rtsp = yield* startRtsp({ requestTimeoutMs: 2000 })
+      const client = new RtspClient(rtsp.port)
+      for (const target of ["streamid=audio/0/0", "streamid=video/0/0", "streamid=control/13/0"]) {
+        expect((yield* call(() => client.setup(target))).status).toBe(200)
+      }
+      const names = ["x-nv-video[0].clientViewportWd", "x-nv-video[0].maxFPS", "x-nv-video[0].packetSize", "x-nv-vqos[0].bitStreamFormat", "x-nv-audio.surround.numChannels", "x-ss-general.encryptionEnabled", "x-nv-vqos[0].bw.maximumBitrateKbps"]
+      const body = fc
+        .dictionary(fc.constantFrom(...names), fc.option(fc.oneof(fc.integer({ min: -3, max: 300 }).map(String), fc.string({ maxLength: 8 })), { nil: undefined }), { maxKeys: 3 })
+        .map((overrides) => moonlightAnnounce(DEFAULT_CLIENT_CONFIG, overrides))
+      const samples = fc.sample(hostileText(body, 600).filter((b) => b.length > 0), { numRuns: RUNS, seed: 9 })
+      const before = yield* rtsp.server.counters
+      let notOk = 0
+      for (const sdp of samples) {
+        // Latin-1 both ways: the declared length is the bytes sent.
+        const answer = yield* call(() =>
+          client.request("ANNOUNCE", "streamid=control/13/0", [["Session", client.session ?? ""], ["Content-type", "application/sdp"], ["Content-length", String(sdp.length)]], sdp)
+        )
+        expect([200, 400]).toContain(answer.status)
+        if (answer.status === 400) {
+          notOk++
+          expect(answer.body).toMatch(/SDP attribute|SDP attributes/)
+        }
+      }
+      const after = yield* rtsp.server.counters
+      expect(after.refused - before.refused).toBe(notOk)
+      expect(notOk).toBeGreaterThan(0)
+      expect(notOk).toBeLessThan(samples.length)
     })
   )
 
