@@ -221,6 +221,11 @@ export interface NativeModule {
   readonly gsPacketizeFrame: (frame: Uint8Array, options: GsPacketizeOptions) => Array<Uint8Array>
   /** Known answers: the 32 RTP + video header bytes for these fields (parity: only what a parity packet carries). */
   readonly gsVideoHeaders: (fields: GsHeaderFields, parity?: boolean) => Uint8Array
+  /** Bench: `frames` packetizations timed on the C++ clock (total, parity, sealing), nothing copied out. */
+  readonly gsPacketizeTimed: (
+    frame: Uint8Array,
+    options: GsPacketizeOptions
+  ) => { readonly packets: number; readonly fec_ns: number; readonly seal_ns: number; readonly total_ns: number }
   /** Known answers: one datagram sealed as encrypted video (32-byte prefix + ciphertext). */
   readonly gsSealVideoDatagram: (keyHex: string, plain: Uint8Array, fields: GsSealFields) => Uint8Array
   /** Known answers: how N data shards are split into FEC blocks; null when unsendable. */

@@ -102,6 +102,17 @@ describe("a sealed frame", () => {
     expect(parseVideoPacket(plain[0]!, packetSize)!.lastBlock).toBeGreaterThan(0)
   })
 
+  it("the bench's timed hook does the same work: the same packets, sealing only with a key", () => {
+    const frame = frameOf(50_000)
+    const options = { packetSize, fecPercent: 20, minRequiredFecPackets: 2, frames: 3 }
+    const plain = addon.gsPacketizeTimed(frame, options)
+    const sealed = addon.gsPacketizeTimed(frame, { ...options, keyHex: KEY })
+    expect(plain.packets).toBe(addon.gsPacketizeFrame(frame, options).length)
+    expect(sealed.packets).toBe(plain.packets)
+    expect(plain.seal_ns).toBe(0)
+    expect(sealed.seal_ns).toBeGreaterThan(0)
+  })
+
   it("the test client opens sealed datagrams and rebuilds multi-block frames through loss, byte for byte", async () => {
     const frame = frameOf(300_000)
     const packets = addon.gsPacketizeFrame(frame, { packetSize, fecPercent: 20, minRequiredFecPackets: 2, frames: 3, keyHex: KEY })

@@ -3,11 +3,13 @@
 // - known-answer hooks: `gsFecEncode` (nanors-compatible parity of given shards),
 //   `gsPacketizeFrame` (every datagram one access unit becomes, without a socket),
 //   `gsPlanBlocks` (how a frame of N data shards is split into FEC blocks) and `gsVideoHeaders`
-//   (the 32 header bytes for given fields), `gsSealVideoDatagram` (one datagram sealed as
+//   (the 32 header bytes for given fields), `gsPacketizeTimed` (the packetizer's own clock, for
+//   the bench), `gsSealVideoDatagram` (one datagram sealed as
 //   encrypted video is, for a given key, nonce counter and stream).
 // None of these is on a per-frame path; the session's sender runs natively (video_sender.h).
 #include "gs_video_binding.h"
 
+#include <time.h>
 #include <unistd.h>
 
 #include <vector>
@@ -104,41 +106,63 @@ Napi::Value FecEncode(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// gsPacketizeFrame(frame: Uint8Array, { packetSize, fecPercent, minRequiredFecPackets, idr,
-//   rtpTimestamp, latency, frames, codec: "h264" | "hevc", keyHex, nonceStream }) → Uint8Array[]:
-// the datagrams of `frames` consecutive packetizations of the same access unit (frame indices
-// 1, 2, …), in send order; sealed as encrypted video when `keyHex` is given.
-Napi::Value PacketizeFrame(const Napi::CallbackInfo& info) {
+struct PacketizeCall {
+  PacketizerConfig config;
+  bool idr = false;
+  int frames = 1;
+  uint32_t rtp_timestamp = 0;
+  uint16_t latency = 0;
+};
+
+// The options gsPacketizeFrame and gsPacketizeTimed share.
+PacketizeCall packetize_call(const Napi::CallbackInfo& info, const char* usage) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsObject())
-    throw Napi::TypeError::New(env, "gsPacketizeFrame(frame, options)");
-  const Napi::Uint8Array frame = info[0].As<Napi::Uint8Array>();
+  if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsObject()) throw Napi::TypeError::New(env, usage);
   const Napi::Object o = info[1].As<Napi::Object>();
   auto get = [&](const char* k, double d) { return o.Has(k) && o.Get(k).IsNumber() ? o.Get(k).As<Napi::Number>().DoubleValue() : d; };
-  PacketizerConfig c;
+  PacketizeCall call;
+  PacketizerConfig& c = call.config;
   c.packet_size = static_cast<int>(get("packetSize", 1392));
   c.fec_percent = static_cast<int>(get("fecPercent", 20));
   c.min_parity = static_cast<int>(get("minRequiredFecPackets", 0));
   if (c.packet_size < 256 || c.packet_size > 4096 || c.fec_percent < 0 || c.fec_percent > 255 || c.min_parity < 0 || c.min_parity > 255)
     throw Napi::RangeError::New(env, "packetSize 256..4096, fecPercent 0..255, minRequiredFecPackets 0..255");
   c.hevc = o.Has("codec") && o.Get("codec").IsString() && o.Get("codec").As<Napi::String>().Utf8Value() == "hevc";
-  const bool idr = o.Has("idr") && o.Get("idr").ToBoolean().Value();
-  const int frames = static_cast<int>(get("frames", 1));
+  call.idr = o.Has("idr") && o.Get("idr").ToBoolean().Value();
+  call.frames = static_cast<int>(get("frames", 1));
+  call.rtp_timestamp = static_cast<uint32_t>(get("rtpTimestamp", 0));
+  call.latency = static_cast<uint16_t>(get("latency", 0));
   if (o.Has("keyHex") && !o.Get("keyHex").IsUndefined()) {
     if (!o.Get("keyHex").IsString() || !parse_video_key(o.Get("keyHex").As<Napi::String>().Utf8Value(), c.key))
       throw Napi::TypeError::New(env, "keyHex must be 32 hex digits");
     c.encrypt = true;
     c.nonce_stream = static_cast<uint32_t>(get("nonceStream", 0));
   }
-  PacketRing ring(8192, static_cast<size_t>(c.packet_size) + wire::kRtpBytes + (c.encrypt ? wire::kEncPrefixBytes : 0));
+  return call;
+}
+
+size_t slot_bytes_of(const PacketizerConfig& c) {
+  return static_cast<size_t>(c.packet_size) + wire::kRtpBytes + (c.encrypt ? wire::kEncPrefixBytes : 0);
+}
+
+// gsPacketizeFrame(frame: Uint8Array, { packetSize, fecPercent, minRequiredFecPackets, idr,
+//   rtpTimestamp, latency, frames, codec: "h264" | "hevc", keyHex, nonceStream }) → Uint8Array[]:
+// the datagrams of `frames` consecutive packetizations of the same access unit (frame indices
+// 1, 2, …), in send order; sealed as encrypted video when `keyHex` is given.
+Napi::Value PacketizeFrame(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const PacketizeCall call = packetize_call(info, "gsPacketizeFrame(frame, options)");
+  const Napi::Uint8Array frame = info[0].As<Napi::Uint8Array>();
+  const PacketizerConfig& c = call.config;
+  const bool idr = call.idr;
+  const int frames = call.frames;
+  PacketRing ring(8192, slot_bytes_of(c));
   VideoPacketizer packetizer(c, &ring);
   if (!packetizer.ok()) throw Napi::Error::New(env, "cannot set up AES-128-GCM");
   Napi::Array out = Napi::Array::New(env);
   uint32_t n = 0;
   for (int f = 0; f < frames; f++) {
-    const PacketizeResult r = packetizer.packetize(frame.Data(), frame.ByteLength(), idr,
-                                                   static_cast<uint32_t>(get("rtpTimestamp", 0)),
-                                                   static_cast<uint16_t>(get("latency", 0)));
+    const PacketizeResult r = packetizer.packetize(frame.Data(), frame.ByteLength(), idr, call.rtp_timestamp, call.latency);
     if (r.frame_dropped) throw Napi::Error::New(env, "frame too large to packetize");
     const uint64_t head = ring.tail() + r.packets;
     for (uint64_t i = ring.tail(); i < head; i++) {
@@ -178,6 +202,40 @@ Napi::Value VideoHeaders(const Napi::CallbackInfo& info) {
     wire::write_data_headers(out.Data(), f);
   }
   return out;
+}
+
+// gsPacketizeTimed(frame, options) → { packets, fec_ns, seal_ns, total_ns }: the work of
+// gsPacketizeFrame for `frames` packetizations (one ring, made before the clock starts), timed
+// on the C++ clock and without copying datagrams out: the packetizer's cost as the frame thread
+// pays it (benchmarks).
+Napi::Value PacketizeTimed(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const PacketizeCall call = packetize_call(info, "gsPacketizeTimed(frame, options)");
+  const Napi::Uint8Array frame = info[0].As<Napi::Uint8Array>();
+  PacketRing ring(8192, slot_bytes_of(call.config));
+  VideoPacketizer packetizer(call.config, &ring);
+  if (!packetizer.ok()) throw Napi::Error::New(env, "cannot set up AES-128-GCM");
+  uint64_t packets = 0, fec_ns = 0, seal_ns = 0, total_ns = 0;
+  for (int f = 0; f < call.frames; f++) {
+    timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const PacketizeResult r = packetizer.packetize(frame.Data(), frame.ByteLength(), call.idr, call.rtp_timestamp, call.latency);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (r.frame_dropped) throw Napi::Error::New(env, "frame too large to packetize");
+    total_ns += static_cast<uint64_t>((t1.tv_sec - t0.tv_sec) * 1000000000ll + (t1.tv_nsec - t0.tv_nsec));
+    packets += r.packets;
+    fec_ns += r.fec_ns;
+    seal_ns += r.seal_ns;
+    const uint64_t head = ring.tail() + r.packets;
+    ring.publish();
+    ring.release_to(head);
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("packets", static_cast<double>(packets));
+  o.Set("fec_ns", static_cast<double>(fec_ns));
+  o.Set("seal_ns", static_cast<double>(seal_ns));
+  o.Set("total_ns", static_cast<double>(total_ns));
+  return o;
 }
 
 // gsSealVideoDatagram(keyHex, plain: Uint8Array, { counter, stream, frameIndex }) → Uint8Array:
@@ -230,6 +288,7 @@ void register_gamestream_video(Napi::Env env, Napi::Object exports) {
   exports.Set("gsPacketizeFrame", Napi::Function::New(env, PacketizeFrame));
   exports.Set("gsPlanBlocks", Napi::Function::New(env, PlanBlocks));
   exports.Set("gsVideoHeaders", Napi::Function::New(env, VideoHeaders));
+  exports.Set("gsPacketizeTimed", Napi::Function::New(env, PacketizeTimed));
   exports.Set("gsSealVideoDatagram", Napi::Function::New(env, SealVideoDatagram));
 }
 
