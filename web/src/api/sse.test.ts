@@ -1,7 +1,7 @@
 import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { StatsSample, StatsStatus } from "../../../src/api/Stats.js"
-import { SseParser, decodeEvent } from "./sse.js"
+import { SseParser, decodeEvent, readLiveEvents } from "./sse.js"
 
 const status: StatsStatus = {
   armed: true,
@@ -59,5 +59,20 @@ describe("server-sent events reader", () => {
     expect(decodeEvent("event: other\ndata: {}")).toBeNull()
     expect(decodeEvent('event: sample\ndata: {"t_ms": -1}')).toBeNull()
     expect(decodeEvent("event: sample\ndata: not json")).toBeNull()
+  })
+})
+
+describe("readLiveEvents refused", () => {
+  it("a live stream refused past the host's cap says why (the host's message), not only the status", async () => {
+    const body = JSON.stringify({ _tag: "TooManySubscribers", max: 8, message: "8 live event streams are open already (PUNKTFUNK_MAX_LIVE_SUBSCRIBERS): close one" })
+    const original = globalThis.fetch
+    globalThis.fetch = (() => Promise.resolve(new Response(body, { status: 503, headers: { "content-type": "application/json" } }))) as typeof fetch
+    try {
+      await expect(readLiveEvents("http://host/api/v1/stats/live/events", "t", new AbortController().signal, () => undefined)).rejects.toThrow(
+        "The live stream answered HTTP 503: 8 live event streams are open already (PUNKTFUNK_MAX_LIVE_SUBSCRIBERS): close one"
+      )
+    } finally {
+      globalThis.fetch = original
+    }
   })
 })

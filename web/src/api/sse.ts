@@ -72,6 +72,15 @@ export class SseParser {
  * Read the event stream until `signal` aborts or the host closes it. Resolves when the stream
  * ends; rejects with the HTTP status in words when the host refuses.
  */
+const messageOf = (body: string): string => {
+  try {
+    const value: unknown = JSON.parse(body)
+    return typeof value === "object" && value !== null && "message" in value && typeof value.message === "string" ? value.message : ""
+  } catch {
+    return ""
+  }
+}
+
 export const readLiveEvents = async (
   url: string,
   token: string,
@@ -84,7 +93,10 @@ export const readLiveEvents = async (
     cache: "no-store"
   })
   if (!response.ok || response.body === null) {
-    throw new Error(response.status === 401 ? "The host refused the token." : `The live stream answered HTTP ${response.status}.`)
+    if (response.status === 401) throw new Error("The host refused the token.")
+    // The host says why in `{ _tag, message }` (e.g. 503: too many live streams open already).
+    const detail = await response.text().then(messageOf, () => "")
+    throw new Error(`The live stream answered HTTP ${response.status}${detail === "" ? "." : `: ${detail}`}`)
   }
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
   const parser = new SseParser()
