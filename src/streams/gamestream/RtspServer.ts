@@ -113,7 +113,6 @@ export interface RtspCounters {
  * came from the address of the current launch; before that it is the first to go when the port
  * is full. The header timeout is the time to send a complete request (answered `408`).
  */
-
 export interface RtspServer {
   readonly port: number
   readonly counters: Effect.Effect<RtspCounters>
