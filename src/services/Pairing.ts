@@ -349,77 +349,87 @@ export const PairingLive = (configDir: string, policyOptions: Partial<PairingPol
         pairedAs: (fingerprint, kind) =>
           Ref.get(paired).pipe(Effect.map((all) => all.find((c) => c.fingerprint === fingerprint && c.path === kind))),
         request: (request) =>
-          Effect.gen(function* () {
-            const locked = yield* lockedOut(request.address)
-            if (locked !== undefined) return yield* new PairingRefused({ reason: lockedReason(request.address, locked) })
-            const decision = yield* Deferred.make<PairedClient, PairingRefused>()
+          Effect.suspend(() => {
             const requestId = randomBytes(6).toString("hex")
-            const info: PendingPairing = {
-              request_id: requestId,
-              path: request.path,
-              name: request.name.slice(0, 64),
-              fingerprint: request.fingerprint,
-              address: request.address,
-              requested_unix_ms: yield* Clock.currentTimeMillis
-            }
-            type Admission = { readonly refused: string } | { readonly replaced: ReadonlyArray<Pending> }
-            const admission = yield* Ref.modify(pending, (map): readonly [Admission, ReadonlyMap<string, Pending>] => {
-              // One request per certificate and address: a client that reconnects replaces its own
-              // request. The same certificate from elsewhere does not (GameStream sends the
-              // certificate in the clear, so anyone could name it): both stay listed.
-              const mine = (p: Pending) => p.info.fingerprint === request.fingerprint && p.info.address === request.address
-              const replaced = [...map.values()].filter(mine)
-              const rest = [...map].filter(([, p]) => !mine(p))
-              const fromAddress = rest.filter(([, p]) => p.info.address === request.address).length
-              if (fromAddress >= policy.maxPendingPerAddress) {
-                return [
-                  {
-                    refused: `${request.address} already has ${fromAddress} pending pairing requests: enter their PINs or refuse them in the host's console first`
-                  },
-                  map
-                ]
+            // However it ends — decided, refused, or interrupted anywhere after the listing (the
+            // client left) — the request leaves the list: the operator never sees a ghost.
+            return Effect.gen(function* () {
+              const locked = yield* lockedOut(request.address)
+              if (locked !== undefined) return yield* new PairingRefused({ reason: lockedReason(request.address, locked) })
+              const decision = yield* Deferred.make<PairedClient, PairingRefused>()
+              const info: PendingPairing = {
+                request_id: requestId,
+                path: request.path,
+                name: request.name.slice(0, 64),
+                fingerprint: request.fingerprint,
+                address: request.address,
+                requested_unix_ms: yield* Clock.currentTimeMillis
               }
-              if (rest.length >= policy.maxPending) {
-                return [{ refused: `the host already has ${rest.length} pending pairing requests` }, map]
-              }
-              const next = new Map(rest)
-              next.set(requestId, { info, checkPin: request.checkPin, decision })
-              return [{ replaced }, next]
-            })
-            if ("refused" in admission) return yield* new PairingRefused({ reason: admission.refused })
-            yield* Effect.forEach(
-              admission.replaced,
-              (p) =>
-                Deferred.fail(
-                  p.decision,
-                  new PairingRefused({ reason: "a newer pairing request from the same client (same certificate, same address) replaced this one" })
-                ),
-              { discard: true }
-            )
-            yield* Effect.logInfo(
-              `pairing request ${requestId} from ${request.path} client '${info.name}' at ${request.address}: enter its PIN in the console`
-            )
-            // Nobody typed the PIN in time: the request leaves the list and its client is told.
-            // A request the operator already took is being decided and is left alone.
-            const expire = Effect.sleep(pendingTimeout).pipe(
-              Effect.zipRight(take(requestId)),
-              Effect.flatMap((found) =>
-                found === undefined
-                  ? Effect.void
-                  : Deferred.fail(
-                      found.decision,
-                      new PairingRefused({
-                        reason: `nobody entered this client's PIN on the host within ${Duration.format(pendingTimeout)}: ask to pair again`
-                      })
-                    ).pipe(Effect.zipRight(Effect.logInfo(`pairing request ${requestId} from '${info.name}' expired`)))
+              type Admission = { readonly refused: string } | { readonly replaced: ReadonlyArray<Pending> }
+              const admission = yield* Ref.modify(pending, (map): readonly [Admission, ReadonlyMap<string, Pending>] => {
+                // One request per certificate and address: a client that reconnects replaces its own
+                // request. The same certificate from elsewhere does not (GameStream sends the
+                // certificate in the clear, so anyone could name it): both stay listed.
+                const mine = (p: Pending) => p.info.fingerprint === request.fingerprint && p.info.address === request.address
+                const replaced = [...map.values()].filter(mine)
+                const rest = [...map].filter(([, p]) => !mine(p))
+                const fromAddress = rest.filter(([, p]) => p.info.address === request.address).length
+                if (fromAddress >= policy.maxPendingPerAddress) {
+                  return [
+                    {
+                      refused: `${request.address} already has ${fromAddress} pending pairing requests: enter their PINs or refuse them in the host's console first`
+                    },
+                    map
+                  ]
+                }
+                if (rest.length >= policy.maxPending) {
+                  return [{ refused: `the host already has ${rest.length} pending pairing requests` }, map]
+                }
+                const next = new Map(rest)
+                next.set(requestId, { info, checkPin: request.checkPin, decision })
+                return [{ replaced }, next]
+              })
+              if ("refused" in admission) return yield* new PairingRefused({ reason: admission.refused })
+              yield* Effect.forEach(
+                admission.replaced,
+                (p) =>
+                  Deferred.fail(
+                    p.decision,
+                    new PairingRefused({ reason: "a newer pairing request from the same client (same certificate, same address) replaced this one" })
+                  ),
+                { discard: true }
               )
-            )
-            return yield* Effect.forkScoped(expire).pipe(
-              Effect.zipRight(request.onPending(requestId)),
-              Effect.zipRight(Deferred.await(decision)),
-              Effect.ensuring(take(requestId)),
-              Effect.scoped
-            )
+              // A lockout that began between the check above and the listing must not leave this
+              // request listed as one more guess.
+              const lockedSince = yield* lockedOut(request.address)
+              if (lockedSince !== undefined) {
+                yield* take(requestId)
+                return yield* new PairingRefused({ reason: lockedReason(request.address, lockedSince) })
+              }
+              yield* Effect.logInfo(
+                `pairing request ${requestId} from ${request.path} client '${info.name}' at ${request.address}: enter its PIN in the console`
+              )
+              // Nobody typed the PIN in time: the request leaves the list and its client is told.
+              // A request the operator already took is being decided and is left alone.
+              const expire = Effect.sleep(pendingTimeout).pipe(
+                Effect.zipRight(take(requestId)),
+                Effect.flatMap((found) =>
+                  found === undefined
+                    ? Effect.void
+                    : Deferred.fail(
+                        found.decision,
+                        new PairingRefused({
+                          reason: `nobody entered this client's PIN on the host within ${Duration.format(pendingTimeout)}: ask to pair again`
+                        })
+                      ).pipe(Effect.zipRight(Effect.logInfo(`pairing request ${requestId} from '${info.name}' expired`)))
+                )
+              )
+              return yield* Effect.forkScoped(expire).pipe(
+                Effect.zipRight(request.onPending(requestId)),
+                Effect.zipRight(Deferred.await(decision)),
+                Effect.scoped
+              )
+            }).pipe(Effect.ensuring(take(requestId)))
           }),
         removals: Stream.fromPubSub(removals)
       }
