@@ -105,12 +105,14 @@ const nativeEndpoint = (host: StartedHost): Endpoint => ({ host: "127.0.0.1", po
 const caps = { PUNKTFUNK_MAX_CONNECTIONS: "4", PUNKTFUNK_MAX_CONNECTIONS_PER_ADDRESS: "2" }
 
 describe("connection limits on the management API and punktfunk/1", () => {
-  it.scopedLive("management API: the per-address cap refuses the N+1th; a full port evicts the oldest unauthenticated for the operator", () =>
+  it.scopedLive("management API: the per-address cap (socket address, not X-Forwarded-For) refuses the N+1th; a full port evicts the oldest unauthenticated for the operator", () =>
     Effect.gen(function* () {
       const host = yield* startHost({ env: caps })
       const port = portOf(host)
-      const a = [yield* hold(port, "127.0.0.2"), yield* hold(port, "127.0.0.2")]
-      const third = yield* hold(port, "127.0.0.2")
+      // Each claims another client in X-Forwarded-For: the cap counts the socket's address only.
+      const claiming = (n: number) => `GET /api/v1/stats/status HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.0.0.${n}\r\n`
+      const a = [yield* hold(port, "127.0.0.2", claiming(1)), yield* hold(port, "127.0.0.2", claiming(2))]
+      const third = yield* hold(port, "127.0.0.2", claiming(3))
       yield* closedByHost(third)
       expect((yield* countersOf(host, "management")).refused_per_address).toBe(1)
 
