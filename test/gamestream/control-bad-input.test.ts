@@ -9,25 +9,12 @@ import { Duration, Effect, Queue } from "effect"
 import { randomBytes, randomInt } from "node:crypto"
 import * as dgram from "node:dgram"
 import { makeControlStream } from "../../src/streams/gamestream/ControlStream.js"
-import type { ControlHandlers, ControlStream } from "../../src/streams/gamestream/ControlStream.js"
+import type { ControlStream } from "../../src/streams/gamestream/ControlStream.js"
 import { ControlClient, controlSettings, innerMessage } from "./support/ControlClient.js"
+import { controlRecorder as recorder, newControlSession as newSession } from "./support/ControlRecorder.js"
 
 const within = <A, E, R>(what: string, effect: Effect.Effect<A, E, R>) =>
   effect.pipe(Effect.timeoutFail({ duration: Duration.seconds(10), onTimeout: () => new Error(`never saw ${what}`) }))
-
-const newSession = () => ({ connectData: randomInt(1, 2 ** 31), keyHex: randomBytes(16).toString("hex") })
-
-const recorder = Effect.gen(function* () {
-  const idr = yield* Queue.unbounded<void>()
-  const loss = yield* Queue.unbounded<number>()
-  const ended = yield* Queue.unbounded<string>()
-  const handlers: ControlHandlers = {
-    requestIdr: Queue.offer(idr, undefined),
-    lossReport: (n) => Queue.offer(loss, n),
-    ended: (reason) => Queue.offer(ended, reason)
-  }
-  return { idr, loss, ended, handlers }
-})
 
 /** A running, healthy session to check after each abuse. */
 const healthy = (control: ControlStream) =>

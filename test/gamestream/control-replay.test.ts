@@ -10,24 +10,12 @@ import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Queue } from "effect"
 import { randomBytes, randomInt } from "node:crypto"
 import { makeControlStream } from "../../src/streams/gamestream/ControlStream.js"
-import type { ControlHandlers } from "../../src/streams/gamestream/ControlStream.js"
 import { CHANNEL_GENERIC, ControlClient, controlSettings, sealAsClient } from "./support/ControlClient.js"
 import { EnetClient } from "./support/EnetClient.js"
+import { controlRecorder as recorder } from "./support/ControlRecorder.js"
 
 const within = <A, E, R>(what: string, effect: Effect.Effect<A, E, R>) =>
   effect.pipe(Effect.timeoutFail({ duration: Duration.seconds(10), onTimeout: () => new Error(`never saw ${what}`) }))
-
-const recorder = Effect.gen(function* () {
-  const idr = yield* Queue.unbounded<void>()
-  const loss = yield* Queue.unbounded<number>()
-  const ended = yield* Queue.unbounded<string>()
-  const handlers: ControlHandlers = {
-    requestIdr: Queue.offer(idr, undefined),
-    lossReport: (n) => Queue.offer(loss, n),
-    ended: (reason) => Queue.offer(ended, reason)
-  }
-  return { idr, loss, ended, handlers }
-})
 
 const lossPayload = (lost: number) => {
   const p = Buffer.alloc(32)

@@ -6,30 +6,13 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Queue } from "effect"
-import { randomBytes, randomInt } from "node:crypto"
 import { makeControlStream } from "../../src/streams/gamestream/ControlStream.js"
-import type { ControlHandlers } from "../../src/streams/gamestream/ControlStream.js"
 import { ControlClient, controlSettings } from "./support/ControlClient.js"
+import { controlRecorder as recorder, newControlSession as newSession } from "./support/ControlRecorder.js"
 
 /** Guards a wait so a broken host fails the test instead of hanging it; not a timing check. */
 const within = <A, E, R>(what: string, effect: Effect.Effect<A, E, R>) =>
   effect.pipe(Effect.timeoutFail({ duration: Duration.seconds(10), onTimeout: () => new Error(`never saw ${what}`) }))
-
-const recorder = Effect.gen(function* () {
-  const idr = yield* Queue.unbounded<void>()
-  const loss = yield* Queue.unbounded<number>()
-  const ended = yield* Queue.unbounded<string>()
-  const repaired = yield* Queue.unbounded<number>()
-  const handlers: ControlHandlers = {
-    requestIdr: Queue.offer(idr, undefined),
-    lossReport: (n) => Queue.offer(loss, n),
-    fecRecovered: (n) => Queue.offer(repaired, n),
-    ended: (reason) => Queue.offer(ended, reason)
-  }
-  return { idr, loss, ended, repaired, handlers }
-})
-
-const newSession = () => ({ connectData: randomInt(1, 2 ** 31), keyHex: randomBytes(16).toString("hex") })
 
 const clientFor = (port: number, s: { connectData: number; keyHex: string }, mode: "legacy" | "v2" = "v2") =>
   Effect.promise(() => ControlClient.start({ host: "127.0.0.1", port, connectData: s.connectData, keyHex: s.keyHex, mode }))
