@@ -18,7 +18,7 @@ import { MeteredRecorderLive, MetricsLive } from "./services/Metrics.js"
 import { HttpServerLive } from "./http/Server.js"
 import { colonFingerprint, isLoopbackBind, managementUrl } from "./http/ManagementTls.js"
 import type { Pipeline, SessionConfig } from "./streams/Pipeline.js"
-import { runSession } from "./streams/SessionRunner.js"
+import { makeSessionRunner } from "./streams/SessionRunner.js"
 import { DemoLive } from "./Demo.js"
 import { ControlServerLive } from "./streams/punktfunk1/ControlServer.js"
 import { HostIdentity, HostIdentityLive } from "./services/HostIdentity.js"
@@ -105,7 +105,7 @@ export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
   const sessions =
     sessionConfig === undefined
       ? Layer.empty
-      : Layer.scopedDiscard(Effect.forkScoped(runSession(sessionConfig)))
+      : Layer.scopedDiscard(Effect.forkScoped(Effect.flatMap(makeSessionRunner, (runner) => runner.runLocal(sessionConfig))))
   // The native path's control plane: paired clients connect here and each gets its own session.
   const native = ControlServerLive({
     port: config.nativePort,

@@ -8,7 +8,7 @@
  * PUNKTFUNK_GAMESTREAM_LEGACY_CONTROL_IV=1; then the legacy client streams, with a warning.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Logger } from "effect"
+import { Effect } from "effect"
 import { ControlType } from "../../src/streams/gamestream/ControlMessages.js"
 import { LEGACY_CONTROL_IV_STATUS } from "../../src/streams/gamestream/RtspServer.js"
 import { ControlClient } from "../gamestream/support/ControlClient.js"
@@ -17,6 +17,7 @@ import { clientFor, gameStreamOf, newIdentity, pairViaOperator, startGameStreamH
 import { DEFAULT_CLIENT_CONFIG, moonlightAnnounce, RtspClient, strtoul0 } from "../gamestream/support/RtspClient.js"
 import { startRtsp } from "../gamestream/support/RtspHost.js"
 import { waitFor } from "../support/TestHost.js"
+import { withLogLines } from "../support/LogLines.js"
 
 const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
 const RIKEY = launchParams(1).rikey ?? ""
@@ -27,12 +28,6 @@ const LEGACY_ANNOUNCES = {
   "no attribute": moonlightAnnounce(DEFAULT_CLIENT_CONFIG, { "x-ss-general.encryptionEnabled": undefined })
 } as const
 
-/** Log lines written while `effect` runs (the server's fibers inherit the test's loggers). */
-const withLogLines = <A, E, R>(effect: (lines: Array<string>) => Effect.Effect<A, E, R>) => {
-  const lines: Array<string> = []
-  const capture = Logger.make(({ message }) => void lines.push(Array.isArray(message) ? message.map(String).join(" ") : String(message)))
-  return effect(lines).pipe(Effect.provide(Logger.add(capture)))
-}
 
 /** Moonlight's handshake up to ANNOUNCE; then PLAY, which it sends only after a 200. */
 const handshakeTo = (port: number, sdp: string) =>

@@ -23,7 +23,7 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Effect, Either, Logger } from "effect"
+import { Effect, Either } from "effect"
 import { audio, describeAudioSource, type GameStreamAudio, startGameStreamAudio } from "../../src/native/audio.js"
 import { HostConfig, HostConfigFrom } from "../../src/services/Config.js"
 import { AudioReceiver, type AudioReceiverOptions, decryptAudio } from "../gamestream/support/AudioReceiver.js"
@@ -32,6 +32,7 @@ import { launchParams } from "../gamestream/support/GameStreamClient.js"
 import { clientFor, gameStreamOf, newIdentity, pairViaOperator, startGameStreamHost } from "../gamestream/support/Hosts.js"
 import { DEFAULT_CLIENT_CONFIG, moonlightAnnounce, RtspClient } from "../gamestream/support/RtspClient.js"
 import { waitFor } from "../support/TestHost.js"
+import { withLogLines } from "../support/LogLines.js"
 import { makeAudioEnds } from "../gamestream/support/AudioEnds.js"
 
 const PAYLOAD = "A1B2C3D4E5F6G7H8"
@@ -297,12 +298,6 @@ describe.skipIf(pulseMissing !== undefined)("GameStream audio from PulseAudio", 
 
 })
 
-/** Log lines the host writes while `effect` runs (the host's fibers inherit the test's loggers). */
-const withLogLines = <A, E, R>(effect: (lines: Array<string>) => Effect.Effect<A, E, R>) => {
-  const lines: Array<string> = []
-  const capture = Logger.make(({ message }) => void lines.push(Array.isArray(message) ? message.map(String).join(" ") : String(message)))
-  return effect(lines).pipe(Effect.provide(Logger.add(capture)))
-}
 
 const RIKEY = launchParams(1).rikey ?? ""
 const RIKEYID = Number(launchParams(1).rikeyid)

@@ -20,12 +20,12 @@
  * and listed in `measured`: they are real measurements of this path, unlike RTT, which GameStream
  * clients never report and which stays 0 and unlisted.
  */
-import { Data, Deferred, Effect, Exit, FiberHandle, Ref, Schedule, Scope, Stream } from "effect"
-import type { MeasuredField, SessionMeta } from "../../api/Stats.js"
-import { Recorder } from "../../services/Recorder.js"
-import type { RecorderService } from "../../services/Recorder.js"
-import { Pipeline } from "../Pipeline.js"
-import type { PipelineService, SessionConfig, StreamSession } from "../Pipeline.js"
+import { Data, Deferred, Effect, Exit, FiberHandle, Ref, Schedule, Scope } from "effect"
+import { clientReports } from "../ClientReports.js"
+import type { ClientReports } from "../ClientReports.js"
+import type { SessionConfig } from "../Pipeline.js"
+import { makeSessionRunner } from "../SessionRunner.js"
+import type { OpenedSession } from "../SessionRunner.js"
 import type { SessionDefaults } from "../SessionDefaults.js"
 import type { LaunchRecord } from "./Launches.js"
 import type { ControlHandlers } from "./ControlStream.js"
@@ -95,16 +95,15 @@ const ML_FF_FEC_STATUS = 0x01
  * What the client measures for this session: lost packets always (FEC status or the older loss
  * stats both carry them); repaired packets only from clients that send FEC status.
  */
-const clientMeasured = (settings: StreamSettings): ReadonlyArray<MeasuredField> =>
-  (settings.mlFeatureFlags & ML_FF_FEC_STATUS) !== 0 ? ["packets_dropped", "fec_recovered"] : ["packets_dropped"]
+const reportsOf = (settings: StreamSettings): ClientReports =>
+  clientReports({ path: "gamestream", fecStatus: (settings.mlFeatureFlags & ML_FF_FEC_STATUS) !== 0 })
 
 /** The client asked for encrypted video (`x-ss-general.encryptionEnabled` bit 0x02). */
 const videoEncrypted = (settings: StreamSettings): boolean => (settings.encryptionFlags & ENCRYPTION_VIDEO) !== 0
 
 export const makeStreamRunner = (options: StreamRunnerOptions) =>
   Effect.gen(function* () {
-    const pipeline: PipelineService = yield* Pipeline
-    const recorder: RecorderService = yield* Recorder
+    const runner = yield* makeSessionRunner
     const handle = yield* FiberHandle.make<void, never>()
     const current = yield* Ref.make<RunningStream | undefined>(undefined)
     const lock = yield* Effect.makeSemaphore(1)
@@ -136,14 +135,9 @@ export const makeStreamRunner = (options: StreamRunnerOptions) =>
           })
 
     /** Runs an opened session until something ends it; its scope holds everything it started. */
-    const run = (settings: StreamSettings, session: StreamSession, launch: LaunchRecord | undefined) =>
+    const run = (settings: StreamSettings, session: OpenedSession, reports: ClientReports, launch: LaunchRecord | undefined) =>
       Effect.gen(function* () {
-        const meta: SessionMeta = {
-          ...session.meta,
-          measured: [...new Set([...session.meta.measured, ...clientMeasured(settings)])]
-        }
-        yield* recorder.registerSession(meta)
-        yield* Effect.addFinalizer(() => recorder.unregisterSession(meta.session_id))
+        const meta = session.meta
         // Input goes to the display this session captures (the capture's own display string),
         // scaled onto the captured area; the sink closes with this scope (releasing held keys).
         const input = yield* makeInputSink({
@@ -195,31 +189,19 @@ export const makeStreamRunner = (options: StreamRunnerOptions) =>
             )
         }
 
-        const reported = { lost: 0, repaired: 0 }
         const ended = yield* Effect.makeSemaphore(0)
         const endReason = yield* Ref.make("")
         const authenticated = yield* Deferred.make<void>()
         const control = yield* options.control.expect(settings, {
           authenticated: Deferred.succeed(authenticated, undefined).pipe(Effect.asVoid),
           requestIdr: session.control === undefined ? Effect.void : session.control.requestIdr,
-          lossReport: (n) => Effect.sync(() => void (reported.lost += Math.max(0, n))),
-          fecRecovered: (n) => Effect.sync(() => void (reported.repaired += Math.max(0, n))),
+          lossReport: (n) => Effect.sync(() => reports.add("packets_dropped", n)),
+          fecRecovered: (n) => Effect.sync(() => reports.add("fec_recovered", n)),
           input,
           ended: (reason) => Ref.set(endReason, reason).pipe(Effect.zipRight(ended.release(1)))
         })
 
-        const windows = session.windows.pipe(
-          Stream.runForEach((window) => {
-            const sample = {
-              ...window,
-              // Kept safe integers: each report is a u32, but a client may send many per window,
-              // and a capture holding an unsafe integer cannot be saved.
-              packets_dropped: Math.min(Number.MAX_SAFE_INTEGER, window.packets_dropped + reported.lost),
-              fec_recovered: Math.min(Number.MAX_SAFE_INTEGER, window.fec_recovered + reported.repaired)
-            }
-            reported.lost = reported.repaired = 0
-            return recorder.pushSample(sample)
-          }),
+        const windows = session.pump.pipe(
           Effect.matchEffect({
             onFailure: (e) => Effect.fail(new StreamEnd({ reason: `the stream failed: ${e.message}` })),
             onSuccess: () => Effect.fail(new StreamEnd({ reason: "the stream ended" }))
@@ -267,17 +249,18 @@ export const makeStreamRunner = (options: StreamRunnerOptions) =>
           const config = yield* configFor(settings)
           const launch = yield* options.currentLaunch
           const scope = yield* Scope.make()
-          const session = yield* pipeline.open(config).pipe(
+          const reports = reportsOf(settings)
+          const session = yield* runner.open(config, reports).pipe(
             Scope.extend(scope),
             Effect.mapError((e) => new StreamStartError({ message: e.message })),
             Effect.tapError(() => Scope.close(scope, Exit.void))
           )
           yield* FiberHandle.run(
             handle,
-            run(settings, session, launch).pipe(Effect.scoped, Effect.ensuring(Scope.close(scope, Exit.void)))
+            run(settings, session, reports, launch).pipe(Effect.scoped, Effect.ensuring(Scope.close(scope, Exit.void)))
           )
           yield* Effect.logInfo(
-            `GameStream session ${session.meta.session_id} for ${session.meta.client}: ${config.width}x${config.height}@${config.fps} via ${session.meta.encoder_backend}, video ${videoEncrypted(settings) ? "encrypted (AES-GCM)" : "not encrypted (the client did not ask)"}`
+            `GameStream session ${session.meta.session_id}: video ${videoEncrypted(settings) ? "encrypted (AES-GCM)" : "not encrypted (the client did not ask)"}`
           )
           return { session_id: session.meta.session_id, client: session.meta.client }
         })

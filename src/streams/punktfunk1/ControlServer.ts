@@ -22,13 +22,12 @@ import type { Scope } from "effect"
 import { randomBytes } from "node:crypto"
 import * as tls from "node:tls"
 import type { AddressInfo } from "node:net"
-import type { MeasuredField, SessionMeta } from "../../api/Stats.js"
 import { fingerprintOfDer } from "../../services/Certificates.js"
 import { HostIdentity } from "../../services/HostIdentity.js"
 import { ConnectionLimits } from "../../services/ConnectionLimits.js"
 import { Pairing, PairingRefused } from "../../services/Pairing.js"
-import { Recorder } from "../../services/Recorder.js"
-import { Pipeline } from "../Pipeline.js"
+import type { Recorder } from "../../services/Recorder.js"
+import type { Pipeline } from "../Pipeline.js"
 import type { PipelineConfigError, PipelineError, SessionConfig } from "../Pipeline.js"
 import { framed } from "./Framed.js"
 import type { Framed } from "./Framed.js"
@@ -50,6 +49,8 @@ import {
 } from "./Protocol.js"
 import type { HostMessage, MediaParams, PairConfirm } from "./Protocol.js"
 import { RttWindow } from "./RttWindow.js"
+import { clientReports } from "../ClientReports.js"
+import { makeSessionRunner } from "../SessionRunner.js"
 
 /** What a client session inherits from the host's configuration (the client picks the format). */
 export type SessionDefaults = Omit<SessionConfig, "kind" | "width" | "height" | "fps" | "codec" | "bitrate_kbps" | "client">
@@ -92,13 +93,6 @@ class SessionEnd extends Data.TaggedError("SessionEnd")<{ readonly reason: strin
 
 const decodeClient = Schema.decodeUnknownEither(Schema.parseJson(ClientMessage))
 
-/**
- * A sum of the client's report counts, kept a safe integer: each report is bounded, but a
- * client may send millions between two windows, and a capture holding an unsafe integer
- * cannot be encoded (its save would fail).
- */
-const saturating = (n: number): number => Math.min(n, Number.MAX_SAFE_INTEGER)
-
 /** A short reason for a frame that is not a client message (the full parse tree is for logs). */
 const whatIsWrong = (body: string): string => {
   try {
@@ -118,8 +112,7 @@ export const ControlServerLive = (
     Effect.gen(function* () {
       const identity = yield* HostIdentity
       const pairing = yield* Pairing
-      const pipeline = yield* Pipeline
-      const recorder = yield* Recorder
+      const runner = yield* makeSessionRunner
       const limiter = yield* Effect.flatMap(ConnectionLimits, (limits) => limits.listener("punktfunk1"))
       const clientTimeout = Duration.decode(options.clientTimeout ?? "10 seconds")
       const pingInterval = Duration.decode(options.pingInterval ?? "500 millis")
@@ -290,28 +283,28 @@ export const ControlServerLive = (
                   mtu: options.mtu ?? 1400,
                   fec_percent: Math.min(100, Math.max(0, hello.fec_percent ?? options.fecPercent ?? 20))
                 }
-          const session = yield* pipeline.open({
-            ...(media === undefined || hello.udp_port === undefined
-              ? {}
-              : { media: { host: clientAddress, port: hello.udp_port, key_hex: media.key_hex, mtu: media.mtu, fec_percent: media.fec_percent } }),
-            ...options.session,
-            kind: "native",
-            width: hello.width,
-            height: hello.height,
-            fps: hello.fps,
-            codec: hello.codec,
-            bitrate_kbps: hello.bitrate_kbps,
-            client: fingerprint.slice(0, 16)
-          })
           // RTT is timed here; with media, the client's receiver reports give the loss counters.
-          const fromClient: ReadonlyArray<MeasuredField> =
-            media === undefined ? ["rtt_us"] : ["rtt_us", "packets_dropped", "fec_recovered", "frames_dropped"]
-          const measured: ReadonlyArray<MeasuredField> = [...new Set([...session.meta.measured, ...fromClient])]
-          const meta: SessionMeta = { ...session.meta, measured }
+          const rtt = new RttWindow()
+          const reports = clientReports({ path: "punktfunk1", media: media !== undefined }, () => rtt.takeMedianUs())
+          const session = yield* runner.open(
+            {
+              ...(media === undefined || hello.udp_port === undefined
+                ? {}
+                : { media: { host: clientAddress, port: hello.udp_port, key_hex: media.key_hex, mtu: media.mtu, fec_percent: media.fec_percent } }),
+              ...options.session,
+              kind: "native",
+              width: hello.width,
+              height: hello.height,
+              fps: hello.fps,
+              codec: hello.codec,
+              bitrate_kbps: hello.bitrate_kbps,
+              client: fingerprint.slice(0, 16)
+            },
+            reports
+          )
+          const meta = session.meta
           counts.active_sessions++
           yield* Effect.addFinalizer(() => Effect.sync(() => void counts.active_sessions--))
-          yield* recorder.registerSession(meta)
-          yield* Effect.addFinalizer(() => recorder.unregisterSession(meta.session_id))
           yield* say(
             new Welcome({
               session_id: meta.session_id,
@@ -324,23 +317,9 @@ export const ControlServerLive = (
               ...(media === undefined ? {} : { media })
             })
           )
-          yield* Effect.logInfo(`native session ${meta.session_id} for client ${meta.client}: ${meta.width}x${meta.height}@${meta.fps} via ${meta.encoder_backend}`)
 
           let currentKbps = hello.bitrate_kbps
-          const rtt = new RttWindow()
-          const reports = { packets_lost: 0, fec_recovered: 0, frames_dropped: 0 }
-          const windows = session.windows.pipe(
-            Stream.runForEach((window) => {
-              const sample = {
-                ...window,
-                rtt_us: rtt.takeMedianUs(),
-                packets_dropped: saturating(window.packets_dropped + reports.packets_lost),
-                fec_recovered: saturating(window.fec_recovered + reports.fec_recovered),
-                frames_dropped: saturating(window.frames_dropped + reports.frames_dropped)
-              }
-              reports.packets_lost = reports.fec_recovered = reports.frames_dropped = 0
-              return recorder.pushSample(sample)
-            }),
+          const windows = session.pump.pipe(
             Effect.mapError((e) => new SessionEnd({ reason: `the stream failed: ${e.message}`, tell: true })),
             Effect.zipRight(Effect.fail(new SessionEnd({ reason: "the stream ended", tell: true })))
           )
@@ -372,9 +351,9 @@ export const ControlServerLive = (
                 case "ReceiverReport":
                   // Deltas since the client's previous report, folded into the current window.
                   return Effect.sync(() => {
-                    reports.packets_lost = saturating(reports.packets_lost + m.packets_lost)
-                    reports.fec_recovered = saturating(reports.fec_recovered + m.fec_recovered)
-                    reports.frames_dropped = saturating(reports.frames_dropped + m.frames_dropped)
+                    reports.add("packets_dropped", m.packets_lost)
+                    reports.add("fec_recovered", m.fec_recovered)
+                    reports.add("frames_dropped", m.frames_dropped)
                   })
                 case "Goodbye":
                   return Effect.fail(new SessionEnd({ reason: `the client said goodbye: ${m.reason}`, tell: false }))

@@ -1,0 +1,85 @@
+/**
+ * What a session's client side adds to the pipeline's windows: the counters a client reports
+ * (lost packets, packets rebuilt from parity, frames it could not show), the round trip the host
+ * times with its own pings, and which of those the session lists in `measured`.
+ *
+ * Why one place: which counters a path measures used to be decided separately by each path's
+ * runner; here a path only says what it is (`ClientSide`), and `sessionMeasured` is the one
+ * function that turns that into the session's `measured` list. A counter the client side does
+ * not report stays at the pipeline's value (0 where the pipeline does not count it) and out of
+ * the list, so it is shown as "not measured", never as "no loss".
+ *
+ * Why counts are folded into the window that is current when they arrive: reports come at the
+ * client's cadence, windows at the pipeline's; summing what arrived since the previous window
+ * keeps every report exactly once in a capture.
+ */
+import type { MeasuredField } from "../api/Stats.js"
+import type { SessionWindow } from "./Pipeline.js"
+
+/** Who watches a session, and what its side of the path can report. */
+export type ClientSide =
+  /** The host's own session (the `fake` test source): nobody reports anything. */
+  | { readonly path: "local" }
+  /** punktfunk/1: the host times RTT with pings; a client that takes media sends receiver reports. */
+  | { readonly path: "punktfunk1"; readonly media: boolean }
+  /** GameStream: lost packets always; repaired ones only from clients that send per-block FEC status. */
+  | { readonly path: "gamestream"; readonly fecStatus: boolean }
+
+/** The counters a client adds to, as sums since the previous window. */
+export type ReportedCount = "packets_dropped" | "fec_recovered" | "frames_dropped"
+
+const clientMeasured = (side: ClientSide): ReadonlyArray<MeasuredField> => {
+  switch (side.path) {
+    case "local":
+      return []
+    case "punktfunk1":
+      return side.media ? ["rtt_us", "packets_dropped", "fec_recovered", "frames_dropped"] : ["rtt_us"]
+    case "gamestream":
+      return side.fecStatus ? ["packets_dropped", "fec_recovered"] : ["packets_dropped"]
+  }
+}
+
+/** A session's `measured`: what its pipeline counts and what its client side reports. */
+export const sessionMeasured = (pipeline: ReadonlyArray<MeasuredField>, side: ClientSide): ReadonlyArray<MeasuredField> => [
+  ...new Set([...pipeline, ...clientMeasured(side)])
+]
+
+/**
+ * A sum of report counts, kept a safe integer: each report is bounded, but a client may send
+ * millions between two windows, and a capture holding an unsafe integer cannot be encoded (its
+ * save would fail). Negative counts (a confused client) add nothing.
+ */
+const saturatingAdd = (sum: number, n: number): number => Math.min(Number.MAX_SAFE_INTEGER, sum + Math.max(0, n))
+
+export interface ClientReports {
+  readonly side: ClientSide
+  /** A client's report: `n` more of `field` since its previous one. */
+  readonly add: (field: ReportedCount, n: number) => void
+  /** This window with what arrived since the previous one folded in; the next window starts from 0. */
+  readonly fold: (window: SessionWindow) => SessionWindow
+}
+
+/**
+ * The client side of one session. `rttUs`: the host's own round-trip figure for the window
+ * (punktfunk/1's pings), taken once per window; absent, the window's `rtt_us` is left as it is.
+ */
+export const clientReports = (side: ClientSide, rttUs?: () => number): ClientReports => {
+  const pending: Record<ReportedCount, number> = { packets_dropped: 0, fec_recovered: 0, frames_dropped: 0 }
+  return {
+    side,
+    add: (field, n) => {
+      pending[field] = saturatingAdd(pending[field], n)
+    },
+    fold: (window) => {
+      const folded: SessionWindow = {
+        ...window,
+        ...(rttUs === undefined ? {} : { rtt_us: rttUs() }),
+        packets_dropped: saturatingAdd(window.packets_dropped, pending.packets_dropped),
+        fec_recovered: saturatingAdd(window.fec_recovered, pending.fec_recovered),
+        frames_dropped: saturatingAdd(window.frames_dropped, pending.frames_dropped)
+      }
+      pending.packets_dropped = pending.fec_recovered = pending.frames_dropped = 0
+      return folded
+    }
+  }
+}
