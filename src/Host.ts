@@ -2,7 +2,7 @@
  * The host program as one Layer: every service composed once, used by `src/main.ts` and by the
  * tests (which swap the pipeline for a fake and point the store at a temp directory).
  */
-import { Console, Effect, Layer, Redacted } from "effect"
+import { Console, Effect, Layer, Logger, LogLevel, Redacted } from "effect"
 import { Auth, AuthLive } from "./services/Auth.js"
 import { ArmedFlag } from "./services/ArmedFlag.js"
 import { PairingLive } from "./services/Pairing.js"
@@ -66,19 +66,23 @@ export interface HostParts {
  * ends up in journald and CI logs, where anyone who reads the log would operate the host. Later
  * starts name the token file instead, and the console asks for the token.
  */
-const startLine = (secure: boolean) =>
+const startLine = (secure: boolean, format: HostConfigShape["logFormat"]) =>
   Effect.gen(function* () {
     const auth = yield* Auth
     const identity = yield* HostIdentity
     const url = yield* managementUrl(secure)
-    yield* Console.log(`punktfunk host listening on ${url}`)
-    if (secure) yield* Console.log(`certificate fingerprint (SHA-256): ${colonFingerprint(identity.fingerprint)}`)
+    // With JSON logs every line on stdout is a JSON object, these included (a collector parses
+    // each line); they are written whatever the log level, since they say where the console is.
+    const say = (line: string) =>
+      format === "json" ? Effect.logInfo(line).pipe(Logger.withMinimumLogLevel(LogLevel.Info)) : Console.log(line)
+    yield* say(`punktfunk host listening on ${url}`)
+    if (secure) yield* say(`certificate fingerprint (SHA-256): ${colonFingerprint(identity.fingerprint)}`)
     if (auth.generated) {
-      yield* Console.log(`console: ${url}/#token=${Redacted.value(auth.token)}`)
-      yield* Console.log(`token file: ${auth.tokenFile} (generated now; the token is printed this once)`)
+      yield* say(`console: ${url}/#token=${Redacted.value(auth.token)}`)
+      yield* say(`token file: ${auth.tokenFile} (generated now; the token is printed this once)`)
     } else {
-      yield* Console.log(`console: ${url}/ (paste the token from the token file when it asks)`)
-      yield* Console.log(`token file: ${auth.tokenFile}`)
+      yield* say(`console: ${url}/ (paste the token from the token file when it asks)`)
+      yield* say(`token file: ${auth.tokenFile}`)
     }
   })
 
@@ -132,7 +136,7 @@ export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
       })
     )
   )
-  const serving = Layer.mergeAll(native, gamestream, Layer.effectDiscard(startLine(secure)).pipe(Layer.provideMerge(http)))
+  const serving = Layer.mergeAll(native, gamestream, Layer.effectDiscard(startLine(secure, config.logFormat)).pipe(Layer.provideMerge(http)))
   return Layer.mergeAll(sessions, DemoLive.pipe(Layer.provideMerge(serving))).pipe(
     Layer.provideMerge(core)
   )

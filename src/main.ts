@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * The punktfunk host: `node dist/main.js [--flag value …]` (`--help` lists the flags).
  *
@@ -10,6 +11,7 @@ import { Cause, ConfigError, Console, Effect, Layer } from "effect"
 import { makeHostLayer } from "./Host.js"
 import { pipelineFor } from "./PipelineChoice.js"
 import { argvToEnv, hostConfig, providerFrom } from "./services/Config.js"
+import { loggingLayer } from "./services/Logging.js"
 import { usage } from "./services/Settings.js"
 
 const argv = process.argv.slice(2)
@@ -20,7 +22,7 @@ const program = Effect.gen(function* () {
   const pipeline = yield* pipelineFor(config)
   yield* Layer.launch(
     makeHostLayer(config, { pipeline, pauseBeforeRename: process.env["PUNKTFUNK_TEST_PAUSE_BEFORE_RENAME"] })
-  )
+  ).pipe(Effect.provide(loggingLayer(config.logFormat, config.logLevel)))
 })
 
 /** A start-up failure in one line an operator can act on; a stack only for the unexpected. */

@@ -11,6 +11,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { CaptureSource, Codec, EncoderChoice } from "../streams/Pipeline.js"
+import { LogFormat, LogLevelName } from "./Logging.js"
 import { isKnownSetting } from "./Settings.js"
 
 export const AudioSourceMode = Schema.Literal("auto", "pulse", "silence")
@@ -93,6 +94,10 @@ export interface HostConfigShape {
   /** Live event streams (SSE) open at once; exempt from the idle timeout, so capped in number. */
   readonly maxLiveSubscribers: number
   readonly webDir: string
+  /** `human` (`[time] LEVEL (#fiber): message`) or `json` (one JSON object per line, `Logging.ts`). */
+  readonly logFormat: LogFormat
+  /** The least severe log level written. */
+  readonly logLevel: LogLevelName
 }
 
 export class HostConfig extends Context.Tag("punktfunk/HostConfig")<HostConfig, HostConfigShape>() {}
@@ -189,7 +194,9 @@ export const hostConfig: Effect.Effect<HostConfigShape, ConfigError> = Effect.ge
     headerTimeoutMs: yield* bounded("PUNKTFUNK_HEADER_TIMEOUT_MS", 10_000, 100, 600_000),
     idleTimeoutMs: yield* bounded("PUNKTFUNK_IDLE_TIMEOUT_MS", 30_000, 100, 3_600_000),
     maxLiveSubscribers: yield* bounded("PUNKTFUNK_MAX_LIVE_SUBSCRIBERS", 8, 1, 1_000),
-    webDir: path.resolve(yield* Config.string("PUNKTFUNK_WEB_DIR").pipe(Config.withDefault(path.join(packageRoot, "web", "dist"))))
+    webDir: path.resolve(yield* Config.string("PUNKTFUNK_WEB_DIR").pipe(Config.withDefault(path.join(packageRoot, "web", "dist")))),
+    logFormat: yield* literal("PUNKTFUNK_LOG_FORMAT", LogFormat.literals, "human"),
+    logLevel: yield* literal("PUNKTFUNK_LOG_LEVEL", LogLevelName.literals, "info")
   } satisfies HostConfigShape
 })
 

@@ -58,7 +58,9 @@ export const HOST_SETTINGS: ReadonlyArray<Setting> = [
   { name: "PUNKTFUNK_HEADER_TIMEOUT_MS", fallback: "10000", about: "a TCP connection must finish its TLS handshake and first request or message within this" },
   { name: "PUNKTFUNK_IDLE_TIMEOUT_MS", fallback: "30000", about: "a TCP connection silent this long is closed (live event streams and pairing waits are exempt)" },
   { name: "PUNKTFUNK_MAX_LIVE_SUBSCRIBERS", fallback: "8", about: "live event streams (SSE) open at once; more are refused with 503" },
-  { name: "PUNKTFUNK_WEB_DIR", fallback: "web/dist", about: "the console's built files" }
+  { name: "PUNKTFUNK_WEB_DIR", fallback: "web/dist", about: "the console's built files" },
+  { name: "PUNKTFUNK_LOG_FORMAT", fallback: "human", about: "log lines: human ([time] LEVEL (#fiber): message) or json (one JSON object per line, for log collectors)" },
+  { name: "PUNKTFUNK_LOG_LEVEL", fallback: "info", about: "least severe log level written: trace, debug, info, warning or error" }
 ]
 
 const KNOWN = new Set(HOST_SETTINGS.map((s) => s.name))
@@ -74,7 +76,7 @@ export const usage = (): string => {
     (s) => `  ${flagOf(s.name).padEnd(width)}  ${s.name}${s.fallback === "" ? "" : ` (default ${s.fallback})`}: ${s.about}`
   )
   return [
-    "usage: node dist/main.js [--flag value | --flag=value | --flag] …",
+    "usage: punktfunk-host [--flag value | --flag=value | --flag] …   (from a clone: node dist/main.js …)",
     "",
     "Every setting is an environment variable and a flag; flags win. A bare flag means 1.",
     "",
