@@ -20,15 +20,16 @@ const clientJs = path.join(packageRoot, "dist", "client.js")
 
 const runClient = (args: ReadonlyArray<string>, label: string) =>
   Effect.gen(function* () {
-    const process = yield* Command.start(Command.make("node", clientJs, ...args))
-    yield* process.stdout.pipe(
-      Stream.merge(process.stderr),
+    // The Node that runs the host runs the client too (an installed package's Node need not be on PATH).
+    const child = yield* Command.start(Command.make(process.execPath, clientJs, ...args))
+    yield* child.stdout.pipe(
+      Stream.merge(child.stderr),
       Stream.decodeText(),
       Stream.splitLines,
       Stream.runForEach((line) => Effect.logInfo(`[demo client] ${line}`)),
       Effect.forkScoped
     )
-    const code = yield* process.exitCode
+    const code = yield* child.exitCode
     if (code !== 0) yield* Effect.logWarning(`demo client ${label} exited with code ${code}`)
     return code
   }).pipe(Effect.scoped)
