@@ -21,6 +21,7 @@
         "frame_loop.cc",
         "session_binding.cc",
         "test_hooks.cc",
+        "test_hooks_x11.cc",
         "media/reed_solomon.cc",
         "media/seal.cc",
         "media/media_sender.cc",
@@ -35,9 +36,9 @@
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "media", "."],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-O2", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter",
-                    "<!@(pkg-config --cflags libavcodec libavutil libswscale x11 xext)"],
+                    "<!@(pkg-config --cflags libavcodec libavutil libswscale x11 xext xdamage)"],
       "cflags_cc!": ["-fno-exceptions"],
-      "libraries": ["<!@(pkg-config --libs libavcodec libavutil libswscale x11 xext)", "-lpthread"]
+      "libraries": ["<!@(pkg-config --libs libavcodec libavutil libswscale x11 xext xdamage)", "-lpthread"]
     }
   ]
 }

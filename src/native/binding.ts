@@ -151,8 +151,12 @@ export interface NativeWindow {
   /** Window end, monotonic clock, ms. */
   readonly t_ms: number
   readonly duration_ms: number
+  /** Frame-clock ticks served: new pictures plus repeats. */
   readonly frames: number
+  /** Ticks whose picture did not change (X11 DAMAGE saw nothing, or the static source did not redraw). */
   readonly repeats: number
+  /** Frames that went through the encoder: new pictures plus the repeats the still policy let through. */
+  readonly encoded: number
   readonly measured_frames: number
   readonly frames_dropped: number
   readonly overflow: number
@@ -187,6 +191,7 @@ export interface NativeSessionInfo {
 export interface NativeTotals {
   readonly frames: number
   readonly repeats: number
+  readonly encoded: number
   readonly bytes: number
   readonly windows: number
   readonly frames_dropped: number
@@ -233,6 +238,10 @@ export interface NativeModule {
   /** Test hooks. */
   readonly x11FillRect: (display: string, x: number, y: number, w: number, h: number, rgb: number) => void
   readonly x11Grab: (display: string, width: number, height: number) => Buffer
+  /** Maps a plain window of colour `rgb` that stays on the screen after the call (tests). */
+  readonly x11MapWindow: (display: string, x: number, y: number, w: number, h: number, rgb: number) => void
+  /** Draws the moving pattern over the screen at `fps` for `ms`; blocks (benchmarks, in a child). */
+  readonly x11Animate: (display: string, width: number, height: number, fps: number, ms: number) => number
   readonly writePatternFrames: (path: string, width: number, height: number, count: number) => void
   readonly encodeRawFrames: (
     path: string,

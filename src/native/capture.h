@@ -4,8 +4,8 @@
 //
 // Invariant: `grab` runs on the frame thread and neither allocates nor locks; every buffer is
 // made when the source opens. It returns false when the source has nothing new since the last
-// grab, in which case `frame` still points at the previous pixels and the loop re-encodes them
-// (a repeat frame).
+// grab, in which case `frame` still points at the previous pixels (a repeat frame); the loop
+// then decides whether the encoder sees the repeat at all (frame_loop.cc, still_policy.h).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -34,8 +34,9 @@ std::unique_ptr<Capture> make_synthetic(int width, int height, int fps, bool sti
 // Draws pattern frame `index` into a BGRX buffer (also used by the benchmark's raw frames).
 void draw_pattern(uint8_t* bgrx, int width, int height, int stride, uint64_t index);
 
-// XShm capture of the top-left width×height of the display's root window. Null with `error`
-// set when the display cannot be opened, has no MIT-SHM, or is smaller than asked.
+// XShm capture of the top-left width×height of the display's root window, grabbed only when
+// DAMAGE reports a change (every tick on a server without DAMAGE). Null with `error` set when
+// the display cannot be opened, has no MIT-SHM, or is smaller than asked.
 std::unique_ptr<Capture> open_x11(const std::string& display, int width, int height, std::string* error);
 
 }  // namespace pf

@@ -8,6 +8,7 @@
 // packetize stage reads 0: nothing is invented.
 #include "frame_loop.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -51,6 +52,10 @@ std::unique_ptr<FrameLoop> FrameLoop::open(const PipelineOptions& o, std::string
   const size_t per_window = static_cast<size_t>(o.fps) * static_cast<size_t>(window_ms_of(o)) / 1000;
   const size_t capacity = o.paced ? per_window * 2 + 64 : 16384;
   loop->window_ = std::make_unique<WindowStats>(info.stage_count, capacity);
+  // A repeat that codes to under 1/64 of a frame's share of the bitrate (at least 512 bytes)
+  // added next to nothing: the picture has converged (still_policy.h, reason 2).
+  const uint64_t frame_budget = static_cast<uint64_t>(o.bitrate_kbps) * 1000 / 8 / static_cast<uint64_t>(o.fps);
+  loop->still_ = std::make_unique<StillPolicy>(loop->sink_->still_keepalive_ns(), std::max<uint64_t>(512, frame_budget / 64));
   return loop;
 }
 
@@ -75,6 +80,7 @@ void FrameLoop::stop() {
       sink_->packetize(tail, now_ns());
       sink_->send(tail, 0);
       frames_.fetch_add(static_cast<uint64_t>(tail.count), std::memory_order_relaxed);
+      encoded_.fetch_add(static_cast<uint64_t>(tail.count), std::memory_order_relaxed);
       encoder_->release(&tail);
     }
   }
@@ -100,6 +106,7 @@ LoopTotals FrameLoop::totals() const {
   LoopTotals t;
   t.frames = frames_.load();
   t.repeats = repeats_.load();
+  t.encoded = encoded_.load();
   t.bytes = bytes_.load();
   t.windows = windows_.load();
   t.frames_dropped = frames_dropped_.load();
@@ -116,6 +123,14 @@ void FrameLoop::run() {
   EncodedFrame encoded;
   uint64_t stage_ns[kMaxStages] = {};
   std::string error;
+  // The boundary is judged on the frame clock's deadline, so a disarmed frame reads no clock
+  // beyond the pacing sleep; the window's true length is read once, when it closes.
+  auto close_window_if_due = [&](uint64_t deadline) {
+    if (deadline - window_boundary >= window_ns) {
+      window_boundary = deadline;
+      emit_window(now_ns(), &window_start);
+    }
+  };
 
   while (!stop_.load(std::memory_order_acquire)) {
     uint64_t deadline;
@@ -159,6 +174,16 @@ void FrameLoop::run() {
     sink_->begin_frame(&sink_idr);
     if (sink_idr) idr = true;
     const int kbps = bitrate_kbps_.load(std::memory_order_relaxed);
+    // An unchanged picture goes to the encoder only for a reason (still_policy.h). A skipped
+    // frame is a repeat in the counters but adds no stage times: those describe frames that went
+    // through the stages, and a still screen must not make `encode` look fast.
+    if (!fresh && !still_->encode_repeat(idr, deadline)) {
+      window_->count_frame(true, 0, false);
+      frames_.fetch_add(1, std::memory_order_relaxed);
+      repeats_.fetch_add(1, std::memory_order_relaxed);
+      close_window_if_due(deadline);
+      continue;
+    }
     if (kbps != applied_kbps_) {
       encoder_->set_bitrate(kbps);
       applied_kbps_ = kbps;
@@ -177,8 +202,10 @@ void FrameLoop::run() {
     sink_->send(encoded, deadline / 1000);
     const uint64_t t_sent = measure ? now_ns() : 0;
 
-    window_->count_frame(!fresh, encoded.bytes);
+    still_->encoded(fresh, encoded.bytes, deadline);
+    window_->count_frame(!fresh, encoded.bytes, true);
     frames_.fetch_add(1, std::memory_order_relaxed);
+    encoded_.fetch_add(1, std::memory_order_relaxed);
     if (!fresh) repeats_.fetch_add(1, std::memory_order_relaxed);
     bytes_.fetch_add(encoded.bytes, std::memory_order_relaxed);
     encoder_->release(&encoded);
@@ -196,12 +223,7 @@ void FrameLoop::run() {
       }
       window_->add(stage_ns, t_sent - deadline);
     }
-    // The boundary is judged on the frame clock's deadline, so a disarmed frame reads no clock
-    // beyond the pacing sleep; the window's true length is read once, when it closes.
-    if (deadline - window_boundary >= window_ns) {
-      window_boundary = deadline;
-      emit_window(now_ns(), &window_start);
-    }
+    close_window_if_due(deadline);
   }
 }
 

@@ -22,6 +22,7 @@
 #include "encoder.h"
 #include "options.h"
 #include "sink.h"
+#include "still_policy.h"
 #include "window_stats.h"
 
 namespace pf {
@@ -41,8 +42,11 @@ struct SessionInfo {
   const char* stages[kMaxStages] = {};
 };
 
+// frames = frame-clock ticks served (new pictures + repeats); repeats = ticks whose picture did
+// not change; encoded = frames that went through the encoder (new pictures + the repeats the
+// still policy let through, see still_policy.h).
 struct LoopTotals {
-  uint64_t frames = 0, repeats = 0, bytes = 0, windows = 0, frames_dropped = 0;
+  uint64_t frames = 0, repeats = 0, encoded = 0, bytes = 0, windows = 0, frames_dropped = 0;
 };
 
 class FrameLoop {
@@ -77,6 +81,7 @@ class FrameLoop {
   std::unique_ptr<Encoder> encoder_;
   std::unique_ptr<Sink> sink_;
   std::unique_ptr<WindowStats> window_;
+  std::unique_ptr<StillPolicy> still_;
   WindowSummary summary_;
   SinkCounters last_sink_;
   gs::VideoCounters final_video_;  // snapshot taken in stop(), before the sender is freed
@@ -90,7 +95,7 @@ class FrameLoop {
   bool started_ = false;
   bool gamestream_ = false;
   uint64_t window_index_ = 0;
-  std::atomic<uint64_t> frames_{0}, repeats_{0}, bytes_{0}, windows_{0}, frames_dropped_{0};
+  std::atomic<uint64_t> frames_{0}, repeats_{0}, encoded_{0}, bytes_{0}, windows_{0}, frames_dropped_{0};
 };
 
 }  // namespace pf

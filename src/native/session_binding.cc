@@ -52,6 +52,7 @@ Napi::Object window_object(Napi::Env env, const Mailbox& box, const WindowSummar
   o.Set("duration_ms", s.duration_ms);
   o.Set("frames", s.frames);
   o.Set("repeats", s.repeats);
+  o.Set("encoded", s.encoded);
   o.Set("measured_frames", s.measured_frames);
   o.Set("frames_dropped", s.frames_dropped);
   o.Set("overflow", s.overflow);
@@ -288,6 +289,7 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     Napi::Object o = Napi::Object::New(info.Env());
     o.Set("frames", static_cast<double>(t.frames));
     o.Set("repeats", static_cast<double>(t.repeats));
+    o.Set("encoded", static_cast<double>(t.encoded));
     o.Set("bytes", static_cast<double>(t.bytes));
     o.Set("windows", static_cast<double>(t.windows));
     o.Set("frames_dropped", static_cast<double>(t.frames_dropped));

@@ -133,6 +133,36 @@ void Sink::send(const EncodedFrame& frame, uint64_t capture_us) {
   }
 }
 
+// What a client needs from a still screen (the frames the encoder skips: still_policy.h).
+//
+// GameStream (Moonlight, read in moonlight-common-c): the client tolerates any pause once it has
+// decoded a frame — its only video timeouts are 10 s to the first packet and 10 s more to the
+// first whole frame (VideoStream.c), and a session always starts with an IDR here, still or not.
+// It counts loss from gaps in frame numbers, never from time, so a pause is not a "poor
+// connection"; our frame numbers stay consecutive because a skipped frame is never packetized.
+// But it notices a lost frame only when a later frame (or a later packet of that frame)
+// arrives, and then asks at once for an IDR (or reference invalidation, answered with an IDR).
+// So the last change of a burst lost on the network would stay broken on screen until the next
+// change. A repeat every 100 ms bounds that: recovery within 100 ms plus a round trip, about what
+// a moving stream gets. (Sunshine, for comparison, keeps encoding a still screen at a minimum
+// rate, for picture quality; our refinement after each change covers that, see still_policy.h.)
+// Cost: ten encodes a second of a picture the encoder already has — no conversion, almost all
+// skip blocks, some hundred bytes each.
+//
+// punktfunk/1 (src/client): the same blindness — the receiver counts a frame dropped only when
+// shards of a later frame arrive, and the client asks for an IDR at its once-a-second report
+// (StreamLoop.ts); it has no timeout on video (reports go over the control connection either
+// way). A repeat every 500 ms therefore makes a lost last change visible before the next report
+// but one (at most 1.5 s); repeating faster would not bring the IDR sooner.
+//
+// No client (measurement or a dump file): nothing to keep alive; only refinement and requested
+// key frames reach the encoder.
+uint64_t Sink::still_keepalive_ns() const {
+  if (video_ != nullptr) return 100'000'000ull;
+  if (media_ != nullptr) return 500'000'000ull;
+  return 0;
+}
+
 SinkCounters Sink::counters() const {
   SinkCounters c;
   if (media_ != nullptr) {

@@ -49,6 +49,9 @@ class Sink {
   void packetize(const EncodedFrame& frame, uint64_t capture_ns);
   // Frame thread: delivers every packet of one encoded frame.
   void send(const EncodedFrame& frame, uint64_t capture_us);
+  // How often a still picture is encoded and sent again (ns; 0 = never): what this path's client
+  // needs while nothing changes (still_policy.h; why these values: sink.cc).
+  uint64_t still_keepalive_ns() const;
   bool has_media() const { return media_ != nullptr; }
   bool has_gamestream() const { return video_ != nullptr; }
   std::string video_peer() const { return video_ != nullptr ? video_->peer() : ""; }

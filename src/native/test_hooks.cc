@@ -177,6 +177,7 @@ Napi::Value MeasurementCostNs(const Napi::CallbackInfo& info) {
 void register_test_hooks(Napi::Env env, Napi::Object exports) {
   exports.Set("x11FillRect", Napi::Function::New(env, X11FillRect));
   exports.Set("x11Grab", Napi::Function::New(env, X11Grab));
+  register_x11_test_hooks(env, exports);
   exports.Set("writePatternFrames", Napi::Function::New(env, WritePatternFrames));
   exports.Set("encodeRawFrames", Napi::Function::New(env, EncodeRawFrames));
   exports.Set("measurementCostNs", Napi::Function::New(env, MeasurementCostNs));

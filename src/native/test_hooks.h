@@ -5,5 +5,7 @@
 namespace pf {
 
 void register_test_hooks(Napi::Env env, Napi::Object exports);
+// The X11 drawing aids of the damage tests and benchmark (test_hooks_x11.cc).
+void register_x11_test_hooks(Napi::Env env, Napi::Object exports);
 
 }  // namespace pf

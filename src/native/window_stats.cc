@@ -46,6 +46,7 @@ void WindowStats::add(const uint64_t* stage_ns, uint64_t host_ns) {
 void WindowStats::summarise(WindowSummary* out) {
   out->frames = frames_;
   out->repeats = repeats_;
+  out->encoded = encoded_;
   out->frames_dropped = dropped_;
   out->overflow = overflow_;
   out->bytes = bytes_;
@@ -67,7 +68,7 @@ void WindowStats::summarise(WindowSummary* out) {
   }
   n_ = 0;
   for (uint64_t& sum : stage_sum_ns_) sum = 0;
-  frames_ = repeats_ = dropped_ = overflow_ = 0;
+  frames_ = repeats_ = encoded_ = dropped_ = overflow_ = 0;
   bytes_ = 0;
 }
 

@@ -21,8 +21,9 @@ struct WindowSummary {
   uint64_t index = 0;
   double t_ms = 0;         // window end on the monotonic clock
   double duration_ms = 0;  // window length actually covered
-  uint32_t frames = 0;     // frames encoded and sent (fresh + repeats)
-  uint32_t repeats = 0;    // frames re-encoded because the source had nothing new
+  uint32_t frames = 0;     // frame-clock ticks served (new pictures + repeats)
+  uint32_t repeats = 0;    // ticks whose picture did not change (re-encoded or skipped)
+  uint32_t encoded = 0;    // frames that went through the encoder (still_policy.h)
   uint32_t measured_frames = 0;
   uint32_t frames_dropped = 0;  // frame-clock deadlines skipped because the loop ran late
   uint32_t overflow = 0;
@@ -49,9 +50,10 @@ class WindowStats {
   WindowStats(int stage_count, size_t capacity);
   // Frame thread: one measured frame's stage times and its deadline→last-send total (ns).
   void add(const uint64_t* stage_ns, uint64_t host_ns);
-  void count_frame(bool repeat, uint64_t bytes) {
+  void count_frame(bool repeat, uint64_t bytes, bool encoded) {
     frames_++;
     if (repeat) repeats_++;
+    if (encoded) encoded_++;
     bytes_ += bytes;
   }
   void count_dropped(uint32_t n) { dropped_ += n; }
@@ -66,7 +68,7 @@ class WindowStats {
   std::vector<uint32_t> stage_ns_[kMaxStages];
   std::vector<uint32_t> host_ns_;
   uint64_t stage_sum_ns_[kMaxStages] = {};  // ns
-  uint32_t frames_ = 0, repeats_ = 0, dropped_ = 0, overflow_ = 0;
+  uint32_t frames_ = 0, repeats_ = 0, encoded_ = 0, dropped_ = 0, overflow_ = 0;
   uint64_t bytes_ = 0;
 };
 

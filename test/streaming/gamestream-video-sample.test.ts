@@ -17,6 +17,7 @@ const window = (overrides: Partial<NativeWindow>): NativeWindow => ({
   duration_ms: 1000,
   frames: 30,
   repeats: 0,
+  encoded: 30,
   measured_frames: 30,
   frames_dropped: 0,
   overflow: 0,

@@ -1,0 +1,56 @@
+// Which unchanged frames the encoder still sees. A frame whose picture did not change (the
+// capture said so: X11 DAMAGE reported nothing, or the static source did not redraw) is neither
+// converted nor encoded unless one of three reasons holds:
+//
+// 1. A key frame is wanted (a client's IDR request, a newly learned GameStream client). A still
+//    screen must appear at once on a new client and after loss, so this never waits.
+// 2. Refinement right after a change. Under the one-frame rate-control buffer the first frame of
+//    a change is coded coarsely when the change is large (a window opening); left alone that
+//    coarse picture would stay on screen for as long as the screen stays still. So after each
+//    new picture the encoder sees the same picture again until one repeat codes to almost
+//    nothing (the encoder has nothing left to add: at most `refine_cutoff_bytes`), and at most
+//    `kRefineFrames` times. On a sharp picture that is one or two frames.
+// 3. A keepalive: the path asks to see a frame every `keepalive_ns` while still (0 = never).
+//    Both clients notice a lost frame only when a later one arrives; without one, the last change
+//    lost on the network would leave a broken picture until the next change. Why each path picks
+//    its interval is in sink.cc (Sink::still_keepalive_ns).
+//
+// Everything here is plain arithmetic on the frame thread: no clock read, no allocation.
+#pragma once
+#include <cstdint>
+
+namespace pf {
+
+class StillPolicy {
+ public:
+  static constexpr int kRefineFrames = 8;
+
+  StillPolicy(uint64_t keepalive_ns, uint64_t refine_cutoff_bytes)
+      : keepalive_ns_(keepalive_ns), refine_cutoff_(refine_cutoff_bytes) {}
+
+  // Before encoding: does this unchanged frame go to the encoder? (Changed frames always do.)
+  bool encode_repeat(bool idr, uint64_t deadline_ns) const {
+    if (idr || refine_left_ > 0 || !encoded_any_) return true;
+    return keepalive_ns_ > 0 && deadline_ns - last_encoded_ns_ >= keepalive_ns_;
+  }
+
+  // After a frame went through the encoder: `fresh` = its picture was new; `bytes` its size.
+  void encoded(bool fresh, uint64_t bytes, uint64_t deadline_ns) {
+    encoded_any_ = true;
+    last_encoded_ns_ = deadline_ns;
+    if (fresh) {
+      refine_left_ = kRefineFrames;
+    } else if (refine_left_ > 0) {
+      refine_left_ = bytes <= refine_cutoff_ ? 0 : refine_left_ - 1;
+    }
+  }
+
+ private:
+  uint64_t keepalive_ns_;
+  uint64_t refine_cutoff_;
+  uint64_t last_encoded_ns_ = 0;
+  int refine_left_ = 0;
+  bool encoded_any_ = false;
+};
+
+}  // namespace pf
