@@ -7,7 +7,10 @@ import { defineConfig } from "vitest/config"
 // - web: console units (summaries, downsampler, components) in jsdom;
 // - e2e: a built host driven through headless Chromium, one file at a time;
 // - gamestream: the GameStream path (nvhttp, pairing, known answers) with its own TS client, one fork;
-// - faults: the fault and abuse suite (`npm run test:faults`): kills, full disks, fuzzing, soak.
+// - faults: the fault and abuse suite (`npm run test:faults`): kills, full disks, fuzzing, soak;
+// - package: `npm pack`, install of the tarball into a temporary prefix (a full native build by
+//   the package's install script), its commands against its own host — last and alone, since
+//   the build takes both cores for minutes.
 //
 // Why `groupOrder`: on a 2-core CI machine, the suites that stream (real encoders, a browser,
 // SIGKILL storms, the soak) blur each other when they share the cores with everything else.
@@ -23,7 +26,7 @@ export default defineConfig({
           name: "core",
           sequence: { groupOrder: 0 },
           include: ["test/**/*.test.ts"],
-          exclude: ["test/streaming/**", "test/e2e/**", "test/faults/**", "test/gamestream/**"],
+          exclude: ["test/streaming/**", "test/e2e/**", "test/faults/**", "test/gamestream/**", "test/package/**"],
           testTimeout: 30_000,
           hookTimeout: 30_000
         }
@@ -79,6 +82,17 @@ export default defineConfig({
           pool: "forks",
           poolOptions: { forks: { singleFork: true } },
           testTimeout: 900_000,
+          hookTimeout: 120_000
+        }
+      },
+      {
+        test: {
+          name: "package",
+          sequence: { groupOrder: 4 },
+          include: ["test/package/**/*.test.ts"],
+          pool: "forks",
+          poolOptions: { forks: { singleFork: true } },
+          testTimeout: 1_800_000,
           hookTimeout: 120_000
         }
       }

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   g++ make python3 pkg-config
   libavcodec-dev libavutil-dev libswscale-dev libavformat-dev ffmpeg
-  libx11-dev libxext-dev libxtst-dev libxdamage-dev xvfb x11-xserver-utils
+  libx11-dev libxext-dev libxtst-dev libxdamage-dev xvfb x11-xserver-utils libssl-dev
   libenet-dev libopus-dev libpulse-dev pulseaudio pulseaudio-utils
   chromium
 )
