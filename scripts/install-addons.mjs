@@ -74,7 +74,7 @@ for (const dir of addonDirs) {
     say(
       `building ${path.relative(root, dir)} failed. The addons need g++, make, python3, pkg-config and the ` +
         "development packages the README lists (Debian: libavcodec-dev libavutil-dev libswscale-dev libx11-dev " +
-        "libxext-dev libxtst-dev libxdamage-dev libenet-dev libopus-dev libpulse-dev)"
+        "libxext-dev libxtst-dev libxdamage-dev libenet-dev libopus-dev libpulse-dev libssl-dev)"
     )
     process.exit(result.status ?? 1)
   }
