@@ -15,6 +15,7 @@
         "capture_x11.cc",
         "encoder_plan.cc",
         "encoder.cc",
+        "colour_convert.cc",
         "av_log_capture.cc",
         "sink.cc",
         "window_stats.cc",
@@ -36,9 +37,9 @@
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "media", "."],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-O2", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter",
-                    "<!@(pkg-config --cflags libavcodec libavutil libswscale x11 xext xdamage)"],
+                    "<!@(pkg-config --cflags libavcodec libavutil x11 xext xdamage)"],
       "cflags_cc!": ["-fno-exceptions"],
-      "libraries": ["<!@(pkg-config --libs libavcodec libavutil libswscale x11 xext xdamage)", "-lpthread"]
+      "libraries": ["<!@(pkg-config --libs libavcodec libavutil x11 xext xdamage)", "-lpthread"]
     }
   ]
 }

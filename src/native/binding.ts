@@ -250,6 +250,13 @@ export interface NativeModule {
   ) => { readonly wall_ns: number; readonly frames: number; readonly bytes: number; readonly encoder_backend: string }
   /** Mean ns an armed frame spends on measuring (clock reads + window store), over `frames`. */
   readonly measurementCostNs: (frames: number) => number
+  /** The submit stage's BGRX → I420 conversion; `portable` forces the code without SIMD. */
+  readonly convertBgrxToI420: (
+    bgrx: Buffer,
+    width: number,
+    height: number,
+    portable: boolean
+  ) => { readonly y: Buffer; readonly u: Buffer; readonly v: Buffer; readonly path: "avx2" | "portable" }
 }
 
 export const nativeModulePath = addonPath("", "punktfunk_native")

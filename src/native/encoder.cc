@@ -12,6 +12,7 @@ extern "C" {
 }
 
 #include "av_log_capture.h"
+#include "colour_convert.h"
 #include "encoder_plan.h"
 
 namespace pf {
@@ -130,19 +131,12 @@ bool Encoder::open_one(const std::string& name, const PipelineOptions& o, std::s
       return false;
     }
   }
-  sws_ = sws_getContext(o.width, o.height, AV_PIX_FMT_BGR0, o.width, o.height, AV_PIX_FMT_YUV420P, SWS_POINT,
-                        nullptr, nullptr, nullptr);
-  if (sws_ == nullptr) {
-    *why = "libswscale cannot convert BGRX to YUV 4:2:0 at this size";
-    return false;
-  }
   return true;
 }
 
 Encoder::~Encoder() {
   for (AVPacket*& p : packets_) av_packet_free(&p);
   av_frame_free(&frame_);
-  sws_freeContext(sws_);
   avcodec_free_context(&ctx_);
 }
 
@@ -155,11 +149,11 @@ void Encoder::set_bitrate(int kbps) {
 
 void Encoder::submit(const FrameView& frame, bool fresh, bool force_idr) {
   if (fresh) {
-    const uint8_t* src[1] = {frame.data};
-    const int stride[1] = {frame.stride};
     // The encoder may still reference the previous picture's buffer; make it ours to overwrite.
     av_frame_make_writable(frame_);
-    sws_scale(sws_, src, stride, 0, height_, frame_->data, frame_->linesize);
+    const PlanesI420 planes{frame_->data[0], frame_->linesize[0], frame_->data[1],
+                            frame_->linesize[1], frame_->data[2], frame_->linesize[2]};
+    bgrx_to_i420(frame.data, frame.stride, width_, 0, height_, planes);
   }
   frame_->pts = pts_++;
   // With "forced-idr" set at open, an I picture requested here is an IDR: a decoder that lost

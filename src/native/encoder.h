@@ -1,7 +1,7 @@
 // The libavcodec encoder of one session and the colour conversion in front of it.
 //
 // Stage split (ARCHITECTURE.md "What each stage means"): `submit` converts BGRX into the
-// encoder's YUV 4:2:0 input frame with libswscale and stamps it; `encode` is
+// encoder's YUV 4:2:0 input frame (colour_convert.h) and stamps it; `encode` is
 // avcodec_send_frame + avcodec_receive_packet, which for libx264 does the whole encode
 // synchronously. A repeat frame skips the conversion (its pixels are already in the input
 // frame) and is encoded again.
@@ -12,7 +12,6 @@
 #pragma once
 extern "C" {
 #include <libavcodec/avcodec.h>
-#include <libswscale/swscale.h>
 }
 
 #include <cstdint>
@@ -60,7 +59,6 @@ class Encoder {
   bool open_one(const std::string& name, const PipelineOptions& o, std::string* why);
 
   AVCodecContext* ctx_ = nullptr;
-  SwsContext* sws_ = nullptr;
   AVFrame* frame_ = nullptr;
   AVPacket* packets_[kMaxPacketsPerFrame] = {};
   int64_t pts_ = 0;

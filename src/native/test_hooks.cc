@@ -5,7 +5,10 @@
 //   "our encode vs the ffmpeg command line";
 // - encodeRawFrames: our submit + encode over those frames, back to back, timed — the same
 //   Encoder class the frame loop uses, so the comparison measures what the pipeline adds;
-// - measurementCostNs: the per-frame cost of measuring alone, free of the encoder's noise.
+// - measurementCostNs: the per-frame cost of measuring alone, free of the encoder's noise;
+// - convertBgrxToI420: the submit stage's colour conversion on a given picture, by the path this
+//   CPU takes or by the portable code, so a test can hold the SIMD path to the portable one and
+//   both to known BT.601 values.
 #include "test_hooks.h"
 
 #include <X11/Xlib.h>
@@ -17,6 +20,7 @@
 
 #include "capture.h"
 #include "clock.h"
+#include "colour_convert.h"
 #include "encoder.h"
 #include "encoder_plan.h"
 #include "window_stats.h"
@@ -172,6 +176,30 @@ Napi::Value MeasurementCostNs(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), per);
 }
 
+// convertBgrxToI420(bgrx, width, height, portable) → { y, u, v, path } (planes packed, no padding)
+Napi::Value ConvertBgrxToI420(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Napi::Buffer<uint8_t> in = info[0].As<Napi::Buffer<uint8_t>>();
+  const int w = info[1].As<Napi::Number>().Int32Value(), h = info[2].As<Napi::Number>().Int32Value();
+  const bool portable = info[3].As<Napi::Boolean>().Value();
+  if (w <= 0 || h <= 0 || w % 2 != 0 || h % 2 != 0 || in.Length() != static_cast<size_t>(w) * static_cast<size_t>(h) * 4) {
+    Napi::Error::New(env, "need an even width×height BGRX picture").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Buffer<uint8_t> y = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(w) * static_cast<size_t>(h));
+  Napi::Buffer<uint8_t> u = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(w / 2) * static_cast<size_t>(h / 2));
+  Napi::Buffer<uint8_t> v = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(w / 2) * static_cast<size_t>(h / 2));
+  const PlanesI420 planes{y.Data(), w, u.Data(), w / 2, v.Data(), w / 2};
+  if (portable) bgrx_to_i420_portable(in.Data(), w * 4, w, 0, h, planes);
+  else bgrx_to_i420(in.Data(), w * 4, w, 0, h, planes);
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("y", y);
+  r.Set("u", u);
+  r.Set("v", v);
+  r.Set("path", portable ? "portable" : colour_convert_path());
+  return r;
+}
+
 }  // namespace
 
 void register_test_hooks(Napi::Env env, Napi::Object exports) {
@@ -181,6 +209,7 @@ void register_test_hooks(Napi::Env env, Napi::Object exports) {
   exports.Set("writePatternFrames", Napi::Function::New(env, WritePatternFrames));
   exports.Set("encodeRawFrames", Napi::Function::New(env, EncodeRawFrames));
   exports.Set("measurementCostNs", Napi::Function::New(env, MeasurementCostNs));
+  exports.Set("convertBgrxToI420", Napi::Function::New(env, ConvertBgrxToI420));
 }
 
 }  // namespace pf
