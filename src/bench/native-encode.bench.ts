@@ -1,7 +1,8 @@
 /**
  * Our encode vs the ffmpeg command line on the same raw frames with the same settings:
  * 60 frames of the synthetic pattern at 1280×720 (BGRX, written once to a temp file), looped
- * to LOOPS × 60 frames, BGRX → YUV 4:2:0 with libswscale, libx264 ultrafast / zerolatency at
+ * to LOOPS × 60 frames, BGRX → YUV 4:2:0 (ours: the pipeline's converter, colour_convert.cc; the
+ * command line: libswscale), libx264 ultrafast / zerolatency at
  * 10 Mb/s with a one-frame VBV, GOP 240, no B-frames, encoder threads "auto" on both sides.
  *
  * Ours runs the Encoder class the frame loop uses (submit + encode) back to back on frames
