@@ -7,9 +7,11 @@
  * this process's CPU time (user + system, `process.cpuUsage`) per second of each phase: the
  * frame thread, the media sender's pacer and Node itself.
  *
- * Two clients' worth of rows: none (a measurement session: nothing is kept alive while still)
- * and punktfunk/1 over loopback (the still policy's keepalive runs; the receiver, in this process
- * and so counted against the host, only reassembles — it does not decode).
+ * Three clients' worth of rows: none (a measurement session: nothing is kept alive while still);
+ * punktfunk/1 over loopback (keepalive every 500 ms; the receiver, in this process and so counted
+ * against the host, only reassembles — it does not decode); GameStream (keepalive every 100 ms:
+ * the host packetizes and paces to a client in a child process that pings as Moonlight does and
+ * drops what arrives, so its cost is not the host's).
  */
 import { spawn } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
@@ -19,7 +21,7 @@ import { cpus } from "node:os"
 import { media } from "../native/media.js"
 import type { MediaReceiver } from "../native/media.js"
 import { nativeModule, nativeModulePath } from "../native/binding.js"
-import type { NativeSession } from "../native/binding.js"
+import type { GameStreamVideoPort, NativeSession } from "../native/binding.js"
 import { fmt, load, openSession, options720, sleep } from "./native-support.js"
 
 const W = 1280
@@ -85,14 +87,40 @@ const phase = async (session: NativeSession, display: string, moving: boolean): 
   }
 }
 
+/** A GameStream client stand-in: pings the host's video port (legacy "PING") and drops the video. */
+const pinger = (port: number): ChildProcess =>
+  spawn(
+    process.execPath,
+    [
+      "-e",
+      `const s = require("node:dgram").createSocket("udp4"); s.on("message", () => {}); ` +
+        `s.bind(0, "127.0.0.1", () => { const ping = () => s.send("PING", ${port}, "127.0.0.1"); ping(); setInterval(ping, 500) })`
+    ],
+    { stdio: "ignore" }
+  )
+
 const mean = (xs: ReadonlyArray<Phase>, f: (p: Phase) => number) => xs.reduce((s, p) => s + f(p), 0) / xs.length
 
-const run = async (display: string, client: "none" | "punktfunk/1") => {
+type Client = "none" | "punktfunk/1" | "GameStream"
+
+const run = async (display: string, client: Client) => {
   let receiver: MediaReceiver | undefined
+  let port: GameStreamVideoPort | undefined
+  let ponger: ChildProcess | undefined
   const keyHex = randomBytes(20).toString("hex")
   if (client === "punktfunk/1") receiver = new (media().MediaReceiver)({ keyHex, bind: "127.0.0.1", port: 0, codec: "none" })
-  const target = receiver === undefined ? {} : { media: { host: "127.0.0.1", port: receiver.port, key_hex: keyHex, mtu: 1400, fec_percent: 20 } }
+  if (client === "GameStream") port = new (nativeModule().GameStreamVideoPort)("127.0.0.1", 0)
+  const target =
+    receiver !== undefined
+      ? { media: { host: "127.0.0.1", port: receiver.port, key_hex: keyHex, mtu: 1400, fec_percent: 20 } }
+      : port !== undefined
+        ? {
+            kind: "gamestream" as const,
+            gamestream: { videoFd: port.fd, clientHost: "127.0.0.1", pingPayload: "", packetSize: 1392, fecPercent: 20, minRequiredFecPackets: 2 }
+          }
+        : {}
   const { session } = openSession(options720({ source: "x11", display, window_ms: 2_000, ...target }))
+  if (port !== undefined) ponger = pinger(port.port)
   try {
     const still: Array<Phase> = []
     const moving: Array<Phase> = []
@@ -103,7 +131,9 @@ const run = async (display: string, client: "none" | "punktfunk/1") => {
     return { client, still, moving }
   } finally {
     session.close()
+    ponger?.kill("SIGKILL")
     receiver?.close()
+    port?.close()
   }
 }
 
@@ -114,7 +144,7 @@ export default async () => {
     throw new Error(`this benchmark needs Xvfb (scripts/setup.sh installs it): ${String(e)}`)
   })
   try {
-    const results = [await run(display, "none"), await run(display, "punktfunk/1")]
+    const results = [await run(display, "none"), await run(display, "punktfunk/1"), await run(display, "GameStream")]
     const lines = [
       `| client | phase | host CPU (ms per s) | fps served | new pictures/s | encoded/s | moving ÷ still |`,
       `|---|---|---|---|---|---|---|`
@@ -132,7 +162,7 @@ export default async () => {
     lines.push(
       ``,
       `Each phase: ${PHASE_MS / 1000} s measured after ${SETTLE_MS} ms to settle, two rounds of still → moving per client, means shown. ` +
-        `Host CPU = this process's user + system time per wall second (frame thread, pacer, Node; with punktfunk/1 also the loopback receiver's reassembly). ` +
+        `Host CPU = this process's user + system time per wall second (frame thread, pacer, Node; with punktfunk/1 also the loopback receiver's reassembly; the GameStream client is another process). ` +
         `"Moving" = the pattern redrawn over the whole screen at 60 fps by a child process; its rate against the host's frame clock leaves some ticks without a new picture.`,
       ``,
       `Load average (1 min) before / after: ${loadBefore} / ${load()} on ${cpus().length} cores.`

@@ -55,7 +55,7 @@ std::unique_ptr<FrameLoop> FrameLoop::open(const PipelineOptions& o, std::string
   // A repeat that codes to under 1/64 of a frame's share of the bitrate (at least 512 bytes)
   // added next to nothing: the picture has converged (still_policy.h, reason 2).
   const uint64_t frame_budget = static_cast<uint64_t>(o.bitrate_kbps) * 1000 / 8 / static_cast<uint64_t>(o.fps);
-  loop->still_ = std::make_unique<StillPolicy>(loop->sink_->still_keepalive_ns(), std::max<uint64_t>(512, frame_budget / 64));
+  loop->still_ = std::make_unique<StillPolicy>(loop->sink_->still_keepalive_ns(), std::max<uint64_t>(512, frame_budget / 64), o.fps);
   return loop;
 }
 

@@ -146,8 +146,10 @@ void Sink::send(const EncodedFrame& frame, uint64_t capture_us) {
 // change. A repeat every 100 ms bounds that: recovery within 100 ms plus a round trip, about what
 // a moving stream gets. (Sunshine, for comparison, keeps encoding a still screen at a minimum
 // rate, for picture quality; our refinement after each change covers that, see still_policy.h.)
-// Cost: ten encodes a second of a picture the encoder already has — no conversion, almost all
-// skip blocks, some hundred bytes each.
+// Cost: ten encodes a second of a picture the encoder already has. No conversion, but libx264
+// still analyses the whole picture: on a busy 2-core VM ≈ 5 ms per 720p keepalive of a detailed
+// still picture, so a still GameStream desktop costs the host about a ninth of a moving one
+// (`npm run bench -- x11-still`); a plain desktop codes to a few dozen bytes and costs less.
 //
 // punktfunk/1 (src/client): the same blindness — the receiver counts a frame dropped only when
 // shards of a later frame arrive, and the client asks for an IDR at its once-a-second report

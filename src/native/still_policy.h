@@ -8,8 +8,10 @@
 //    a change is coded coarsely when the change is large (a window opening); left alone that
 //    coarse picture would stay on screen for as long as the screen stays still. So after each
 //    new picture the encoder sees the same picture again until one repeat codes to almost
-//    nothing (the encoder has nothing left to add: at most `refine_cutoff_bytes`), and at most
-//    `kRefineFrames` times. On a sharp picture that is one or two frames.
+//    nothing (the encoder has nothing left to add: at most `refine_cutoff_bytes`), and for at
+//    most half a second of frames. A small change (text typed, a cursor blinking) converges at
+//    the first repeat; libx264 brought a full-screen moving pattern, frozen, to its steady size
+//    in about 30 repeats at 10 Mb/s — hence half a second at 60 fps.
 // 3. A keepalive: the path asks to see a frame every `keepalive_ns` while still (0 = never).
 //    Both clients notice a lost frame only when a later one arrives; without one, the last change
 //    lost on the network would leave a broken picture until the next change. Why each path picks
@@ -23,10 +25,8 @@ namespace pf {
 
 class StillPolicy {
  public:
-  static constexpr int kRefineFrames = 8;
-
-  StillPolicy(uint64_t keepalive_ns, uint64_t refine_cutoff_bytes)
-      : keepalive_ns_(keepalive_ns), refine_cutoff_(refine_cutoff_bytes) {}
+  StillPolicy(uint64_t keepalive_ns, uint64_t refine_cutoff_bytes, int fps)
+      : keepalive_ns_(keepalive_ns), refine_cutoff_(refine_cutoff_bytes), refine_frames_(fps / 2 > 4 ? fps / 2 : 4) {}
 
   // Before encoding: does this unchanged frame go to the encoder? (Changed frames always do.)
   bool encode_repeat(bool idr, uint64_t deadline_ns) const {
@@ -39,7 +39,7 @@ class StillPolicy {
     encoded_any_ = true;
     last_encoded_ns_ = deadline_ns;
     if (fresh) {
-      refine_left_ = kRefineFrames;
+      refine_left_ = refine_frames_;
     } else if (refine_left_ > 0) {
       refine_left_ = bytes <= refine_cutoff_ ? 0 : refine_left_ - 1;
     }
@@ -48,6 +48,7 @@ class StillPolicy {
  private:
   uint64_t keepalive_ns_;
   uint64_t refine_cutoff_;
+  int refine_frames_;
   uint64_t last_encoded_ns_ = 0;
   int refine_left_ = 0;
   bool encoded_any_ = false;

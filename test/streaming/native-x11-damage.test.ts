@@ -90,6 +90,9 @@ describe.skipIf(!hasXvfb())("x11 capture driven by DAMAGE", () => {
           expect(newPictures(session)).toBe(1)
           expect(first[1]?.fps).toBeGreaterThan(0)
           expect(first[1]?.repeat_fps).toBe(first[1]?.fps)
+          // The first picture went to the encoder once more at least (refinement), not every tick.
+          expect(settled.encoded).toBeGreaterThanOrEqual(2)
+          expect(settled.encoded).toBeLessThan(settled.frames)
 
           // Two more still windows: every tick counted as a repeat, nothing encoded (no client
           // to keep alive: a measurement session), so nothing sent and no stage measured.
