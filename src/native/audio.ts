@@ -141,6 +141,8 @@ interface AudioModule {
   readonly decodeOpusSequence: (packets: ReadonlyArray<Uint8Array>, channels: number) => Float32Array
   /** Known-answer helper: the two parity shards the send thread computes for four data shards. */
   readonly audioFecParity: (shards: ReadonlyArray<Uint8Array>) => [Uint8Array, Uint8Array]
+  /** Tests and the bench: the GF(2^8) multiply kernel in use and those this CPU has; a name switches to it (gf256/gf256.h). */
+  readonly fecKernel: (name?: string) => { readonly kernel: string; readonly kernels: ReadonlyArray<string> }
   readonly opusLayout: (channels: number) => OpusLayout | undefined
 }
 

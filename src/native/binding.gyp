@@ -23,6 +23,7 @@
         "session_binding.cc",
         "test_hooks.cc",
         "test_hooks_x11.cc",
+        "gf256/gf256.cc",
         "media/reed_solomon.cc",
         "media/seal.cc",
         "media/media_sender.cc",

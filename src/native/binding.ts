@@ -222,6 +222,8 @@ export interface NativeModule {
   readonly GameStreamVideoPort: new (bind: string, port: number) => GameStreamVideoPort
   /** Known answers: nanors-compatible parity of equal-length data shards. */
   readonly gsFecEncode: (shards: ReadonlyArray<Uint8Array>, parityCount: number) => Array<Uint8Array>
+  /** Tests and the bench: the GF(2^8) multiply kernel in use and those this CPU has; a name switches to it (gf256/gf256.h). */
+  readonly fecKernel: (name?: string) => { readonly kernel: string; readonly kernels: ReadonlyArray<string> }
   /** Known answers: the datagrams one access unit becomes (no socket). */
   readonly gsPacketizeFrame: (frame: Uint8Array, options: GsPacketizeOptions) => Array<Uint8Array>
   /** Known answers: the 32 RTP + video header bytes for these fields (parity: only what a parity packet carries). */

@@ -102,6 +102,12 @@ interface MediaModule {
   readonly MediaSender: new (options: SenderOptions) => MediaSender
   readonly gfMul: (a: number, b: number) => number
   readonly fecCoefficient: (i: number, j: number, k: number) => number
+  /** Known answers: punktfunk/1's parity of equal-length data shards. */
+  readonly fecEncode: (shards: ReadonlyArray<Uint8Array>, parityCount: number) => Array<Uint8Array>
+  /** Known answers: punktfunk/1's decoder; lost shards undefined; null when fewer than `dataCount` arrived. */
+  readonly fecReconstruct: (shards: ReadonlyArray<Uint8Array | undefined>, dataCount: number) => Array<Uint8Array> | null
+  /** Tests and the bench: the GF(2^8) multiply kernel in use and those this CPU has; a name switches to it (gf256/gf256.h). */
+  readonly fecKernel: (name?: string) => { readonly kernel: string; readonly kernels: ReadonlyArray<string> }
   readonly monotonicUs: () => number
 }
 

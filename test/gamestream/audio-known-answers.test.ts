@@ -19,6 +19,7 @@ import {
   openGameStreamAudio,
   surroundParamsLine
 } from "../../src/native/audio.js"
+import { kernelsOf, lcgShards, withKernel } from "../support/FecKernels.js"
 import { audioIv, decryptAudio, parityOf, PARITY_MATRIX, reconstruct } from "./support/AudioReceiver.js"
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures")
@@ -40,10 +41,21 @@ describe("audio FEC (4 data + 2 parity, Moonlight's fixed matrix)", () => {
     expect(PARITY_MATRIX).toEqual(fec.parityMatrix)
   })
 
-  it("the host's parity equals nanors' for every fixture block", () => {
-    for (const block of fec.blocks) {
-      const parity = audio().audioFecParity(block.data.map(bytes))
-      expect(parity.map(hexOf)).toEqual(block.parity)
+  it("the host's parity equals nanors' for every fixture block, under every GF(2^8) kernel", () => {
+    for (const kernel of kernelsOf(audio())) {
+      for (const block of fec.blocks) {
+        const parity = withKernel(audio(), kernel, () => audio().audioFecParity(block.data.map(bytes)))
+        expect(parity.map(hexOf), kernel).toEqual(block.parity)
+      }
+    }
+  })
+
+  it("the host's parity equals the test client's for every shard length from 1 to 300 bytes, under every kernel", () => {
+    for (let len = 1; len <= 300; len++) {
+      const data = lcgShards(len, 4, len)
+      const expected = parityOf(data).map(hexOf)
+      for (const kernel of kernelsOf(audio()))
+        expect(withKernel(audio(), kernel, () => audio().audioFecParity(data)).map(hexOf), `${kernel} at ${len} B`).toEqual(expected)
     }
   })
 

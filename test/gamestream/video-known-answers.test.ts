@@ -7,6 +7,12 @@
  *   outside this repository (nothing of it is committed) for a few (data, parity, bytes) cases,
  *   plus nanors' own decode of each case with the first data shards erased. The host's parity
  *   (`gsFecEncode`) and the test client's decoder (support/GsFec.ts) must both agree with it.
+ * - `fixtures/rs-nanors-large.json`: the same from nanors for the shapes the packetizer makes
+ *   (1,408-byte shards, up to 107 data + 22 parity, a 200 + 55 block) and for odd lengths that
+ *   reach each SIMD kernel's tail (33, 63, 65, 96, 100, 1,000 bytes), as SHA-256 per parity
+ *   shard over data from a seeded LCG (generator outside this repository, linking nanors at the
+ *   pinned commit). The host's parity must equal nanors' under every GF(2^8) kernel this CPU has
+ *   (`fecKernel`, src/native/gf256/gf256.h), not only the one it picks.
  * - `fixtures/video-header.json`: the 32 bytes of an RTP + video header laid out with
  *   moonlight-common-c's own packed structs (RTP_PACKET, 4 extension bytes, NV_VIDEO_PACKET),
  *   fields stored as the client reads them, and the client's own decoding of fecInfo and
@@ -22,6 +28,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { nativeModule } from "../../src/native/binding.js"
+import { kernelsOf, lcgShards, sha256Hex, withKernel } from "../support/FecKernels.js"
 import { encodeParity, gfInv, gfMul, reconstruct } from "./support/GsFec.js"
 import { makeVideoReceiver, parseVideoPacket } from "./support/VideoReceiver.js"
 
@@ -37,6 +44,16 @@ interface RsCase {
   readonly nanors_decode_ok: boolean
 }
 const rs = JSON.parse(fs.readFileSync(path.join(fixtures, "rs-nanors.json"), "utf8")) as { readonly cases: ReadonlyArray<RsCase> }
+interface RsLargeCase {
+  readonly data_shards: number
+  readonly parity_shards: number
+  readonly bytes: number
+  readonly seed: number
+  readonly parity_sha256: ReadonlyArray<string>
+  readonly nanors_decode_lost_first: number
+  readonly nanors_decode_ok: boolean
+}
+const rsLarge = JSON.parse(fs.readFileSync(path.join(fixtures, "rs-nanors-large.json"), "utf8")) as { readonly cases: ReadonlyArray<RsLargeCase> }
 const header = JSON.parse(fs.readFileSync(path.join(fixtures, "video-header.json"), "utf8")) as {
   readonly size: number
   readonly bytes: string
@@ -59,6 +76,7 @@ const header = JSON.parse(fs.readFileSync(path.join(fixtures, "video-header.json
 const bytes = (hex: string): Uint8Array => new Uint8Array(Buffer.from(hex, "hex"))
 const hexOf = (b: Uint8Array): string => Buffer.from(b).toString("hex")
 const addon = nativeModule()
+const kernels = kernelsOf(addon)
 
 describe("Reed-Solomon parity as nanors computes it", () => {
   it("the GF(2^8) arithmetic is the field nanors uses (polynomial 0x11d)", () => {
@@ -68,9 +86,11 @@ describe("Reed-Solomon parity as nanors computes it", () => {
 
   for (const c of rs.cases) {
     const label = `${c.data_shards} data + ${c.parity_shards} parity × ${c.bytes} bytes`
-    it(`host parity equals nanors' (${label})`, () => {
-      const parity = addon.gsFecEncode(c.data.map(bytes), c.parity_shards)
-      expect(parity.map(hexOf)).toEqual(c.parity)
+    it(`host parity equals nanors' under every kernel (${label})`, () => {
+      for (const kernel of kernels) {
+        const parity = withKernel(addon, kernel, () => addon.gsFecEncode(c.data.map(bytes), c.parity_shards))
+        expect(parity.map(hexOf), kernel).toEqual(c.parity)
+      }
     })
     it(`the test client's parity and decoder agree with nanors (${label})`, () => {
       expect(c.nanors_decode_ok).toBe(true)
@@ -86,6 +106,25 @@ describe("Reed-Solomon parity as nanors computes it", () => {
       expect(reconstruct(mixed, c.data_shards, c.parity_shards, c.bytes)?.map(hexOf)).toEqual(c.data)
     })
   }
+
+  for (const kernel of kernels) {
+    for (const c of rsLarge.cases) {
+      it(`${kernel}: host parity equals nanors' (${c.data_shards} data + ${c.parity_shards} parity × ${c.bytes} bytes)`, () => {
+        expect(c.nanors_decode_ok).toBe(true)
+        const parity = withKernel(addon, kernel, () => addon.gsFecEncode(lcgShards(c.seed, c.data_shards, c.bytes), c.parity_shards))
+        expect(parity.map(sha256Hex)).toEqual(c.parity_sha256)
+      })
+    }
+  }
+
+  it("the test client's decoder rebuilds a packetizer-sized block from nanors-equal parity", () => {
+    const c = rsLarge.cases[2]!
+    const data = lcgShards(c.seed, c.data_shards, c.bytes)
+    const parity = addon.gsFecEncode(data, c.parity_shards)
+    const shards: Array<Uint8Array | undefined> = [...data, ...parity]
+    for (let i = 0; i < c.nanors_decode_lost_first; i++) shards[i] = undefined
+    expect(reconstruct(shards, c.data_shards, c.parity_shards, c.bytes)?.map(hexOf)).toEqual(data.map(hexOf))
+  })
 
   it("too few shards is refused, not guessed", () => {
     const c = rs.cases[1]!

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "audio_fec.h"
+#include "gf256/gf256_binding.h"
 #include "audio_stream.h"
 #include "opus_packets.h"
 
@@ -278,6 +279,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeOpus", Napi::Function::New(env, DecodeOpus));
   exports.Set("decodeOpusSequence", Napi::Function::New(env, DecodeOpusSequence));
   exports.Set("audioFecParity", Napi::Function::New(env, AudioFecParity));
+  exports.Set("fecKernel", Napi::Function::New(env, pf::gf256::FecKernelHook));
   exports.Set("opusLayout", Napi::Function::New(env, OpusLayout));
   return exports;
 }

@@ -7,6 +7,7 @@
     {
       "target_name": "punktfunk_audio",
       "sources": [
+        "../gf256/gf256.cc",
         "audio_fec.cc",
         "audio_cipher.cc",
         "opus_packets.cc",
@@ -14,7 +15,7 @@
         "audio_stream.cc",
         "audio_binding.cc"
       ],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", ".."],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-O2", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter",
                     "<!@(pkg-config --cflags opus libcrypto libpulse)"],

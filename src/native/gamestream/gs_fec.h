@@ -9,7 +9,7 @@
 // The known-answer test (test/gamestream/video-known-answers.test.ts) checks this against
 // numbers nanors itself produced.
 //
-// Allocation-free: the caller owns every shard; the tables are built once (std::call_once).
+// Allocation-free: the caller owns every shard; the field and its SIMD multiply are gf256/gf256.h.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -14,6 +14,7 @@
 
 #include <vector>
 
+#include "gf256/gf256_binding.h"
 #include "gs_fec.h"
 #include "packet_ring.h"
 #include "video_packetizer.h"
@@ -285,6 +286,7 @@ Napi::Value PlanBlocks(const Napi::CallbackInfo& info) {
 void register_gamestream_video(Napi::Env env, Napi::Object exports) {
   exports.Set("GameStreamVideoPort", VideoPort::Define(env));
   exports.Set("gsFecEncode", Napi::Function::New(env, FecEncode));
+  exports.Set("fecKernel", Napi::Function::New(env, pf::gf256::FecKernelHook));
   exports.Set("gsPacketizeFrame", Napi::Function::New(env, PacketizeFrame));
   exports.Set("gsPlanBlocks", Napi::Function::New(env, PlanBlocks));
   exports.Set("gsVideoHeaders", Napi::Function::New(env, VideoHeaders));

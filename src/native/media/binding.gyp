@@ -6,6 +6,7 @@
     {
       "target_name": "punktfunk_media",
       "sources": [
+        "../gf256/gf256.cc",
         "reed_solomon.cc",
         "seal.cc",
         "media_sender.cc",
@@ -13,7 +14,7 @@
         "video_decoder.cc",
         "media_binding.cc"
       ],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", ".."],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-O2", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter",
                     "<!@(pkg-config --cflags libavcodec libavutil)"],

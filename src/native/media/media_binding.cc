@@ -6,12 +6,15 @@
 #include <napi.h>
 #include <netdb.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "media_receiver.h"
 #include "media_sender.h"
+#include "gf256/gf256_binding.h"
 #include "reed_solomon.h"
 #include "video_decoder.h"
 
@@ -266,6 +269,86 @@ Napi::Value Coefficient(const Napi::CallbackInfo& info) {
                                                             info[2].As<Napi::Number>().Int32Value()));
 }
 
+// Equal-length, non-empty shards from a JavaScript array (undefined/null entries allowed when
+// `holes`, for the lost shards of fecReconstruct); copies, so the caller's arrays are never written.
+std::vector<std::vector<uint8_t>> shards_arg(Napi::Env env, const Napi::Value& v, bool holes, size_t* size,
+                                             std::vector<bool>* present) {
+  if (!v.IsArray()) throw Napi::TypeError::New(env, "shards must be an array");
+  const Napi::Array a = v.As<Napi::Array>();
+  std::vector<std::vector<uint8_t>> out(a.Length());
+  *size = 0;
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    const Napi::Value s = a.Get(i);
+    if (holes && (s.IsUndefined() || s.IsNull())) {
+      present->push_back(false);
+      continue;
+    }
+    if (!s.IsTypedArray() || s.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+      throw Napi::TypeError::New(env, "shards must be Uint8Arrays");
+    const Napi::Uint8Array u = s.As<Napi::Uint8Array>();
+    if (u.ByteLength() == 0 || (*size != 0 && u.ByteLength() != *size))
+      throw Napi::RangeError::New(env, "shards must be non-empty and of one length");
+    *size = u.ByteLength();
+    out[i].assign(u.Data(), u.Data() + u.ByteLength());
+    if (holes) present->push_back(true);
+  }
+  return out;
+}
+
+Napi::Array to_js(Napi::Env env, const std::vector<std::vector<uint8_t>>& shards, size_t from, size_t n) {
+  Napi::Array out = Napi::Array::New(env, n);
+  for (size_t i = 0; i < n; i++) {
+    const auto& s = shards[from + i];
+    Napi::Uint8Array u = Napi::Uint8Array::New(env, s.size());
+    std::copy(s.begin(), s.end(), u.Data());
+    out.Set(static_cast<uint32_t>(i), u);
+  }
+  return out;
+}
+
+// fecEncode(data: Uint8Array[], parityCount) → Uint8Array[]: punktfunk/1's parity (known answers).
+Napi::Value FecEncode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[1].IsNumber()) throw Napi::TypeError::New(env, "fecEncode(shards, parityCount)");
+  size_t size = 0;
+  auto data = shards_arg(env, info[0], false, &size, nullptr);
+  const int k = static_cast<int>(data.size());
+  const double mv = info[1].As<Napi::Number>().DoubleValue();
+  if (!(mv >= 1) || mv != static_cast<int>(mv) || k < 1 || k + mv > pf::fec::kMaxShards)
+    throw Napi::RangeError::New(env, "need 1 ≤ data, 1 ≤ parity, data + parity ≤ 255");
+  const int m = static_cast<int>(mv);
+  std::vector<std::vector<uint8_t>> parity(static_cast<size_t>(m), std::vector<uint8_t>(size));
+  std::vector<const uint8_t*> dp;
+  std::vector<uint8_t*> pp;
+  for (auto& d : data) dp.push_back(d.data());
+  for (auto& p : parity) pp.push_back(p.data());
+  pf::fec::encode(dp.data(), k, pp.data(), m, size);
+  return to_js(env, parity, 0, parity.size());
+}
+
+// fecReconstruct(shards: (Uint8Array | undefined)[], dataCount) → Uint8Array[] (the data shards)
+// or null when fewer than dataCount shards are present: punktfunk/1's decoder (known answers).
+Napi::Value FecReconstruct(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[1].IsNumber()) throw Napi::TypeError::New(env, "fecReconstruct(shards, dataCount)");
+  size_t size = 0;
+  std::vector<bool> present;
+  auto shards = shards_arg(env, info[0], true, &size, &present);
+  const int n = static_cast<int>(shards.size());
+  const double kv = info[1].As<Napi::Number>().DoubleValue();
+  if (!(kv >= 1) || kv != static_cast<int>(kv) || kv >= n || n > pf::fec::kMaxShards || size == 0)
+    throw Napi::RangeError::New(env, "need 1 ≤ data < shards ≤ 255 and one shard present");
+  const int k = static_cast<int>(kv);
+  for (auto& s : shards) s.resize(size);  // lost shards: room for the rebuilt bytes
+  std::vector<uint8_t*> ptr;
+  for (auto& s : shards) ptr.push_back(s.data());
+  std::unique_ptr<bool[]> flags(new bool[static_cast<size_t>(n)]);
+  for (int i = 0; i < n; i++) flags[static_cast<size_t>(i)] = present[static_cast<size_t>(i)];
+  std::vector<uint8_t> work(static_cast<size_t>(2 * k * k));
+  if (pf::fec::reconstruct(ptr.data(), flags.get(), k, n - k, size, work.data()) < 0) return env.Null();
+  return to_js(env, shards, 0, static_cast<size_t>(k));
+}
+
 Napi::Value MonotonicUs(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(pf::media::monotonic_us()));
 }
@@ -275,6 +358,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("MediaSender", Sender::Define(env));
   exports.Set("Decoder", Decoder::Define(env));
   exports.Set("gfMul", Napi::Function::New(env, GfMul));
+  exports.Set("fecKernel", Napi::Function::New(env, pf::gf256::FecKernelHook));
+  exports.Set("fecEncode", Napi::Function::New(env, FecEncode));
+  exports.Set("fecReconstruct", Napi::Function::New(env, FecReconstruct));
   exports.Set("fecCoefficient", Napi::Function::New(env, Coefficient));
   exports.Set("monotonicUs", Napi::Function::New(env, MonotonicUs));
   return exports;

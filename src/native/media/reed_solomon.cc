@@ -1,62 +1,37 @@
-// GF(2^8) with the polynomial x^8 + x^4 + x^3 + x^2 + 1 (0x11d), generator 2.
+// punktfunk/1's Reed-Solomon code: the Cauchy matrix and its inversion. The field and the
+// multiply kernels are the host's one GF(2^8) implementation (gf256/gf256.h).
 #include "reed_solomon.h"
 
+#include <algorithm>
 #include <cstring>
-#include <mutex>
+
+#include "gf256/gf256.h"
 
 namespace pf::fec {
 namespace {
-uint8_t g_exp[512];
-uint8_t g_log[256];
-uint8_t g_mul[256][256];
-std::once_flag g_once;
-
-void build() {
-  int x = 1;
-  for (int i = 0; i < 255; i++) {
-    g_exp[i] = static_cast<uint8_t>(x);
-    g_log[x] = static_cast<uint8_t>(i);
-    x <<= 1;
-    if (x & 0x100) x ^= 0x11d;
-  }
-  for (int i = 255; i < 512; i++) g_exp[i] = g_exp[i - 255];
-  g_log[0] = 0;  // never used: mul() handles zero first
-  for (int a = 0; a < 256; a++)
-    for (int b = 0; b < 256; b++)
-      g_mul[a][b] = (a == 0 || b == 0) ? 0 : g_exp[g_log[a] + g_log[b]];
-}
-
-// dst ^= c * src, the inner loop of both encode and decode.
-inline void mul_add(uint8_t* dst, const uint8_t* src, uint8_t c, size_t size) {
-  if (c == 0) return;
-  const uint8_t* row = g_mul[c];
-  if (c == 1) {
-    for (size_t i = 0; i < size; i++) dst[i] ^= src[i];
-    return;
-  }
-  for (size_t i = 0; i < size; i++) dst[i] ^= row[src[i]];
-}
+// Rows of the parity matrix built per `dot` call: 16 × 255 bytes on the frame thread's stack.
+constexpr int kRowsPerCall = 16;
 }  // namespace
 
-void init() { std::call_once(g_once, build); }
+void init() { gf256::init(); }
 
-uint8_t mul(uint8_t a, uint8_t b) { return g_mul[a][b]; }
+uint8_t mul(uint8_t a, uint8_t b) { return gf256::mul(a, b); }
 
-const uint8_t* mul_row(uint8_t c) { return g_mul[c]; }
-
-uint8_t inv(uint8_t a) { return a == 0 ? 0 : g_exp[255 - g_log[a]]; }
+uint8_t inv(uint8_t a) { return gf256::inv(a); }
 
 uint8_t coefficient(int i, int j, int k) {
   return inv(static_cast<uint8_t>((k + i) ^ j));
 }
 
 void encode(const uint8_t* const* data, int k, uint8_t* const* parity, int m, size_t size) {
-  for (int i = 0; i < m; i++) {
-    std::memset(parity[i], 0, size);
-    for (int j = 0; j < k; j++) mul_add(parity[i], data[j], coefficient(i, j, k), size);
+  uint8_t coef[kRowsPerCall * kMaxShards];
+  for (int i0 = 0; i0 < m; i0 += kRowsPerCall) {
+    const int rows = std::min(kRowsPerCall, m - i0);
+    for (int i = 0; i < rows; i++)
+      for (int j = 0; j < k; j++) coef[i * k + j] = coefficient(i0 + i, j, k);
+    gf256::dot(coef, k, data, rows, parity + i0, size);
   }
 }
-
 int reconstruct(uint8_t* const* shards, const bool* present, int k, int m, size_t size, uint8_t* work) {
   int missing_data[kMaxShards];
   int missing = 0;
@@ -93,28 +68,33 @@ int reconstruct(uint8_t* const* shards, const bool* present, int k, int m, size_
         std::swap(b[pivot * k + c], b[col * k + c]);
       }
     }
-    const uint8_t scale = inv(a[col * k + col]);
+    const uint8_t* scale = gf256::mul_row(inv(a[col * k + col]));
     for (int c = 0; c < k; c++) {
-      a[col * k + c] = mul(a[col * k + c], scale);
-      b[col * k + c] = mul(b[col * k + c], scale);
+      a[col * k + c] = scale[a[col * k + c]];
+      b[col * k + c] = scale[b[col * k + c]];
     }
     for (int r = 0; r < k; r++) {
       if (r == col) continue;
       const uint8_t f = a[r * k + col];
       if (f == 0) continue;
+      const uint8_t* fr = gf256::mul_row(f);
       for (int c = 0; c < k; c++) {
-        a[r * k + c] ^= mul(f, a[col * k + c]);
-        b[r * k + c] ^= mul(f, b[col * k + c]);
+        a[r * k + c] ^= fr[a[col * k + c]];
+        b[r * k + c] ^= fr[b[col * k + c]];
       }
     }
   }
-  // data[j] = sum_r inv[j][r] * chosen[r]; only the missing rows need computing. Missing data
-  // shards are not among the chosen rows, so writing them does not disturb the inputs.
+  // data[j] = sum_r inv[j][r] * chosen[r]; only the missing rows need computing, in one product
+  // (their rows of the inverse gathered into `a`, the identity now). Missing data shards are not
+  // among the chosen rows, so writing them does not disturb the inputs.
+  const uint8_t* in[kMaxShards];
+  uint8_t* out[kMaxShards];
+  for (int r = 0; r < k; r++) in[r] = shards[rows[r]];
   for (int t = 0; t < missing; t++) {
-    const int j = missing_data[t];
-    std::memset(shards[j], 0, size);
-    for (int r = 0; r < k; r++) mul_add(shards[j], shards[rows[r]], b[j * k + r], size);
+    std::memcpy(a + t * k, b + missing_data[t] * k, static_cast<size_t>(k));
+    out[t] = shards[missing_data[t]];
   }
+  gf256::dot(a, k, in, missing, out, size);
   return missing;
 }
 
