@@ -73,7 +73,7 @@ const nowUs = (): number => Number(process.hrtime.bigint()) / 1000
 
 // ── frame sizes from our own pipeline ─────────────────────────────────────────────────────────
 
-interface Sizes {
+export interface Sizes {
   readonly label: string
   readonly p: Buffer
   readonly idr: Buffer
@@ -81,8 +81,8 @@ interface Sizes {
   readonly idrCount: number
 }
 
-/** Runs the native pipeline (synthetic, libx264, frames back to back) with an IDR every 30 frames. */
-const pipelineFrames = async (dir: string, width: number, height: number, kbps: number): Promise<Sizes> => {
+/** Runs the native pipeline (synthetic, libx264, frames back to back) with an IDR every 30 frames (fec.bench uses the same frames). */
+export const pipelineFrames = async (dir: string, width: number, height: number, kbps: number): Promise<Sizes> => {
   const file = path.join(dir, `frames-${width}x${height}.h264`)
   const { session } = openSession(options720({ width, height, bitrate_kbps: kbps, paced: false, window_ms: 1_000, dump_path: file }))
   try {
