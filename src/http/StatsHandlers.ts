@@ -1,16 +1,19 @@
 /** `/api/v1/stats/*`: each handler turns a request into one service call; no logic lives here. */
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Option, Stream } from "effect"
 import { PunktfunkApi } from "../api/Api.js"
-import { captureToCsv } from "../api/Csv.js"
-import { Capture } from "../api/Stats.js"
+import { captureCsvChunks } from "../api/Csv.js"
 import { CaptureStore } from "../services/CaptureStore.js"
 import { ConnectionLimits } from "../services/ConnectionLimits.js"
 import { Recorder } from "../services/Recorder.js"
 import { liveEventsResponse } from "./LiveEvents.js"
 
-const encodeCapture = Schema.encodeSync(Schema.parseJson(Capture, { space: 2 }))
+const JSON_TYPE = "application/json"
+const attachment = (id: string, ext: string) => ({ "content-disposition": `attachment; filename="${id}.${ext}"` })
 
+// Why raw responses for list, get and export: the bytes are already the Schema's encoding (the
+// listing encoded once per change, a capture as stored and checked), so the API's schemas still
+// describe these bodies — clients decode them as before — while the host spares the re-encode.
 export const StatsHandlersLive = HttpApiBuilder.group(PunktfunkApi, "stats", (handlers) =>
   Effect.gen(function* () {
     const recorder = yield* Recorder
@@ -22,24 +25,26 @@ export const StatsHandlersLive = HttpApiBuilder.group(PunktfunkApi, "stats", (ha
       .handle("stop", () => recorder.stop.pipe(Effect.map(Option.getOrUndefined)))
       .handle("live", ({ urlParams }) => recorder.live(urlParams.since_t_ms))
       .handle("liveEvents", () => liveEventsResponse(recorder, limits.maxLiveSubscribers))
-      .handle("list", () => store.list)
+      .handle("list", () => store.listJson.pipe(Effect.map((bytes) => HttpServerResponse.uint8Array(bytes, { contentType: JSON_TYPE }))))
       .handle("get", ({ path }) =>
-        store
-          .loadWithText(path.id)
-          .pipe(Effect.map(({ text }) => HttpServerResponse.text(text, { contentType: "application/json" })))
+        store.open(path.id).pipe(Effect.map((bytes) => HttpServerResponse.uint8Array(bytes, { contentType: JSON_TYPE })))
       )
       .handle("export", ({ path, urlParams }) =>
-        store.load(path.id).pipe(
-          Effect.map((capture) => {
-            const csv = urlParams.format === "csv"
-            return HttpServerResponse.text(csv ? captureToCsv(capture) : encodeCapture(capture), {
-              contentType: csv ? "text/csv; charset=utf-8" : "application/json",
-              headers: {
-                "content-disposition": `attachment; filename="${capture.meta.id}.${csv ? "csv" : "json"}"`
-              }
-            })
-          })
-        )
+        urlParams.format === "csv"
+          ? store.load(path.id).pipe(
+              Effect.map((capture) =>
+                // Streamed a few hundred rows at a time: the first rows leave before the last
+                // are formatted, and the whole CSV is never one string in memory.
+                HttpServerResponse.stream(Stream.fromIterable(captureCsvChunks(capture)).pipe(Stream.encodeText), {
+                  contentType: "text/csv; charset=utf-8",
+                  headers: attachment(capture.meta.id, "csv")
+                })
+              )
+            )
+          : store.open(path.id).pipe(
+              // The JSON export is the stored bytes themselves, the same as `get`.
+              Effect.map((bytes) => HttpServerResponse.uint8Array(bytes, { contentType: JSON_TYPE, headers: attachment(path.id, "json") }))
+            )
       )
       .handle("label", ({ path, payload }) => store.setLabel(path.id, payload.label))
       .handle("remove", ({ path }) => store.remove(path.id))

@@ -1,7 +1,9 @@
 /**
  * The capture store: saved captures under one directory, each as `<id>.json` (the whole capture)
- * and `<id>.meta.json` (its meta alone, written with it, so listing 1,000 captures reads 1,000
- * small files and never a sample body).
+ * and `<id>.meta.json` (its meta alone, written with it), plus `.capture-index` (every meta and
+ * each data file's check verdict, a cache checked against the files at start: `CaptureIndex.ts`).
+ * Listing answers from memory; opening serves the stored bytes of a file that passed its one
+ * full check (`CaptureCheck.ts`), without decoding them per request.
  *
  * Invariants kept here:
  * - every write is temp + fsync + rename (+ directory fsync): a kill at any moment leaves the old
@@ -12,13 +14,16 @@
  *   so the listing never shows a capture whose body is missing;
  * - ids are never reused: a colliding start time gets a `-2`, `-3`… suffix.
  */
-import { Context, Effect, Layer, Option, Schema } from "effect"
+import { Context, Effect, Either, Layer, Option, Schema } from "effect"
 import { CaptureNotFound, CaptureReadError, CaptureSaveError } from "../api/Errors.js"
 import { Capture, CaptureMeta } from "../api/Stats.js"
 import { assembleCapture } from "./CaptureAssembly.js"
+import { checkCaptureBytes, parseCheckedCapture } from "./CaptureCheck.js"
 import { baseCaptureId, isValidCaptureId, uniqueCaptureId } from "./CaptureIds.js"
-import { DiskOps, joinInside } from "./DiskOps.js"
-import type { DiskError } from "./DiskOps.js"
+import { CaptureIndexFile, INDEX_FILE } from "./CaptureIndex.js"
+import type { CheckVerdict, IndexEntry } from "./CaptureIndex.js"
+import { DiskOps, joinInside, sameFile } from "./DiskOps.js"
+import type { DiskError, FileSignature } from "./DiskOps.js"
 import { JOURNAL_FILE, journalLine, PENDING_JOURNAL_PREFIX, replayJournal } from "./Journal.js"
 import type { JournalLine } from "./Journal.js"
 
@@ -27,8 +32,10 @@ const META_SUFFIX = ".meta.json"
 
 const encodeCapture = Schema.encodeSync(Schema.parseJson(Capture))
 const encodeMeta = Schema.encodeSync(Schema.parseJson(CaptureMeta))
-const decodeCapture = Schema.decodeUnknown(Schema.parseJson(Capture))
 const decodeMeta = Schema.decodeUnknownOption(Schema.parseJson(CaptureMeta))
+const encodeListing = Schema.encodeSync(Schema.parseJson(Schema.Array(CaptureMeta)))
+const encodeIndex = Schema.encodeSync(Schema.parseJson(CaptureIndexFile))
+const decodeIndex = Schema.decodeUnknownEither(Schema.parseJson(CaptureIndexFile))
 
 export interface CaptureStoreOptions {
   readonly dir: string
@@ -43,16 +50,20 @@ export interface CaptureStoreService {
   /** Give back an id that was allocated but will not be saved under that name. */
   readonly releaseId: (id: string) => Effect.Effect<void>
   readonly save: (capture: Capture) => Effect.Effect<CaptureMeta, CaptureSaveError>
+  /** Every stored capture's meta, newest first (from the index: no file is read). */
   readonly list: Effect.Effect<ReadonlyArray<CaptureMeta>, CaptureReadError>
-  readonly load: (id: string) => Effect.Effect<Capture, CaptureNotFound | CaptureReadError>
   /**
-   * The capture and the file's own text, checked by the same decode. Serving the checked text
-   * spares re-encoding megabytes that were encoded by this very store (a 5,400-sample capture is
-   * ~3 MB: the re-encode was a third of the time the console waits for it).
+   * The same listing as JSON bytes, encoded once per change of the directory and then served as
+   * they are: a request for 1,000 metas costs no encode.
    */
-  readonly loadWithText: (
-    id: string
-  ) => Effect.Effect<{ readonly capture: Capture; readonly text: string }, CaptureNotFound | CaptureReadError>
+  readonly listJson: Effect.Effect<Uint8Array, CaptureReadError>
+  /**
+   * The stored bytes of a capture, as they are on disk, once they have passed the full check
+   * (`CaptureCheck.ts`) — remembered per file version, so a file is decoded once, not per request.
+   * A file that failed the check is a `CaptureReadError` naming why, never served.
+   */
+  readonly open: (id: string) => Effect.Effect<Uint8Array, CaptureNotFound | CaptureReadError>
+  readonly load: (id: string) => Effect.Effect<Capture, CaptureNotFound | CaptureReadError>
   readonly setLabel: (
     id: string,
     label: string
@@ -72,6 +83,8 @@ export interface CaptureStoreService {
    * Each journal is removed only once its capture is saved.
    */
   readonly recoverJournals: Effect.Effect<ReadonlyArray<{ readonly capture: Capture; readonly saved: boolean }>>
+  /** Run the full check on every indexed file that has no verdict yet (in the background at start). */
+  readonly checkPending: Effect.Effect<void>
 }
 
 export class CaptureStore extends Context.Tag("punktfunk/CaptureStore")<CaptureStore, CaptureStoreService>() {}
@@ -85,6 +98,12 @@ const saveError = (id: string, e: DiskError) =>
     message: `could not save capture ${id}: ${e.message}; it is kept in memory, stop again to retry the save`
   })
 
+const invalidFile = (id: string, reason: string) =>
+  new CaptureReadError({ id, message: `capture ${id} is not a valid capture file: ${reason}` })
+
+const verdictOf = (meta: Either.Either<unknown, { readonly reason: string }>): CheckVerdict =>
+  Either.isRight(meta) ? { ok: true } : { ok: false, reason: meta.left.reason }
+
 export const makeCaptureStore = (options: CaptureStoreOptions) =>
   Effect.gen(function* () {
     const disk = yield* DiskOps
@@ -93,20 +112,9 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
 
     yield* disk.mkdirPrivate(dir)
     const fileOf = (name: string) => joinInside(dir, name)
-
-    // Start-up hygiene: stale temp files from a kill mid-save, and metas missing for a data file
-    // renamed in just before a kill.
-    const names = yield* disk.list(dir)
-    for (const name of names) if (name.endsWith(".tmp")) yield* disk.remove(fileOf(name))
-    const nameSet = new Set(names)
-    for (const name of names) {
-      if (!name.endsWith(DATA_SUFFIX) || name.endsWith(META_SUFFIX)) continue
-      const id = name.slice(0, -DATA_SUFFIX.length)
-      if (!isValidCaptureId(id) || nameSet.has(id + META_SUFFIX)) continue
-      const text = yield* disk.readText(fileOf(name))
-      const decoded = yield* Effect.option(decodeCapture(text))
-      if (Option.isSome(decoded)) yield* writeAtomic(fileOf(id + META_SUFFIX), encodeMeta(decoded.value.meta))
-    }
+    const dataFile = (id: string) => fileOf(id + DATA_SUFFIX)
+    const metaFile = (id: string) => fileOf(id + META_SUFFIX)
+    const indexFile = fileOf(INDEX_FILE)
 
     function writeAtomic(file: string, data: string, pause = false) {
       return Effect.gen(function* () {
@@ -121,50 +129,132 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
     }
 
     /**
-     * The metas of every stored capture, read from disk once (on the first listing) and then
-     * kept: this store is the only writer of the directory, so save, relabel and delete update
-     * it, and a listing of 1,000 captures no longer reads and decodes 1,000 files per request.
+     * The index: every listed capture's meta and its data file's check verdict, in memory. This
+     * store is the directory's only writer, so save, relabel and delete keep it current; it is
+     * built before the store is handed out (the host answers no request before), from the index
+     * file where its entries still match the files and from the files where they do not.
      */
-    let listed: Map<string, CaptureMeta> | undefined
-    const newestFirst = (a: CaptureMeta, b: CaptureMeta) =>
-      b.started_unix_ms - a.started_unix_ms || (a.id < b.id ? 1 : -1)
-    const readIndex = Effect.gen(function* () {
-      const names = yield* disk.list(dir).pipe(
-        Effect.mapError((e) => new CaptureReadError({ id: "", message: `could not list captures: ${e.message}` }))
-      )
-      const metas = yield* Effect.forEach(
-        names.filter((n) => n.endsWith(META_SUFFIX) && isValidCaptureId(n.slice(0, -META_SUFFIX.length))),
-        (name) =>
-          disk.readText(fileOf(name)).pipe(
-            Effect.map(decodeMeta),
-            Effect.orElseSucceed(() => Option.none<CaptureMeta>())
-          ),
-        { concurrency: 32 }
-      )
-      return new Map(metas.flatMap((m) => (Option.isSome(m) ? [[m.value.id, m.value] as const] : [])))
-    })
+    const entries = new Map<string, IndexEntry>()
+    let listing: Uint8Array | undefined
+    const changed = () => {
+      listing = undefined
+    }
 
-    const exists = (id: string) => disk.exists(fileOf(id + DATA_SUFFIX))
+    // Start-up hygiene: stale temp files from a kill mid-save.
+    const names = yield* disk.list(dir)
+    for (const name of names) if (name.endsWith(".tmp")) yield* disk.remove(fileOf(name))
+    const nameSet = new Set(names)
+
+    const known = new Map<string, IndexEntry>()
+    if (nameSet.has(INDEX_FILE)) {
+      const text = yield* disk.readText(indexFile).pipe(Effect.orElseSucceed(() => ""))
+      const decoded = decodeIndex(text)
+      if (Either.isRight(decoded)) for (const entry of decoded.right.entries) known.set(entry.meta.id, entry)
+      else yield* Effect.logWarning("the capture index could not be read; rebuilding it from the capture files")
+    }
+
+    /** One capture's entry at start: from the index where its files are unchanged, else from the files. */
+    const indexOne = (id: string) =>
+      Effect.gen(function* () {
+        const data_file = yield* Effect.option(disk.stat(dataFile(id)))
+        if (Option.isNone(data_file)) return
+        const old = known.get(id)
+        const meta_file = nameSet.has(id + META_SUFFIX) ? yield* Effect.option(disk.stat(metaFile(id))) : Option.none()
+        let meta: Option.Option<{ meta: CaptureMeta; meta_file: FileSignature }> = Option.none()
+        if (Option.isSome(meta_file)) {
+          if (old !== undefined && sameFile(old.meta_file, meta_file.value)) meta = Option.some({ meta: old.meta, meta_file: old.meta_file })
+          else {
+            const decoded = decodeMeta(yield* disk.readText(metaFile(id)).pipe(Effect.orElseSucceed(() => "")))
+            if (Option.isSome(decoded)) meta = Option.some({ meta: decoded.value, meta_file: meta_file.value })
+          }
+        }
+        if (Option.isSome(meta)) {
+          const sameData = old !== undefined && sameFile(old.data_file, data_file.value)
+          entries.set(id, {
+            meta: meta.value.meta,
+            meta_file: meta.value.meta_file,
+            data_file: data_file.value,
+            ...(sameData && old.verdict !== undefined ? { verdict: old.verdict } : {})
+          })
+          return
+        }
+        // A data file renamed in just before a kill has no meta yet: check it whole and write one.
+        const read = yield* Effect.either(disk.readWithSignature(dataFile(id)))
+        if (Either.isLeft(read)) return
+        const checked = yield* Effect.either(checkCaptureBytes(read.right.bytes))
+        if (Either.isLeft(checked)) {
+          yield* Effect.logWarning(`${invalidFile(id, checked.left.reason).message}; it is not listed`)
+          return
+        }
+        yield* writeAtomic(metaFile(id), encodeMeta(checked.right))
+        const written = yield* disk.stat(metaFile(id))
+        entries.set(id, { meta: checked.right, meta_file: written, data_file: read.right.signature, verdict: { ok: true } })
+      })
+
+    const dataIds = names.flatMap((name) => {
+      if (!name.endsWith(DATA_SUFFIX) || name.endsWith(META_SUFFIX)) return []
+      const id = name.slice(0, -DATA_SUFFIX.length)
+      return isValidCaptureId(id) ? [id] : []
+    })
+    yield* Effect.forEach(dataIds, indexOne, { concurrency: 16, discard: true })
 
     // One writer at a time: two writes of one capture share its temp file name, and a relabel
     // racing a delete must end in one state or the other, never in a half-renamed file.
     const writes = yield* Effect.makeSemaphore(1)
     const serialized = writes.withPermits(1)
 
+    /**
+     * Write the index file from memory. A failure is logged and otherwise ignored: the index is
+     * a cache of what the files say (see `CaptureIndex.ts`), and the next start rebuilds it.
+     */
+    const persistIndex = Effect.suspend(() => {
+      const all = [...entries.values()].sort((a, b) => (a.meta.id < b.meta.id ? -1 : 1))
+      return writeAtomic(indexFile, encodeIndex({ version: 1, entries: all }))
+    }).pipe(Effect.catchAll((e) => Effect.logWarning(`could not write the capture index: ${e.message}`)))
+
+    const indexDiffers =
+      known.size !== entries.size ||
+      [...entries.values()].some((e) => {
+        const k = known.get(e.meta.id)
+        return k === undefined || !sameFile(k.meta_file, e.meta_file) || !sameFile(k.data_file, e.data_file) || k.verdict?.ok !== e.verdict?.ok
+      })
+    if (indexDiffers) yield* persistIndex
+
+    const newestFirst = (a: CaptureMeta, b: CaptureMeta) =>
+      b.started_unix_ms - a.started_unix_ms || (a.id < b.id ? 1 : -1)
+    const sortedMetas = () => [...entries.values()].map((e) => e.meta).sort(newestFirst)
+
     const writeCapture = (capture: Capture) =>
       Effect.gen(function* () {
         const id = capture.meta.id
-        yield* writeAtomic(fileOf(id + DATA_SUFFIX), encodeCapture(capture), true)
-        yield* writeAtomic(fileOf(id + META_SUFFIX), encodeMeta(capture.meta))
+        yield* writeAtomic(dataFile(id), encodeCapture(capture), true)
+        yield* writeAtomic(metaFile(id), encodeMeta(capture.meta))
         yield* disk.syncDir(dir)
-        listed?.set(id, capture.meta)
+        // Encoded from a typed capture by its Schema: these bytes are checked by construction.
+        const data_file = yield* disk.stat(dataFile(id))
+        const meta_file = yield* disk.stat(metaFile(id))
+        entries.set(id, { meta: capture.meta, meta_file, data_file, verdict: { ok: true } })
+        changed()
+        yield* persistIndex
         return capture.meta
       }).pipe(Effect.mapError((e) => saveError(capture.meta.id, e)))
 
-    const loadWithText = (id: string) =>
+    /**
+     * Record a verdict reached outside the index build, unless the entry changed meanwhile (a
+     * relabel that renamed a new file in keeps its own, newer entry).
+     */
+    const recordVerdict = (id: string, seen: IndexEntry, data_file: FileSignature, verdict: CheckVerdict) =>
+      Effect.sync(() => {
+        if (entries.get(id) !== seen) return false
+        entries.set(id, { ...seen, data_file, verdict })
+        return true
+      })
+
+    const open = (id: string) =>
       Effect.gen(function* () {
         if (!isValidCaptureId(id)) return yield* notFound(id)
-        const text = yield* disk.readText(fileOf(id + DATA_SUFFIX)).pipe(
+        const entry = entries.get(id)
+        const read = yield* disk.readWithSignature(dataFile(id)).pipe(
           Effect.catchTag("DiskError", (e) =>
             Effect.fail<CaptureNotFound | CaptureReadError>(
               e.code === "ENOENT" || e.code === "ENOTDIR"
@@ -173,19 +263,46 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
             )
           )
         )
-        const capture = yield* decodeCapture(text).pipe(
-          Effect.mapError(
-            (e) => new CaptureReadError({ id, message: `capture ${id} is not a valid capture file: ${e.message}` })
-          )
-        )
-        return { capture, text }
+        let verdict = entry !== undefined && sameFile(entry.data_file, read.signature) ? entry.verdict : undefined
+        if (verdict === undefined) {
+          // Not checked yet (found at start, check still pending) or changed on disk since: check
+          // these very bytes now, and remember the verdict for this version of the file.
+          verdict = verdictOf(yield* Effect.either(checkCaptureBytes(read.bytes)))
+          if (entry !== undefined && (yield* recordVerdict(id, entry, read.signature, verdict))) {
+            yield* Effect.forkDaemon(serialized(persistIndex))
+          }
+          if (!verdict.ok) yield* Effect.logWarning(invalidFile(id, verdict.reason).message)
+        }
+        if (!verdict.ok) return yield* invalidFile(id, verdict.reason)
+        return read.bytes
       })
 
-    const load = (id: string) => Effect.map(loadWithText(id), ({ capture }) => capture)
+    const load = (id: string) => Effect.map(open(id), parseCheckedCapture)
+
+    const checkPending = Effect.gen(function* () {
+      let checked = 0
+      for (const [id, entry] of [...entries]) {
+        if (entry.verdict !== undefined) continue
+        const read = yield* Effect.either(disk.readWithSignature(dataFile(id)))
+        if (Either.isLeft(read)) continue
+        const verdict = verdictOf(yield* Effect.either(checkCaptureBytes(read.right.bytes)))
+        if (!verdict.ok) yield* Effect.logWarning(`${invalidFile(id, verdict.reason).message}; opening it will say so`)
+        if (yield* recordVerdict(id, entry, read.right.signature, verdict)) checked++
+        // Persist now and then, so a long first check is not lost to a restart half-way.
+        if (checked > 0 && checked % 50 === 0) yield* serialized(persistIndex)
+      }
+      if (checked > 0) yield* serialized(persistIndex)
+    })
+
+    const listJson = Effect.sync(() => {
+      if (listing === undefined) listing = new TextEncoder().encode(encodeListing(sortedMetas()))
+      return listing
+    })
 
     const allocateId = (startedUnixMs: number, width: number, height: number) =>
       Effect.gen(function* () {
         const taken = new Set(reserved)
+        for (const id of entries.keys()) taken.add(id)
         for (const name of yield* disk.list(dir).pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<string>))) {
           if (name.endsWith(META_SUFFIX)) taken.add(name.slice(0, -META_SUFFIX.length))
           else if (name.endsWith(DATA_SUFFIX)) taken.add(name.slice(0, -DATA_SUFFIX.length))
@@ -199,17 +316,9 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
 
     /** The id of a saved capture that started at `startedUnixMs` and holds at least `samples`. */
     const savedCaptureStartedAt = (startedUnixMs: number, samples: number) =>
-      Effect.gen(function* () {
-        const names = yield* disk.list(dir).pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<string>))
-        for (const name of names) {
-          if (!name.endsWith(META_SUFFIX)) continue
-          const meta = yield* disk.readText(fileOf(name)).pipe(
-            Effect.map(decodeMeta),
-            Effect.orElseSucceed(() => Option.none<CaptureMeta>())
-          )
-          if (Option.isSome(meta) && meta.value.started_unix_ms === startedUnixMs && meta.value.sample_count >= samples) {
-            return meta.value.id
-          }
+      Effect.sync(() => {
+        for (const { meta } of entries.values()) {
+          if (meta.started_unix_ms === startedUnixMs && meta.sample_count >= samples) return meta.id
         }
         return undefined
       })
@@ -273,16 +382,10 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
       releaseId: (id) => Effect.sync(() => void reserved.delete(id)),
       save: (capture) =>
         serialized(writeCapture(capture)).pipe(Effect.tap(() => Effect.sync(() => reserved.delete(capture.meta.id)))),
-      list: serialized(
-        Effect.suspend(() => (listed === undefined ? readIndex : Effect.succeed(listed))).pipe(
-          Effect.map((metas) => {
-            listed = metas
-            return [...metas.values()].sort(newestFirst)
-          })
-        )
-      ),
+      list: Effect.sync(sortedMetas),
+      listJson,
+      open,
       load,
-      loadWithText,
       setLabel: (id, label) =>
         serialized(
           Effect.gen(function* () {
@@ -294,10 +397,12 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
       remove: (id) =>
         serialized(
           Effect.gen(function* () {
-            if (!isValidCaptureId(id) || !(yield* exists(id))) return yield* notFound(id)
-            yield* disk.remove(fileOf(id + META_SUFFIX)).pipe(Effect.mapError((e) => saveError(id, e)))
-            yield* disk.remove(fileOf(id + DATA_SUFFIX)).pipe(Effect.mapError((e) => saveError(id, e)))
-            listed?.delete(id)
+            if (!isValidCaptureId(id) || !(yield* disk.exists(dataFile(id)))) return yield* notFound(id)
+            yield* disk.remove(metaFile(id)).pipe(Effect.mapError((e) => saveError(id, e)))
+            yield* disk.remove(dataFile(id)).pipe(Effect.mapError((e) => saveError(id, e)))
+            entries.delete(id)
+            changed()
+            yield* persistIndex
           })
         ),
       journal: (line, fresh = false) =>
@@ -313,7 +418,8 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
           yield* disk.syncDir(dir)
         }),
       removeParkedJournal: (startedUnixMs) => disk.remove(fileOf(`${PENDING_JOURNAL_PREFIX}${startedUnixMs}.ndjson`)),
-      recoverJournals
+      recoverJournals,
+      checkPending
     }
     return service
   })
@@ -322,8 +428,8 @@ export const CaptureStoreLive = (options: CaptureStoreOptions): Layer.Layer<Capt
   Layer.scoped(
     CaptureStore,
     Effect.tap(makeCaptureStore(options), (store) =>
-      // Read the metas in the background now, so the operator's first listing is as fast as
-      // the later ones; the host does not wait for it to start.
-      Effect.forkScoped(Effect.ignore(store.list))
+      // Files found at start without a verdict (new, or changed since the index was written) are
+      // checked in the background; opening one before its turn checks it then.
+      Effect.forkScoped(store.checkPending)
     )
   )

@@ -35,6 +35,26 @@ export const toDiskError = (op: string, file: string, cause: unknown): DiskError
   return new DiskError({ op, path: file, code, message: `${op} ${file}: ${reason} (${code})` })
 }
 
+/**
+ * What identifies one version of a file without reading it: a save renames a new file (a new
+ * inode) into place, and any other write changes the size or the modification time. The capture
+ * index keeps a file's check verdict against this, so a verdict never outlives the bytes it judged.
+ */
+export interface FileSignature {
+  readonly size: number
+  readonly mtime_ms: number
+  readonly ino: number
+}
+
+export const sameFile = (a: FileSignature | undefined, b: FileSignature | undefined): boolean =>
+  a !== undefined && b !== undefined && a.size === b.size && a.mtime_ms === b.mtime_ms && a.ino === b.ino
+
+const signatureOf = (stat: { size: number; mtimeMs: number; ino: number }): FileSignature => ({
+  size: stat.size,
+  mtime_ms: stat.mtimeMs,
+  ino: stat.ino
+})
+
 export interface DiskOpsService {
   readonly mkdirPrivate: (dir: string) => Effect.Effect<void, DiskError>
   /** Write `data` to `file` and fsync it (the caller renames it into place). */
@@ -42,6 +62,14 @@ export interface DiskOpsService {
   readonly rename: (from: string, to: string) => Effect.Effect<void, DiskError>
   readonly syncDir: (dir: string) => Effect.Effect<void, DiskError>
   readonly readText: (file: string) => Effect.Effect<string, DiskError>
+  readonly stat: (file: string) => Effect.Effect<FileSignature, DiskError>
+  /**
+   * The whole file and the signature of the very file those bytes came from (taken from the open
+   * handle, so a rename between stat and read cannot pair new bytes with an old signature).
+   */
+  readonly readWithSignature: (
+    file: string
+  ) => Effect.Effect<{ readonly bytes: Uint8Array; readonly signature: FileSignature }, DiskError>
   readonly list: (dir: string) => Effect.Effect<ReadonlyArray<string>, DiskError>
   readonly remove: (file: string) => Effect.Effect<void, DiskError>
   readonly exists: (file: string) => Effect.Effect<boolean>
@@ -81,6 +109,18 @@ export const nodeDiskOps: DiskOpsService = {
       }
     }),
   readText: (file) => attempt("read", file, () => fs.readFile(file, "utf8")),
+  stat: (file) => attempt("stat", file, async () => signatureOf(await fs.stat(file))),
+  readWithSignature: (file) =>
+    attempt("read", file, async () => {
+      const handle = await fs.open(file, "r")
+      try {
+        const signature = signatureOf(await handle.stat())
+        const bytes = await handle.readFile()
+        return { bytes, signature }
+      } finally {
+        await handle.close()
+      }
+    }),
   list: (dir) => attempt("list", dir, () => fs.readdir(dir)),
   remove: (file) => attempt("remove", file, () => fs.rm(file, { force: true })),
   exists: (file) =>
