@@ -1,12 +1,17 @@
 /**
  * Listing 1,000 stored captures of 5,400 samples each (the cap: ≈ 3 h at one window every 2 s)
- * through `GET /api/v1/stats/recordings` on the compiled host. Target: under 100 ms.
+ * through `GET /api/v1/stats/recordings` on the compiled host. Targets (issue 15): p50 under 5 ms,
+ * p99 under 20 ms, the first request after a start under 100 ms.
  *
  * The captures are written as the store writes them — `<id>.json` (the whole capture) and
  * `<id>.meta.json` beside it — and encoded with the Schemas, so each decodes like a real one.
  * The samples body is encoded once and reused (the listing never reads it; the files are still
  * full size, ≈ 3 GB in all, so the directory is as heavy as the real thing). The first request
- * after the host starts is reported apart (cold), then `RUNS` requests give p50/p99/max.
+ * after the host starts is reported apart (cold), then `RUNS` requests give p50/p99/max. The host
+ * is then restarted on the same directory (its capture index now on disk) and its first request
+ * timed again. On the first start the host also checks the 1,000 data files in the background
+ * (none has a verdict yet): the requests are timed while that runs, as they would be on a host
+ * upgraded with a full directory.
  *
  * `PUNKTFUNK_LIST_CAPTURES` and `PUNKTFUNK_LIST_SAMPLES` shrink it for a quick look.
  */
@@ -24,6 +29,8 @@ const mainJs = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", 
 const CAPTURES = Number(process.env["PUNKTFUNK_LIST_CAPTURES"] ?? "1000")
 const SAMPLES = Number(process.env["PUNKTFUNK_LIST_SAMPLES"] ?? "5400")
 const RUNS = 50
+/** Measured before issue 15's work (in-memory metas, the listing encoded per request). */
+const BEFORE = { cold: 502, p50: 39.6, p99: 152 }
 
 const encodeMeta = Schema.encodeSync(Schema.parseJson(CaptureMeta))
 const encodeSamples = Schema.encodeSync(Schema.parseJson(Schema.Array(StatsSample)))
@@ -110,6 +117,30 @@ export default async () => {
   const t0 = performance.now()
   const bytes = writeCaptures(capturesDir, CAPTURES, SAMPLES)
   const writeS = (performance.now() - t0) / 1000
+  const f = (ms: number) => `${ms.toFixed(1)} ms`
+  const loadBefore = os.loadavg()[0] ?? Number.NaN
+  try {
+    const first = await timeHost(dir, RUNS)
+    const again = await timeHost(dir, 0)
+    return {
+      title: `Listing ${CAPTURES.toLocaleString("en")} stored captures of ${SAMPLES.toLocaleString("en")} samples`,
+      lines: [
+        `\`GET /api/v1/stats/recordings\` on the compiled host, ${CAPTURES} captures (${(bytes / 2 ** 30).toFixed(2)} GiB on disk, written in ${writeS.toFixed(1)} s; host start ${first.startS.toFixed(2)} s, restart with the index on disk ${again.startS.toFixed(2)} s), ${RUNS} requests after a first (cold) one, client time including JSON parse. Targets: p50 < 5 ms, p99 < 20 ms, first after a start < 100 ms.`,
+        `Load average (1 min) ${loadBefore.toFixed(1)} before and ${(os.loadavg()[0] ?? Number.NaN).toFixed(1)} after, on ${os.cpus().length} cores.`,
+        "",
+        "| | first after start | first after restart | p50 | p99 | max |",
+        "|---|---|---|---|---|---|",
+        `| before (issue 15) | ${f(BEFORE.cold)} | — | ${f(BEFORE.p50)} | ${f(BEFORE.p99)} | — |`,
+        `| now | ${f(first.cold)} | ${f(again.cold)} | ${f(quantile(first.times, 0.5))} | ${f(quantile(first.times, 0.99))} | ${f(first.times[first.times.length - 1] ?? Number.NaN)} |`
+      ]
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** Start the host on `dir`, time its first listing and `runs` more, stop it. */
+const timeHost = async (dir: string, runs: number) => {
   const child = spawn(process.execPath, [mainJs], {
     env: { ...process.env, PUNKTFUNK_PORT: "0", PUNKTFUNK_NATIVE_PORT: "0", PUNKTFUNK_GAMESTREAM: "off", PUNKTFUNK_CONFIG_DIR: dir, PUNKTFUNK_SOURCE: "none" },
     stdio: ["ignore", "pipe", "pipe"]
@@ -138,21 +169,14 @@ export default async () => {
     }
     const cold = await list()
     const times: Array<number> = []
-    for (let i = 0; i < RUNS; i++) times.push(await list())
+    for (let i = 0; i < runs; i++) times.push(await list())
     times.sort((a, b) => a - b)
-    const f = (ms: number) => `${ms.toFixed(1)} ms`
-    return {
-      title: `Listing ${CAPTURES.toLocaleString("en")} stored captures of ${SAMPLES.toLocaleString("en")} samples`,
-      lines: [
-        `\`GET /api/v1/stats/recordings\` on the compiled host, ${CAPTURES} captures (${(bytes / 2 ** 30).toFixed(2)} GiB on disk, written in ${writeS.toFixed(1)} s; host start ${startS.toFixed(2)} s), ${RUNS} requests after a first (cold) one, client time including JSON parse. Target < 100 ms.`,
-        "",
-        "| first (cold) | p50 | p99 | max |",
-        "|---|---|---|---|",
-        `| ${f(cold)} | ${f(quantile(times, 0.5))} | ${f(quantile(times, 0.99))} | ${f(times[times.length - 1] ?? Number.NaN)} |`
-      ]
-    }
+    return { startS, cold, times }
   } finally {
-    child.kill("SIGKILL")
-    fs.rmSync(dir, { recursive: true, force: true })
+    await new Promise<void>((resolve) => {
+      child.once("exit", () => resolve())
+      child.kill("SIGTERM")
+      setTimeout(() => child.kill("SIGKILL"), 10_000).unref()
+    })
   }
 }

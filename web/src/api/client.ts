@@ -5,13 +5,15 @@
  * out of React and lets component tests hand in a fake host.
  */
 import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
-import { Effect, Either } from "effect"
+import { Effect, Either, ParseResult, Schema } from "effect"
 import { PunktfunkApi } from "../../../src/api/Api.js"
 import type { PairedClient, PairingLockout, PendingPairing } from "../../../src/api/Pairing.js"
-import type { Capture, CaptureMeta, LiveSnapshot, StatsStatus } from "../../../src/api/Stats.js"
-import { describeError } from "./errors.js"
+import { Capture } from "../../../src/api/Stats.js"
+import type { CaptureMeta, LiveSnapshot, StatsStatus } from "../../../src/api/Stats.js"
+import { ApiFailure, describeError } from "./errors.js"
 import type { LiveMessage } from "./sse.js"
 import { readLiveEvents } from "./sse.js"
+import { structureGuard } from "./structure.js"
 
 export interface ConsoleApi {
   readonly status: () => Promise<StatsStatus>
@@ -40,6 +42,41 @@ export interface DevicesApi {
 }
 
 const STATS = "/api/v1/stats"
+
+const isCapture = structureGuard(Capture)
+
+/**
+ * `GET /recordings/:id` without the typed client's Schema decode: the body is the host's stored
+ * file, which the host checked with the full Schemas before serving it (see `structure.ts`), so
+ * the page parses it and checks its shape. A body of the wrong shape still fails with the
+ * Schema's own words (the slow decode runs only then, to say what is wrong).
+ */
+const getCapture = async (baseUrl: string, token: string, id: string): Promise<Capture> => {
+  let res: Response
+  try {
+    res = await fetch(`${baseUrl}${STATS}/recordings/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${token}` } })
+  } catch {
+    throw describeError({ _tag: "RequestError" })
+  }
+  const text = await res.text()
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch {
+    throw describeError({ _tag: "ResponseError", response: { status: res.status }, message: "not JSON" })
+  }
+  if (!res.ok) {
+    // The API's typed errors carry a `_tag` and a message for people; describeError knows them.
+    throw describeError(typeof body === "object" && body !== null && "_tag" in body ? body : { _tag: "ResponseError", response: { status: res.status } })
+  }
+  if (isCapture(body)) return body
+  const decoded = Schema.decodeUnknownEither(Capture)(body)
+  throw new ApiFailure(
+    `The host's answer did not match the API this console was built with: ${Either.isLeft(decoded) ? ParseResult.TreeFormatter.formatErrorSync(decoded.left) : "unexpected shape"}`,
+    null,
+    "ParseError"
+  )
+}
 
 // Effect.runPromise would reject with a FiberFailure wrapper; reject with our own ApiFailure
 // (status and words) so callers can tell a refused token from a missing recording.
@@ -76,7 +113,7 @@ export const makeConsoleApi = (baseUrl: string, token: string): ConsoleApi => {
         )
       ),
     list: () => run(client.list({})),
-    get: (id) => run(client.get({ path: { id } })),
+    get: (id) => getCapture(baseUrl, token, id),
     exportText: (id, format) => run(client.export({ path: { id }, urlParams: { format } })),
     label: (id, label) => run(client.label({ path: { id }, payload: { label } })),
     remove: (id) => run(client.remove({ path: { id } })),
