@@ -1,25 +1,66 @@
 /**
  * The live view while armed: the latest minutes of stage latency (stacked p50 against the
- * budget) and fps, redrawn as windows arrive. `animate={false}` on every chart: animating towards
- * a target that moves every window only smears the lines.
+ * budget, with the measured host total over it) and fps, appended to as windows arrive.
+ *
+ * Why `LiveChart` and not the recorded-capture charts: a live capture can hold 5,400 windows, and
+ * redrawing every series per window (downsampling, Nivo's layout of every point and slice) takes
+ * longer than a frame; the live charts append to the last chunk of their paths instead.
  */
+import { useMemo, useRef } from "react"
 import type { MeasuredField, SessionMeta, StageName, StatsSample } from "../../../src/api/Stats.js"
 import { StageName as StageNameSchema } from "../../../src/api/Stats.js"
 import { frameBudgetMs } from "../../../src/api/Summary.js"
-import { StageStackChart } from "./StageStackChart.js"
-import { TimeSeriesChart } from "./TimeSeriesChart.js"
+import type { LiveLine } from "./LiveChart.js"
+import { LiveChart } from "./LiveChart.js"
+import { HOST_COLOR, SERIES_COLORS, STAGE_COLORS } from "./theme.js"
+
+const stageP50 = (name: StageName) => (sample: StatsSample): number | null => {
+  if (sample.stages.length === 0) return null
+  const stage = sample.stages.find((s) => s.name === name)
+  return stage === undefined ? 0 : stage.p50_us / 1000
+}
 
 export const LiveView = ({ samples, sessions }: { samples: ReadonlyArray<StatsSample>; sessions: ReadonlyArray<SessionMeta> }) => {
-  const present = new Set<StageName>()
-  for (const s of samples) for (const st of s.stages) present.add(st.name)
-  const stages = StageNameSchema.literals.filter((n) => present.has(n))
-  const session = sessions.find((s) => s.session_id === samples[samples.length - 1]?.session_id) ?? sessions[0]
+  // Stages seen so far, in pipeline order; recomputed only from the newest window (a new stage
+  // appears with a new session), not by walking every sample per window.
+  const seenStages = useRef(new Set<StageName>())
+  const lastSample = samples[samples.length - 1]
+  if (samples.length === 0) seenStages.current = new Set()
+  if (seenStages.current.size === 0) for (const s of samples) for (const st of s.stages) seenStages.current.add(st.name)
+  else if (lastSample !== undefined) for (const st of lastSample.stages) seenStages.current.add(st.name)
+  const stageKey = StageNameSchema.literals.filter((n) => seenStages.current.has(n)).join(",")
+
+  const session = sessions.find((s) => s.session_id === lastSample?.session_id) ?? sessions[0]
   const measured = new Set(session?.measured ?? [])
-  const last = samples[samples.length - 1]
-  // A window from a session this page has not heard of yet (connected mid-capture) is drawn;
-  // one from a session that does not measure the field is not.
-  const bySession = new Map(sessions.map((s) => [s.session_id, new Set<MeasuredField>(s.measured)]))
-  const measuredBy = (sample: StatsSample, field: MeasuredField) => bySession.get(sample.session_id)?.has(field) ?? true
+  // The charts keep their series definitions while they append: the definitions read the
+  // sessions through a ref, so a session announced later is used for the windows after it.
+  const bySession = useRef(new Map<string, ReadonlySet<MeasuredField>>())
+  bySession.current = new Map(sessions.map((s) => [s.session_id, new Set<MeasuredField>(s.measured)]))
+  const stageSeries = useMemo<ReadonlyArray<LiveLine>>(
+    () =>
+      stageKey === ""
+        ? []
+        : (stageKey.split(",") as Array<StageName>).map((name) => ({ id: name, color: STAGE_COLORS[name] ?? "#999", value: stageP50(name) })),
+    [stageKey]
+  )
+  const hostMeasured = session === undefined || measured.has("host_p50_us")
+  const host = useMemo<LiveLine>(
+    () => ({
+      id: "host total p50 (measured)",
+      color: HOST_COLOR,
+      value: (s) => (s.stages.length > 0 && (bySession.current.get(s.session_id)?.has("host_p50_us") ?? true) ? s.host_p50_us / 1000 : null)
+    }),
+    []
+  )
+  const fpsSeries = useMemo<ReadonlyArray<LiveLine>>(() => {
+    // A window from a session this page has not heard of yet (connected mid-capture) is drawn;
+    // one from a session that does not measure the field is not.
+    const measuredBy = (sample: StatsSample, field: MeasuredField) => bySession.current.get(sample.session_id)?.has(field) ?? true
+    return [
+      { id: "fps", color: SERIES_COLORS[0] ?? "#4e79a7", value: (s) => (measuredBy(s, "fps") ? s.fps : null) },
+      { id: "repeat fps", color: SERIES_COLORS[1] ?? "#f28e2b", value: (s) => (measuredBy(s, "repeat_fps") ? s.repeat_fps : null) }
+    ]
+  }, [])
   return (
     <section className="panel live" aria-label="live view" data-testid="live-view">
       <h2>
@@ -30,35 +71,21 @@ export const LiveView = ({ samples, sessions }: { samples: ReadonlyArray<StatsSa
       ) : (
         <>
           <p className="muted small">
-            latest: {last === undefined ? "" : `${(last.t_ms / 1000).toFixed(1)} s, ${last.fps.toFixed(1)} fps`}
+            latest: {lastSample === undefined ? "" : `${(lastSample.t_ms / 1000).toFixed(1)} s, ${lastSample.fps.toFixed(1)} fps`}
           </p>
-          <StageStackChart
+          <LiveChart
             samples={samples}
-            stages={stages}
-            percentile="p50"
+            series={stageSeries}
+            stacked
+            {...(hostMeasured ? { overlay: host } : {})}
             budgetMs={session === undefined ? null : frameBudgetMs(session.fps)}
-            hostMeasured={session === undefined || measured.has("host_p50_us")}
+            unit="p50 ms"
+            digits={2}
             height={240}
-            maxPoints={300}
             testId="live-stage-chart"
             label="Live stage latency p50, stacked, against the frame budget"
           />
-          <TimeSeriesChart
-            sources={[
-              {
-                samples,
-                defs: [
-                  { id: "fps", value: (s) => (measuredBy(s, "fps") ? s.fps : null) },
-                  { id: "repeat fps", value: (s) => (measuredBy(s, "repeat_fps") ? s.repeat_fps : null) }
-                ]
-              }
-            ]}
-            unit="fps"
-            label="Live frames per second"
-            testId="live-fps-chart"
-            height={160}
-            maxPoints={300}
-          />
+          <LiveChart samples={samples} series={fpsSeries} stacked={false} unit="fps" height={160} testId="live-fps-chart" label="Live frames per second" />
         </>
       )}
     </section>
