@@ -64,6 +64,16 @@ describe("punktfunk/1 Reed-Solomon parity", () => {
     }
   })
 
+  it("the hooks refuse malformed shards with a clear error instead of reading past them", () => {
+    const four = lcgShards(1, 4, 32)
+    expect(() => m.fecEncode([four[0]!, new Uint8Array(31)], 2)).toThrow(/one length/)
+    expect(() => m.fecEncode([new Uint8Array(0)], 1)).toThrow(/non-empty/)
+    expect(() => m.fecEncode(four, 0)).toThrow(RangeError)
+    expect(() => m.fecEncode(four, 252)).toThrow(/≤ 255/)
+    expect(() => m.fecReconstruct([...four, undefined], 5)).toThrow(RangeError)
+    expect(() => m.fecReconstruct([undefined, undefined], 1)).toThrow(/one shard present/)
+  })
+
   for (const kernel of kernels) {
     it(`${kernel}: the decoder rebuilds lost data shards from any k of k + m, and refuses fewer`, () => {
       withKernel(m, kernel, () => {
