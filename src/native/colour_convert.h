@@ -4,10 +4,10 @@
 // Why our own and not libswscale: every source hands over 32-bit BGRX at the encoder's size, so
 // nothing is scaled, and libswscale (FFmpeg 5.1) has no unscaled path for 32-bit RGB to YUV: it
 // runs its general scaler — input to 15-bit intermediates, a horizontal and a vertical filter,
-// dither on output — which cost ≈ 4.4–5 ms of one core per 1080p frame here, whatever the flags
-// (SWS_POINT, FAST_BILINEAR, ACCURATE_RND, FULL_CHR_H_INP, NV12 out: 2.8–6.8 ms), about half of
-// the frame thread's share of a 16.7 ms budget. The conversion itself is a fixed 3×3 matrix: an
-// AVX2 loop does it in ≈ 0.5 ms (BENCHMARKS.md, issue 12).
+// dither on output — which cost ≈ 3.7–4.9 ms per 1080p frame here with SWS_POINT, and 2.3–6 ms
+// with the other flags (FAST_BILINEAR, BILINEAR, ACCURATE_RND, FULL_CHR_H_INP, NV12 out) or the
+// picture split over two threads. The conversion itself is a fixed 3×3 matrix: this AVX2 loop
+// does it in ≈ 1.0–1.3 ms on one core, the portable loop in ≈ 3.9 ms (BENCHMARKS.md, issue 12).
 //
 // Colour: BT.601, limited range (Y 16..235, Cb/Cr 16..240) — what libswscale produces by default
 // for this conversion and what an H.264 stream without colour description means to decoders
