@@ -79,7 +79,7 @@ export interface CaptureSummary {
   /** Measured host total (deadline → last datagram), not the sum of the stages. */
   readonly host_p50_us: Distribution | null
   readonly host_p99_us: Distribution | null
-  /** New frames per second per window; `p1` is the 1% low (1st percentile of window fps). */
+  /** Frames served per second per window (new pictures and repeats); `p1` is the 1% low (1st percentile of window fps). */
   readonly fps: Distribution | null
   readonly repeat_fps: Distribution | null
   readonly mbps: Distribution | null

@@ -67,7 +67,7 @@ export const renderMetrics = (
   const family = (name: string, type: Family["type"], help: string): Family => ({ name, type, help, samples: [] })
   const stage = family("punktfunk_stage_latency_seconds", "gauge", "Per-stage frame latency of the session's last measured window, by quantile (0.5, 0.99).")
   const host = family("punktfunk_host_latency_seconds", "gauge", "Host latency from frame deadline to last datagram out, last window, by quantile.")
-  const fps = family("punktfunk_frames_per_second", "gauge", "New frames per second in the session's last window.")
+  const fps = family("punktfunk_frames_per_second", "gauge", "Frames per second the session served in its last window (new pictures and repeats of an unchanged one).")
   const repeat = family("punktfunk_repeat_frames_per_second", "gauge", "Repeated (unchanged) frames per second in the session's last window.")
   const bits = family("punktfunk_stream_bits_per_second", "gauge", "Video bits per second sent in the session's last window.")
   const target = family("punktfunk_target_bits_per_second", "gauge", "The session's target video bitrate.")
