@@ -3,7 +3,7 @@
 # `npm run test:asan` (scripts/test-asan.sh). The normal build is left alone: the sources of
 # src/native are copied to build/asan/native (same layout, so each binding.gyp and its relative
 # paths work unchanged) and node-gyp builds there. PUNKTFUNK_NATIVE_BUILD_DIR=build/asan/native
-# then makes the TypeScript loaders (src/native/addonPath.ts) pick these modules up.
+# then makes the TypeScript loader (src/native/addonLoader.ts, via addonPath.ts) pick these modules up.
 #
 # Why the flags go in through CFLAGS/CXXFLAGS/LDFLAGS rather than a variable in each binding.gyp:
 # gyp's make generator appends them after each target's own cflags, so -O1 overrides the -O2

@@ -1,6 +1,7 @@
 /**
- * Where the compiled addons are. Every loader (`binding.ts`, `media.ts`, `enet.ts`, `input.ts`,
- * `audio.ts`) asks here, so one environment variable switches all of them to another build.
+ * Where the compiled addons are. The one loader (`addonLoader.ts`, which `binding.ts`, `media.ts`,
+ * `enet.ts`, `input.ts` and `audio.ts` use) asks here, so one environment variable switches all
+ * of them to another build.
  *
  * Why `PUNKTFUNK_NATIVE_BUILD_DIR`: `npm run test:asan` builds the same sources with
  * AddressSanitizer and UBSan into a copy of `src/native` (`build/asan/native`, see

@@ -11,42 +11,16 @@
  * here as well as in the addon so RTSP can build its DESCRIBE answer without loading native
  * code; a test checks that both agree.
  *
- * Nothing here is on a per-packet path: the sender is created, started, queried, closed.
+ * Nothing here is on a per-packet path: the sender is created, started, queried, closed. The
+ * Effect side (checking the start options with a Schema, the scoped socket, waiting for the
+ * capture to settle) is `src/streams/gamestream/GameStreamAudio.ts`: this module knows nothing of Effect.
  */
-import { Data, Effect, Schedule, Schema, type Scope } from "effect"
-import { createRequire } from "node:module"
-import { addonPath } from "./addonPath.js"
+import { addonLoader } from "./addonLoader.js"
 
 /** `x-ss-general.encryptionEnabled` bit for audio (Sunshine-style negotiation). */
 export const SS_ENC_AUDIO = 0x04
 /** `x-nv-general.featureFlags` bit a Moonlight client sets when audio is encrypted (GFE-style). */
 export const NVFF_AUDIO_ENCRYPTION = 0x20
-
-/** Options the send thread runs with; checked here so a refusal names the field. */
-export const AudioStartOptions = Schema.Struct({
-  /** Numeric address of the launching client; pings from any other host are ignored. */
-  clientHost: Schema.String.pipe(Schema.minLength(1)),
-  /** The 16-character `X-SS-Ping-Payload`, or "" for a client that pings with "PING". */
-  pingPayload: Schema.String.pipe(Schema.filter((s) => s.length === 0 || s.length === 16, {
-    message: () => "pingPayload must be 16 characters (X-SS-Ping-Payload) or empty (legacy PING)"
-  })),
-  /** `x-nv-aqos.packetDuration`: ms of audio per packet. */
-  packetDurationMs: Schema.Literal(5, 10, 20),
-  /** `x-nv-audio.surround.numChannels`: stereo, 5.1 or 7.1. */
-  channels: Schema.Literal(2, 6, 8),
-  /** The launch's `rikey` (32 hex digits) and `rikeyid`, when the client asked for encrypted audio. */
-  encryption: Schema.optional(
-    Schema.Struct({
-      keyHex: Schema.String.pipe(Schema.pattern(/^[0-9a-fA-F]{32}$/)),
-      keyId: Schema.Int
-    })
-  ),
-  /** Where the sound comes from (`PUNKTFUNK_AUDIO`); the native default is silence. */
-  source: Schema.optional(Schema.Literal("auto", "pulse", "silence")),
-  /** A PulseAudio source name (`PUNKTFUNK_AUDIO_DEVICE`); unset = the default sink's monitor. */
-  device: Schema.optional(Schema.String.pipe(Schema.minLength(1)))
-})
-export type AudioStartOptions = typeof AudioStartOptions.Type
 
 /** Counters of the current (or last) session: start() zeroes them; all 0 after close(). */
 export interface AudioCounters {
@@ -105,7 +79,10 @@ export interface AudioStartInput {
   readonly device?: string | undefined
 }
 
-/** The native class. Methods throw (plain `Error`) on misuse; the Effect helpers below wrap them. */
+/**
+ * The native class. Methods throw (plain `Error`) on misuse; `src/streams/gamestream/GameStreamAudio.ts`
+ * wraps them in Effects.
+ */
 export interface GameStreamAudio {
   /** The bound UDP port (the real one when constructed with 0); 0 after close. */
   readonly port: number
@@ -180,109 +157,5 @@ export const audioEncryptionRequested = (settings: {
 }): boolean =>
   (settings.encryptionFlags & SS_ENC_AUDIO) !== 0 || ((settings.nvFeatureFlags ?? 0) & NVFF_AUDIO_ENCRYPTION) !== 0
 
-const modulePath = addonPath("audio", "punktfunk_audio")
-
-let loaded: AudioModule | undefined
-
 /** The audio module; throws with the command to run when it has not been built. */
-export const audio = (): AudioModule => {
-  if (loaded === undefined) {
-    try {
-      loaded = createRequire(import.meta.url)(modulePath) as AudioModule
-    } catch (e) {
-      throw new Error(`the audio module is not built (${modulePath}): run 'npm run build' (${e instanceof Error ? e.message : String(e)})`)
-    }
-  }
-  return loaded
-}
-
-/** Opening, binding or starting the audio sender failed; `message` says why. */
-export class GameStreamAudioError extends Data.TaggedError("GameStreamAudioError")<{ readonly message: string }> {}
-
-const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
-
-/** Binds the audio port for the scope's lifetime (closed, thread joined, when the scope ends). */
-export const openGameStreamAudio = (
-  bind: string,
-  port: number
-): Effect.Effect<GameStreamAudio, GameStreamAudioError, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.try({
-      try: () => new (audio().GameStreamAudio)(bind, port),
-      catch: (e) => new GameStreamAudioError({ message: messageOf(e) })
-    }),
-    (sender) => Effect.sync(() => sender.close())
-  )
-
-/** What a started session's sound turned out to be: the one line its log gets, and at which level. */
-export interface AudioSourceReport {
-  readonly level: "info" | "warning"
-  readonly message: string
-  readonly status: AudioSourceStatus
-}
-
-/** A started sender: where its sound comes from now, and (once settled) what to say about it. */
-export interface AudioStarted {
-  readonly mode: AudioSourceMode
-  readonly status: () => AudioSourceStatus
-  /**
-   * Waits (polling, bounded: the native capture gives up connecting after 3 s) until the capture
-   * runs or failed, then says which sound this session sends and why.
-   */
-  readonly settled: Effect.Effect<AudioSourceReport>
-}
-
-/** The log line for a session's sound (pure, so its wording is tested without a server). */
-export const describeAudioSource = (mode: AudioSourceMode, status: AudioSourceStatus): AudioSourceReport => {
-  if (mode === "silence") return { level: "info", message: "GameStream audio: silence (PUNKTFUNK_AUDIO=silence)", status }
-  if (status.state === "capturing") {
-    return { level: "info", message: `GameStream audio: the desktop's sound (${status.detail}; PUNKTFUNK_AUDIO=${mode})`, status }
-  }
-  const why = status.state === "connecting" ? "PulseAudio did not answer in time" : status.detail || `capture ${status.state}`
-  return mode === "pulse"
-    ? { level: "warning", message: `GameStream audio: silence, although PUNKTFUNK_AUDIO=pulse: ${why} (the stream goes on)`, status }
-    : { level: "info", message: `GameStream audio: silence (PUNKTFUNK_AUDIO=auto found no sound source: ${why})`, status }
-}
-
-/**
- * Checks the options against `AudioStartOptions`, then starts the send thread. `auto` and `pulse`
- * both start the PulseAudio capture (their difference is what the log says when it fails).
- */
-export const startGameStreamAudio = (
-  sender: GameStreamAudio,
-  options: AudioStartInput
-): Effect.Effect<AudioStarted, GameStreamAudioError> =>
-  Schema.decodeUnknown(AudioStartOptions)(options).pipe(
-    Effect.mapError((e) => new GameStreamAudioError({ message: `audio options: ${e.message}` })),
-    Effect.flatMap((checked) => {
-      const mode: AudioSourceMode = checked.source ?? "silence"
-      return Effect.try({
-        try: (): AudioStarted => {
-          sender.start({ ...checked, source: mode === "silence" ? "silence" : "pulse" })
-          const status = () => sender.source()
-          const settled = Effect.sync(status).pipe(
-            Effect.repeat({ while: (s) => s.state === "connecting", schedule: Schedule.spaced("20 millis") }),
-            Effect.timeout("4 seconds"),
-            Effect.ignore,
-            Effect.map(() => describeAudioSource(mode, status()))
-          )
-          return { mode, status, settled }
-        },
-        catch: (e) => new GameStreamAudioError({ message: messageOf(e) })
-      })
-    })
-  )
-
-/**
- * The sender as the session layer drives it (the shape of StreamRunner's `AudioOut`): start with
- * checked options, stop by joining the thread. The socket stays bound for the next session.
- */
-export const gameStreamAudioOut = (
-  sender: GameStreamAudio
-): {
-  readonly start: (options: AudioStartInput) => Effect.Effect<AudioStarted, GameStreamAudioError>
-  readonly stop: Effect.Effect<void>
-} => ({
-  start: (options) => startGameStreamAudio(sender, options),
-  stop: Effect.sync(() => sender.stop())
-})
+export const audio: () => AudioModule = addonLoader<AudioModule>("audio", "punktfunk_audio", "the audio module", "npm run build").load

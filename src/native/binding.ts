@@ -7,8 +7,7 @@
  * `src/native/` (tests) and `dist/native/` (compiled) alike, or in the sanitizer build when
  * `PUNKTFUNK_NATIVE_BUILD_DIR` says so.
  */
-import { createRequire } from "node:module"
-import { addonPath } from "./addonPath.js"
+import { addonLoader } from "./addonLoader.js"
 
 /** Options as the addon reads them (see `src/native/options.h`). */
 export interface NativeOptions {
@@ -261,23 +260,12 @@ export interface NativeModule {
   ) => { readonly y: Buffer; readonly u: Buffer; readonly v: Buffer; readonly path: "avx2" | "portable" }
 }
 
-export const nativeModulePath = addonPath("", "punktfunk_native")
+const pipeline = addonLoader<NativeModule>("", "punktfunk_native", "the native pipeline")
 
-let loaded: NativeModule | undefined
+export const nativeModulePath = pipeline.path
 
 /** The addon; throws with the command to run when it has not been built. */
-export const nativeModule = (): NativeModule => {
-  if (loaded === undefined) {
-    try {
-      loaded = createRequire(import.meta.url)(nativeModulePath) as NativeModule
-    } catch (e) {
-      throw new Error(
-        `the native pipeline is not built (${nativeModulePath}): run 'npm run build:native' (${e instanceof Error ? e.message : String(e)})`
-      )
-    }
-  }
-  return loaded
-}
+export const nativeModule: () => NativeModule = pipeline.load
 
 /** Tells an open failure that retrying cannot fix (bad config, no display, encoder won't open). */
 export const isConfigError = (e: unknown): boolean =>

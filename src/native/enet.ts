@@ -7,8 +7,7 @@
  * sooner or later, by exactly one `disconnect` for the same peer id (also after our own
  * `disconnect(peer, false)`), unless the host is closed first. Peer ids are never reused.
  */
-import { createRequire } from "node:module"
-import { addonPath } from "./addonPath.js"
+import { addonLoader } from "./addonLoader.js"
 
 export interface EnetHostOptions {
   /** IPv4 address to bind (libenet 1.3 is IPv4 only). */
@@ -78,18 +77,5 @@ interface EnetModule {
   readonly EnetHost: new (options: EnetHostOptions, onEvents: (batch: ReadonlyArray<EnetEvent>) => void) => EnetHost
 }
 
-const modulePath = addonPath("enet", "punktfunk_enet")
-
-let loaded: EnetModule | undefined
-
 /** The ENet module; throws with the command to run when it has not been built. */
-export const enet = (): EnetModule => {
-  if (loaded === undefined) {
-    try {
-      loaded = createRequire(import.meta.url)(modulePath) as EnetModule
-    } catch (e) {
-      throw new Error(`the ENet module is not built (${modulePath}): run 'npm run build:native' (${e instanceof Error ? e.message : String(e)})`)
-    }
-  }
-  return loaded
-}
+export const enet: () => EnetModule = addonLoader<EnetModule>("enet", "punktfunk_enet", "the ENet module").load

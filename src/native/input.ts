@@ -8,8 +8,7 @@
  * `XProbe` is a test hook: a second connection that asks where the pointer is and which keys
  * are down, and can hold the focus with a window that records the key events it receives.
  */
-import { createRequire } from "node:module"
-import { addonPath } from "./addonPath.js"
+import { addonLoader } from "./addonLoader.js"
 
 /** What `push` takes as its first argument. */
 export const InjectOpCode = {
@@ -65,18 +64,5 @@ interface InputModule {
   readonly XProbe: new (display: string) => XProbe
 }
 
-const modulePath = addonPath("input", "punktfunk_input")
-
-let loaded: InputModule | undefined
-
 /** The input module; throws with the command to run when it has not been built. */
-export const inputModule = (): InputModule => {
-  if (loaded === undefined) {
-    try {
-      loaded = createRequire(import.meta.url)(modulePath) as InputModule
-    } catch (e) {
-      throw new Error(`the input module is not built (${modulePath}): run 'npm run build:native' (${e instanceof Error ? e.message : String(e)})`)
-    }
-  }
-  return loaded
-}
+export const inputModule: () => InputModule = addonLoader<InputModule>("input", "punktfunk_input", "the input module").load

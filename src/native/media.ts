@@ -4,8 +4,7 @@
  * and the FEC arithmetic for known-answer tests. Nothing here is on a per-packet path: a
  * receiver or sender is created, queried now and then, and closed.
  */
-import { createRequire } from "node:module"
-import { addonPath } from "./addonPath.js"
+import { addonLoader } from "./addonLoader.js"
 
 export interface ReceiverOptions {
   /**
@@ -111,18 +110,5 @@ interface MediaModule {
   readonly monotonicUs: () => number
 }
 
-const modulePath = addonPath("media", "punktfunk_media")
-
-let loaded: MediaModule | undefined
-
 /** The media module; throws with the command to run when it has not been built. */
-export const media = (): MediaModule => {
-  if (loaded === undefined) {
-    try {
-      loaded = createRequire(import.meta.url)(modulePath) as MediaModule
-    } catch (e) {
-      throw new Error(`the media module is not built (${modulePath}): run 'npm run build' (${e instanceof Error ? e.message : String(e)})`)
-    }
-  }
-  return loaded
-}
+export const media: () => MediaModule = addonLoader<MediaModule>("media", "punktfunk_media", "the media module", "npm run build").load

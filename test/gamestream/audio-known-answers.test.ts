@@ -14,11 +14,10 @@ import {
   audio,
   audioEncryptionRequested,
   type AudioStartInput,
-  gameStreamAudioOut,
   OPUS_LAYOUTS,
-  openGameStreamAudio,
   surroundParamsLine
 } from "../../src/native/audio.js"
+import { gameStreamAudioOut, openGameStreamAudio } from "../../src/streams/gamestream/GameStreamAudio.js"
 import { kernelsOf, lcgShards, withKernel } from "../support/FecKernels.js"
 import { audioIv, decryptAudio, parityOf, PARITY_MATRIX, reconstruct } from "./support/AudioReceiver.js"
 

@@ -32,7 +32,8 @@ import type { ControlHandlers } from "./ControlStream.js"
 import { makeInputSink } from "./InputSink.js"
 import type { InputCounters } from "./InputSink.js"
 import { ENCRYPTION_AUDIO, ENCRYPTION_VIDEO } from "./Sdp.js"
-import type { AudioSourceMode, AudioSourceStatus, AudioStarted } from "../../native/audio.js"
+import type { AudioSourceMode, AudioSourceStatus } from "../../native/audio.js"
+import type { AudioStarted } from "./GameStreamAudio.js"
 import type { StreamSettings } from "./StreamSettings.js"
 
 /** What a PLAY is refused with (RTSP answers it as a server error naming the reason). */
