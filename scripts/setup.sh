@@ -8,7 +8,7 @@ APT_PACKAGES=(
   g++ make python3 pkg-config
   libavcodec-dev libavutil-dev libswscale-dev libavformat-dev ffmpeg
   libx11-dev libxext-dev libxtst-dev libxdamage-dev xvfb x11-xserver-utils libssl-dev
-  libenet-dev libopus-dev libpulse-dev pulseaudio pulseaudio-utils
+  libenet-dev libopus-dev libpulse-dev pulseaudio pulseaudio-utils prometheus
   chromium
 )
 

@@ -43,6 +43,8 @@ export const sessionConfigOf = (config: HostConfigShape): SessionConfig | undefi
     tune: config.tune,
     bitrate_kbps: config.bitrateKbps,
     perf: config.perf,
+    // Every frame timed, armed or not, so /metrics always has latency (Pipeline.ts, `measure`).
+    measure: true,
     client: ""
   }
 }

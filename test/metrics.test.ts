@@ -109,8 +109,8 @@ describe("/metrics exposition", () => {
     expect(fps).toHaveLength(1)
     expect(fps[0]!.labels).toEqual({ path: "native", session: "s\"1\\\n" })
     expect(escapeLabelValue("a\\b\"c\nd")).toBe("a\\\\b\\\"c\\nd")
-    expect(find(p, "punktfunk_stage_latency_seconds", { stage: "capture", quantile: "0.5" })[0]!.value).toBe(0.001003)
-    expect(find(p, "punktfunk_stage_latency_seconds", { stage: "encode", quantile: "0.99" })[0]!.value).toBe(0.009)
+    expect(find(p, "punktfunk_stage_latency_seconds", { stage: "capture", percentile: "p50" })[0]!.value).toBe(0.001003)
+    expect(find(p, "punktfunk_stage_latency_seconds", { stage: "encode", percentile: "p99" })[0]!.value).toBe(0.009)
     expect(find(p, "punktfunk_stream_bits_per_second")[0]!.value).toBe(12_500_000)
     expect(find(p, "punktfunk_rtt_seconds")[0]!.value).toBe(0.0015)
     // Not in `measured`: no series, however the window filled the field.
@@ -118,6 +118,24 @@ describe("/metrics exposition", () => {
     expect(find(p, "punktfunk_target_bits_per_second")).toEqual([])
     expect(find(p, "punktfunk_host_latency_seconds")).toEqual([])
     expect(find(p, "punktfunk_active_sessions")[0]!.value).toBe(1)
+  })
+
+  it("host latency only for timed windows, by a percentile label (quantile is the summaries')", () => {
+    const metrics = makeMetrics()
+    const measured: SessionMeta["measured"] = [...NATIVE_MEASURED, "host_p50_us", "host_p99_us"]
+    Effect.runSync(metrics.sessionStarted(session("timed", "native", measured)))
+    Effect.runSync(metrics.sessionStarted(session("untimed", "native", measured)))
+    Effect.runSync(metrics.observe(window("timed", 1)))
+    // A window whose frames were not timed: no stages, and the host total's fields are 0.
+    Effect.runSync(metrics.observe(window("untimed", 1, { stages: [], host_p50_us: 0, host_p99_us: 0 })))
+    const status = { armed: false, sample_count: 0, started_unix_ms: null, elapsed_ms: 0, kind: null, truncated: false, unsaved_id: null, active_sessions: 2 }
+    const p = parseExposition(renderMetrics(Effect.runSync(metrics.snapshot), status))
+    expect(find(p, "punktfunk_host_latency_seconds", { session: "timed", percentile: "p50" })[0]!.value).toBe(0.006)
+    expect(find(p, "punktfunk_host_latency_seconds", { session: "timed", percentile: "p99" })[0]!.value).toBe(0.011)
+    expect(find(p, "punktfunk_host_latency_seconds", { session: "untimed" })).toEqual([])
+    expect(find(p, "punktfunk_stage_latency_seconds", { session: "untimed" })).toEqual([])
+    expect(find(p, "punktfunk_frames_per_second", { session: "untimed" })).toHaveLength(1)
+    expect(p.samples.some((s) => "quantile" in s.labels)).toBe(false)
   })
 
   it.scopedLive("needs the bearer token: none or a wrong one is 401, the right one 200 text/plain", () =>
@@ -170,7 +188,7 @@ describe("/metrics exposition", () => {
       expect(find(p, "punktfunk_windows_total", { path: "native" })[0]!.value).toBe(5)
       expect(find(p, "punktfunk_frames_per_second", { path: "native", session: "n1" })[0]!.value).toBe(59)
       expect(find(p, "punktfunk_frames_per_second", { path: "gamestream", session: "g1" })[0]!.value).toBe(30)
-      expect(find(p, "punktfunk_stage_latency_seconds", { session: "n1", stage: "capture", quantile: "0.99" })[0]!.value).toBe(0.002004)
+      expect(find(p, "punktfunk_stage_latency_seconds", { session: "n1", stage: "capture", percentile: "p99" })[0]!.value).toBe(0.002004)
       expect(find(p, "punktfunk_active_sessions")[0]!.value).toBe(2)
 
       // Armed: the same windows feed the capture and the metrics.
@@ -186,7 +204,7 @@ describe("/metrics exposition", () => {
       expect(find(p, "punktfunk_capture_samples")[0]!.value).toBe(4)
       expect(totals.at(-1)).toBe(expectedFrames)
       for (let i = 1; i < totals.length; i++) expect(totals[i]!).toBeGreaterThanOrEqual(totals[i - 1]!)
-      expect(find(p, "punktfunk_stage_latency_seconds", { session: "n1", stage: "capture", quantile: "0.5" })[0]!.value).toBe(0.001008)
+      expect(find(p, "punktfunk_stage_latency_seconds", { session: "n1", stage: "capture", percentile: "p50" })[0]!.value).toBe(0.001008)
 
       // The session ends: its gauges go, the path's totals stay.
       yield* recorder.unregisterSession("n1")
@@ -214,8 +232,13 @@ describe("/metrics exposition", () => {
       }
       expect(find(p!, "punktfunk_windows_total", { path: "native" })[0]!.value).toBeGreaterThanOrEqual(3)
       expect(find(p!, "punktfunk_frames_per_second", { path: "native" })[0]!.value).toBe(60)
-      // Disarmed and not in perf mode: stages are not timed, so no stage series.
+      // Disarmed and not in perf mode: the fake source times nothing, so no stage series, and no
+      // host latency either (its windows carry 0 there: absent, never a 0 s latency).
       expect(find(p!, "punktfunk_stage_latency_seconds")).toEqual([])
+      expect(find(p!, "punktfunk_host_latency_seconds")).toEqual([])
+      // Nothing uses the label Prometheus reserves for summaries.
+      expect(p!.samples.some((s) => "quantile" in s.labels)).toBe(false)
+      expect(find(p!, "punktfunk_target_frames_per_second", { path: "native" })[0]!.value).toBe(60)
     })
   )
 })

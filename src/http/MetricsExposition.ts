@@ -7,10 +7,16 @@
  * `path` and `session` labels and vanish when the session ends; counters carry only `path`,
  * so they survive sessions and stay monotonic for `rate()`.
  *
- * Stage latencies exist only for windows that were measured: the pipeline times stages only
- * while a capture is armed (or `PUNKTFUNK_PERF=1`), so a disarmed host shows fps and bitrate
- * but no stage series. The quantile label is on a gauge (the last window's p50/p99), not a
- * summary: there is no `_sum`/`_count` to offer.
+ * Latency exists only for windows whose frames were timed (stage and host total alike): an
+ * untimed window has no series, never a `0` that a dashboard would draw as "no latency". The
+ * host's own sessions time every frame, armed or not (`measure` in `Pipeline.ts`: ≈ 0.2–0.3 µs
+ * per frame), so a real host always has them; a window without stage timings (the fake source
+ * disarmed, a still screen that encoded nothing) has none.
+ *
+ * Why the percentile is a `percentile` label ("p50", "p99") on a gauge and not a `summary`:
+ * the values are the host's own percentiles of one aggregation window, and Prometheus reserves
+ * `quantile` for summaries, whose `_sum` and `_count` are counters over the process's life —
+ * which a per-window p50/p99 cannot honestly supply. A gauge with its own label is what they are.
  */
 import type { MeasuredField, StatsStatus, StreamKind } from "../api/Stats.js"
 import type { ConnectionCounters } from "../services/ConnectionLimiter.js"
@@ -65,9 +71,10 @@ export const renderMetrics = (
   connections: Readonly<Record<string, ConnectionCounters | undefined>> = {}
 ): string => {
   const family = (name: string, type: Family["type"], help: string): Family => ({ name, type, help, samples: [] })
-  const stage = family("punktfunk_stage_latency_seconds", "gauge", "Per-stage frame latency of the session's last measured window, by quantile (0.5, 0.99).")
-  const host = family("punktfunk_host_latency_seconds", "gauge", "Host latency from frame deadline to last datagram out, last window, by quantile.")
+  const stage = family("punktfunk_stage_latency_seconds", "gauge", "Per-stage frame latency of the session's last timed window, by percentile (p50, p99).")
+  const host = family("punktfunk_host_latency_seconds", "gauge", "Host latency from frame deadline to last datagram out, last timed window, by percentile (p50, p99).")
   const fps = family("punktfunk_frames_per_second", "gauge", "Frames per second the session served in its last window (new pictures and repeats of an unchanged one).")
+  const targetFps = family("punktfunk_target_frames_per_second", "gauge", "The frame rate the session was opened with.")
   const repeat = family("punktfunk_repeat_frames_per_second", "gauge", "Repeated (unchanged) frames per second in the session's last window.")
   const bits = family("punktfunk_stream_bits_per_second", "gauge", "Video bits per second sent in the session's last window.")
   const target = family("punktfunk_target_bits_per_second", "gauge", "The session's target video bitrate.")
@@ -95,12 +102,16 @@ export const renderMetrics = (
     const base: Labels = [["path", meta.kind], ["session", meta.session_id]]
     const has = (field: MeasuredField) => meta.measured.includes(field)
     for (const s of window.stages) {
-      stage.samples.push({ labels: [...base, ["stage", s.name], ["quantile", "0.5"]], value: sec(s.p50_us) })
-      stage.samples.push({ labels: [...base, ["stage", s.name], ["quantile", "0.99"]], value: sec(s.p99_us) })
+      stage.samples.push({ labels: [...base, ["stage", s.name], ["percentile", "p50"]], value: sec(s.p50_us) })
+      stage.samples.push({ labels: [...base, ["stage", s.name], ["percentile", "p99"]], value: sec(s.p99_us) })
     }
-    if (has("host_p50_us")) host.samples.push({ labels: [...base, ["quantile", "0.5"]], value: sec(window.host_p50_us) })
-    if (has("host_p99_us")) host.samples.push({ labels: [...base, ["quantile", "0.99"]], value: sec(window.host_p99_us) })
+    // The host total is timed with the stages: a window without stage timings has no host total
+    // either (its host_p50_us/p99_us are 0 there, not a measurement).
+    const timed = window.stages.length > 0
+    if (timed && has("host_p50_us")) host.samples.push({ labels: [...base, ["percentile", "p50"]], value: sec(window.host_p50_us) })
+    if (timed && has("host_p99_us")) host.samples.push({ labels: [...base, ["percentile", "p99"]], value: sec(window.host_p99_us) })
     if (has("fps")) fps.samples.push({ labels: base, value: window.fps })
+    targetFps.samples.push({ labels: base, value: meta.fps })
     if (has("repeat_fps")) repeat.samples.push({ labels: base, value: window.repeat_fps })
     if (has("mbps")) bits.samples.push({ labels: base, value: window.mbps * 1e6 })
     if (has("bitrate_kbps")) target.samples.push({ labels: base, value: window.bitrate_kbps * 1e3 })
@@ -143,7 +154,7 @@ export const renderMetrics = (
   }
 
   const all = [
-    stage, host, fps, repeat, bits, target, rtt, split, windows, ...counters, armed, samples, truncated, unsaved, active,
+    stage, host, fps, targetFps, repeat, bits, target, rtt, split, windows, ...counters, armed, samples, truncated, unsaved, active,
     open, authenticated, streams, inHeadBytes, refused, evicted, timeouts, streamsRefused
   ]
   return all.map(renderFamily).join("\n") + "\n"

@@ -51,7 +51,8 @@ export const optionsOf = (config: SessionConfig, extras: NativeExtras): NativeOp
   preset: config.preset,
   tune: config.tune,
   bitrate_kbps: config.bitrate_kbps,
-  perf: config.perf,
+  // The addon's `perf` is "time every frame": asked for by perf or by the host's always-on metrics.
+  perf: config.perf || config.measure === true,
   ...(config.media === undefined ? {} : { media: config.media }),
   ...(config.gamestream === undefined ? {} : { gamestream: config.gamestream }),
   ...extras

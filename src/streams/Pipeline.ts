@@ -35,8 +35,14 @@ export const SessionConfig = Schema.Struct({
   preset: Schema.String,
   tune: Schema.String,
   bitrate_kbps: Schema.Number,
-  /** `PUNKTFUNK_PERF=1`: measure every frame whether or not a capture is armed. */
+  /** `PUNKTFUNK_PERF=1`: measure every frame whether or not a capture is armed, and log a perf line per window. */
   perf: Schema.Boolean,
+  /**
+   * Time every frame whether or not a capture is armed, without perf lines: the host's sessions
+   * set it so `/metrics` always has stage and host latency (≈ 0.2–0.3 µs per frame, see
+   * BENCHMARKS.md). Absent (tests of the addon's gating, benches): only when armed or `perf`.
+   */
+  measure: Schema.optional(Schema.Boolean),
   /** The client this session streams to (fingerprint prefix), or "" when none. */
   client: Schema.String,
   /**
