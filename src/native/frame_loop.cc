@@ -168,8 +168,9 @@ void FrameLoop::run() {
       idr_requested_.store(false, std::memory_order_relaxed);
       idr = true;
     }
-    // GameStream: a client learned since the last frame gets an IDR first; before any client,
-    // the frame is encoded (the stream stays warm) but not packetized.
+    // GameStream: a client learned since the last frame gets an IDR first (also on a still
+    // screen); before any client, a new picture is encoded (the stream stays warm) but not
+    // packetized.
     bool sink_idr = false;
     sink_->begin_frame(&sink_idr);
     if (sink_idr) idr = true;
