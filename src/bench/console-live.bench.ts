@@ -105,6 +105,7 @@ export default async (): Promise<BenchReport> => {
   const loadBefore = os.loadavg()[0] ?? Number.NaN
   let frames: Frames
   let taskMs = Number.NaN
+  let split = { script: Number.NaN, style: Number.NaN, layout: Number.NaN }
   try {
     const page = await context.newPage()
     await page.goto(`${host.url}/#token=${host.token}`)
@@ -117,11 +118,13 @@ export default async (): Promise<BenchReport> => {
     )
     const cdp = await context.newCDPSession(page)
     await cdp.send("Performance.enable")
-    const taskSeconds = async () =>
-      (await cdp.send("Performance.getMetrics")).metrics.find((m) => m.name === "TaskDuration")?.value ?? Number.NaN
-    const before = await taskSeconds()
+    const metrics = async () => new Map((await cdp.send("Performance.getMetrics")).metrics.map((m) => [m.name, m.value]))
+    const before = await metrics()
     frames = (await page.evaluate(timeFrames(CAP))) as Frames
-    taskMs = ((await taskSeconds()) - before) * 1000
+    const after = await metrics()
+    const spent = (name: string) => ((after.get(name) ?? Number.NaN) - (before.get(name) ?? Number.NaN)) * 1000
+    taskMs = spent("TaskDuration")
+    split = { script: spent("ScriptDuration"), style: spent("RecalcStyleDuration"), layout: spent("LayoutDuration") }
     await fetch(`${host.url}/api/v1/stats/stop`, { method: "POST", headers: { authorization: `Bearer ${host.token}` } })
   } finally {
     await context.close().catch(() => undefined)
@@ -145,7 +148,9 @@ export default async (): Promise<BenchReport> => {
       `| | frames | frame interval p50 | p99 | max | frames over 20 ms | main-thread time per arriving sample |`,
       `|---|---|---|---|---|---|---|`,
       ...(BEFORE === undefined ? [] : [`| before (issue 15) | ${BEFORE} |`]),
-      `| now | ${intervals.length} | ${f(pct(sorted, 0.5))} | ${f(pct(sorted, 0.99))} | ${f(sorted[sorted.length - 1] ?? Number.NaN)} | ${late} (${((100 * late) / Math.max(1, intervals.length)).toFixed(0)}%) | ${f(taskMs / Math.max(1, arrived))} |`
+      `| now | ${intervals.length} | ${f(pct(sorted, 0.5))} | ${f(pct(sorted, 0.99))} | ${f(sorted[sorted.length - 1] ?? Number.NaN)} | ${late} (${((100 * late) / Math.max(1, intervals.length)).toFixed(0)}%) | ${f(taskMs / Math.max(1, arrived))} |`,
+      ``,
+      `Main-thread time per arriving sample, split: script ${f(split.script / Math.max(1, arrived))}, style ${f(split.style / Math.max(1, arrived))}, layout ${f(split.layout / Math.max(1, arrived))}, the rest (paint, compositing, tasks) ${f((taskMs - split.script - split.style - split.layout) / Math.max(1, arrived))}.`
     ]
   }
 }
