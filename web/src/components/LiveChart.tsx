@@ -52,6 +52,19 @@ const niceCeil = (v: number): number => {
   return 10 * p
 }
 
+/**
+ * The time axis moves in steps, not with every window: its ends snap to a grid a few percent of
+ * the span wide, so most windows land inside the current range. Then nothing but the last chunk's
+ * paths changes, and the browser repaints that strip instead of the whole chart.
+ */
+const steppedDomain = (first: number, last: number): readonly [number, number] => {
+  const span = Math.max(1, last - first)
+  const q = 10 ** Math.floor(Math.log10(span)) / 4
+  const lo = Math.floor(first / q) * q
+  const hi = Math.max(lo + q, Math.ceil((last + span * 0.02) / q) * q)
+  return [lo, hi]
+}
+
 /** One chunk's path; memoised on the chunk and its point count, so only the last chunk re-renders. */
 const ChunkLine = memo(function ChunkLine({ chunk, count: _count, k, color, dashed }: { chunk: Chunk; count: number; k: number; color: string; dashed: boolean }) {
   return (
@@ -83,8 +96,7 @@ export const LiveChart = (props: LiveChartProps) => {
 
   const first = samples[0]
   const last = samples[samples.length - 1]
-  const lo = (first?.t_ms ?? 0) / 1000
-  const hi = Math.max(lo + 1, (last?.t_ms ?? 0) / 1000)
+  const [lo, hi] = steppedDomain((first?.t_ms ?? 0) / 1000, (last?.t_ms ?? 0) / 1000)
   const yMax = niceCeil(Math.max(main.max, over?.max ?? 0, props.budgetMs ?? 0) * 1.1)
   const digits = props.digits ?? 1
   const tick = elapsedTick(hi - lo)
