@@ -203,7 +203,7 @@ void FrameLoop::run() {
     sink_->send(encoded, deadline / 1000);
     const uint64_t t_sent = measure ? now_ns() : 0;
 
-    still_->encoded(fresh, encoded.bytes, deadline);
+    still_->encoded(fresh, idr, encoded.bytes, deadline);
     window_->count_frame(!fresh, encoded.bytes, true);
     frames_.fetch_add(1, std::memory_order_relaxed);
     encoded_.fetch_add(1, std::memory_order_relaxed);

@@ -144,18 +144,21 @@ void Sink::send(const EncodedFrame& frame, uint64_t capture_us) {
 // arrives, and then asks at once for an IDR (or reference invalidation, answered with an IDR).
 // So the last change of a burst lost on the network would stay broken on screen until the next
 // change. A repeat every 100 ms bounds that: recovery within 100 ms plus a round trip, about what
-// a moving stream gets. (Sunshine, for comparison, keeps encoding a still screen at a minimum
+// a moving stream gets. (That pace holds for a second after each new picture or key frame; then
+// one repeat a second, see still_policy.h.) (Sunshine, for comparison, keeps encoding a still screen at a minimum
 // rate, for picture quality; our refinement after each change covers that, see still_policy.h.)
-// Cost: ten encodes a second of a picture the encoder already has. No conversion, but libx264
-// still analyses the whole picture: on a busy 2-core VM ≈ 5 ms per 720p keepalive of a detailed
-// still picture, so a still GameStream desktop costs the host about a ninth of a moving one
-// (`npm run bench -- x11-still`); a plain desktop codes to a few dozen bytes and costs less.
+// Cost: an encode of a picture the encoder already has — no conversion, but libx264 still
+// analyses the whole picture: on a busy 2-core VM ≈ 5 ms per 720p keepalive of a detailed still
+// picture (a plain desktop codes to a few dozen bytes and costs less). Ten a second would cost a
+// ninth of a moving desktop; after the first second it is one a second (`npm run bench --
+// x11-still`).
 //
 // punktfunk/1 (src/client): the same blindness — the receiver counts a frame dropped only when
 // shards of a later frame arrive, and the client asks for an IDR at its once-a-second report
 // (StreamLoop.ts); it has no timeout on video (reports go over the control connection either
-// way). A repeat every 500 ms therefore makes a lost last change visible before the next report
-// but one (at most 1.5 s); repeating faster would not bring the IDR sooner.
+// way). A repeat every 500 ms (for the first second, then one a second, as above) therefore
+// makes a lost last change visible before the next report but one (at most 1.5 s); repeating
+// faster would not bring the IDR sooner.
 //
 // No client (measurement or a dump file): nothing to keep alive; only refinement and requested
 // key frames reach the encoder.

@@ -15,7 +15,14 @@
 // 3. A keepalive: the path asks to see a frame every `keepalive_ns` while still (0 = never).
 //    Both clients notice a lost frame only when a later one arrives; without one, the last change
 //    lost on the network would leave a broken picture until the next change. Why each path picks
-//    its interval is in sink.cc (Sink::still_keepalive_ns).
+//    its interval is in sink.cc (Sink::still_keepalive_ns). That interval holds for the first
+//    second after a frame the client must not miss (a new picture or a key frame); after that,
+//    one keepalive a second. Why slower then: a keepalive only reveals the loss of the frames
+//    before it, and within that second several have gone out, so what mattered is known to have
+//    arrived or been asked for again; a lost keepalive itself changes nothing on screen (its
+//    picture is the one shown), and the next change reveals it. The slow one stays (rather than
+//    none) because clients are built for a stream that never stops for long — Sunshine, the
+//    host most Moonlight clients stream from, encodes a still screen at a minimum rate.
 //
 // Everything here is plain arithmetic on the frame thread: no clock read, no allocation.
 #pragma once
@@ -28,16 +35,24 @@ class StillPolicy {
   StillPolicy(uint64_t keepalive_ns, uint64_t refine_cutoff_bytes, int fps)
       : keepalive_ns_(keepalive_ns), refine_cutoff_(refine_cutoff_bytes), refine_frames_(fps / 2 > 4 ? fps / 2 : 4) {}
 
+  static constexpr uint64_t kFastSpanNs = 1'000'000'000ull;
+  static constexpr uint64_t kSlowKeepaliveNs = 1'000'000'000ull;
+
   // Before encoding: does this unchanged frame go to the encoder? (Changed frames always do.)
   bool encode_repeat(bool idr, uint64_t deadline_ns) const {
     if (idr || refine_left_ > 0 || !encoded_any_) return true;
-    return keepalive_ns_ > 0 && deadline_ns - last_encoded_ns_ >= keepalive_ns_;
+    if (keepalive_ns_ == 0) return false;
+    const bool fast = deadline_ns - last_vital_ns_ < kFastSpanNs;
+    const uint64_t interval = fast || keepalive_ns_ > kSlowKeepaliveNs ? keepalive_ns_ : kSlowKeepaliveNs;
+    return deadline_ns - last_encoded_ns_ >= interval;
   }
 
-  // After a frame went through the encoder: `fresh` = its picture was new; `bytes` its size.
-  void encoded(bool fresh, uint64_t bytes, uint64_t deadline_ns) {
+  // After a frame went through the encoder: `fresh` = its picture was new, `idr` = it was a
+  // requested key frame; `bytes` its size.
+  void encoded(bool fresh, bool idr, uint64_t bytes, uint64_t deadline_ns) {
     encoded_any_ = true;
     last_encoded_ns_ = deadline_ns;
+    if (fresh || idr) last_vital_ns_ = deadline_ns;
     if (fresh) {
       refine_left_ = refine_frames_;
     } else if (refine_left_ > 0) {
@@ -50,6 +65,7 @@ class StillPolicy {
   uint64_t refine_cutoff_;
   int refine_frames_;
   uint64_t last_encoded_ns_ = 0;
+  uint64_t last_vital_ns_ = 0;  // the last new picture or key frame
   int refine_left_ = 0;
   bool encoded_any_ = false;
 };

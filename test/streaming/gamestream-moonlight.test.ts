@@ -461,11 +461,12 @@ describe("GameStream with Moonlight's own client library (moonlight-common-c)", 
       const s = yield* pairAndLaunch("moonlight-common-c-still", SMALL, false, { PUNKTFUNK_SOURCE: "x11", PUNKTFUNK_DISPLAY: x.display })
       const bitstream = path.join(buildDir, "still.h264")
       // Nothing changes on the screen: the host sends the first picture as an IDR, then a
-      // keepalive repeat every 100 ms (src/native/sink.cc). The library must neither time out nor
-      // call the pause a loss; its own IDR request (after 8 frames) and the frames the harness
-      // drops (10%: on a still screen a frame is one datagram, so a drop loses a frame, seen at
-      // the next keepalive) must each bring a key frame although nothing moves.
-      const run = yield* s.connect(SMALL, bitstream, { ready: 10, idrat: 8, stopat: 40, videoloss: 10, videoburst: 3, lossseed: 11 })
+      // keepalive repeat every 100 ms, then every second (src/native/sink.cc, still_policy.h). The
+      // library must neither time out nor call the pause a loss; its own IDR request (after 8
+      // frames) and the frames the harness drops (10% in bursts of 3 datagrams: on a still screen
+      // a burst loses a whole frame, seen at the next keepalive) must each bring a key frame
+      // although nothing moves.
+      const run = yield* s.connect(SMALL, bitstream, { ready: 10, idrat: 8, stopat: 24, videoloss: 10, videoburst: 3, lossseed: 11 })
       const summary = yield* judge(run, SMALL, "h264", bitstream)
       const failure = () => `${JSON.stringify(summary)}\n${run.log()}`
       expect(summary.idrAfterRequest, failure()).toBeGreaterThanOrEqual(1)
