@@ -83,7 +83,12 @@ const streamOptions = {
   loss: text("loss", "0", "drop this share (0 to below 1) of arriving packets, to watch FEC repair them"),
   save: Options.text("save").pipe(Options.withDescription("write the received bitstream to this file"), Options.optional),
   seconds: Options.text("seconds").pipe(Options.withDescription("stop after this many seconds (default: until the host ends)"), Options.optional),
-  printEvery: text("print-every", "1", "print the stats every N seconds")
+  printEvery: text("print-every", "1", "print the stats every N seconds"),
+  clockShiftMs: text(
+    "clock-shift-ms",
+    "0",
+    "pretend this machine's clock reads this many ms later (negative: earlier), as a second machine's would: the latency shown and reported stays the same"
+  )
 }
 
 const streamCommand = Command.make("stream", streamOptions, (o) =>
@@ -96,6 +101,7 @@ const streamCommand = Command.make("stream", streamOptions, (o) =>
     const printEvery = yield* integer("print-every", o.printEvery, 1, 3600)
     const seconds = Option.isNone(o.seconds) ? undefined : yield* integer("seconds", o.seconds.value, 1, 86_400)
     const save = Option.getOrUndefined(o.save)
+    const clockShiftMs = yield* integer("clock-shift-ms", o.clockShiftMs, -(10 ** 12), 10 ** 12)
     const pinned = yield* pinnedHost(o.dir, endpoint)
     return yield* Effect.scoped(
       Effect.gen(function* () {
@@ -105,6 +111,7 @@ const streamCommand = Command.make("stream", streamOptions, (o) =>
           bind: "0.0.0.0",
           codec,
           simulateLoss: loss,
+          clockShiftUs: clockShiftMs * 1000,
           ...(save === undefined ? {} : { savePath: save })
         })
         yield* Effect.addFinalizer(() => Effect.sync(() => receiver.close()))
@@ -118,7 +125,9 @@ const streamCommand = Command.make("stream", streamOptions, (o) =>
           udp_port: udpPort,
           fec_percent: yield* integer("fec-percent", o.fecPercent, 0, 100)
         }
-        const session = yield* connect({ endpoint, identity, pinnedHost: pinned, name: o.name, request })
+        // The pings' stamps are read on the receiver's clock, so the offset they give applies to
+        // the receiver's latencies (and a shifted clock shifts both).
+        const session = yield* connect({ endpoint, identity, pinnedHost: pinned, name: o.name, request, clockUs: () => receiver.clockUs() })
         const params = session.welcome.media
         if (params === undefined) return yield* new ClientError({ message: "the host offered no media for this session" })
         if (params.mtu !== 1400) return yield* new ClientError({ message: `the host uses an MTU of ${params.mtu}; this client expects 1400` })
@@ -150,9 +159,18 @@ const streamCommand = Command.make("stream", streamOptions, (o) =>
         )
         // One machine-readable line for scripts, tests and benchmarks.
         const sorted = [...latencies.all].sort((a, b) => a - b)
+        const offset = session.clockOffset()
         const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0
         yield* Console.log(
-          `summary ${JSON.stringify({ reason, ...total, latency_p50_us: at(50), latency_p99_us: at(99), latency_frames: sorted.length })}`
+          `summary ${JSON.stringify({
+            reason,
+            ...total,
+            latency_p50_us: at(50),
+            latency_p99_us: at(99),
+            latency_frames: sorted.length,
+            clock_offset_us: offset?.offsetUs ?? null,
+            clock_offset_bound_us: offset === undefined ? null : offset.delayUs / 2
+          })}`
         )
       })
     )

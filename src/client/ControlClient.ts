@@ -12,6 +12,8 @@ import { randomInt } from "node:crypto"
 import * as tls from "node:tls"
 import { fingerprintOfDer } from "../services/Certificates.js"
 import type { CertificatePair } from "../services/Certificates.js"
+import { PingStamps } from "./ClockOffset.js"
+import type { OffsetEstimate } from "./ClockOffset.js"
 import { framed } from "../streams/punktfunk1/Framed.js"
 import type { Framed } from "../streams/punktfunk1/Framed.js"
 import {
@@ -172,6 +174,8 @@ export interface ClientSession {
   /** The bitrate the host last confirmed (the requested one until a change is answered). */
   readonly bitrateKbps: () => number
   readonly pings: () => number
+  /** The client's clock minus the host's, from the pings so far (undefined before the first exchange). */
+  readonly clockOffset: () => OffsetEstimate | undefined
 }
 
 /**
@@ -186,6 +190,11 @@ export const connect = (options: {
   readonly name: string
   readonly request: SessionRequest
   readonly answerPings?: boolean
+  /**
+   * The client's clock (µs) for the ping exchanges: the media receiver's, so the offset it yields
+   * applies to the receiver's latencies. Defaults to this process's monotonic clock.
+   */
+  readonly clockUs?: () => number
 }): Effect.Effect<ClientSession, ClientError, Scope.Scope> =>
   Effect.gen(function* () {
     const { conn, hostFingerprint } = yield* open(options.endpoint, options.identity)
@@ -200,6 +209,8 @@ export const connect = (options: {
     if (first._tag !== "Welcome") return yield* new ClientError({ message: `expected Welcome, got ${first._tag}` })
     let pings = 0
     let bitrate = options.request.bitrate_kbps
+    const clockUs = options.clockUs ?? (() => Number(process.hrtime.bigint() / 1000n))
+    const stamps = new PingStamps()
     const run = Effect.gen(function* () {
       while (true) {
         const m = yield* hear(conn).pipe(
@@ -207,8 +218,14 @@ export const connect = (options: {
         )
         if (m === undefined) return "the host closed the connection"
         if (m._tag === "Ping") {
+          const t2 = clockUs()
           pings++
-          if (options.answerPings !== false) yield* say(conn, new Echo({ id: m.id }))
+          if (m.echo !== undefined) stamps.echoArrived(m.echo.id, m.echo.host_us)
+          if (options.answerPings !== false) {
+            const t3 = clockUs()
+            yield* say(conn, new Echo({ id: m.id }))
+            if (m.host_us !== undefined) stamps.answered(m.id, m.host_us, t2, t3)
+          }
         } else if (m._tag === "BitrateApplied") bitrate = m.kbps
         else if (m._tag === "Goodbye") return m.reason
       }
@@ -222,6 +239,7 @@ export const connect = (options: {
       requestIdr: say(conn, new IdrRequest()),
       setBitrate: (kbps) => say(conn, new BitrateChange({ kbps })),
       bitrateKbps: () => bitrate,
-      pings: () => pings
+      pings: () => pings,
+      clockOffset: () => stamps.offset.best()
     }
   })

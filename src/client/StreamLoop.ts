@@ -21,6 +21,9 @@ export interface SecondStats {
   readonly decode_errors: number
   readonly latency_p50_us: number
   readonly latency_p99_us: number
+  /** The client's clock minus the host's (µs) behind these latencies, and its ± bound. */
+  readonly clock_offset_us: number | undefined
+  readonly clock_offset_bound_us: number | undefined
   readonly total: ReceiverCounters
 }
 
@@ -32,7 +35,7 @@ export const formatSecond = (s: SecondStats): string =>
   `dropped=${s.frames_dropped} decode_errors=${s.decode_errors} latency p50=${(s.latency_p50_us / 1000).toFixed(1)} ms ` +
   `p99=${(s.latency_p99_us / 1000).toFixed(1)} ms`
 
-/** Every capture→decoded latency of the session so far (µs), for the closing summary. */
+/** Every capture→decoded latency of the session so far (µs, on the host's clock), for the closing summary. */
 export interface LatencyLog {
   readonly all: Array<number>
 }
@@ -54,7 +57,17 @@ export const streamLoop = (
     let second = 0
     const tick = Effect.gen(function* () {
       const now = receiver.counters()
-      const latencies = receiver.latenciesSince(previous.latency_count).sort((a, b) => a - b)
+      // The receiver records decode time (its clock) minus capture stamp (the host's clock); the
+      // latency is that minus the clocks' offset. Until the first ping exchange gives an offset
+      // the frames are not counted: a latency off by the clocks' difference is not a latency.
+      const offset = session.clockOffset()
+      const latencies =
+        offset === undefined
+          ? []
+          : receiver
+              .latenciesSince(previous.latency_count)
+              .map((raw) => Math.max(0, raw - offset.offsetUs))
+              .sort((a, b) => a - b)
       // Bounded by the session: 60 fps for an hour is 216,000 numbers.
       if (log.all.length < 1_000_000) log.all.push(...latencies)
       const delta = {
@@ -79,7 +92,8 @@ export const streamLoop = (
           fec_recovered: delta.fec_recovered,
           frames_decoded: delta.frames_decoded,
           frames_dropped: delta.frames_dropped,
-          decode_us: delta.frames_decoded > 0 ? delta.decode_us / delta.frames_decoded : 0
+          decode_us: delta.frames_decoded > 0 ? delta.decode_us / delta.frames_decoded : 0,
+          ...(latencies.length === 0 ? {} : { e2e_p50_us: percentile(latencies, 50), e2e_p99_us: percentile(latencies, 99) })
         })
       )
       onSecond({
@@ -92,6 +106,8 @@ export const streamLoop = (
         decode_errors: delta.decode_errors,
         latency_p50_us: percentile(latencies, 50),
         latency_p99_us: percentile(latencies, 99),
+        clock_offset_us: offset?.offsetUs,
+        clock_offset_bound_us: offset === undefined ? undefined : offset.delayUs / 2,
         total: now
       })
     })

@@ -20,6 +20,11 @@ export interface ReceiverOptions {
   /** Append every reassembled frame (Annex B) to this file. */
   readonly savePath?: string
   readonly mtu?: number
+  /**
+   * Added to every reading of the receiver's clock (µs): makes one machine behave like two whose
+   * monotonic clocks started apart (tests of the clock-offset estimate).
+   */
+  readonly clockShiftUs?: number
 }
 
 export interface ReceiverCounters {
@@ -44,8 +49,14 @@ export interface ReceiverCounters {
 export interface MediaReceiver {
   readonly port: number
   counters(): ReceiverCounters
-  /** Capture→decoded latencies (µs) recorded after the `latency_count` given. */
+  /**
+   * Per decoded frame after the `latency_count` given: the receiver's clock at decode minus the
+   * frame's capture stamp on the host's clock (µs, signed). The capture→decoded latency once the
+   * clocks' offset is subtracted (zero offset on one machine).
+   */
   latenciesSince(count: number): Array<number>
+  /** The receiver's clock now, µs (CLOCK_MONOTONIC plus `clockShiftUs`). */
+  clockUs(): number
   /** Begins receiving with the session's key (for a receiver opened without one). */
   start(keyHex: string): void
   /** Stops and joins the receive thread. */

@@ -43,6 +43,9 @@ interface ClientSummary {
   readonly packets_lost: number
   readonly fec_recovered: number
   readonly latency_p50_us: number
+  readonly latency_p99_us: number
+  readonly clock_offset_us: number | null
+  readonly clock_offset_bound_us: number | null
 }
 
 const summaryOf = (output: string): ClientSummary => {
@@ -128,5 +131,23 @@ describe("punktfunk/1 end to end on loopback", () => {
     const total = (f: "fec_recovered" | "packets_dropped") => c.samples.reduce((n, x) => n + x[f], 0)
     expect(total("fec_recovered")).toBeGreaterThan(0)
     expect(total("packets_dropped")).toBeGreaterThan(0)
+  })
+
+  it("a client whose clock is an hour ahead or behind reports the same capture→decoded latency: the offset comes from the pings", async () => {
+    const { host, common } = await startPairedHost()
+    const HOUR_US = 3_600_000_000
+    for (const shiftMs of [3_600_000, -3_600_000]) {
+      const run = await runClient(["stream", ...common, "--seconds", "5", "--clock-shift-ms", String(shiftMs)])
+      expect(run.code, run.output).toBe(0)
+      const s = summaryOf(run.output)
+      // The estimate lands within its own bound of the real shift (plus a millisecond for the
+      // rounding of the clocks to µs and the moment between reading two of them)…
+      expect(s.clock_offset_us, run.output).not.toBeNull()
+      expect(Math.abs((s.clock_offset_us ?? 0) - Math.sign(shiftMs) * HOUR_US), run.output).toBeLessThanOrEqual((s.clock_offset_bound_us ?? 0) + 1000)
+      // …so the latency is a latency, not the hour: without the offset it would read 3.6e9 µs
+      // (or 0 after clamping an hour behind).
+      expect(s.latency_p50_us, run.output).toBeGreaterThan(0)
+      expect(s.latency_p99_us, run.output).toBeLessThan(2_000_000)
+    }
   })
 })

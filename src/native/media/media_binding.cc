@@ -47,7 +47,8 @@ class Receiver : public Napi::ObjectWrap<Receiver> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "MediaReceiver",
                        {InstanceAccessor<&Receiver::Port>("port"), InstanceMethod<&Receiver::Counters>("counters"),
-                        InstanceMethod<&Receiver::Latencies>("latenciesSince"), InstanceMethod<&Receiver::Start>("start"),
+                        InstanceMethod<&Receiver::Latencies>("latenciesSince"), InstanceMethod<&Receiver::ClockUs>("clockUs"),
+                        InstanceMethod<&Receiver::Start>("start"),
                         InstanceMethod<&Receiver::Close>("close")});
   }
   explicit Receiver(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Receiver>(info) {
@@ -69,6 +70,7 @@ class Receiver : public Napi::ObjectWrap<Receiver> {
     c.simulate_loss = num(o, "simulateLoss", 0);
     c.save_path = str(o, "savePath", "");
     c.mtu = static_cast<int>(num(o, "mtu", 1400));
+    c.clock_shift_us = static_cast<int64_t>(num(o, "clockShiftUs", 0));
     std::string error;
     receiver_ = MediaReceiver::open(c, &error);
     if (!receiver_) Napi::Error::New(env, "media receiver: " + error).ThrowAsJavaScriptException();
@@ -107,8 +109,11 @@ class Receiver : public Napi::ObjectWrap<Receiver> {
     if (!receiver_) return Napi::Array::New(env);
     const auto values = receiver_->latencies_since(since);
     Napi::Array out = Napi::Array::New(env, values.size());
-    for (size_t i = 0; i < values.size(); i++) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, values[i]));
+    for (size_t i = 0; i < values.size(); i++) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(values[i])));
     return out;
+  }
+  Napi::Value ClockUs(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), receiver_ ? static_cast<double>(receiver_->clock_us()) : 0);
   }
   // start(keyHex): begin receiving on the port already bound (see MediaReceiver::start).
   Napi::Value Start(const Napi::CallbackInfo& info) {

@@ -325,10 +325,9 @@ void MediaReceiver::decode(const uint8_t* data, size_t len, uint64_t capture_us)
   }
   while (avcodec_receive_frame(decoder_, frame_) == 0) {
     decoded_.fetch_add(1, std::memory_order_relaxed);
-    const uint64_t now_us = now_ns() / 1000;
+    const int64_t raw = clock_us() - static_cast<int64_t>(capture_us);
     const uint64_t n = latency_count_.load(std::memory_order_relaxed);
-    latencies_[n % kLatencyRing].store(static_cast<uint32_t>(now_us > capture_us ? now_us - capture_us : 0),
-                                       std::memory_order_relaxed);
+    latencies_[n % kLatencyRing].store(raw, std::memory_order_relaxed);
     latency_count_.store(n + 1, std::memory_order_release);
     av_frame_unref(frame_);
   }
@@ -356,9 +355,11 @@ ReceiverCounters MediaReceiver::counters() const {
   return c;
 }
 
-std::vector<uint32_t> MediaReceiver::latencies_since(uint64_t since) const {
+int64_t MediaReceiver::clock_us() const { return static_cast<int64_t>(now_ns() / 1000) + config_.clock_shift_us; }
+
+std::vector<int64_t> MediaReceiver::latencies_since(uint64_t since) const {
   const uint64_t n = latency_count_.load(std::memory_order_acquire);
-  std::vector<uint32_t> out;
+  std::vector<int64_t> out;
   if (n <= since) return out;
   const uint64_t from = n - since > kLatencyRing ? n - kLatencyRing : since;
   out.reserve(n - from);

@@ -35,6 +35,10 @@ struct ReceiverConfig {
   std::string save_path;       // append each reassembled frame (Annex B) here when set
   size_t max_frame_bytes = 4u << 20;
   int mtu = 1400;
+  // Added to every reading of this receiver's clock (CLOCK_MONOTONIC µs). Two machines' monotonic
+  // clocks share no origin; a shift makes one machine behave like two, so a test can show that
+  // the latency the client reports does not depend on where either clock started.
+  int64_t clock_shift_us = 0;
 };
 
 struct ReceiverCounters {
@@ -67,8 +71,13 @@ class MediaReceiver {
   // handshake before the key exists; datagrams that arrive meanwhile wait in the socket buffer.
   bool start(const seal::Key& key, std::string* error);
   ReceiverCounters counters() const;
-  // Capture→decoded latencies (µs) recorded since `since` (a latency_count value), newest last.
-  std::vector<uint32_t> latencies_since(uint64_t since) const;
+  // Per decoded frame, this receiver's clock at decode minus the frame's capture stamp (the
+  // host's clock), in µs, recorded since `since` (a latency_count value), newest last. Signed and
+  // unclamped: on one machine it is the capture→decoded latency; across machines the caller
+  // subtracts the clocks' offset (src/client/ClockOffset.ts) to get it.
+  std::vector<int64_t> latencies_since(uint64_t since) const;
+  // This receiver's clock now (µs, with the configured shift): the clock its latencies use.
+  int64_t clock_us() const;
 
  private:
   explicit MediaReceiver(const ReceiverConfig& config);
@@ -101,7 +110,7 @@ class MediaReceiver {
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> received_{0}, malformed_{0}, tampered_{0}, replayed_{0}, simulated_{0}, recovered_{0},
       complete_{0}, keyframes_{0}, dropped_{0}, decoded_{0}, decode_errors_{0}, decode_ns_{0}, bytes_{0}, latency_count_{0}, span_{0};
-  std::vector<std::atomic<uint32_t>> latencies_;
+  std::vector<std::atomic<int64_t>> latencies_;
   std::thread thread_;
 };
 

@@ -323,7 +323,7 @@ export const ControlServerLive = (
             Effect.mapError((e) => new SessionEnd({ reason: `the stream failed: ${e.message}`, tell: true })),
             Effect.zipRight(Effect.fail(new SessionEnd({ reason: "the stream ended", tell: true })))
           )
-          const pings = Effect.suspend(() => say(new Ping({ id: rtt.sent() }))).pipe(
+          const pings = Effect.suspend(() => say(new Ping(rtt.sent()))).pipe(
             Effect.repeat(Schedule.spaced(pingInterval)),
             Effect.zipRight(Effect.never)
           )

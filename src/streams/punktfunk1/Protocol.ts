@@ -83,7 +83,14 @@ export class ReceiverReport extends Schema.TaggedClass<ReceiverReport>()("Receiv
   frames_decoded: ReportCount,
   frames_dropped: ReportCount,
   /** Finite: JSON's 1e999 parses as Infinity. */
-  decode_us: Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
+  decode_us: Schema.Number.pipe(Schema.finite(), Schema.nonNegative()),
+  /**
+   * Capture→decoded latency of the frames decoded since the previous report, on the host's clock
+   * (the client subtracts its estimate of the clocks' offset, see src/client/ClockOffset.ts).
+   * Absent until the client has an estimate, or from a client that does not measure it.
+   */
+  e2e_p50_us: Schema.optional(Schema.Number.pipe(Schema.finite(), Schema.nonNegative())),
+  e2e_p99_us: Schema.optional(Schema.Number.pipe(Schema.finite(), Schema.nonNegative()))
 }) {}
 
 /** The client's answer to the host's `Ping`. */
@@ -120,8 +127,20 @@ export class Welcome extends Schema.TaggedClass<Welcome>()("Welcome", {
 /** The bitrate the encoder runs at from now on (the host may refuse a change: then the old one). */
 export class BitrateApplied extends Schema.TaggedClass<BitrateApplied>()("BitrateApplied", { kbps: Count }) {}
 
-/** Round-trip probe: the client echoes `id` at once; the host times the round trip itself. */
-export class Ping extends Schema.TaggedClass<Ping>()("Ping", { id: Count }) {}
+/** A host clock reading: CLOCK_MONOTONIC µs, the clock of the media plane's capture stamps. */
+const HostUs = Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
+
+/**
+ * Round-trip probe: the client echoes `id` at once; the host times the round trip itself.
+ * `host_us` is when the host sent it and `echo` when the host received the client's previous
+ * echo, both on the host's clock: with its own receive and answer times the client has the four
+ * stamps of an NTP exchange, and so the offset between the two clocks (src/client/ClockOffset.ts).
+ */
+export class Ping extends Schema.TaggedClass<Ping>()("Ping", {
+  id: Count,
+  host_us: Schema.optional(HostUs),
+  echo: Schema.optional(Schema.Struct({ id: Count, host_us: HostUs }))
+}) {}
 
 export const HostMessage = Schema.Union(PairingPending, PairResponse, Paired, Refused, Welcome, Ping, BitrateApplied, Goodbye)
 export type HostMessage = typeof HostMessage.Type

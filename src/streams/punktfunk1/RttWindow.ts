@@ -7,27 +7,43 @@
  */
 const MAX_OUTSTANDING = 64
 
+/** The host's clock in µs: CLOCK_MONOTONIC, as the addon stamps each frame's capture time. */
+const hostUs = (): number => Number(process.hrtime.bigint() / 1000n)
+
+/** What the next ping carries: its id, when it leaves, and when the previous echo arrived. */
+export interface PingStamp {
+  readonly id: number
+  readonly host_us: number
+  readonly echo?: { readonly id: number; readonly host_us: number }
+}
+
 export class RttWindow {
   private nextId = 1
-  private readonly outstanding = new Map<number, bigint>()
+  private readonly outstanding = new Map<number, number>()
   private samples: Array<number> = []
+  private lastEcho: { readonly id: number; readonly host_us: number } | undefined
 
-  /** Records a ping going out now; returns its id. */
-  sent(): number {
+  /** Records a ping going out now; returns its id and the stamps it carries. */
+  sent(): PingStamp {
     const id = this.nextId++
-    this.outstanding.set(id, process.hrtime.bigint())
+    const now = hostUs()
+    this.outstanding.set(id, now)
     if (this.outstanding.size > MAX_OUTSTANDING) {
       const oldest = this.outstanding.keys().next().value
       if (oldest !== undefined) this.outstanding.delete(oldest)
     }
-    return id
+    const echo = this.lastEcho
+    this.lastEcho = undefined
+    return echo === undefined ? { id, host_us: now } : { id, host_us: now, echo }
   }
 
   echoed(id: number): void {
     const at = this.outstanding.get(id)
     if (at === undefined) return
     this.outstanding.delete(id)
-    this.samples.push(Number(process.hrtime.bigint() - at) / 1000)
+    const now = hostUs()
+    this.samples.push(now - at)
+    this.lastEcho = { id, host_us: now }
   }
 
   /** The window's median RTT in µs (0 when no echo came back in it), and a fresh window. */
