@@ -55,7 +55,9 @@ export const checkCaptureBytes = (bytes: Uint8Array): Effect.Effect<CaptureMeta,
       if (Either.isLeft(sample)) {
         return yield* failed(`sample ${i} is invalid: ${ParseResult.TreeFormatter.formatErrorSync(sample.left)}`)
       }
-      if (i % SAMPLES_PER_SLICE === SAMPLES_PER_SLICE - 1) yield* Effect.yieldNow()
+      // A timer, not `yieldNow`: Effect runs yielded fibers on microtasks for a while before it
+      // lets the event loop turn, and a waiting HTTP request needs the event loop.
+      if (i % SAMPLES_PER_SLICE === SAMPLES_PER_SLICE - 1) yield* Effect.sleep(0)
     }
     return meta.right
   })
