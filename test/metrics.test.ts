@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import { zeroFields } from "../src/api/Fields.js"
 import { Context, Effect } from "effect"
 import type { SessionMeta, StatsSample } from "../src/api/Stats.js"
 import { escapeLabelValue, renderMetrics } from "../src/http/MetricsExposition.js"
@@ -65,6 +66,8 @@ const session = (id: string, kind: "native" | "gamestream", measured: SessionMet
 })
 
 const window = (sessionId: string, i: number, over: Partial<StatsSample> = {}): StatsSample => ({
+  // Every field of the table at 0 (unmeasured unless listed); the sample sets what it tests.
+  ...zeroFields(),
   t_ms: 0,
   session_id: sessionId,
   stages: [

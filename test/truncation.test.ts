@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import { zeroFields } from "../src/api/Fields.js"
 import { Context, Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -8,6 +9,8 @@ import { MAX_SAMPLES, Recorder } from "../src/services/Recorder.js"
 import { startHost } from "./support/TestHost.js"
 
 const sample = (i: number): StatsSample => ({
+  // Every field of the table at 0 (unmeasured unless listed); the sample sets what it tests.
+  ...zeroFields(),
   t_ms: 0,
   session_id: "s1",
   stages: [{ name: "encode", p50_us: i, p99_us: i + 1, max_us: i + 2, mean_us: i }],
@@ -15,11 +18,6 @@ const sample = (i: number): StatsSample => ({
   repeat_fps: 0,
   mbps: 10,
   bitrate_kbps: 10_000,
-  frames_dropped: 0,
-  packets_dropped: 0,
-  send_dropped: 0,
-  fec_recovered: 0,
-  rtt_us: 0,
   host_p50_us: i,
   host_p99_us: i + 1
 })

@@ -7,11 +7,12 @@
  * session does not have is left empty (not 0 — an empty cell is "not this path", not "took 0 µs").
  * Counters the capture did not measure are empty for the same reason.
  */
-import type { Capture, StageName, StatsSample } from "./Stats.js"
-import { MeasuredField, StageName as StageNameSchema } from "./Stats.js"
+import type { Capture, MeasuredField, StageName, StatsSample } from "./Stats.js"
+import { StageName as StageNameSchema } from "./Stats.js"
+import { FIELD_NAMES } from "./Fields.js"
 
-// The Schema's own list, in its order: one place to add a field.
-const COUNTERS: ReadonlyArray<MeasuredField> = MeasuredField.literals
+// The field table's rows, in its order: one column per field.
+const COUNTERS: ReadonlyArray<MeasuredField> = FIELD_NAMES
 const STAGE_FIELDS = ["p50_us", "p99_us", "max_us", "mean_us"] as const
 
 /** Quote a cell when it holds a comma, quote or line break (RFC 4180). */

@@ -8,21 +8,16 @@
  * tell an unmeasured 0 from "no loss".
  */
 import { Schema } from "effect"
+import type { FieldName } from "./Fields.js"
 
 const NonNegative = Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
 const Count = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
 
-export const StreamKind = Schema.Literal("native", "gamestream")
-export type StreamKind = typeof StreamKind.Type
-
-/** Stages of the frame's critical path. native: capture/submit/encode/send; GameStream: capture/encode/packetize/send. */
-export const StageName = Schema.Literal("capture", "submit", "encode", "packetize", "send")
-export type StageName = typeof StageName.Type
-
-export const NATIVE_STAGES: ReadonlyArray<StageName> = ["capture", "submit", "encode", "send"]
-export const GAMESTREAM_STAGES: ReadonlyArray<StageName> = ["capture", "encode", "packetize", "send"]
-export const stagesOf = (kind: StreamKind): ReadonlyArray<StageName> =>
-  kind === "native" ? NATIVE_STAGES : GAMESTREAM_STAGES
+// Paths (stage sets, names) and fields (units, meaning, where shown) are described once, in
+// `Paths.ts` and `Fields.ts`; the Schemas here are built from those tables.
+export { StageName, StreamKind, stagesOf } from "./Paths.js"
+import { StageName, StreamKind } from "./Paths.js"
+import { FIELD_NAMES, SAMPLE_FIELD_SCHEMAS } from "./Fields.js"
 
 export const StageTiming = Schema.Struct({
   name: StageName,
@@ -33,46 +28,21 @@ export const StageTiming = Schema.Struct({
 })
 export type StageTiming = typeof StageTiming.Type
 
-/** Fields of a sample that a path may or may not measure. */
-export const MeasuredField = Schema.Literal(
-  "fps",
-  "repeat_fps",
-  "mbps",
-  "bitrate_kbps",
-  "frames_dropped",
-  "packets_dropped",
-  "send_dropped",
-  "fec_recovered",
-  "rtt_us",
-  "host_p50_us",
-  "host_p99_us",
-  "fec_us",
-  "seal_us",
-  "sock_us"
-)
+/** Fields of a sample that a path may or may not measure: every row of the field table. */
+export const MeasuredField = Schema.Literal(...(FIELD_NAMES as [FieldName, ...Array<FieldName>]))
 export type MeasuredField = typeof MeasuredField.Type
 
-/** One aggregation window (~2 s native, ~1 s GameStream). Counters are deltas over the window. */
+/**
+ * One aggregation window (~2 s native, ~1 s GameStream). Counters are deltas over the window.
+ * The fields after `stages` are the rows of `Fields.ts`; the native send split is present only
+ * where measured, and a field added after captures existed decodes as 0 from an older file.
+ */
 export const StatsSample = Schema.Struct({
   /** Milliseconds since the capture was armed (restamped by the Recorder from a monotonic clock). */
   t_ms: NonNegative,
   session_id: Schema.String,
   stages: Schema.Array(StageTiming),
-  fps: NonNegative,
-  repeat_fps: NonNegative,
-  mbps: NonNegative,
-  bitrate_kbps: NonNegative,
-  frames_dropped: Count,
-  packets_dropped: Count,
-  send_dropped: Count,
-  fec_recovered: Count,
-  rtt_us: NonNegative,
-  host_p50_us: NonNegative,
-  host_p99_us: NonNegative,
-  /** Native send split, mean µs per frame; present only where measured. */
-  fec_us: Schema.optional(NonNegative),
-  seal_us: Schema.optional(NonNegative),
-  sock_us: Schema.optional(NonNegative)
+  ...SAMPLE_FIELD_SCHEMAS
 })
 export type StatsSample = typeof StatsSample.Type
 

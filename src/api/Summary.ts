@@ -20,8 +20,10 @@
  * Percentiles interpolate linearly between closest ranks (numpy's default), so a summary of
  * one window is that window's value and the figures are stable as windows are added.
  */
-import type { Capture, CaptureMeta, SessionMeta, StageName, StatsSample } from "./Stats.js"
-import { MeasuredField, StageName as StageNameSchema } from "./Stats.js"
+import type { Capture, CaptureMeta, MeasuredField, SessionMeta, StageName, StatsSample } from "./Stats.js"
+import { StageName as StageNameSchema } from "./Stats.js"
+import { FIELD_NAMES, FIELDS } from "./Fields.js"
+import type { FieldName, Fields, Stat } from "./Fields.js"
 
 /** The sentence a table of these numbers must carry. */
 export const SUMMARY_METHOD =
@@ -63,7 +65,18 @@ export interface CounterSummary {
   readonly per_window: Distribution
 }
 
-export interface CaptureSummary {
+/** A counter (`group: "counter"` in the field table) sums; every other field is a distribution. */
+export type FieldSummaryOf<K extends FieldName> = Fields[K]["group"] extends "counter" ? CounterSummary : Distribution
+
+/**
+ * One entry per row of the field table: `null` when no session in the range measured it. The
+ * host total (`host_p50_us`/`host_p99_us`) is measured from deadline to last datagram, not the sum
+ * of the stages; `fps` is frames served per second per window (new pictures and repeats), its `p1`
+ * the 1% low (1st percentile of window fps).
+ */
+export type FieldSummaries = { readonly [K in FieldName]: FieldSummaryOf<K> | null }
+
+export interface CaptureSummary extends FieldSummaries {
   /** Windows in the range (every sample, whatever it measured). */
   readonly windows: number
   readonly from_ms: number
@@ -76,25 +89,24 @@ export interface CaptureSummary {
   readonly frame_budget_ms: number | null
   /** Stages in canonical order, only those present in the range. */
   readonly stages: ReadonlyArray<StageSummary>
-  /** Measured host total (deadline → last datagram), not the sum of the stages. */
-  readonly host_p50_us: Distribution | null
-  readonly host_p99_us: Distribution | null
-  /** Frames served per second per window (new pictures and repeats); `p1` is the 1% low (1st percentile of window fps). */
-  readonly fps: Distribution | null
-  readonly repeat_fps: Distribution | null
-  readonly mbps: Distribution | null
   /** Target bitrate in Mb/s (mean of the windows' `bitrate_kbps` / 1000). */
   readonly target_mbps: number | null
-  readonly frames_dropped: CounterSummary | null
-  readonly packets_dropped: CounterSummary | null
-  readonly send_dropped: CounterSummary | null
-  readonly fec_recovered: CounterSummary | null
-  readonly rtt_us: Distribution | null
-  readonly fec_us: Distribution | null
-  readonly seal_us: Distribution | null
-  readonly sock_us: Distribution | null
   /** Fields measured by at least one session in the range. */
   readonly measured: ReadonlyArray<MeasuredField>
+}
+
+/** A field's summary, whichever kind it is. */
+export const fieldSummary = (summary: FieldSummaries, field: FieldName): CounterSummary | Distribution | null =>
+  summary[field] as CounterSummary | Distribution | null
+
+const isCounter = (s: CounterSummary | Distribution): s is CounterSummary => "total" in s
+
+/** One statistic of a field, in the stored unit; `null` when not measured (or not this kind). */
+export const fieldStat = (summary: FieldSummaries, field: FieldName, stat: Stat): number | null => {
+  const s = fieldSummary(summary, field)
+  if (s === null) return null
+  if (isCounter(s)) return stat === "total" ? s.total : stat === "max" ? s.per_window.max : stat === "mean" ? s.per_window.mean : null
+  return stat === "total" ? null : s[stat]
 }
 
 /** Linear-interpolation percentile of an ascending array; `q` in [0, 1]. NaN for an empty array. */
@@ -154,7 +166,7 @@ export const measuredOf = (meta: CaptureMeta): ((sample: StatsSample) => Readonl
 }
 
 // The Schema's own list, in its order: one place to add a field.
-const MEASURED_ORDER: ReadonlyArray<MeasuredField> = MeasuredField.literals
+const MEASURED_ORDER: ReadonlyArray<MeasuredField> = FIELD_NAMES
 
 /** Summary of one stage over the windows that carry it. */
 export const summarizeStage = (name: StageName, samples: ReadonlyArray<StatsSample>): StageSummary | null => {
@@ -268,9 +280,12 @@ export const summarizeSamples = (
     })
   }
   const of = (field: MeasuredField): ReadonlyArray<number> => values.get(field) ?? []
-  const dist = (field: MeasuredField) => distribution(of(field))
-  const bitrate = dist("bitrate_kbps")
+  const fields = Object.fromEntries(
+    FIELD_NAMES.map((field) => [field, FIELDS[field].group === "counter" ? counter(of(field)) : distribution(of(field))])
+  ) as unknown as FieldSummaries
+  const bitrate = fields.bitrate_kbps
   return {
+    ...fields,
     windows,
     from_ms: first?.t_ms ?? range?.from_ms ?? 0,
     to_ms: last?.t_ms ?? range?.to_ms ?? 0,
@@ -278,20 +293,7 @@ export const summarizeSamples = (
     target_fps,
     frame_budget_ms: frameBudgetMs(target_fps),
     stages,
-    host_p50_us: dist("host_p50_us"),
-    host_p99_us: dist("host_p99_us"),
-    fps: dist("fps"),
-    repeat_fps: dist("repeat_fps"),
-    mbps: dist("mbps"),
     target_mbps: bitrate === null ? null : bitrate.mean / 1000,
-    frames_dropped: counter(of("frames_dropped")),
-    packets_dropped: counter(of("packets_dropped")),
-    send_dropped: counter(of("send_dropped")),
-    fec_recovered: counter(of("fec_recovered")),
-    rtt_us: dist("rtt_us"),
-    fec_us: dist("fec_us"),
-    seal_us: dist("seal_us"),
-    sock_us: dist("sock_us"),
     measured: [...MEASURED_ORDER].filter((f) => measuredUnion.has(f))
   }
 }

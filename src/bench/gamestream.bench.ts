@@ -40,6 +40,7 @@
  *
  * Nothing here asserts a time. The host and the receiver share this machine's cores.
  */
+import { PATHS } from "../api/Paths.js"
 import { execFileSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as dgram from "node:dgram"
@@ -253,7 +254,7 @@ const gsSession = (makeReceiver: MakeReceiver, width: number, height: number, kb
         const windows: Array<NativeWindow> = []
         const options: NativeOptions = {
           ...options720({ width, height, bitrate_kbps: kbps, perf: true, window_ms: 1_000 }),
-          kind: "gamestream",
+          stages: PATHS.gamestream.stages,
           gamestream: {
             videoFd: port.fd,
             clientHost: "127.0.0.1",

@@ -4,13 +4,15 @@
  * Not a benchmark itself (the runner only loads `*.bench.js`).
  */
 import { loadavg } from "node:os"
+import { PATHS } from "../api/Paths.js"
 import { nativeModule } from "../native/binding.js"
 import type { NativeOptions, NativeSession, NativeWindow } from "../native/binding.js"
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 export const options720 = (overrides: Partial<NativeOptions> = {}): NativeOptions => ({
-  kind: "native",
+  stages: PATHS.native.stages,
+  window_ms: PATHS.native.window_ms,
   source: "synthetic",
   width: 1280,
   height: 720,

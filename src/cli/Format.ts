@@ -7,8 +7,13 @@
  * an unmeasured counter is "not measured", never "0".
  */
 import type { Capture, CaptureMeta, StatsStatus } from "../api/Stats.js"
+import { COUNTER_FIELDS, FIELD_NAMES, FIELDS } from "../api/Fields.js"
 import { SUMMARY_METHOD, summarizeCapture } from "../api/Summary.js"
 import type { CounterSummary, Distribution } from "../api/Summary.js"
+
+// Rows of the rate table: every field the field table summarises as a distribution of its own
+// (not the host total, shown with the stages, nor a target, shown with its rate).
+const RATE_FIELDS = FIELD_NAMES.filter((f) => FIELDS[f].group === "rate" || FIELDS[f].group === "split")
 
 /** Columns padded to their widest cell; numbers right-aligned. */
 export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
@@ -106,24 +111,17 @@ export const formatCaptureSummary = (capture: Capture): string => {
     out.push(table(["stage (ms)", "mean", "p50", "p95", "p99", "max", "p99/budget"], rows))
   }
   out.push("")
-  const rates = [
-    distRow("fps", summary.fps, "frames/s"),
-    distRow("repeat fps", summary.repeat_fps, "frames/s"),
-    distRow("bitrate", summary.mbps, "Mb/s", 1, 2),
-    distRow("rtt", summary.rtt_us, "ms", 1 / 1000, 2)
-  ].filter((r): r is ReadonlyArray<string> => r !== undefined)
+  const rates = RATE_FIELDS.map((f) => {
+    const { label, show } = FIELDS[f]
+    return distRow(label, summary[f] as Distribution | null, show.unit, show.scale, show.digits)
+  }).filter((r): r is ReadonlyArray<string> => r !== undefined)
   if (rates.length > 0) out.push(table(["rate", "mean", "1% low", "p50", "max", "unit"], rates))
   if (summary.target_mbps !== null) out.push(`target bitrate: ${summary.target_mbps.toFixed(2)} Mb/s`)
   out.push("")
   out.push(
     table(
       ["counter", "total", "mean/window", "max/window"],
-      [
-        counterRow("frames dropped", summary.frames_dropped),
-        counterRow("packets dropped", summary.packets_dropped),
-        counterRow("send dropped", summary.send_dropped),
-        counterRow("fec recovered", summary.fec_recovered)
-      ]
+      COUNTER_FIELDS.map((f) => counterRow(FIELDS[f].label, summary[f]))
     )
   )
   out.push("")

@@ -18,10 +18,11 @@
  * `quantile` for summaries, whose `_sum` and `_count` are counters over the process's life —
  * which a per-window p50/p99 cannot honestly supply. A gauge with its own label is what they are.
  */
-import type { MeasuredField, StatsStatus, StreamKind } from "../api/Stats.js"
+import type { StatsStatus, StreamKind } from "../api/Stats.js"
+import { COUNTER_FIELDS, FIELD_NAMES, FIELDS } from "../api/Fields.js"
+import type { FieldSpec } from "../api/Fields.js"
 import type { ConnectionCounters } from "../services/ConnectionLimiter.js"
-import { COUNTER_FIELDS } from "../services/Metrics.js"
-import type { CounterField, MetricsSnapshot } from "../services/Metrics.js"
+import type { MetricsSnapshot } from "../services/Metrics.js"
 
 export const EXPOSITION_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -54,12 +55,10 @@ const renderFamily = (family: Family): string => {
   return lines.join("\n")
 }
 
-const COUNTER_HELP: Record<CounterField, readonly [string, string]> = {
-  frames_dropped: ["punktfunk_frames_dropped_total", "Frames dropped (summed from window deltas; only paths that measure it)."],
-  packets_dropped: ["punktfunk_packets_dropped_total", "Packets lost on the way to the client (summed from window deltas; only paths that measure it)."],
-  send_dropped: ["punktfunk_send_dropped_total", "Packets the host's sender dropped (summed from window deltas; only paths that measure it)."],
-  fec_recovered: ["punktfunk_fec_recovered_total", "Shards or packets repaired by FEC (summed from window deltas; only paths that measure it)."]
-}
+// Per-session gauges of the field table (src/api/Fields.ts), in its order; rows sharing a family
+// (the host total's percentiles, the send split's parts) tell themselves apart by their labels.
+const GAUGE_FIELDS = FIELD_NAMES.filter((f) => FIELDS[f].prometheus.type === "gauge")
+const promOf = (field: (typeof FIELD_NAMES)[number]): FieldSpec["prometheus"] => FIELDS[field].prometheus
 
 /** Microseconds to seconds by division: `418 / 1e6` prints 0.000418, `418 * 1e-6` does not. */
 const sec = (us: number): number => us / 1e6
@@ -72,16 +71,15 @@ export const renderMetrics = (
 ): string => {
   const family = (name: string, type: Family["type"], help: string): Family => ({ name, type, help, samples: [] })
   const stage = family("punktfunk_stage_latency_seconds", "gauge", "Per-stage frame latency of the session's last timed window, by percentile (p50, p99).")
-  const host = family("punktfunk_host_latency_seconds", "gauge", "Host latency from frame deadline to last datagram out, last timed window, by percentile (p50, p99).")
-  const fps = family("punktfunk_frames_per_second", "gauge", "Frames per second the session served in its last window (new pictures and repeats of an unchanged one).")
+  const gauges = new Map<string, Family>()
+  for (const field of GAUGE_FIELDS) {
+    const p = promOf(field)
+    if (!gauges.has(p.name)) gauges.set(p.name, family(p.name, "gauge", p.help))
+  }
+  // The session's own setting, not a field of its windows.
   const targetFps = family("punktfunk_target_frames_per_second", "gauge", "The frame rate the session was opened with.")
-  const repeat = family("punktfunk_repeat_frames_per_second", "gauge", "Repeated (unchanged) frames per second in the session's last window.")
-  const bits = family("punktfunk_stream_bits_per_second", "gauge", "Video bits per second sent in the session's last window.")
-  const target = family("punktfunk_target_bits_per_second", "gauge", "The session's target video bitrate.")
-  const rtt = family("punktfunk_rtt_seconds", "gauge", "Round-trip time to the client, median of the session's last window.")
-  const split = family("punktfunk_send_split_seconds", "gauge", "Native send split per frame (mean over the last window), by part: fec, seal, sock.")
   const windows = family("punktfunk_windows_total", "counter", "Aggregation windows received, by path.")
-  const counters = COUNTER_FIELDS.map((field) => family(COUNTER_HELP[field][0], "counter", COUNTER_HELP[field][1]))
+  const counters = COUNTER_FIELDS.map((field) => family(promOf(field).name, "counter", promOf(field).help))
   const armed = family("punktfunk_capture_armed", "gauge", "1 while a stats capture is armed, else 0.")
   const samples = family("punktfunk_capture_samples", "gauge", "Samples held by the armed capture.")
   const truncated = family("punktfunk_capture_truncated", "gauge", "1 when the armed capture reached its sample cap and stopped appending.")
@@ -100,26 +98,21 @@ export const renderMetrics = (
   for (const { meta, last: window } of sessions) {
     if (window === undefined) continue
     const base: Labels = [["path", meta.kind], ["session", meta.session_id]]
-    const has = (field: MeasuredField) => meta.measured.includes(field)
     for (const s of window.stages) {
       stage.samples.push({ labels: [...base, ["stage", s.name], ["percentile", "p50"]], value: sec(s.p50_us) })
       stage.samples.push({ labels: [...base, ["stage", s.name], ["percentile", "p99"]], value: sec(s.p99_us) })
     }
     // The host total is timed with the stages: a window without stage timings has no host total
-    // either (its host_p50_us/p99_us are 0 there, not a measurement).
+    // either (its host_p50_us/p99_us are 0 there, not a measurement) — the rows marked `timed`.
     const timed = window.stages.length > 0
-    if (timed && has("host_p50_us")) host.samples.push({ labels: [...base, ["percentile", "p50"]], value: sec(window.host_p50_us) })
-    if (timed && has("host_p99_us")) host.samples.push({ labels: [...base, ["percentile", "p99"]], value: sec(window.host_p99_us) })
-    if (has("fps")) fps.samples.push({ labels: base, value: window.fps })
-    targetFps.samples.push({ labels: base, value: meta.fps })
-    if (has("repeat_fps")) repeat.samples.push({ labels: base, value: window.repeat_fps })
-    if (has("mbps")) bits.samples.push({ labels: base, value: window.mbps * 1e6 })
-    if (has("bitrate_kbps")) target.samples.push({ labels: base, value: window.bitrate_kbps * 1e3 })
-    if (has("rtt_us")) rtt.samples.push({ labels: base, value: sec(window.rtt_us) })
-    for (const part of ["fec", "seal", "sock"] as const) {
-      const value = window[`${part}_us`]
-      if (value !== undefined && has(`${part}_us`)) split.samples.push({ labels: [...base, ["part", part]], value: sec(value) })
+    // Only what the session measured: an unmeasured field has no series, never a 0.
+    for (const field of GAUGE_FIELDS) {
+      const value = window[field]
+      const p = promOf(field)
+      if (value === undefined || !meta.measured.includes(field) || (p.timed === true && !timed)) continue
+      gauges.get(p.name)?.samples.push({ labels: [...base, ...(p.labels ?? [])], value: p.toBase(value) })
     }
+    targetFps.samples.push({ labels: base, value: meta.fps })
   }
   const kinds = (Object.keys(snapshot.paths) as Array<StreamKind>).sort()
   for (const kind of kinds) {
@@ -154,7 +147,7 @@ export const renderMetrics = (
   }
 
   const all = [
-    stage, host, fps, targetFps, repeat, bits, target, rtt, split, windows, ...counters, armed, samples, truncated, unsaved, active,
+    stage, ...gauges.values(), targetFps, windows, ...counters, armed, samples, truncated, unsaved, active,
     open, authenticated, streams, inHeadBytes, refused, evicted, timeouts, streamsRefused
   ]
   return all.map(renderFamily).join("\n") + "\n"

@@ -7,11 +7,13 @@
  * `src/native/` (tests) and `dist/native/` (compiled) alike, or in the sanitizer build when
  * `PUNKTFUNK_NATIVE_BUILD_DIR` says so.
  */
+import type { StageName } from "../api/Paths.js"
 import { addonLoader } from "./addonLoader.js"
 
 /** Options as the addon reads them (see `src/native/options.h`). */
 export interface NativeOptions {
-  readonly kind: "native" | "gamestream"
+  /** The path's stages in critical-path order (`src/api/Paths.ts`): the spans the loop reports. */
+  readonly stages: ReadonlyArray<StageName>
   readonly source: string
   readonly display?: string
   readonly width: number
@@ -25,8 +27,8 @@ export interface NativeOptions {
   readonly perf: boolean
   /** Benchmarks: frames back to back instead of on the frame clock. */
   readonly paced?: boolean
-  /** Aggregation window; default 2000 (native) or 1000 (GameStream). */
-  readonly window_ms?: number
+  /** Aggregation window, ms: the path's (`PATHS[kind].window_ms`) unless a test says. */
+  readonly window_ms: number
   /** Tests: append the Annex B bitstream to this file. */
   readonly dump_path?: string
   /** Tests: behave as if an NVIDIA GPU were present. */
@@ -38,7 +40,7 @@ export interface NativeOptions {
     readonly mtu: number
     readonly fec_percent: number
   }
-  /** GameStream video: packetize and send on the host's video port (kind "gamestream" only). */
+  /** GameStream video: packetize and send on the host's video port (a path with a packetize stage). */
   readonly gamestream?: NativeGameStreamVideo
 }
 
@@ -137,7 +139,7 @@ export interface GsBlockPlan {
 }
 
 export interface NativeStageTiming {
-  readonly name: "capture" | "submit" | "encode" | "packetize" | "send"
+  readonly name: StageName
   readonly p50_us: number
   readonly p99_us: number
   readonly max_us: number
@@ -164,13 +166,12 @@ export interface NativeWindow {
   readonly stages: ReadonlyArray<NativeStageTiming>
   readonly host_p50_us: number
   readonly host_p99_us: number
-  readonly has_media: boolean
+  /** The session has a network target (punktfunk/1 media or GameStream video): the send counters are its sender's. */
+  readonly sending: boolean
   readonly send_dropped: number
   readonly fec_us: number
   readonly seal_us: number
   readonly sock_us: number
-  /** A GameStream video target is attached (then fec_us / sock_us / send_dropped are its own). */
-  readonly has_gamestream: boolean
   /** GameStream: frames produced in this window before the client's first valid ping. */
   readonly frames_unsent: number
   /** Windows lost since the previous delivered one (JavaScript's queue was full). */

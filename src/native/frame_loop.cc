@@ -1,11 +1,13 @@
 // The frame loop (see frame_loop.h for its invariants).
 //
-// Stage boundaries, native kind: capture = deadline → pixels in memory; submit = colour
-// conversion + hand-off; encode = avcodec_send_frame + receive_packet; send = sink. GameStream
-// kind has no submit stage: conversion is part of encode; packetize = RTP + video headers and
-// parity into the sender's ring (frame thread); send = the hand-off to the pacer thread. A
-// GameStream session without a video target (measurement only) has no packetizer, and its
-// packetize stage reads 0: nothing is invented.
+// Stage boundaries (options.h `Boundary`): deadline → pixels in memory (capture) → colour
+// conversion + hand-off (submit) → avcodec_send_frame + receive_packet (encode) → RTP + video
+// headers and parity into the sender's ring (packetize) → sink (send). The path names which
+// stages it reports (src/api/Paths.ts): a stage spans from the boundary of the stage before it,
+// so a path without `submit` (GameStream) counts conversion in `encode`, and one without
+// `packetize` (punktfunk/1, whose FEC and sealing happen in its sender) counts it in `send`. A
+// session with a packetize stage but no video target (measurement only) has no packetizer, and
+// the stage reads 0: nothing is invented.
 #include "frame_loop.h"
 
 #include <algorithm>
@@ -26,7 +28,6 @@ std::unique_ptr<FrameLoop> FrameLoop::open(const PipelineOptions& o, std::string
   loop->options_ = o;
   loop->bitrate_kbps_.store(o.bitrate_kbps, std::memory_order_relaxed);
   loop->applied_kbps_ = o.bitrate_kbps;
-  loop->gamestream_ = o.kind == "gamestream";
   if (o.source == "x11") {
     loop->capture_ = open_x11(o.display, o.width, o.height, error);
     if (loop->capture_ == nullptr) return nullptr;
@@ -41,15 +42,14 @@ std::unique_ptr<FrameLoop> FrameLoop::open(const PipelineOptions& o, std::string
   loop->sink_ = Sink::open(o, error);
   if (loop->sink_ == nullptr) return nullptr;
   SessionInfo& info = loop->info_;
-  if (loop->gamestream_) {
-    info.stages[0] = "capture", info.stages[1] = "encode", info.stages[2] = "packetize", info.stages[3] = "send";
-  } else {
-    info.stages[0] = "capture", info.stages[1] = "submit", info.stages[2] = "encode", info.stages[3] = "send";
+  info.stage_count = static_cast<int>(o.stages.size());
+  for (int i = 0; i < info.stage_count; i++) {
+    info.stages[i] = o.stages[static_cast<size_t>(i)];  // validate() allowed at most kMaxStages
+    loop->stage_end_[i] = stage_boundary(o.stages[static_cast<size_t>(i)]);
   }
-  info.stage_count = 4;
   // Paced: twice the frames a window should hold, for a window that runs long. Unpaced
   // (benchmarks) runs as fast as the encoder allows, so leave room for a few thousand.
-  const size_t per_window = static_cast<size_t>(o.fps) * static_cast<size_t>(window_ms_of(o)) / 1000;
+  const size_t per_window = static_cast<size_t>(o.fps) * static_cast<size_t>(o.window_ms) / 1000;
   const size_t capacity = o.paced ? per_window * 2 + 64 : 16384;
   loop->window_ = std::make_unique<WindowStats>(info.stage_count, capacity);
   // A repeat that codes to under 1/64 of a frame's share of the bitrate (at least 512 bytes)
@@ -85,7 +85,7 @@ void FrameLoop::stop() {
     }
   }
   started_ = false;
-  if (sink_ != nullptr && sink_->has_gamestream()) {
+  if (sink_ != nullptr && sink_->packetizes()) {
     sink_->stop_video();
     final_video_ = sink_->video_counters();
     final_peer_ = sink_->video_peer();
@@ -116,12 +116,13 @@ LoopTotals FrameLoop::totals() const {
 void FrameLoop::run() {
   const PipelineOptions& o = options_;
   const uint64_t interval = 1000000000ull / static_cast<uint64_t>(o.fps);
-  const uint64_t window_ns = static_cast<uint64_t>(window_ms_of(o)) * 1000000ull;
+  const uint64_t window_ns = static_cast<uint64_t>(o.window_ms) * 1000000ull;
   uint64_t next = now_ns();
   uint64_t window_start = next;
   uint64_t window_boundary = next;
   EncodedFrame encoded;
   uint64_t stage_ns[kMaxStages] = {};
+  uint64_t at[kBoundaryCount] = {};  // this frame's boundary timestamps
   std::string error;
   // The boundary is judged on the frame clock's deadline, so a disarmed frame reads no clock
   // beyond the pacing sleep; the window's true length is read once, when it closes.
@@ -199,7 +200,7 @@ void FrameLoop::run() {
     }
     const uint64_t t_encoded = measure ? now_ns() : 0;
     sink_->packetize(encoded, deadline);
-    const uint64_t t_packetized = measure && sink_->has_gamestream() ? now_ns() : t_encoded;
+    const uint64_t t_packetized = measure && sink_->packetizes() ? now_ns() : t_encoded;
     sink_->send(encoded, deadline / 1000);
     const uint64_t t_sent = measure ? now_ns() : 0;
 
@@ -212,15 +213,12 @@ void FrameLoop::run() {
     encoder_->release(&encoded);
 
     if (measure) {
-      stage_ns[0] = t_captured - deadline;
-      if (gamestream_) {
-        stage_ns[1] = t_encoded - t_captured;  // conversion + encoder call
-        stage_ns[2] = t_packetized - t_encoded;  // headers + parity (0 work without a video target)
-        stage_ns[3] = t_sent - t_packetized;
-      } else {
-        stage_ns[1] = t_submitted - t_captured;
-        stage_ns[2] = t_encoded - t_submitted;
-        stage_ns[3] = t_sent - t_encoded;
+      at[kDeadline] = deadline, at[kCaptured] = t_captured, at[kSubmitted] = t_submitted;
+      at[kEncoded] = t_encoded, at[kPacketized] = t_packetized, at[kSent] = t_sent;
+      uint64_t from = deadline;
+      for (int i = 0; i < info_.stage_count; i++) {
+        stage_ns[i] = at[stage_end_[i]] - from;
+        from = at[stage_end_[i]];
       }
       window_->add(stage_ns, t_sent - deadline);
     }
@@ -234,9 +232,8 @@ void FrameLoop::emit_window(uint64_t now, uint64_t* window_start) {
   s.index = window_index_++;
   s.t_ms = static_cast<double>(now) / 1e6;
   s.duration_ms = static_cast<double>(now - *window_start) / 1e6;
-  s.has_media = sink_->has_media();
-  s.has_gamestream = sink_->has_gamestream();
-  if (s.has_media || s.has_gamestream) {
+  s.sending = sink_->sends();
+  if (s.sending) {
     const SinkCounters c = sink_->counters();
     const double frames = static_cast<double>(c.frames - last_sink_.frames);
     s.send_dropped = c.send_dropped - last_sink_.send_dropped;

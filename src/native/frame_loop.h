@@ -38,8 +38,8 @@ struct SessionInfo {
   std::string backend;  // the encoder that opened, e.g. "libx264"
   std::string note;     // why it is not the first choice (fallback), or ""
   std::string gpu;      // "none", "nvidia" or the GPU model
-  int stage_count = 4;
-  const char* stages[kMaxStages] = {};
+  int stage_count = 0;
+  std::string stages[kMaxStages];  // owned copies: the window mailbox outlives the loop
 };
 
 // frames = frame-clock ticks served (new pictures + repeats); repeats = ticks whose picture did
@@ -93,7 +93,7 @@ class FrameLoop {
   std::atomic<int> bitrate_kbps_{0};
   int applied_kbps_ = 0;
   bool started_ = false;
-  bool gamestream_ = false;
+  Boundary stage_end_[kMaxStages] = {};  // where each of the path's stages ends
   uint64_t window_index_ = 0;
   std::atomic<uint64_t> frames_{0}, repeats_{0}, encoded_{0}, bytes_{0}, windows_{0}, frames_dropped_{0};
 };

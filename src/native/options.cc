@@ -3,6 +3,7 @@
 #include "options.h"
 
 #include "gamestream/video_seal.h"
+#include "window_stats.h"
 
 namespace pf {
 
@@ -15,7 +16,14 @@ bool one_of(const std::string& v, std::initializer_list<const char*> allowed) {
 }  // namespace
 
 std::string validate(const PipelineOptions& o) {
-  if (!one_of(o.kind, {"native", "gamestream"})) return "unknown stream kind '" + o.kind + "'";
+  if (o.stages.empty() || o.stages.size() > static_cast<size_t>(kMaxStages))
+    return "a path has 1 to " + std::to_string(kMaxStages) + " stages, not " + std::to_string(o.stages.size());
+  for (size_t i = 0; i < o.stages.size(); i++) {
+    const Boundary b = stage_boundary(o.stages[i]);
+    if (b == kDeadline) return "unknown stage '" + o.stages[i] + "'";
+    if (i > 0 && b <= stage_boundary(o.stages[i - 1]))
+      return "stage '" + o.stages[i] + "' comes before '" + o.stages[i - 1] + "' on a frame's path";
+  }
   if (!one_of(o.source, {"synthetic", "static", "x11"}))
     return "unknown capture source '" + o.source + "' (synthetic, static or x11)";
   if (o.width <= 0 || o.height <= 0)
@@ -37,7 +45,7 @@ std::string validate(const PipelineOptions& o) {
     return "encoder " + o.encoder + " does not produce " + o.codec;
   if (o.bitrate_kbps <= 0) return "bitrate " + std::to_string(o.bitrate_kbps) + " kb/s must be positive";
   if (o.source == "x11" && o.display.empty()) return "x11 capture needs a display (PUNKTFUNK_DISPLAY or DISPLAY)";
-  if (o.window_ms < 0) return "window length must not be negative";
+  if (o.window_ms <= 0 || o.window_ms > 60000) return "window length " + std::to_string(o.window_ms) + " ms must be 1..60000";
   if (o.media.enabled) {
     if (o.media.port <= 0 || o.media.port > 65535) return "media port " + std::to_string(o.media.port) + " is not a port";
     if (o.media.mtu < 256 || o.media.mtu > 9000) return "media MTU " + std::to_string(o.media.mtu) + " must be 256..9000";
@@ -45,7 +53,10 @@ std::string validate(const PipelineOptions& o) {
   }
   if (o.gamestream.enabled) {
     const GameStreamTarget& g = o.gamestream;
-    if (o.kind != "gamestream") return "the gamestream video target needs kind 'gamestream'";
+    // The packetizer runs on the frame thread and is timed as its own stage.
+    bool packetize = false;
+    for (const std::string& st : o.stages) packetize = packetize || st == "packetize";
+    if (!packetize) return "the gamestream video target needs a path with a packetize stage";
     if (o.media.enabled) return "a session sends either punktfunk/1 media or GameStream video, not both";
     if (g.video_fd < 0) return "gamestream videoFd " + std::to_string(g.video_fd) + " is not an open socket";
     if (g.client_host.empty()) return "gamestream clientHost is empty";
@@ -63,9 +74,13 @@ std::string validate(const PipelineOptions& o) {
   return "";
 }
 
-int window_ms_of(const PipelineOptions& o) {
-  if (o.window_ms > 0) return o.window_ms;
-  return o.kind == "gamestream" ? 1000 : 2000;
+Boundary stage_boundary(const std::string& name) {
+  if (name == "capture") return kCaptured;
+  if (name == "submit") return kSubmitted;
+  if (name == "encode") return kEncoded;
+  if (name == "packetize") return kPacketized;
+  if (name == "send") return kSent;
+  return kDeadline;
 }
 
 }  // namespace pf

@@ -3,6 +3,7 @@
 // encoder or X connection exists.
 #pragma once
 #include <string>
+#include <vector>
 
 namespace pf {
 
@@ -31,7 +32,9 @@ struct GameStreamTarget {
 };
 
 struct PipelineOptions {
-  std::string kind = "native";  // "native" | "gamestream": decides stage set and window length
+  // The path's stages in critical-path order, named as src/api/Paths.ts names them
+  // ("capture", "submit", "encode", "packetize", "send"): the loop reports exactly these spans.
+  std::vector<std::string> stages;
   std::string source = "synthetic";  // "synthetic" | "static" | "x11"
   std::string display;               // X display for x11, e.g. ":99"
   int width = 1280;
@@ -45,7 +48,7 @@ struct PipelineOptions {
   bool perf = false;
   // Benchmarks only: run frames back to back instead of on the frame clock.
   bool paced = true;
-  // Aggregation window; 0 = the kind's default (2 s native, 1 s GameStream).
+  // Aggregation window, ms: the path's (src/api/Paths.ts) unless a test or benchmark says.
   int window_ms = 0;
   // Tests only: append the encoded bitstream here (Annex B), to decode it afterwards.
   std::string dump_path;
@@ -62,6 +65,11 @@ constexpr int kMaxFps = 240;
 // Empty when the options are acceptable; otherwise one sentence naming the problem.
 std::string validate(const PipelineOptions& o);
 
-int window_ms_of(const PipelineOptions& o);
+// The frame loop's timestamps, in the order a frame passes them. A stage is the span from the
+// boundary of the stage before it (or the deadline) to its own boundary.
+enum Boundary { kDeadline = 0, kCaptured, kSubmitted, kEncoded, kPacketized, kSent, kBoundaryCount };
+
+// The boundary a stage name ends at; kDeadline for an unknown name.
+Boundary stage_boundary(const std::string& name);
 
 }  // namespace pf

@@ -70,12 +70,11 @@ Napi::Object window_object(Napi::Env env, const Mailbox& box, const WindowSummar
   o.Set("stages", stages);
   o.Set("host_p50_us", s.host_p50_us);
   o.Set("host_p99_us", s.host_p99_us);
-  o.Set("has_media", s.has_media);
+  o.Set("sending", s.sending);
   o.Set("send_dropped", static_cast<double>(s.send_dropped));
   o.Set("fec_us", s.fec_us);
   o.Set("seal_us", s.seal_us);
   o.Set("sock_us", s.sock_us);
-  o.Set("has_gamestream", s.has_gamestream);
   o.Set("frames_unsent", static_cast<double>(s.frames_unsent));
   o.Set("windows_dropped", static_cast<double>(s.windows_dropped));
   if (s.failed) o.Set("error", s.error);
@@ -149,7 +148,18 @@ PipelineOptions parse_options(const Napi::Object& o) {
     return static_cast<int>(v);
   };
   PipelineOptions p;
-  p.kind = str("kind", p.kind);
+  // The path's stage names (src/api/Paths.ts); anything not a string array is left empty, which
+  // validate() refuses by name.
+  if (o.Has("stages") && o.Get("stages").IsArray()) {
+    const Napi::Array a = o.Get("stages").As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length() && i <= static_cast<uint32_t>(kMaxStages); i++) {
+      if (!a.Get(i).IsString()) {
+        p.stages.clear();
+        break;
+      }
+      p.stages.push_back(a.Get(i).As<Napi::String>().Utf8Value());
+    }
+  }
   p.source = str("source", p.source);
   p.display = str("display", p.display);
   p.width = integer("width", p.width);

@@ -52,8 +52,10 @@ class Sink {
   // How often a still picture is encoded and sent again (ns; 0 = never): what this path's client
   // needs while nothing changes (still_policy.h; why these values: sink.cc).
   uint64_t still_keepalive_ns() const;
-  bool has_media() const { return media_ != nullptr; }
-  bool has_gamestream() const { return video_ != nullptr; }
+  // The session has a network target (either transport): its send counters mean something.
+  bool sends() const { return media_ != nullptr || video_ != nullptr; }
+  // Frames are cut into datagrams on the frame thread (the `packetize` stage does real work).
+  bool packetizes() const { return video_ != nullptr; }
   std::string video_peer() const { return video_ != nullptr ? video_->peer() : ""; }
   // Stops the GameStream pacer so the counters read next are final (the frame loop has stopped).
   void stop_video() {

@@ -31,15 +31,15 @@ struct WindowSummary {
   int stage_count = 0;  // 0 when no frame of the window was measured
   StageSummary stages[kMaxStages];
   double host_p50_us = 0, host_p99_us = 0;
-  // Media send counters (deltas), meaningful only when `has_media`.
-  bool has_media = false;
+  // Send counters (deltas), meaningful only when `sending` (the session has a network target,
+  // whichever transport): punktfunk/1 media — fec and seal on the frame thread, sock on the
+  // pacer; GameStream video — fec_us (parity, part of packetize), seal_us (encrypted video only,
+  // also part of packetize) and sock_us (pacer). Which of them a path claims is the field
+  // table's business (src/api/Fields.ts), not the addon's.
+  bool sending = false;
   uint64_t send_dropped = 0;
   double fec_us = 0, seal_us = 0, sock_us = 0;
-  // GameStream video counters (deltas), meaningful only when `has_gamestream`; the send split
-  // above then carries fec_us (parity, part of packetize), seal_us (encrypted video only, also
-  // part of packetize) and sock_us (pacer).
-  bool has_gamestream = false;
-  uint64_t frames_unsent = 0;
+  uint64_t frames_unsent = 0;  // GameStream: frames produced before the client's first valid ping
   uint64_t windows_dropped = 0;  // windows JavaScript never got because its queue was full
   bool failed = false;
   char error[256] = {};

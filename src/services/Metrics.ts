@@ -16,12 +16,14 @@
  */
 import { Context, Effect, Layer } from "effect"
 import type { MeasuredField, SessionMeta, StatsSample, StreamKind } from "../api/Stats.js"
+import { COUNTER_FIELDS } from "../api/Fields.js"
+import type { CounterFieldName } from "../api/Fields.js"
 import { Recorder } from "./Recorder.js"
 import type { RecorderService } from "./Recorder.js"
 
-/** Counters carried as per-window deltas. */
-export const COUNTER_FIELDS = ["frames_dropped", "packets_dropped", "send_dropped", "fec_recovered"] as const
-export type CounterField = (typeof COUNTER_FIELDS)[number]
+/** Counters carried as per-window deltas: the field table's `counter` rows. */
+export { COUNTER_FIELDS }
+export type CounterField = CounterFieldName
 
 export interface SessionGauges {
   readonly meta: SessionMeta

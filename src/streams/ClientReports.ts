@@ -13,7 +13,9 @@
  * client's cadence, windows at the pipeline's; summing what arrived since the previous window
  * keeps every report exactly once in a capture.
  */
-import type { MeasuredField } from "../api/Stats.js"
+import { measuredFields, unionMeasured } from "../api/Fields.js"
+import type { SessionFacts } from "../api/Fields.js"
+import type { MeasuredField, StreamKind } from "../api/Stats.js"
 import type { SessionWindow } from "./Pipeline.js"
 
 /** Who watches a session, and what its side of the path can report. */
@@ -28,21 +30,27 @@ export type ClientSide =
 /** The counters a client adds to, as sums since the previous window. */
 export type ReportedCount = "packets_dropped" | "fec_recovered" | "frames_dropped"
 
-const clientMeasured = (side: ClientSide): ReadonlyArray<MeasuredField> => {
+// Which of the control plane's fields a session measures is a column of the field table
+// (src/api/Fields.ts, `measuredOn`); a client side only says which path it is and what it does.
+const factsOf = (side: ClientSide): { readonly kind: StreamKind; readonly facts: SessionFacts } | undefined => {
   switch (side.path) {
     case "local":
-      return []
+      return undefined
     case "punktfunk1":
-      return side.media ? ["rtt_us", "packets_dropped", "fec_recovered", "frames_dropped"] : ["rtt_us"]
+      return { kind: "native", facts: { sending: side.media, sealed: side.media, client_fec_status: false } }
     case "gamestream":
-      return side.fecStatus ? ["packets_dropped", "fec_recovered"] : ["packets_dropped"]
+      return { kind: "gamestream", facts: { sending: true, sealed: false, client_fec_status: side.fecStatus } }
   }
 }
 
-/** A session's `measured`: what its pipeline counts and what its client side reports. */
-export const sessionMeasured = (pipeline: ReadonlyArray<MeasuredField>, side: ClientSide): ReadonlyArray<MeasuredField> => [
-  ...new Set([...pipeline, ...clientMeasured(side)])
-]
+const clientMeasured = (side: ClientSide): ReadonlyArray<MeasuredField> => {
+  const of = factsOf(side)
+  return of === undefined ? [] : measuredFields(of.kind, "control", of.facts)
+}
+
+/** A session's `measured`: what its pipeline counts and what its client side reports, in the table's order. */
+export const sessionMeasured = (pipeline: ReadonlyArray<MeasuredField>, side: ClientSide): ReadonlyArray<MeasuredField> =>
+  unionMeasured(pipeline, clientMeasured(side))
 
 /**
  * A sum of report counts, kept a safe integer: each report is bounded, but a client may send

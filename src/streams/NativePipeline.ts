@@ -12,6 +12,7 @@
  *   windows, never stalls the frame loop (which has its own bounded hand-off, see the addon).
  */
 import { Effect, Layer, Queue, Schema, Stream } from "effect"
+import { pathOf } from "../api/Paths.js"
 import { isConfigError, nativeModule } from "../native/binding.js"
 import type { NativeModule, NativeOptions, NativeSession, NativeWindow } from "../native/binding.js"
 import { nativeMeta, nativeSample } from "./NativeSample.js"
@@ -39,8 +40,10 @@ const loadModule = Effect.try({
   catch: (e) => new PipelineConfigError({ message: messageOf(e) })
 })
 
+// The path is a value: its stage names and window length go to the addon as they are.
 export const optionsOf = (config: SessionConfig, extras: NativeExtras): NativeOptions => ({
-  kind: config.kind,
+  stages: pathOf(config.kind).stages,
+  window_ms: pathOf(config.kind).window_ms,
   source: config.source,
   ...(config.display === undefined ? {} : { display: config.display }),
   width: config.width,

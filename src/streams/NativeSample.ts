@@ -3,43 +3,40 @@
  * and the session's `SessionMeta`.
  *
  * Invariant (honest counters): a field is listed in `measured` only if this path really counts
- * it. Without a media or GameStream video target the session sends nothing over a network, so
- * `send_dropped` and the send split are 0 and absent (and GameStream's `packetize` stage reads 0,
- * see `stageMeasured`); with GameStream video, `send_dropped`, `fec_us` and `sock_us` are the
- * video sender's, and `seal_us` too when the client asked for encrypted video; `packets_dropped`, `fec_recovered` and `rtt_us` come from the
- * client (the control plane adds them) and are never claimed here.
+ * it, as the field table says (`src/api/Fields.ts`, `measuredOn`, for the frame loop's fields).
+ * Without a media or GameStream video target the session sends nothing over a network, so
+ * `send_dropped` and the send split are 0 and absent (and GameStream's `packetize` stage reads 0);
+ * with one they are that sender's, `seal_us` only when what it sends is sealed. The fields the
+ * control plane fills (client reports, RTT) are never claimed here: the session runners add them.
+ *
+ * Fields that need no arithmetic are copied from the addon's window by the key the table names
+ * (`addon`); the type check below fails the build when a row names a key the window lacks.
  */
-import type { MeasuredField, SessionMeta, StageName, StatsSample } from "../api/Stats.js"
+import type { SessionMeta, StatsSample } from "../api/Stats.js"
+import { FIELD_NAMES, FIELDS, conditionOf, measuredFields, zeroFields } from "../api/Fields.js"
+import type { FieldName, Fields, SessionFacts } from "../api/Fields.js"
 import type { NativeSessionInfo, NativeWindow } from "../native/binding.js"
 import type { SessionConfig } from "./Pipeline.js"
 
-const ALWAYS: ReadonlyArray<MeasuredField> = [
-  "fps",
-  "repeat_fps",
-  "mbps",
-  "bitrate_kbps",
-  "frames_dropped",
-  "host_p50_us",
-  "host_p99_us"
-]
-const WITH_MEDIA: ReadonlyArray<MeasuredField> = ["send_dropped", "fec_us", "seal_us", "sock_us"]
-// GameStream video: parity on the frame thread (part of `packetize`) and the pacer's socket time;
-// sealing (also part of `packetize`) only for a client that asked for encrypted video — for the
-// others nothing is sealed, so seal_us stays unmeasured rather than a measured 0.
-const WITH_GAMESTREAM_VIDEO: ReadonlyArray<MeasuredField> = ["send_dropped", "fec_us", "sock_us"]
-const sealsVideo = (config: SessionConfig): boolean => config.gamestream?.keyHex !== undefined
+/** What the session's configuration tells the field table's conditions. */
+export const pipelineFacts = (config: SessionConfig): SessionFacts => ({
+  sending: config.media !== undefined || config.gamestream !== undefined,
+  // punktfunk/1 media is always sealed; GameStream video only for a client that asked.
+  sealed: config.media !== undefined || config.gamestream?.keyHex !== undefined,
+  client_fec_status: false
+})
 
-const measuredOf = (config: SessionConfig): ReadonlyArray<MeasuredField> =>
-  config.media !== undefined
-    ? [...ALWAYS, ...WITH_MEDIA]
-    : config.gamestream !== undefined
-      ? [...ALWAYS, ...WITH_GAMESTREAM_VIDEO, ...(sealsVideo(config) ? (["seal_us"] as const) : [])]
-      : ALWAYS
+type AddonKeyOf<K extends FieldName> = Fields[K] extends { readonly addon: infer A } ? A : never
+type AddonKey = { [K in FieldName]: AddonKeyOf<K> }[FieldName]
+type NumericWindowKey = { [K in keyof NativeWindow]-?: NativeWindow[K] extends number ? K : never }[keyof NativeWindow]
+// Compile-time: every `addon` key of the table is a numeric field of the addon's window.
+const addonKeysExist: [AddonKey] extends [NumericWindowKey] ? true : never = true
+void addonKeysExist
 
-// GameStream's `packetize` stage is real work only with a video target (the packetizer runs on
-// the frame thread and is timed there, its parity share reported as fec_us). Without one the
-// addon times nothing and the stage reads 0 — it stays in the set so every GameStream sample has
-// the same stages, but its number is never fabricated.
+const COPIED: ReadonlyArray<readonly [FieldName, NumericWindowKey]> = FIELD_NAMES.flatMap((f) => {
+  const spec: { readonly source: string; readonly addon?: string } = FIELDS[f]
+  return spec.source === "pipeline" && spec.addon !== undefined ? [[f, spec.addon as NumericWindowKey] as const] : []
+})
 
 export const nativeMeta = (sessionId: string, config: SessionConfig, info: NativeSessionInfo): SessionMeta => ({
   session_id: sessionId,
@@ -51,30 +48,28 @@ export const nativeMeta = (sessionId: string, config: SessionConfig, info: Nativ
   client: config.client,
   encoder_backend: info.encoder_backend,
   gpu: info.gpu,
-  stages: info.stages.map((s): StageName => s),
-  measured: measuredOf(config)
+  stages: info.stages,
+  measured: measuredFields(config.kind, "pipeline", pipelineFacts(config))
 })
 
 const perSecond = (count: number, durationMs: number): number => (durationMs > 0 ? (count * 1000) / durationMs : 0)
 
 export const nativeSample = (meta: SessionMeta, config: SessionConfig, w: NativeWindow): StatsSample => {
-  const sample: StatsSample = {
+  const sample: Record<string, unknown> = {
+    ...zeroFields(),
     t_ms: w.t_ms,
     session_id: meta.session_id,
     stages: w.stages.map((s) => ({ name: s.name, p50_us: s.p50_us, p99_us: s.p99_us, max_us: s.max_us, mean_us: s.mean_us })),
     fps: perSecond(w.frames, w.duration_ms),
     repeat_fps: perSecond(w.repeats, w.duration_ms),
     mbps: perSecond(w.bytes * 8, w.duration_ms) / 1e6,
-    bitrate_kbps: config.bitrate_kbps,
-    frames_dropped: w.frames_dropped,
-    packets_dropped: 0,
-    send_dropped: w.has_media || w.has_gamestream ? w.send_dropped : 0,
-    fec_recovered: 0,
-    rtt_us: 0,
-    host_p50_us: w.host_p50_us,
-    host_p99_us: w.host_p99_us
+    bitrate_kbps: config.bitrate_kbps
   }
-  if (w.has_media) return { ...sample, fec_us: w.fec_us, seal_us: w.seal_us, sock_us: w.sock_us }
-  if (!w.has_gamestream) return sample
-  return sealsVideo(config) ? { ...sample, fec_us: w.fec_us, seal_us: w.seal_us, sock_us: w.sock_us } : { ...sample, fec_us: w.fec_us, sock_us: w.sock_us }
+  for (const [field, key] of COPIED) {
+    if (!meta.measured.includes(field)) continue
+    // A window that says it sent nothing never lends its send numbers, whatever was asked.
+    if (conditionOf(field, config.kind) !== "always" && !w.sending) continue
+    sample[field] = w[key]
+  }
+  return sample as StatsSample
 }

@@ -9,6 +9,7 @@
  * once; every `200` stop names a capture on disk with the samples it claims; a `204` saved
  * nothing; and at the end the state is one: disarmed, nothing unsaved, no temp file.
  */
+import { zeroFields } from "../../src/api/Fields.js"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Schema, Stream } from "effect"
 import type { SessionMeta, StatsSample } from "../../src/api/Stats.js"
@@ -32,6 +33,8 @@ const session = (id: string): SessionMeta => ({
 })
 
 const numbered = (sessionId: string, i: number): StatsSample => ({
+  // Every field of the table at 0 (unmeasured unless listed); the sample sets what it tests.
+  ...zeroFields(),
   t_ms: 0,
   session_id: sessionId,
   stages: [{ name: "capture", p50_us: i, p99_us: i, max_us: i, mean_us: i }],
@@ -39,11 +42,6 @@ const numbered = (sessionId: string, i: number): StatsSample => ({
   repeat_fps: 0,
   mbps: 1,
   bitrate_kbps: 1000,
-  frames_dropped: 0,
-  packets_dropped: 0,
-  send_dropped: 0,
-  fec_recovered: 0,
-  rtt_us: 0,
   host_p50_us: i,
   host_p99_us: i
 })

@@ -25,12 +25,11 @@ const window = (overrides: Partial<NativeWindow>): NativeWindow => ({
   stages: info.stages.map((name) => ({ name, p50_us: 10, p99_us: 20, max_us: 30, mean_us: 12 })),
   host_p50_us: 100,
   host_p99_us: 200,
-  has_media: false,
+  sending: true,
   send_dropped: 3,
   fec_us: 40,
   seal_us: 0,
   sock_us: 25,
-  has_gamestream: true,
   frames_unsent: 0,
   windows_dropped: 0,
   ...overrides
@@ -67,7 +66,7 @@ describe("GameStream video samples", () => {
     const meta = nativeMeta("s", withoutVideo, info)
     expect(meta.measured).not.toContain("send_dropped")
     expect(meta.measured).not.toContain("fec_us")
-    const s = nativeSample(meta, withoutVideo, window({ has_gamestream: false }))
+    const s = nativeSample(meta, withoutVideo, window({ sending: false }))
     expect(s.send_dropped).toBe(0)
     expect(s.fec_us).toBeUndefined()
     expect(s.sock_us).toBeUndefined()

@@ -4,6 +4,7 @@
  * window that gets through says how many were lost. The frame loop keeps producing meanwhile.
  */
 import { describe, expect, it } from "vitest"
+import { PATHS } from "../../src/api/Paths.js"
 import { nativeModule } from "../../src/native/binding.js"
 import type { NativeWindow } from "../../src/native/binding.js"
 
@@ -14,7 +15,7 @@ describe("window hand-off under a busy JavaScript thread", () => {
     const got: Array<NativeWindow> = []
     const session = new (nativeModule().NativeSession)(
       {
-        kind: "native", source: "synthetic", width: 160, height: 120, fps: 60, codec: "h264", encoder: "libx264",
+        stages: PATHS.native.stages, source: "synthetic", width: 160, height: 120, fps: 60, codec: "h264", encoder: "libx264",
         preset: "ultrafast", tune: "zerolatency", bitrate_kbps: 500, perf: true, window_ms: 50
       },
       (w) => void got.push(w)

@@ -1,4 +1,5 @@
 /** Small hand-written captures for the unit tests: every number is chosen so the answer is known. */
+import { zeroFields } from "../../../src/api/Fields.js"
 import type { Capture, CaptureMeta, SessionMeta, StageName, StatsSample } from "../../../src/api/Stats.js"
 
 export const session = (session_id: string, overrides: Partial<SessionMeta> = {}): SessionMeta => ({
@@ -25,6 +26,8 @@ export const stage = (name: StageName, p50_us: number, p99_us = p50_us * 2, max_
 })
 
 export const sample = (t_ms: number, overrides: Partial<StatsSample> = {}): StatsSample => ({
+  // Every field of the table at 0 (unmeasured unless listed); the sample sets what it tests.
+  ...zeroFields(),
   t_ms,
   session_id: "s1",
   stages: [stage("capture", 1000), stage("encode", 2000)],
@@ -32,11 +35,6 @@ export const sample = (t_ms: number, overrides: Partial<StatsSample> = {}): Stat
   repeat_fps: 0,
   mbps: 10,
   bitrate_kbps: 10_000,
-  frames_dropped: 0,
-  packets_dropped: 0,
-  send_dropped: 0,
-  fec_recovered: 0,
-  rtt_us: 0,
   host_p50_us: 3000,
   host_p99_us: 6000,
   ...overrides

@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { zeroFields } from "../../../src/api/Fields.js"
 import { describe, expect, it } from "vitest"
 import { StatsSample, StatsStatus } from "../../../src/api/Stats.js"
 import { SseParser, decodeEvent, readLiveEvents } from "./sse.js"
@@ -15,6 +16,8 @@ const status: StatsStatus = {
 }
 
 const sample: StatsSample = {
+  // Every field of the table at 0 (unmeasured unless listed); the sample sets what it tests.
+  ...zeroFields(),
   t_ms: 2000,
   session_id: "s1",
   stages: [{ name: "encode", p50_us: 2100, p99_us: 3000, max_us: 4000, mean_us: 2200 }],
@@ -22,11 +25,6 @@ const sample: StatsSample = {
   repeat_fps: 0,
   mbps: 10,
   bitrate_kbps: 10_000,
-  frames_dropped: 0,
-  packets_dropped: 0,
-  send_dropped: 0,
-  fec_recovered: 0,
-  rtt_us: 0,
   host_p50_us: 2500,
   host_p99_us: 3500,
   fec_us: 80

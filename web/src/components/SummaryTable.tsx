@@ -1,12 +1,16 @@
 /**
  * The summary of a capture (or of the selected range): per stage mean/p50/p95/p99/max against
- * the frame budget, the measured host total, fps new vs repeat with the 1% low, Mb/s vs target,
- * health counters and RTT. Every number is computed by `src/api/Summary.ts` over every sample in
- * the range; the caption says how (a statistic of window statistics), and a counter the path did
- * not measure reads "not measured", never 0.
+ * the frame budget, the measured host total, then one row per field of the field table
+ * (`src/api/Fields.ts`) in the form its `summary` column names — fps with the 1% low, Mb/s vs
+ * target, counters' totals, RTT and the send split's spread. Every number is computed by
+ * `src/api/Summary.ts` over every sample in the range; the caption says how (a statistic of window
+ * statistics), and a field the path did not measure reads "not measured", never 0. Each row says
+ * which fields it shows (`data-fields`), which is how the field-table test finds them.
  */
+import { FIELD_NAMES, FIELDS } from "../../../src/api/Fields.js"
+import type { FieldName } from "../../../src/api/Fields.js"
 import type { CaptureSummary, CounterSummary, Distribution } from "../../../src/api/Summary.js"
-import { SUMMARY_METHOD } from "../../../src/api/Summary.js"
+import { SUMMARY_METHOD, fieldSummary } from "../../../src/api/Summary.js"
 import { ms, num, seconds } from "../lib/format.js"
 
 const NOT_MEASURED = "not measured"
@@ -17,8 +21,50 @@ const Cell = ({ us, budget }: { us: number | null; budget: number | null }) => (
   <td className={`num${us !== null && overBudget(us, budget) ? " over" : ""}`}>{ms(us)}</td>
 )
 
-const counterText = (c: CounterSummary | null): string => (c === null ? NOT_MEASURED : String(c.total))
-const distText = (d: Distribution | null, f: (v: number) => string): string => (d === null ? NOT_MEASURED : f(d.mean))
+interface FieldRow {
+  readonly label: string
+  readonly text: string
+  readonly fields: ReadonlyArray<FieldName>
+}
+
+/** The row a field's `summary` form asks for; null for fields shown elsewhere. */
+const fieldRow = (summary: CaptureSummary, field: FieldName): FieldRow | null => {
+  const spec = FIELDS[field]
+  const s = fieldSummary(summary, field)
+  const show = (v: number) => num(v * spec.show.scale, spec.show.digits)
+  const d = s !== null && !("total" in s) ? (s as Distribution) : null
+  switch (spec.summary) {
+    case "in_stages":
+    case "with":
+      return null
+    case "total":
+      return { label: spec.label, text: s === null ? NOT_MEASURED : String((s as CounterSummary).total), fields: [field] }
+    case "mean":
+      return { label: `${spec.label} (mean)`, text: d === null ? NOT_MEASURED : show(d.mean), fields: [field] }
+    case "mean_low":
+      return {
+        label: `${spec.label} (mean / 1% low)`,
+        text: (d === null ? NOT_MEASURED : `${show(d.mean)} / ${show(d.p1)}`) + (summary.target_fps > 0 ? ` (target ${summary.target_fps})` : ""),
+        fields: [field]
+      }
+    case "vs_target": {
+      const target = "target" in spec ? (spec.target as FieldName) : undefined
+      const t = target === undefined ? null : (fieldSummary(summary, target) as Distribution | null)
+      const targetText = target === undefined || t === null ? "" : ` vs ${num(t.mean * FIELDS[target].show.scale, spec.show.digits)}`
+      return {
+        label: `${spec.label} ${spec.show.unit} (mean vs target)`,
+        text: (d === null ? NOT_MEASURED : show(d.mean)) + targetText,
+        fields: target === undefined ? [field] : [field, target]
+      }
+    }
+    case "spread":
+      return {
+        label: `${spec.label} ${spec.show.unit} (mean / p50 / p99 / max)`,
+        text: d === null ? NOT_MEASURED : `${show(d.mean)} / ${show(d.p50)} / ${show(d.p99)} / ${show(d.max)}`,
+        fields: [field]
+      }
+  }
+}
 
 export const SummaryTable = ({ summary, title }: { summary: CaptureSummary; title?: string }) => {
   const budget = summary.frame_budget_ms
@@ -60,7 +106,7 @@ export const SummaryTable = ({ summary, title }: { summary: CaptureSummary; titl
               <td className="num">{budget === null ? "—" : `${((s.p50_us / 1000 / budget) * 100).toFixed(0)}%`}</td>
             </tr>
           ))}
-          <tr data-stage="host">
+          <tr data-stage="host" data-fields="host_p50_us host_p99_us">
             <th scope="row">host total (measured)</th>
             {host50 === null || host99 === null ? (
               <td colSpan={6}>{NOT_MEASURED}</td>
@@ -83,48 +129,15 @@ export const SummaryTable = ({ summary, title }: { summary: CaptureSummary; titl
       </p>
       <table className="grid compact">
         <tbody>
-          <tr>
-            <th scope="row">fps new (mean / 1% low)</th>
-            <td data-testid="fps">
-              {summary.fps === null ? NOT_MEASURED : `${num(summary.fps.mean)} / ${num(summary.fps.p1)}`}
-              {summary.target_fps > 0 ? ` (target ${summary.target_fps})` : ""}
-            </td>
-          </tr>
-          <tr>
-            <th scope="row">fps repeat (mean)</th>
-            <td>{distText(summary.repeat_fps, (v) => num(v, 2))}</td>
-          </tr>
-          <tr>
-            <th scope="row">Mb/s (mean vs target)</th>
-            <td>
-              {distText(summary.mbps, (v) => num(v, 2))}
-              {summary.target_mbps === null ? "" : ` vs ${num(summary.target_mbps, 2)}`}
-            </td>
-          </tr>
-          <tr>
-            <th scope="row">frames dropped</th>
-            <td data-testid="frames_dropped">{counterText(summary.frames_dropped)}</td>
-          </tr>
-          <tr>
-            <th scope="row">packets dropped</th>
-            <td data-testid="packets_dropped">{counterText(summary.packets_dropped)}</td>
-          </tr>
-          <tr>
-            <th scope="row">send dropped</th>
-            <td data-testid="send_dropped">{counterText(summary.send_dropped)}</td>
-          </tr>
-          <tr>
-            <th scope="row">FEC recovered</th>
-            <td data-testid="fec_recovered">{counterText(summary.fec_recovered)}</td>
-          </tr>
-          <tr>
-            <th scope="row">RTT ms (mean / p50 / p99 / max)</th>
-            <td data-testid="rtt">
-              {summary.rtt_us === null
-                ? NOT_MEASURED
-                : `${ms(summary.rtt_us.mean)} / ${ms(summary.rtt_us.p50)} / ${ms(summary.rtt_us.p99)} / ${ms(summary.rtt_us.max)}`}
-            </td>
-          </tr>
+          {FIELD_NAMES.map((field) => {
+            const row = fieldRow(summary, field)
+            return row === null ? null : (
+              <tr key={field} data-fields={row.fields.join(" ")}>
+                <th scope="row">{row.label}</th>
+                <td data-testid={field}>{row.text}</td>
+              </tr>
+            )
+          })}
         </tbody>
       </table>
     </section>

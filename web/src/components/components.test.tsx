@@ -133,7 +133,7 @@ describe("SummaryTable", () => {
     // encode's max (20 ms p50 → 80 ms max) exceeds the 16.7 ms budget and is marked.
     expect(table.querySelector('tr[data-stage="encode"] td.over')).not.toBeNull()
     expect(screen.getByTestId("frames_dropped").textContent).toBe("not measured")
-    expect(screen.getByTestId("rtt").textContent).toBe("not measured")
+    expect(screen.getByTestId("rtt_us").textContent).toBe("not measured")
   })
 
   it("shows a measured 0 as 0", () => {

@@ -1,8 +1,11 @@
 import { describe, expect, it } from "vitest"
+import { zeroFields } from "../../../src/api/Fields.js"
 import type { StatsSample } from "../../../src/api/Stats.js"
 import { buildSeries, sessionSegments } from "./series.js"
 
 const sample = (t_ms: number, session_id: string, encode = 2000): StatsSample => ({
+  // Every field of the table at 0 (unmeasured unless listed); the sample sets what it tests.
+  ...zeroFields(),
   t_ms,
   session_id,
   stages: [
@@ -13,11 +16,6 @@ const sample = (t_ms: number, session_id: string, encode = 2000): StatsSample =>
   repeat_fps: 0,
   mbps: 10,
   bitrate_kbps: 10_000,
-  frames_dropped: 0,
-  packets_dropped: 0,
-  send_dropped: 0,
-  fec_recovered: 0,
-  rtt_us: 0,
   host_p50_us: 3000,
   host_p99_us: 5000
 })

@@ -15,8 +15,10 @@
 import { useEffect, useMemo, useState } from "react"
 import { StageName } from "../../../src/api/Stats.js"
 import type { Capture, StatsSample } from "../../../src/api/Stats.js"
+import { FIELD_NAMES, FIELDS } from "../../../src/api/Fields.js"
+import type { FieldName } from "../../../src/api/Fields.js"
 import type { CaptureSummary } from "../../../src/api/Summary.js"
-import { delta, summarizeCapture } from "../../../src/api/Summary.js"
+import { delta, fieldStat, summarizeCapture } from "../../../src/api/Summary.js"
 import type { ConsoleApi } from "../api/client.js"
 import { describeError } from "../api/errors.js"
 import type { SeriesSource } from "../components/TimeSeriesChart.js"
@@ -34,6 +36,8 @@ interface Row {
   /** Whether a higher value is better (fps) or worse (latency). */
   readonly higherIsBetter: boolean
   readonly digits: number
+  /** The fields this row shows (for the field-table test). */
+  readonly fields?: ReadonlyArray<FieldName>
 }
 
 /** The stages any of its sessions has: what the recording's path(s) time. */
@@ -59,18 +63,23 @@ const stageRows = (summaries: ReadonlyArray<CaptureSummary>, captures: ReadonlyA
   )
 }
 
-const ROWS: ReadonlyArray<Row> = [
-  { label: "host total p50", unit: "ms", value: (s) => (s.host_p50_us === null ? null : s.host_p50_us.p50 / 1000), higherIsBetter: false, digits: 2 },
-  { label: "host total p99", unit: "ms", value: (s) => (s.host_p99_us === null ? null : s.host_p99_us.p99 / 1000), higherIsBetter: false, digits: 2 },
-  { label: "fps (mean)", unit: "fps", value: (s) => s.fps?.mean ?? null, higherIsBetter: true, digits: 1 },
-  { label: "fps 1% low", unit: "fps", value: (s) => s.fps?.p1 ?? null, higherIsBetter: true, digits: 1 },
-  { label: "repeat fps (mean)", unit: "fps", value: (s) => s.repeat_fps?.mean ?? null, higherIsBetter: false, digits: 2 },
-  { label: "Mb/s (mean)", unit: "Mb/s", value: (s) => s.mbps?.mean ?? null, higherIsBetter: true, digits: 2 },
-  { label: "frames dropped", unit: "", value: (s) => s.frames_dropped?.total ?? null, higherIsBetter: false, digits: 0 },
-  { label: "packets dropped", unit: "", value: (s) => s.packets_dropped?.total ?? null, higherIsBetter: false, digits: 0 },
-  { label: "FEC recovered", unit: "", value: (s) => s.fec_recovered?.total ?? null, higherIsBetter: false, digits: 0 },
-  { label: "RTT p50", unit: "ms", value: (s) => (s.rtt_us === null ? null : s.rtt_us.p50 / 1000), higherIsBetter: false, digits: 2 }
-]
+// One row per `compare` entry of the field table, in its order.
+const ROWS: ReadonlyArray<Row> = FIELD_NAMES.flatMap((field) =>
+  FIELDS[field].compare.map((c): Row => {
+    const { show } = FIELDS[field]
+    return {
+      label: c.label,
+      unit: show.unit,
+      value: (s) => {
+        const v = fieldStat(s, field, c.stat)
+        return v === null ? null : v * show.scale
+      },
+      higherIsBetter: c.better === "higher",
+      digits: show.digits,
+      fields: [field]
+    }
+  })
+)
 
 const stageTotal = (s: StatsSample, p: "p50_us" | "p99_us"): number | null =>
   s.stages.length === 0 ? null : s.stages.reduce((sum, st) => sum + st[p], 0) / 1000
@@ -152,7 +161,7 @@ export const CompareView = ({ api, ids, onBack }: { api: ConsoleApi; ids: Readon
         </thead>
         <tbody>
           {rows.map((row) => (
-            <tr key={row.label}>
+            <tr key={row.label} {...(row.fields === undefined ? {} : { "data-fields": row.fields.join(" ") })}>
               <th scope="row">
                 {row.label} {row.unit === "" ? "" : `(${row.unit})`}
               </th>

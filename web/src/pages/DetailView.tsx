@@ -6,6 +6,8 @@
  * computed over every sample in the range (never the drawn subset).
  */
 import { useCallback, useEffect, useMemo, useState } from "react"
+import { CHART_GROUPS, FIELDS, chartFields } from "../../../src/api/Fields.js"
+import type { ChartGroup, FieldName } from "../../../src/api/Fields.js"
 import type { Capture, MeasuredField, StatsSample } from "../../../src/api/Stats.js"
 import { measuredOf, samplesInRange, summarizeCapture } from "../../../src/api/Summary.js"
 import type { ConsoleApi } from "../api/client.js"
@@ -28,6 +30,9 @@ const measuredValue =
     return v !== undefined && measured(s).has(field) ? v * scale : null
   }
 
+// How the charts of the field table's groups are laid out: two side by side, or one alone.
+const LAYOUT: ReadonlyArray<ReadonlyArray<Exclude<ChartGroup, "host">>> = [["fps", "mbps"], ["health", "rtt"], ["split"]]
+
 export const CaptureCharts = ({ capture, range, percentile }: { capture: Capture; range: Range | null; percentile: Percentile }) => {
   const { meta } = capture
   const samples = useMemo(
@@ -42,84 +47,73 @@ export const CaptureCharts = ({ capture, range, percentile }: { capture: Capture
   }, [meta])
   const stages = useMemo(() => captureStages(capture), [capture])
   const xDomain = range === null ? undefined : ([range.from, range.to] as const)
+  const optionalXDomain = xDomain === undefined ? {} : { xDomain }
   const targetFps = new Map(meta.sessions.map((s) => [s.session_id, s.fps]))
-  const fpsDefs: Array<LineDef> = [
-    { id: "fps (new)", value: measuredValue(measured, "fps") },
-    { id: "repeat fps", value: measuredValue(measured, "repeat_fps"), color: "#edc948" },
-    { id: "target fps", value: (s) => targetFps.get(s.session_id) ?? meta.fps, dashed: true, color: "#888" }
-  ]
-  const mbpsDefs: Array<LineDef> = [
-    { id: "Mb/s", value: measuredValue(measured, "mbps") },
-    { id: "target Mb/s", value: measuredValue(measured, "bitrate_kbps", 1 / 1000), dashed: true, color: "#888" }
-  ]
-  const health: Array<LineDef> = (["frames_dropped", "packets_dropped", "send_dropped", "fec_recovered"] as const)
-    .filter((f) => fields.has(f))
-    .map((f) => ({ id: f.replace("_", " "), value: measuredValue(measured, f) }))
-  const split: Array<LineDef> = (["fec_us", "seal_us", "sock_us"] as const)
-    .filter((f) => fields.has(f))
-    .map((f) => ({ id: f.replace("_us", ""), value: measuredValue(measured, f, 1 / 1000) }))
+  // Each field draws in its chart group (the field table's `chart` column); the fps chart also
+  // draws each session's target, which is the session's, not a field of its windows.
+  const extraDefs: Partial<Record<ChartGroup, ReadonlyArray<LineDef>>> = {
+    fps: [{ id: "target fps", value: (s) => targetFps.get(s.session_id) ?? meta.fps, dashed: true, color: "#888" }]
+  }
+  const groupChart = (group: Exclude<ChartGroup, "host">) => {
+    const spec = CHART_GROUPS[group]
+    const drawn = chartFields(group).filter((f) => spec.whenNone === "draw" || fields.has(f))
+    if (drawn.length === 0) {
+      if (spec.whenNone === "hide" || spec.whenNone === "draw") return null
+      return (
+        <div key={group}>
+          <h3>{spec.title}</h3>
+          <p className="muted" data-testid={spec.whenNone.testId}>
+            {spec.whenNone.text}
+          </p>
+        </div>
+      )
+    }
+    const defs: Array<LineDef> = [
+      ...drawn.map((f: FieldName): LineDef => {
+        const { chart, show } = FIELDS[f]
+        return {
+          id: chart.label,
+          value: measuredValue(measured, f, show.scale),
+          ...("dashed" in chart ? { dashed: chart.dashed } : {}),
+          ...("color" in chart ? { color: chart.color } : {})
+        }
+      }),
+      ...(extraDefs[group] ?? [])
+    ]
+    return (
+      <div key={group} data-fields={drawn.join(" ")}>
+        <h3>{spec.title}</h3>
+        <TimeSeriesChart sources={[{ samples, defs }]} unit={spec.unit} digits={spec.digits} label={spec.label} testId={spec.testId} {...optionalXDomain} />
+      </div>
+    )
+  }
   const budget = meta.fps > 0 ? 1000 / meta.fps : null
   const hostField = percentile === "p50" ? "host_p50_us" : "host_p99_us"
   const hostMeasuredFor = useCallback((s: StatsSample) => measured(s).has(hostField), [measured, hostField])
-  const optionalXDomain = xDomain === undefined ? {} : { xDomain }
   return (
     <div className="charts">
       <h3>Stage latency ({percentile}), stacked</h3>
-      <StageStackChart
-        samples={samples}
-        stages={stages}
-        percentile={percentile}
-        budgetMs={budget}
-        hostMeasured={fields.has(hostField)}
-        hostMeasuredFor={hostMeasuredFor}
-        height={320}
-        {...optionalXDomain}
-      />
-      <div className="two">
-        <div>
-          <h3>Frames per second vs target</h3>
-          <TimeSeriesChart sources={[{ samples, defs: fpsDefs }]} unit="fps" label="Frames per second against the target" testId="fps-chart" {...optionalXDomain} />
-        </div>
-        <div>
-          <h3>Bitrate vs target</h3>
-          <TimeSeriesChart sources={[{ samples, defs: mbpsDefs }]} unit="Mb/s" digits={2} label="Megabits per second against the target" testId="mbps-chart" {...optionalXDomain} />
-        </div>
+      <div data-fields={fields.has(hostField) ? hostField : undefined}>
+        <StageStackChart
+          samples={samples}
+          stages={stages}
+          percentile={percentile}
+          budgetMs={budget}
+          hostMeasured={fields.has(hostField)}
+          hostMeasuredFor={hostMeasuredFor}
+          height={320}
+          {...optionalXDomain}
+        />
       </div>
-      <div className="two">
-        <div>
-          <h3>Health counters (per window)</h3>
-          {health.length === 0 ? (
-            <p className="muted" data-testid="health-none">
-              This path measured no drop or FEC counters; nothing is drawn rather than a false "no loss".
-            </p>
-          ) : (
-            <TimeSeriesChart sources={[{ samples, defs: health }]} unit="count" digits={0} label="Health counters per window" testId="health-chart" {...optionalXDomain} />
-          )}
-        </div>
-        <div>
-          <h3>Round-trip time</h3>
-          {fields.has("rtt_us") ? (
-            <TimeSeriesChart
-              sources={[{ samples, defs: [{ id: "RTT", value: measuredValue(measured, "rtt_us", 1 / 1000) }] }]}
-              unit="ms"
-              digits={2}
-              label="Round-trip time"
-              testId="rtt-chart"
-              {...optionalXDomain}
-            />
-          ) : (
-            <p className="muted" data-testid="rtt-none">
-              RTT not measured on this path.
-            </p>
-          )}
-        </div>
-      </div>
-      {split.length > 0 ? (
-        <>
-          <h3>Send split (mean µs per frame, shown in ms)</h3>
-          <TimeSeriesChart sources={[{ samples, defs: split }]} unit="ms" digits={3} label="Send split: FEC, seal, socket" testId="split-chart" {...optionalXDomain} />
-        </>
-      ) : null}
+      {LAYOUT.map((row) =>
+        row.length === 1 ? (
+          groupChart(row[0]!)
+        ) : (
+          <div className="two" key={row.join(" ")}>
+            {row.map(groupChart)}
+          </div>
+        )
+      )}
     </div>
   )
 }
