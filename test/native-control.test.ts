@@ -14,7 +14,7 @@ import type { ClientIdentity, Endpoint } from "../src/client/ControlClient.js"
 import { fingerprintOfPem, generateCertificate } from "../src/services/Certificates.js"
 import { HostIdentity } from "../src/services/HostIdentity.js"
 import { ControlServer } from "../src/streams/punktfunk1/ControlServer.js"
-import { frame } from "../src/streams/punktfunk1/Protocol.js"
+import { frame, ReceiverReport } from "../src/streams/punktfunk1/Protocol.js"
 import { json, startHost, tempDir, waitFor } from "./support/TestHost.js"
 import type { StartedHost } from "./support/TestHost.js"
 
@@ -203,6 +203,36 @@ describe("punktfunk/1 control plane", () => {
       expect(capture.meta.measured).toContain("rtt_us")
       // Pings go out every 500 ms; windows after the first carry a real round trip.
       expect(capture.samples.filter((s) => s.rtt_us > 0).length).toBeGreaterThanOrEqual(2)
+    })
+  )
+
+  it.scopedLive("the client's dropped frames are their own field, never added to the host's missed deadlines", () =>
+    Effect.gen(function* () {
+      const host = yield* startHost({ windowMs: 300 })
+      const client = yield* identity("couch")
+      const hostFp = yield* pairThroughApi(host, client, "couch")
+      expect((yield* Effect.promise(() => host.fetch("/start", { method: "POST" }))).status).toBe(200)
+      // A media port makes the session one that sends to this client, whose reports then count.
+      const session = yield* connect({ endpoint: endpointOf(host), identity: client, pinnedHost: hostFp, name: "couch", request: { ...request, udp_port: 9 } })
+      const running = yield* Effect.fork(session.run)
+      const report = { packets_received: 100, packets_lost: 4, fec_recovered: 3, frames_decoded: 30, frames_dropped: 5, decode_us: 900 }
+      yield* session.report(new ReceiverReport(report))
+      yield* session.report(new ReceiverReport(report))
+      yield* Effect.promise(() =>
+        waitFor(async () => ((await json(await host.fetch("/status"))) as { sample_count: number }).sample_count >= 4, 15_000, "4 samples")
+      )
+      const meta = Schema.decodeUnknownSync(CaptureMeta)(
+        yield* Effect.promise(async () => json(await host.fetch("/stop", { method: "POST" })))
+      )
+      yield* session.goodbye("done")
+      yield* Fiber.interrupt(running)
+      const capture = Schema.decodeUnknownSync(Capture)(yield* Effect.promise(async () => json(await host.fetch(`/recordings/${meta.id}`))))
+      const sum = (f: "client_frames_dropped" | "frames_dropped" | "packets_dropped") => capture.samples.reduce((n, s) => n + s[f], 0)
+      expect(capture.meta.measured).toEqual(expect.arrayContaining(["client_frames_dropped", "packets_dropped", "fec_recovered"]))
+      expect(sum("client_frames_dropped")).toBe(10)
+      expect(sum("packets_dropped")).toBe(8)
+      // The fake producer misses no deadline: the host's own counter stays 0 whatever the client reports.
+      expect(sum("frames_dropped")).toBe(0)
     })
   )
 })

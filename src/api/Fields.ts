@@ -175,6 +175,21 @@ export const FIELDS = {
     prometheus: { name: "punktfunk_frames_dropped_total", help: counterHelp("Frame deadlines the host missed"), type: "counter", toBase: asIs },
     chart: { group: "health", label: "frames dropped" }
   },
+  client_frames_dropped: {
+    label: "client frames dropped",
+    unit: "frames",
+    group: "counter",
+    meaning: "Frames the client's receiver gave up on (never completed: more shards lost than parity could rebuild), from its receiver reports.",
+    integer: true,
+    wire: "added",
+    source: "control",
+    measuredOn: { native: "sending" },
+    show: { unit: "", scale: 1, digits: 0 },
+    summary: "total",
+    compare: [{ label: "client frames dropped", stat: "total", better: "lower" }],
+    prometheus: { name: "punktfunk_client_frames_dropped_total", help: counterHelp("Frames the client never completed"), type: "counter", toBase: asIs },
+    chart: { group: "health", label: "client frames dropped" }
+  },
   packets_dropped: {
     label: "packets dropped",
     unit: "packets",

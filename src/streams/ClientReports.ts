@@ -28,7 +28,7 @@ export type ClientSide =
   | { readonly path: "gamestream"; readonly fecStatus: boolean }
 
 /** The counters a client adds to, as sums since the previous window. */
-export type ReportedCount = "packets_dropped" | "fec_recovered" | "frames_dropped"
+export type ReportedCount = "packets_dropped" | "fec_recovered" | "client_frames_dropped"
 
 // Which of the control plane's fields a session measures is a column of the field table
 // (src/api/Fields.ts, `measuredOn`); a client side only says which path it is and what it does.
@@ -72,7 +72,7 @@ export interface ClientReports {
  * (punktfunk/1's pings), taken once per window; absent, the window's `rtt_us` is left as it is.
  */
 export const clientReports = (side: ClientSide, rttUs?: () => number): ClientReports => {
-  const pending: Record<ReportedCount, number> = { packets_dropped: 0, fec_recovered: 0, frames_dropped: 0 }
+  const pending: Record<ReportedCount, number> = { packets_dropped: 0, fec_recovered: 0, client_frames_dropped: 0 }
   return {
     side,
     add: (field, n) => {
@@ -84,9 +84,9 @@ export const clientReports = (side: ClientSide, rttUs?: () => number): ClientRep
         ...(rttUs === undefined ? {} : { rtt_us: rttUs() }),
         packets_dropped: saturatingAdd(window.packets_dropped, pending.packets_dropped),
         fec_recovered: saturatingAdd(window.fec_recovered, pending.fec_recovered),
-        frames_dropped: saturatingAdd(window.frames_dropped, pending.frames_dropped)
+        client_frames_dropped: saturatingAdd(window.client_frames_dropped, pending.client_frames_dropped)
       }
-      pending.packets_dropped = pending.fec_recovered = pending.frames_dropped = 0
+      pending.packets_dropped = pending.fec_recovered = pending.client_frames_dropped = 0
       return folded
     }
   }

@@ -107,7 +107,7 @@ describe("punktfunk/1 end to end on loopback", () => {
     expect(c.meta.sessions[0]?.stages).toEqual(["capture", "submit", "encode", "send"])
     expect(c.meta.encoder_backend).toBe("libx264")
     expect(c.meta.client).toMatch(/^[0-9a-f]{16}$/)
-    for (const field of ["rtt_us", "packets_dropped", "fec_recovered", "frames_dropped", "send_dropped"] as const) {
+    for (const field of ["rtt_us", "packets_dropped", "fec_recovered", "frames_dropped", "client_frames_dropped", "send_dropped"] as const) {
       expect(c.meta.measured).toContain(field)
     }
     const withStages = c.samples.filter((x) => x.stages.length === 4)

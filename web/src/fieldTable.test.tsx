@@ -65,6 +65,7 @@ describe("the field table", () => {
     for (const f of FIELD_NAMES) expect(back.samples[1]![f], f).toBe(valueOf(f, 1))
     // An older file: without the rows added since, and without them in `measured`.
     const added = FIELD_NAMES.filter((f) => fieldSpec(f).wire === "added")
+    expect(added.length).toBeGreaterThan(0)
     const old = JSON.parse(JSON.stringify(encoded)) as { meta: { measured: Array<string>; sessions: Array<{ measured: Array<string> }> }; samples: Array<Record<string, unknown>> }
     for (const s of old.samples) for (const f of added) delete s[f]
     old.meta.measured = old.meta.measured.filter((f) => !added.includes(f as FieldName))
@@ -139,6 +140,9 @@ describe("the field table", () => {
       measuredFields("native", "control", { sending: true, sealed: true, client_fec_status: false })
     )
     expect(native).toEqual(FIELD_NAMES.filter((f) => "native" in FIELDS[f].measuredOn))
+    // The one meaning of frames_dropped: the host's missed deadlines; the client's drops are their own.
+    expect(FIELDS.frames_dropped.source).toBe("pipeline")
+    expect(FIELDS.client_frames_dropped.source).toBe("control")
     for (const kind of StreamKind.literals) expect(PATHS[kind].stages.at(-1)).toBe("send")
   })
 

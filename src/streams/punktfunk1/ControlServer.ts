@@ -353,7 +353,8 @@ export const ControlServerLive = (
                   return Effect.sync(() => {
                     reports.add("packets_dropped", m.packets_lost)
                     reports.add("fec_recovered", m.fec_recovered)
-                    reports.add("frames_dropped", m.frames_dropped)
+                    // The client's own count: `frames_dropped` is the host's missed deadlines.
+                    reports.add("client_frames_dropped", m.frames_dropped)
                   })
                 case "Goodbye":
                   return Effect.fail(new SessionEnd({ reason: `the client said goodbye: ${m.reason}`, tell: false }))
