@@ -236,6 +236,22 @@ export const FIELDS = {
     prometheus: { name: "punktfunk_fec_recovered_total", help: counterHelp("Shards or packets repaired by FEC"), type: "counter", toBase: asIs },
     chart: { group: "health", label: "fec recovered" }
   },
+  windows_dropped: {
+    label: "windows dropped",
+    unit: "windows",
+    group: "counter",
+    meaning: "Aggregation windows the addon could not hand to the host's runtime (its queue was full), counted on the next window that got through.",
+    integer: true,
+    wire: "added",
+    source: "pipeline",
+    addon: "windows_dropped",
+    measuredOn: BOTH_ALWAYS,
+    show: { unit: "", scale: 1, digits: 0 },
+    summary: "total",
+    compare: [{ label: "windows dropped", stat: "total", better: "lower" }],
+    prometheus: { name: "punktfunk_windows_dropped_total", help: counterHelp("Stats windows the addon could not hand over"), type: "counter", toBase: asIs },
+    chart: { group: "health", label: "windows dropped" }
+  },
   rtt_us: {
     label: "rtt",
     unit: "µs",

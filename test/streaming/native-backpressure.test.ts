@@ -3,10 +3,14 @@
  * find the small hand-off queue full are dropped on the native side and counted, and the next
  * window that gets through says how many were lost. The frame loop keeps producing meanwhile.
  */
+import { Effect, Fiber, Stream } from "effect"
 import { describe, expect, it } from "vitest"
 import { PATHS } from "../../src/api/Paths.js"
 import { nativeModule } from "../../src/native/binding.js"
 import type { NativeWindow } from "../../src/native/binding.js"
+import type { StatsSample } from "../../src/api/Stats.js"
+import { openNative } from "../../src/streams/NativePipeline.js"
+import { baseConfig } from "./nativeSupport.js"
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -41,5 +45,28 @@ describe("window hand-off under a busy JavaScript thread", () => {
       session.close()
     }
     expect(nativeModule().activeThreads()).toBe(0)
+  })
+
+  it("the lost windows reach the session's samples as windows_dropped, a field every native session measures", async () => {
+    const samples: Array<StatsSample> = []
+    const measured = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const { meta, windows } = yield* openNative(baseConfig({ width: 160, height: 120, perf: true }), { window_ms: 50 })
+          const collecting = yield* Effect.fork(Stream.runForEach(windows, (w) => Effect.sync(() => void samples.push(w))))
+          yield* Effect.sleep("300 millis")
+          // Block the JavaScript thread as above.
+          const until = Date.now() + 2_000
+          while (Date.now() < until) {
+            // busy
+          }
+          yield* Effect.sleep("500 millis")
+          yield* Fiber.interrupt(collecting)
+          return meta.measured
+        })
+      )
+    )
+    expect(measured).toContain("windows_dropped")
+    expect(samples.reduce((sum, s) => sum + s.windows_dropped, 0)).toBeGreaterThan(0)
   })
 })

@@ -30,7 +30,7 @@ describe("native windows", () => {
     Effect.scoped(
       Effect.gen(function* () {
         const { meta, windows } = yield* openNative(baseConfig({ perf: true }), { window_ms: 1000 })
-        expect(meta.measured).toEqual(["fps", "repeat_fps", "mbps", "bitrate_kbps", "frames_dropped", "host_p50_us", "host_p99_us"])
+        expect(meta.measured).toEqual(["fps", "repeat_fps", "mbps", "bitrate_kbps", "frames_dropped", "windows_dropped", "host_p50_us", "host_p99_us"])
         const got = yield* takeWindows(windows, 3)
         got.forEach(checkStages)
         for (const w of got) {
