@@ -27,6 +27,7 @@
  * in every row.
  */
 import { Schema } from "effect"
+import { LOSS_FIELDS } from "./Fields.js"
 import { measuredOf, percentile } from "./Summary.js"
 import type { CaptureMeta, MeasuredField, StatsSample } from "./Stats.js"
 
@@ -75,7 +76,7 @@ export const DEFAULT_BREACH_THRESHOLDS: BreachThresholds = {
 }
 
 /** Counters that count something lost on the way: any of them above zero is a `drops` breach. */
-export const DROP_FIELDS: ReadonlyArray<MeasuredField> = ["frames_dropped", "packets_dropped", "send_dropped"]
+export const DROP_FIELDS: ReadonlyArray<MeasuredField> = LOSS_FIELDS
 
 /** What one window says for one rule: its value, the line, and whether it crossed it. */
 interface Reading {

@@ -22,6 +22,7 @@
  *   under which condition it is a real measurement (`always`; `sending`: the session sends to a
  *   client; `sealed`: what it sends is encrypted; `client_fec_status`: the client reports FEC
  *   repairs). A field not measured is 0 (or absent) and left out of `measured`: never "no loss".
+ * - `loss`: it counts something lost on the way to the viewer (budget breaches sum these).
  * - `addon`: the key of the addon's window object the value is copied from as is, for fields that
  *   need no arithmetic (`NativeSample.ts` checks at compile time that the key exists).
  * - `show`, `summary`, `compare`: display unit and scale for tables and charts, the summary row's
@@ -62,6 +63,8 @@ export interface FieldSpec {
   readonly source: "pipeline" | "control"
   readonly addon?: string
   readonly measuredOn: Partial<Record<StreamKind, Condition>>
+  /** It counts something lost on the way to the viewer (a `drops` budget breach, `Breaches.ts`). */
+  readonly loss?: true
   /** Tables and charts: the stored value × `scale`, in `unit`, with `digits` decimals. */
   readonly show: { readonly unit: string; readonly scale: number; readonly digits: number }
   /**
@@ -169,6 +172,7 @@ export const FIELDS = {
     source: "pipeline",
     addon: "frames_dropped",
     measuredOn: BOTH_ALWAYS,
+    loss: true,
     show: { unit: "", scale: 1, digits: 0 },
     summary: "total",
     compare: [{ label: "frames dropped", stat: "total", better: "lower" }],
@@ -184,6 +188,7 @@ export const FIELDS = {
     wire: "added",
     source: "control",
     measuredOn: { native: "sending" },
+    loss: true,
     show: { unit: "", scale: 1, digits: 0 },
     summary: "total",
     compare: [{ label: "client frames dropped", stat: "total", better: "lower" }],
@@ -199,6 +204,7 @@ export const FIELDS = {
     wire: "required",
     source: "control",
     measuredOn: { native: "sending", gamestream: "sending" },
+    loss: true,
     show: { unit: "", scale: 1, digits: 0 },
     summary: "total",
     compare: [{ label: "packets dropped", stat: "total", better: "lower" }],
@@ -215,6 +221,7 @@ export const FIELDS = {
     source: "pipeline",
     addon: "send_dropped",
     measuredOn: { native: "sending", gamestream: "sending" },
+    loss: true,
     show: { unit: "", scale: 1, digits: 0 },
     summary: "total",
     compare: [{ label: "send dropped", stat: "total", better: "lower" }],
@@ -359,6 +366,9 @@ export const fieldSpec = (name: FieldName): FieldSpec => FIELDS[name]
 
 /** Fields in one group, in table order. */
 export const fieldsIn = (group: FieldGroup): ReadonlyArray<FieldName> => FIELD_NAMES.filter((f) => FIELDS[f].group === group)
+
+/** Fields that count something lost on the way to the viewer, in table order. */
+export const LOSS_FIELDS: ReadonlyArray<FieldName> = FIELD_NAMES.filter((f) => fieldSpec(f).loss === true)
 
 /** Fields summed from per-window deltas (`group: "counter"`). */
 export type CounterFieldName = { [K in FieldName]: Fields[K]["group"] extends "counter" ? K : never }[FieldName]
