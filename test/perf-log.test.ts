@@ -103,9 +103,9 @@ describe("PUNKTFUNK_PERF", () => {
         yield* session.report(
           new ReceiverReport({ packets_received: 100, packets_lost: 7, fec_recovered: 2, frames_decoded: 30, frames_dropped: 3, decode_us: 900 })
         )
-        const sum = (f: "packets_dropped" | "fec_recovered" | "frames_dropped") => mine().reduce((n, s) => n + s[f], 0)
+        const sum = (f: "packets_dropped" | "fec_recovered" | "client_frames_dropped") => mine().reduce((n, s) => n + s[f], 0)
         yield* Effect.promise(() => waitFor(() => sum("packets_dropped") === 7, 15_000, "the client's report in a perf line"))
-        expect([sum("fec_recovered"), sum("frames_dropped")]).toEqual([2, 3])
+        expect([sum("fec_recovered"), sum("client_frames_dropped")]).toEqual([2, 3])
         // RTT is the host's own ping timing of this client (a ping every 500 ms, 100 ms windows).
         yield* Effect.promise(() => waitFor(() => mine().some((s) => s.rtt_us > 0), 15_000, "a window with the client's RTT"))
         expect(mine().every((s) => s.stages.length === 4)).toBe(true)

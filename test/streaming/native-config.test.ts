@@ -7,8 +7,9 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
-import { nativeModule } from "../../src/native/binding.js"
-import { openNative } from "../../src/streams/NativePipeline.js"
+import { isConfigError, nativeModule } from "../../src/native/binding.js"
+import type { NativeOptions } from "../../src/native/binding.js"
+import { openNative, optionsOf } from "../../src/streams/NativePipeline.js"
 import type { SessionConfig } from "../../src/streams/Pipeline.js"
 import { baseConfig, takeWindows } from "./nativeSupport.js"
 
@@ -51,6 +52,38 @@ describe("bad configuration is refused before any thread starts", () => {
   it.live("an unknown preset names the encoder and the preset", () =>
     Effect.gen(function* () {
       expect(yield* refusal(baseConfig({ preset: "warp9" }))).toMatch(/tried libx264 failed: .*warp9/)
+    })
+  )
+})
+
+describe("the path's stages come from TypeScript, checked by the addon", () => {
+  const addonRefusal = (stages: ReadonlyArray<string>) => {
+    const before = nativeModule().activeThreads()
+    const options = { ...optionsOf(baseConfig(), {}), stages } as unknown as NativeOptions
+    let thrown: unknown
+    try {
+      new (nativeModule().NativeSession)(options, () => undefined).close()
+    } catch (e) {
+      thrown = e
+    }
+    expect(nativeModule().activeThreads()).toBe(before)
+    expect(isConfigError(thrown)).toBe(true)
+    return thrown instanceof Error ? thrown.message : ""
+  }
+  it("an unknown stage, stages out of the frame's order, none or too many are refused by name", () => {
+    expect(addonRefusal(["capture", "warp", "send"])).toMatch(/unknown stage 'warp'/)
+    expect(addonRefusal(["capture", "send", "encode"])).toMatch(/stage 'encode' comes before 'send'/)
+    expect(addonRefusal([])).toMatch(/1 to 4 stages, not 0/)
+    expect(addonRefusal(["capture", "submit", "encode", "packetize", "send"])).toMatch(/1 to 4 stages, not 5/)
+  })
+
+  it.live("a GameStream video target needs a path with a packetize stage", () =>
+    Effect.gen(function* () {
+      const config = baseConfig({
+        kind: "native",
+        gamestream: { videoFd: 0, clientHost: "127.0.0.1", pingPayload: "", packetSize: 1024, fecPercent: 20, minRequiredFecPackets: 2 }
+      })
+      expect(yield* refusal(config)).toMatch(/needs a path with a packetize stage/)
     })
   )
 })
