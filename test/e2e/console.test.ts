@@ -160,6 +160,8 @@ describe("performance console in a real browser", () => {
     expect(await page.getByTestId("frames_dropped").textContent()).not.toBe("not measured")
     expect(await page.getByTestId("packets_dropped").textContent()).toBe("not measured")
     // Crosshair tooltip: hovering the stack names every stage, the sum and the measured host total.
+    // The summary above it has a row per field of the field table: bring the chart into view first.
+    await page.getByTestId("stage-chart").scrollIntoViewIfNeeded()
     const chartBox = (await page.getByTestId("stage-chart").boundingBox())!
     await page.mouse.move(chartBox.x + chartBox.width * 0.5, chartBox.y + chartBox.height * 0.5)
     const tooltip = page.locator(".tooltip").first()
