@@ -24,6 +24,7 @@
         "test_hooks.cc",
         "test_hooks_x11.cc",
         "gf256/gf256.cc",
+        "pacing/pacer.cc",
         "media/reed_solomon.cc",
         "media/seal.cc",
         "media/media_sender.cc",

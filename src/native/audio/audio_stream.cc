@@ -21,14 +21,11 @@
 #include "audio_fec.h"
 #include "audio_wire.h"
 #include "opus_packets.h"
+#include "pacing/pacer.h"
 
 namespace pf::audio {
 namespace {
-int64_t now_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
-}
+int64_t now_ns() { return static_cast<int64_t>(pacing::mono_ns()); }
 
 bool to_v6(const std::string& host, in6_addr* out) {
   in_addr v4;
@@ -245,7 +242,8 @@ void AudioStream::run() {
   sockaddr_storage peer{};
   socklen_t peer_len = 0;
   bool have_peer = false;
-  int64_t deadline = 0;
+  // One packet per period on an absolute deadline, re-anchored when far behind (pacing/pacer.h).
+  pacing::PacketClock clock(period_ns, kResyncNs);
   uint16_t seq = options_.first_sequence;
   uint32_t timestamp = 0;
   uint16_t block_base = 0;
@@ -261,7 +259,7 @@ void AudioStream::run() {
 
   for (;;) {
     const int64_t now = now_ns();
-    const int64_t wait = have_peer ? (deadline > now ? deadline - now : 0) : kIdleWaitNs;
+    const int64_t wait = have_peer ? clock.wait_ns(now) : kIdleWaitNs;
     timespec ts{static_cast<time_t>(wait / 1000000000), static_cast<long>(wait % 1000000000)};
     pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
     const int ready = ppoll(fds, 2, &ts, nullptr);
@@ -283,18 +281,14 @@ void AudioStream::run() {
         peer_len = from_len;
         if (!have_peer) {
           have_peer = true;
-          deadline = now_ns();
+          clock.start(now_ns());
         }
       }
     }
     if (!have_peer) continue;
-    int64_t t = now_ns();
-    if (t < deadline) continue;
-    if (t - deadline > kResyncNs) {
-      resyncs_++;
-      deadline = t;
-    }
-    deadline += period_ns;
+    bool resynced = false;
+    if (!clock.due(now_ns(), &resynced)) continue;
+    if (resynced) resyncs_++;
 
     const bool captured = capture != nullptr && capture->pull(pcm.data(), static_cast<size_t>(encoder->frame_samples()));
     const uint8_t* opus = captured ? encoder->encode(pcm.data()) : encoder->encode();

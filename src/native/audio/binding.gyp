@@ -8,6 +8,7 @@
       "target_name": "punktfunk_audio",
       "sources": [
         "../gf256/gf256.cc",
+        "../pacing/pacer.cc",
         "audio_fec.cc",
         "audio_cipher.cc",
         "opus_packets.cc",

@@ -13,15 +13,12 @@
 #include <ctime>
 
 #include "armed.h"
+#include "pacing/pacer.h"
 
 namespace pf::gs {
 namespace {
-uint64_t mono_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
-constexpr int kBurst = 16;
+using pacing::kBurst;
+using pacing::mono_ns;
 constexpr size_t kPingBytes = 16 + 4;  // payload + big-endian sequence number
 constexpr char kLegacyPing[4] = {'P', 'I', 'N', 'G'};
 
@@ -190,7 +187,8 @@ void VideoSender::read_pings() {
 }
 
 void VideoSender::pace() {
-  const uint64_t spread_ns = 800000000ull / static_cast<uint64_t>(config_.fps);  // 80% of a frame
+  // A backlog of more than a quarter ring is already late: sent without gaps (pacing/pacer.h).
+  pacing::BurstPacer pacer(config_.fps, ring_.slots() / 4);
   mmsghdr msgs[kBurst];
   iovec iov[kBurst];
   const size_t bytes = ring_.slot_bytes();
@@ -205,12 +203,9 @@ void VideoSender::pace() {
     uint64_t tail = ring_.tail();
     const uint64_t head = ring_.head();
     if (head == tail) continue;
-    const uint64_t batch = head - tail;
-    const uint64_t bursts = (batch + kBurst - 1) / kBurst;
-    // A backlog of more than a quarter ring is already late: send it without gaps.
-    const uint64_t gap_ns = batch > ring_.slots() / 4 ? 0 : spread_ns / bursts;
+    pacer.begin(head - tail);
     while (tail != head && !stop_.load(std::memory_order_relaxed)) {
-      const int n = static_cast<int>(std::min<uint64_t>(kBurst, head - tail));
+      const int n = pacing::BurstPacer::burst(head - tail);
       for (int i = 0; i < n; i++) {
         iov[i].iov_base = ring_.slot(tail + static_cast<uint64_t>(i));
         iov[i].iov_len = bytes;
@@ -231,10 +226,7 @@ void VideoSender::pace() {
       }
       tail += static_cast<uint64_t>(n);
       ring_.release_to(tail);
-      if (gap_ns > 0 && tail != head) {
-        timespec ts{0, static_cast<long>(gap_ns)};
-        nanosleep(&ts, nullptr);
-      }
+      pacer.between_bursts(head - tail);
     }
   }
 }

@@ -7,6 +7,7 @@
       "target_name": "punktfunk_media",
       "sources": [
         "../gf256/gf256.cc",
+        "../pacing/pacer.cc",
         "reed_solomon.cc",
         "seal.cc",
         "media_sender.cc",

@@ -10,17 +10,14 @@
 #include <cstring>
 #include <ctime>
 
+#include "pacing/pacer.h"
 #include "reed_solomon.h"
 #include "wire.h"
 
 namespace pf::media {
 namespace {
-uint64_t now_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
-}
-constexpr int kBurst = 16;
+using pacing::kBurst;
+uint64_t now_ns() { return pacing::mono_ns(); }
 }  // namespace
 
 uint64_t monotonic_us() { return now_ns() / 1000; }
@@ -172,7 +169,8 @@ bool MediaSender::send_frame(const uint8_t* data, size_t len, bool keyframe, uin
 }
 
 void MediaSender::pace() {
-  const uint64_t window_ns = 800000000ull / static_cast<uint64_t>(config_.fps);  // 80% of a frame
+  // A backlog larger than a frame's worth is not paced: it is already late (pacing/pacer.h).
+  pacing::BurstPacer pacer(config_.fps, static_cast<uint64_t>(config_.ring_packets) / 4);
   mmsghdr msgs[kBurst];
   iovec iov[kBurst];
   while (!stop_.load(std::memory_order_acquire)) {
@@ -183,12 +181,9 @@ void MediaSender::pace() {
     uint64_t tail = tail_.load(std::memory_order_relaxed);
     uint64_t head = head_.load(std::memory_order_acquire);
     if (head == tail) continue;
-    const uint64_t batch = head - tail;
-    const uint64_t bursts = (batch + kBurst - 1) / kBurst;
-    // A backlog larger than a frame's worth is not paced: it is already late.
-    const uint64_t gap_ns = batch > static_cast<uint64_t>(config_.ring_packets) / 4 ? 0 : window_ns / bursts;
+    pacer.begin(head - tail);
     while (tail != head && !stop_.load(std::memory_order_relaxed)) {
-      const int n = static_cast<int>(std::min<uint64_t>(kBurst, head - tail));
+      const int n = pacing::BurstPacer::burst(head - tail);
       for (int i = 0; i < n; i++) {
         const uint64_t idx = (tail + i) % config_.ring_packets;
         iov[i].iov_base = &ring_[idx * slot_bytes_];
@@ -211,10 +206,7 @@ void MediaSender::pace() {
       }
       tail += n;
       tail_.store(tail, std::memory_order_release);
-      if (gap_ns > 0 && tail != head) {
-        timespec ts{0, static_cast<long>(gap_ns)};
-        nanosleep(&ts, nullptr);
-      }
+      pacer.between_bursts(head - tail);
     }
   }
 }
