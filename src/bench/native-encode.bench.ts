@@ -14,7 +14,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { performance } from "node:perf_hooks"
-import { nativeModule } from "../native/binding.js"
+import { nativeTestHooks } from "../native/testHooks.js"
 import { fmt, load, median } from "./native-support.js"
 
 const W = 1280
@@ -44,7 +44,7 @@ const timeFfmpeg = (args: ReadonlyArray<string>): number => {
 
 export default async () => {
   const loadBefore = load()
-  const addon = nativeModule()
+  const addon = nativeTestHooks()
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pf-bench-raw-"))
   const raw = path.join(dir, "pattern.bgr0")
   try {

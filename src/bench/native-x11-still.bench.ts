@@ -20,7 +20,8 @@ import * as fs from "node:fs"
 import { cpus } from "node:os"
 import { media } from "../native/media.js"
 import type { MediaReceiver } from "../native/media.js"
-import { nativeModule, nativeModulePath } from "../native/binding.js"
+import { nativeModule } from "../native/binding.js"
+import { nativeTestHooks, nativeTestHooksPath } from "../native/testHooks.js"
 import type { GameStreamVideoPort, NativeSession } from "../native/binding.js"
 import { fmt, load, openSession, options720, sleep } from "./native-support.js"
 
@@ -42,7 +43,7 @@ const startXvfb = async (): Promise<{ display: string; server: ChildProcess }> =
   const deadline = Date.now() + 30_000
   for (;;) {
     try {
-      nativeModule().x11Grab(display, 16, 16)
+      nativeTestHooks().x11Grab(display, 16, 16)
       return { display, server }
     } catch (e) {
       if (Date.now() > deadline) throw new Error(`Xvfb ${display} did not come up: ${String(e)}`)
@@ -53,7 +54,7 @@ const startXvfb = async (): Promise<{ display: string; server: ChildProcess }> =
 
 /** A child that draws the moving pattern for `ms`. */
 const animate = (display: string, ms: number): ChildProcess =>
-  spawn(process.execPath, ["-e", `require(${JSON.stringify(nativeModulePath)}).x11Animate(${JSON.stringify(display)}, ${W}, ${H}, 60, ${ms})`], {
+  spawn(process.execPath, ["-e", `require(${JSON.stringify(nativeTestHooksPath)}).x11Animate(${JSON.stringify(display)}, ${W}, ${H}, 60, ${ms})`], {
     stdio: "ignore"
   })
 

@@ -1,7 +1,8 @@
 // Module `punktfunk_native`: the host's per-frame pipeline. Exports the armed flag
 // (`setArmed`/`getArmed`, one atomic the frame loops read relaxed), the live frame-loop thread
 // count, the config check and encoder plan (pure, for tests), the NativeSession class, the
-// GameStream video port and its known-answer hooks, and the test hooks. Nothing here runs per frame.
+// GameStream video port and its known-answer hooks (the test hooks are a module of their own,
+// testing/). Nothing here runs per frame.
 #include <napi.h>
 
 #include "armed.h"
@@ -10,7 +11,6 @@
 #include "gamestream/gs_video_binding.h"
 #include "options.h"
 #include "session_binding.h"
-#include "test_hooks.h"
 
 namespace {
 
@@ -49,7 +49,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nvidiaGpuPresent", Napi::Function::New(env, NvidiaGpuPresent));
   exports.Set("NativeSession", pf::define_native_session(env));
   pf::gs::register_gamestream_video(env, exports);
-  pf::register_test_hooks(env, exports);
   return exports;
 }
 

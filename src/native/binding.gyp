@@ -21,8 +21,6 @@
         "window_stats.cc",
         "frame_loop.cc",
         "session_binding.cc",
-        "test_hooks.cc",
-        "test_hooks_x11.cc",
         "gf256/gf256.cc",
         "pacing/pacer.cc",
         "media/reed_solomon.cc",

@@ -237,28 +237,6 @@ export interface NativeModule {
   readonly gsSealVideoDatagram: (keyHex: string, plain: Uint8Array, fields: GsSealFields) => Uint8Array
   /** Known answers: how N data shards are split into FEC blocks; null when unsendable. */
   readonly gsPlanBlocks: (totalDataShards: number, fecPercent: number, minRequiredFecPackets: number) => GsBlockPlan | null
-  /** Test hooks. */
-  readonly x11FillRect: (display: string, x: number, y: number, w: number, h: number, rgb: number) => void
-  readonly x11Grab: (display: string, width: number, height: number) => Buffer
-  /** Maps a plain window of colour `rgb` that stays on the screen after the call (tests). */
-  readonly x11MapWindow: (display: string, x: number, y: number, w: number, h: number, rgb: number) => void
-  /** Draws the moving pattern over the screen at `fps` for `ms`; blocks (benchmarks, in a child). */
-  readonly x11Animate: (display: string, width: number, height: number, fps: number, ms: number) => number
-  readonly writePatternFrames: (path: string, width: number, height: number, count: number) => void
-  readonly encodeRawFrames: (
-    path: string,
-    options: Pick<NativeOptions, "width" | "height" | "fps" | "codec" | "encoder" | "preset" | "tune" | "bitrate_kbps">,
-    loops: number
-  ) => { readonly wall_ns: number; readonly frames: number; readonly bytes: number; readonly encoder_backend: string }
-  /** Mean ns an armed frame spends on measuring (clock reads + window store), over `frames`. */
-  readonly measurementCostNs: (frames: number) => number
-  /** The submit stage's BGRX → I420 conversion; `portable` forces the code without SIMD. */
-  readonly convertBgrxToI420: (
-    bgrx: Buffer,
-    width: number,
-    height: number,
-    portable: boolean
-  ) => { readonly y: Buffer; readonly u: Buffer; readonly v: Buffer; readonly path: "avx2" | "portable" }
 }
 
 const pipeline = addonLoader<NativeModule>("", "punktfunk_native", "the native pipeline")

@@ -1,16 +1,22 @@
 /**
- * The native boundary (issue 13.5): `src/native`'s TypeScript knows nothing of Effect, and every
+ * The native boundary (issue 13.5): `src/native`'s TypeScript knows nothing of Effect; every
  * addon wrapper loads through the one loader, which follows `PUNKTFUNK_NATIVE_BUILD_DIR` (what
- * `npm run test:asan` relies on) and says which command builds a missing module.
+ * `npm run test:asan` relies on) and says which command builds a missing module; the test hooks
+ * live in a test-only addon that the production addon, the host and the packed package do not
+ * carry.
  */
 import { afterEach, describe, expect, it } from "vitest"
+import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { addonLoader } from "../../src/native/addonLoader.js"
+import { nativeModule, nativeModulePath } from "../../src/native/binding.js"
+import { nativeTestHooks, nativeTestHooksPath } from "../../src/native/testHooks.js"
 
-const nativeDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "src", "native")
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
+const nativeDir = path.join(root, "src", "native")
 const wrappers = fs.readdirSync(nativeDir).filter((n) => n.endsWith(".ts"))
 
 describe("src/native's TypeScript", () => {
@@ -48,5 +54,56 @@ describe("addonLoader", () => {
     const first = loader.load()
     expect(first.monotonicUs()).toBeGreaterThan(0)
     expect(loader.load()).toBe(first)
+  })
+})
+
+describe("the test hooks", () => {
+  const HOOKS = [
+    "x11FillRect",
+    "x11Grab",
+    "x11MapWindow",
+    "x11Animate",
+    "writePatternFrames",
+    "encodeRawFrames",
+    "measurementCostNs",
+    "convertBgrxToI420"
+  ]
+
+  it("are exports of the test-only addon, and none of the production addon", () => {
+    const hooks = nativeTestHooks() as unknown as Record<string, unknown>
+    expect(HOOKS.filter((h) => typeof hooks[h] !== "function")).toEqual([])
+    const production = nativeModule() as unknown as Record<string, unknown>
+    expect(HOOKS.filter((h) => h in production)).toEqual([])
+    expect(typeof production["NativeSession"]).toBe("function")
+  })
+
+  it("link whole: every symbol of the test-only addon and the production addon resolves at load", () => {
+    // dlopen binds lazily: a pipeline source missing from testing/binding.gyp would only fail
+    // when a hook first calls into it. Binding every symbol now fails the load instead.
+    const load = `require(${JSON.stringify(nativeTestHooksPath)}); require(${JSON.stringify(nativeModulePath)})`
+    execFileSync(process.execPath, ["-e", load], { env: { ...process.env, LD_BIND_NOW: "1" }, stdio: "pipe" })
+  })
+
+  it("are imported by no host code (only tests and benchmarks load them)", () => {
+    const importers: Array<string> = []
+    const walk = (dir: string): void => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name)
+        if (e.isDirectory()) {
+          if (e.name !== "bench" && e.name !== "build" && e.name !== "node_modules") walk(p)
+        } else if (e.name.endsWith(".ts") && e.name !== "testHooks.ts" && fs.readFileSync(p, "utf8").includes("testHooks.js")) {
+          importers.push(path.relative(root, p))
+        }
+      }
+    }
+    walk(path.join(root, "src"))
+    expect(importers).toEqual([])
+  })
+
+  it("are left out of the packed package (npm pack lists no test addon sources and no wrapper)", () => {
+    const out = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: root, encoding: "utf8" })
+    const files = (JSON.parse(out) as Array<{ readonly files: ReadonlyArray<{ readonly path: string }> }>)[0]!.files.map((f) => f.path)
+    expect(files).toContain("src/native/binding.gyp")
+    expect(files.filter((f) => f.startsWith("src/native/testing/") || f.includes("testHooks"))).toEqual([])
   })
 })

@@ -10,7 +10,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { nativeModule } from "../../src/native/binding.js"
+import { nativeTestHooks } from "../../src/native/testHooks.js"
 import { tmp } from "./nativeSupport.js"
 
 /** A BGRX picture filled by `pixel(x, y)` → [r, g, b, x]. */
@@ -68,14 +68,14 @@ describe("colour conversion BGRX → I420 (BT.601, limited range)", () => {
       for (const [name, [r, g, b], [y, u, v]] of cases) {
         const w = 70
         const h = 4
-        const out = nativeModule().convertBgrxToI420(picture(w, h, (x) => [r, g, b, x * 37]), w, h, portable)
+        const out = nativeTestHooks().convertBgrxToI420(picture(w, h, (x) => [r, g, b, x * 37]), w, h, portable)
         expect({ name, y: [...new Set(out.y)], u: [...new Set(out.u)], v: [...new Set(out.v)] }).toEqual({ name, y: [y], u: [u], v: [v] })
       }
     }
   })
 
   it("the SIMD path gives exactly the portable code's output, at widths that are and are not multiples of its step", () => {
-    const addon = nativeModule()
+    const addon = nativeTestHooks()
     for (const [w, h] of [[2, 2], [30, 6], [64, 4], [96, 10], [1282, 8]] as const) {
       const rand = noise(w * 7919 + h)
       const bgrx = picture(w, h, () => [rand(), rand(), rand(), rand()])
@@ -93,7 +93,7 @@ describe("colour conversion BGRX → I420 (BT.601, limited range)", () => {
     const h = 90
     const rand = noise(12)
     const lumaCase = picture(w, h, () => [rand(), rand(), rand(), 0])
-    const ours = nativeModule().convertBgrxToI420(lumaCase, w, h, false)
+    const ours = nativeTestHooks().convertBgrxToI420(lumaCase, w, h, false)
     expect(maxDiff(ours.y, ffmpegI420(lumaCase, w, h).y)).toBeLessThanOrEqual(1)
 
     // Chroma is one sample per 2×2 block; libswscale's point filter and our block mean agree
@@ -103,7 +103,7 @@ describe("colour conversion BGRX → I420 (BT.601, limited range)", () => {
       const [r, g, b] = blocks[(y >> 1) * (w / 2) + (x >> 1)]!
       return [r, g, b, 255]
     })
-    const mine = nativeModule().convertBgrxToI420(chromaCase, w, h, false)
+    const mine = nativeTestHooks().convertBgrxToI420(chromaCase, w, h, false)
     const theirs = ffmpegI420(chromaCase, w, h)
     expect(maxDiff(mine.y, theirs.y)).toBeLessThanOrEqual(1)
     expect(maxDiff(mine.u, theirs.u)).toBeLessThanOrEqual(1)
@@ -117,7 +117,7 @@ describe("synthetic pattern", () => {
     const h = 242
     const frames = 3
     const file = path.join(tmp("pf-pattern-"), "pattern.bgr0")
-    nativeModule().writePatternFrames(file, w, h, frames)
+    nativeTestHooks().writePatternFrames(file, w, h, frames)
     const raw = fs.readFileSync(file)
     expect(raw.length).toBe(w * h * 4 * frames)
     const box = Math.max(Math.floor(h / 6), 8)

@@ -34,6 +34,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Capture, CaptureMeta } from "../../src/api/Stats.js"
 import { nativeModule } from "../../src/native/binding.js"
+import { nativeTestHooks } from "../../src/native/testHooks.js"
 import { nativePipelineLayer } from "../../src/PipelineChoice.js"
 import { launchParams } from "../gamestream/support/GameStreamClient.js"
 import { clientFor, gameStreamOf, newIdentity, pairViaOperator, startGameStreamHost } from "../gamestream/support/Hosts.js"
@@ -457,7 +458,7 @@ describe("GameStream with Moonlight's own client library (moonlight-common-c)", 
         promise(() => startXvfb(SMALL.width, SMALL.height)),
         (d) => Effect.sync(() => d.stop())
       )
-      nativeModule().x11FillRect(x.display, 40, 30, 120, 90, 0x00ff00)
+      nativeTestHooks().x11FillRect(x.display, 40, 30, 120, 90, 0x00ff00)
       const s = yield* pairAndLaunch("moonlight-common-c-still", SMALL, false, { PUNKTFUNK_SOURCE: "x11", PUNKTFUNK_DISPLAY: x.display })
       const bitstream = path.join(buildDir, "still.h264")
       // Nothing changes on the screen: the host sends the first picture as an IDR, then a

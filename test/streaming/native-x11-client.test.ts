@@ -11,7 +11,7 @@ import { Schema } from "effect"
 import { execFileSync, spawn } from "node:child_process"
 import * as path from "node:path"
 import { PendingPairing } from "../../src/api/Pairing.js"
-import { nativeModule } from "../../src/native/binding.js"
+import { nativeTestHooks } from "../../src/native/testHooks.js"
 import { hasXvfb, startXvfb } from "../gamestream/support/inputXvfb.js"
 import type { TestDisplay } from "../gamestream/support/inputXvfb.js"
 import { root, spawnHost } from "../support/HostProcess.js"
@@ -86,7 +86,7 @@ describe.skipIf(!hasXvfb())("punktfunk/1 client on a still X11 desktop", () => {
     const client = startClient(["stream", ...common, "--seconds", "8", "--width", String(W), "--height", String(H), "--fps", "30", "--save", saved])
     // Two seconds of a still screen (the client prints one line a second), then a window.
     await waitFor(() => /t=2s /.test(client.output()), 30_000, "two seconds of streaming")
-    nativeModule().x11MapWindow(display, WINDOW.x, WINDOW.y, WINDOW.w, WINDOW.h, 0x00ff00)
+    nativeTestHooks().x11MapWindow(display, WINDOW.x, WINDOW.y, WINDOW.w, WINDOW.h, 0x00ff00)
     expect(await client.exited, client.output()).toBe(0)
 
     const line = client.output().split("\n").find((l) => l.startsWith("summary "))

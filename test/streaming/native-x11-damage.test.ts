@@ -19,6 +19,7 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { nativeModule } from "../../src/native/binding.js"
+import { nativeTestHooks } from "../../src/native/testHooks.js"
 import type { GameStreamVideoPort, NativeSession } from "../../src/native/binding.js"
 import { media } from "../../src/native/media.js"
 import { openNative } from "../../src/streams/NativePipeline.js"
@@ -153,7 +154,7 @@ describe.skipIf(!hasXvfb())("x11 capture driven by DAMAGE", () => {
               yield* until("the still frames decoded", () => receiver.counters().frames_decoded >= still.encoded)
 
               const decodedBefore = receiver.counters().frames_decoded
-              nativeModule().x11MapWindow(display(), WINDOW.x, WINDOW.y, WINDOW.w, WINDOW.h, GREEN)
+              nativeTestHooks().x11MapWindow(display(), WINDOW.x, WINDOW.y, WINDOW.w, WINDOW.h, GREEN)
               yield* until("a new picture after the window was drawn", () => newPictures(session) >= 2)
               const after = session.totals().encoded
               yield* until("the new picture decoded", () => receiver.counters().frames_decoded >= after)

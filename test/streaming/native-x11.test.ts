@@ -12,6 +12,7 @@ import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { nativeModule } from "../../src/native/binding.js"
+import { nativeTestHooks } from "../../src/native/testHooks.js"
 import { openNative } from "../../src/streams/NativePipeline.js"
 import { baseConfig, takeWindows, tmp } from "./nativeSupport.js"
 
@@ -33,7 +34,7 @@ const waitForDisplay = async (name: string) => {
   const deadline = Date.now() + 30_000
   for (;;) {
     try {
-      nativeModule().x11Grab(name, 16, 16)
+      nativeTestHooks().x11Grab(name, 16, 16)
       return
     } catch (e) {
       if (Date.now() > deadline) throw new Error(`Xvfb ${name} did not come up: ${String(e)}`)
@@ -47,7 +48,7 @@ beforeAll(async () => {
   display = `:${n}`
   xvfb = spawn("Xvfb", [display, "-screen", "0", `${W}x${H}x24`, "-nolisten", "tcp", "-noreset"], { stdio: "ignore" })
   await waitForDisplay(display)
-  nativeModule().x11FillRect(display, RECT.x, RECT.y, RECT.w, RECT.h, 0xff0000)
+  nativeTestHooks().x11FillRect(display, RECT.x, RECT.y, RECT.w, RECT.h, 0xff0000)
 })
 
 afterAll(() => {
@@ -64,7 +65,7 @@ const isRed = ([r, g, b]: ReadonlyArray<number>) => r! > 200 && g! < 60 && b! < 
 
 describe("x11 capture under Xvfb", () => {
   it("the XShm grab sees the rectangle drawn on the display", () => {
-    const pixels = nativeModule().x11Grab(display, W, H)
+    const pixels = nativeTestHooks().x11Grab(display, W, H)
     expect(bgrx(pixels, W, RECT.x + 1, RECT.y + 1)).toEqual([255, 0, 0])
     expect(bgrx(pixels, W, RECT.x + RECT.w - 2, RECT.y + RECT.h - 2)).toEqual([255, 0, 0])
     expect(isRed(bgrx(pixels, W, RECT.x - 5, RECT.y - 5))).toBe(false)

@@ -9,7 +9,7 @@
 // - convertBgrxToI420: the submit stage's colour conversion on a given picture, by the path this
 //   CPU takes or by the portable code, so a test can hold the SIMD path to the portable one and
 //   both to known BT.601 values.
-#include "test_hooks.h"
+#include "testing/test_hooks.h"
 
 #include <X11/Xlib.h>
 

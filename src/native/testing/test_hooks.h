@@ -1,4 +1,5 @@
-// Test and benchmark aids exported by the addon. None of these is used by the host.
+// Test and benchmark aids, exported by the test-only addon (testing/binding.gyp). None of these is used
+// by the host, and the production addon (punktfunk_native) carries none of them.
 #pragma once
 #include <napi.h>
 

@@ -16,7 +16,7 @@
 
 #include "capture.h"
 #include "clock.h"
-#include "test_hooks.h"
+#include "testing/test_hooks.h"
 
 namespace pf {
 
