@@ -60,9 +60,28 @@ const run = (command: string, args: ReadonlyArray<string>, options: { cwd?: stri
 const npm = (args: ReadonlyArray<string>, timeoutMs: number) => run("npm", args, { timeoutMs })
 
 const children: Array<ChildProcess> = []
-afterAll(() => {
-  for (const child of children) child.kill("SIGTERM")
-})
+// The prefix holds a whole install (≈ 110 MB): stop the host (it saves its armed capture first),
+// then remove everything.
+afterAll(async () => {
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve()
+          const timer = setTimeout(() => {
+            child.kill("SIGKILL")
+            resolve()
+          }, 20_000)
+          child.on("exit", () => {
+            clearTimeout(timer)
+            resolve()
+          })
+          child.kill("SIGTERM")
+        })
+    )
+  )
+  fs.rmSync(work, { recursive: true, force: true })
+}, 60_000)
 
 describe("the npm package", () => {
   it("packs, installs into a prefix (building the addons), answers --help three times, and its CLI reads its host", async () => {
