@@ -2,6 +2,9 @@
  * `--demo`: the host starts the bundled `punktfunk-client` as a child process that pairs itself
  * and streams over loopback, so a new user sees live graphs without a second machine.
  *
+ * The demo client asks for the format the host's settings name (`--width`, `--height`, `--fps`,
+ * `--codec`, `--bitrate-kbps`), so `--demo --width 1920 --height 1080` streams 1080p.
+ *
  * Pairing goes through the same path as any client: the child asks with a PIN, and the host —
  * which chose that PIN and knows the child's certificate because it made the child's identity —
  * enters it for the operator. Nothing about demo mode weakens pairing for other clients: only a
@@ -59,7 +62,13 @@ export const DemoLive = Layer.scopedDiscard(
         yield* Effect.all([runClient(["pair", ...common, "--pin", pin], "pair"), approve], { concurrency: 2 })
       }
       yield* Effect.logInfo("demo: the bundled client streams to this host over loopback")
-      yield* runClient(["stream", ...common, "--print-every", "10"], "stream")
+      // The stream the operator configured (`--width`, `--fps`, `--codec`…): with no session of
+      // the host's own, the demo client's is the one these settings describe.
+      const format = [
+        ...["--width", String(config.width), "--height", String(config.height), "--fps", String(config.fps)],
+        ...["--codec", config.codec, "--bitrate-kbps", String(config.bitrateKbps)]
+      ]
+      yield* runClient(["stream", ...common, ...format, "--print-every", "10"], "stream")
     })
     // A demo client that ends (or fails to start) is started again after a pause.
     yield* session.pipe(

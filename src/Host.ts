@@ -27,13 +27,19 @@ import { GameStreamMdnsLive } from "./streams/gamestream/MdnsAdvertiser.js"
 import type { PairingSessionsOptions } from "./streams/gamestream/PairingSessions.js"
 import { sessionDefaultsOf } from "./streams/SessionDefaults.js"
 
-export const sessionConfigOf = (config: HostConfigShape): SessionConfig | undefined => {
+/**
+ * The host's own session, streaming to nobody: only for the `fake` test source, whose windows
+ * the host-core and fault tests need without a client (DECISIONS.md). A real source (`synthetic`,
+ * `static`, `x11`) runs a source and an encoder only while a client streams — punktfunk/1,
+ * GameStream, or the bundled client of `--demo` — and stops with the last one: an idle host
+ * encoding to nowhere cost half a core and put a session no one watched into every capture.
+ */
+export const clientlessSessionOf = (config: HostConfigShape): SessionConfig | undefined => {
   // In demo mode the bundled client's session is the stream; no local one beside it.
-  if (config.source === "none" || config.demo) return undefined
+  if (config.source !== "fake" || config.demo) return undefined
   return {
     kind: "native",
-    source: config.source === "fake" ? "synthetic" : config.source,
-    ...(config.display === undefined ? {} : { display: config.display }),
+    source: "synthetic",
     width: config.width,
     height: config.height,
     fps: config.fps,
@@ -107,7 +113,7 @@ export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
     Layer.provideMerge(HostIdentityLive(config.configDir)),
     Layer.provideMerge(Layer.succeed(HostConfig, config))
   )
-  const sessionConfig = sessionConfigOf(config)
+  const sessionConfig = clientlessSessionOf(config)
   const sessions =
     sessionConfig === undefined
       ? Layer.empty

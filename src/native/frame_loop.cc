@@ -10,6 +10,8 @@
 // the stage reads 0: nothing is invented.
 #include "frame_loop.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -66,6 +68,9 @@ void FrameLoop::start(WindowOutlet* outlet) {
   started_ = true;
   g_active_threads.fetch_add(1);
   thread_ = std::thread([this] {
+    // Named, so an operator (`top -H`, `ps -L`) and the idle-host test can see whether a source
+    // and encoder are running at all: the thread exists exactly while a session streams.
+    pthread_setname_np(pthread_self(), "pf-frame");
     run();
     g_active_threads.fetch_sub(1);
   });

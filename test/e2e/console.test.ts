@@ -1,5 +1,6 @@
 /**
- * The console end to end: a built host (fake session, 200 ms windows) driven through headless
+ * The console end to end: a built host (a real synthetic session, encoded with libx264 for a
+ * paired client that watches without taking media; 2 s windows) driven through headless
  * Chromium the way an operator uses it — token, arm, watch live, stop, open, compare, export,
  * delete. Every wait is on visible state with a generous deadline (CI is a shared 2-core box);
  * a screenshot of each step goes to `test-artifacts/e2e/`.
@@ -12,6 +13,8 @@ import type { Page } from "playwright-core"
 import { Schema } from "effect"
 import { captureStages, csvHeader } from "../../src/api/Csv.js"
 import { Capture, CaptureMeta } from "../../src/api/Stats.js"
+import { watchWithoutMedia } from "../support/Clients.js"
+import type { Viewer } from "../support/Clients.js"
 import { root, spawnHost } from "../support/HostProcess.js"
 import type { HostProcess } from "../support/HostProcess.js"
 import { launchChromium } from "./browser.js"
@@ -26,6 +29,7 @@ const requireWebBuild = () => {
 }
 
 let host: HostProcess
+let viewer: Viewer | undefined
 let browser: LaunchedBrowser
 let page: Page
 let dir: string
@@ -70,18 +74,17 @@ describe("performance console in a real browser", () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true })
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-e2e-"))
     host = await spawnHost({
-      // A real synthetic session through the native pipeline (libx264), small so the browser
-      // and the encoder share a 2-core CI machine comfortably; its windows come every 2 s.
       PUNKTFUNK_SOURCE: "synthetic",
-      PUNKTFUNK_WIDTH: "640",
-      PUNKTFUNK_HEIGHT: "360",
-      PUNKTFUNK_FPS: "30",
       PUNKTFUNK_CONFIG_DIR: dir,
       PUNKTFUNK_CAPTURES_DIR: path.join(dir, "captures"),
       PUNKTFUNK_BIND: "127.0.0.1",
       PUNKTFUNK_STREAM_BIND: "127.0.0.1",
       PUNKTFUNK_WEB_DIR: path.join(root, "web", "dist")
     })
+    // A host encodes only while a client watches: a real synthetic session through the native
+    // pipeline (libx264) for this client, small so the browser and the encoder share a 2-core CI
+    // machine comfortably; its windows come every 2 s.
+    viewer = await watchWithoutMedia(host, "console-e2e", { width: 640, height: 360, fps: 30 })
     browser = await launchChromium()
     page = await browser.context.newPage()
     page.on("pageerror", (error) => pageErrors.push(error.message))
@@ -89,6 +92,7 @@ describe("performance console in a real browser", () => {
 
   afterAll(async () => {
     await browser?.close()
+    await viewer?.stop()
     host?.child.kill("SIGTERM")
     await host?.exited
     if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
@@ -154,7 +158,7 @@ describe("performance console in a real browser", () => {
     // Each band has real geometry, not an empty path.
     const bandPaths = await bands.locator("path").evaluateAll((nodes) => nodes.map((n) => n.getAttribute("d") ?? ""))
     for (const d of bandPaths) expect(d.length).toBeGreaterThan(10)
-    // Every stage of the capture has a row in the summary. A local session with no client
+    // Every stage of the capture has a row in the summary. A session whose client takes no media
     // measures skipped deadlines but has no network to lose packets on: "not measured", not 0.
     for (const stage of stages) await page.locator(`[data-testid="summary"] tr[data-stage="${stage}"]`).waitFor({ timeout: WAIT })
     expect(await page.getByTestId("frames_dropped").textContent()).not.toBe("not measured")
@@ -237,7 +241,9 @@ describe("performance console in a real browser", () => {
     // 7. The Devices page reads the pairing routes through the same typed client.
     await page.getByRole("button", { name: "Devices" }).click()
     await page.getByTestId("no-pending").waitFor({ timeout: WAIT })
-    await page.getByText("No client is paired yet.").waitFor({ timeout: WAIT })
+    // The one paired client is the viewer whose session was recorded.
+    await expect.poll(() => page.getByTestId("client-row").count(), { timeout: WAIT }).toBe(1)
+    expect(await page.getByTestId("client-row").first().textContent()).toContain("console-e2e")
     await shot("devices")
     await page.getByRole("button", { name: "Performance" }).click()
     await expect.poll(() => page.getByTestId("recording-row").count(), { timeout: WAIT }).toBe(1)

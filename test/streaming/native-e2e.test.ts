@@ -9,30 +9,17 @@
  * client named, and the counters the path measures listed as measured.
  */
 import { afterEach, describe, expect, it } from "vitest"
-import { spawn } from "node:child_process"
-import * as path from "node:path"
 import { Schema } from "effect"
-import { PendingPairing } from "../../src/api/Pairing.js"
 import { Capture, CaptureMeta } from "../../src/api/Stats.js"
-import { root, spawnHost } from "../support/HostProcess.js"
+import { pairClient, runClient } from "../support/Clients.js"
+import { spawnHost } from "../support/HostProcess.js"
 import type { HostProcess } from "../support/HostProcess.js"
 import { tempDir, waitFor } from "../support/TestHost.js"
-
-const clientJs = path.join(root, "dist", "client.js")
 
 const started: Array<HostProcess> = []
 afterEach(() => {
   for (const h of started.splice(0)) h.child.kill("SIGKILL")
 })
-
-const runClient = (args: ReadonlyArray<string>) =>
-  new Promise<{ code: number | null; output: string }>((resolve) => {
-    const child = spawn(process.execPath, [clientJs, ...args], { stdio: ["ignore", "pipe", "pipe"] })
-    let output = ""
-    child.stdout.on("data", (c: Buffer) => (output += c.toString()))
-    child.stderr.on("data", (c: Buffer) => (output += c.toString()))
-    child.on("exit", (code) => resolve({ code, output }))
-  })
 
 interface ClientSummary {
   readonly reason: string
@@ -57,26 +44,7 @@ const summaryOf = (output: string): ClientSummary => {
 const startPairedHost = async () => {
   const host = await spawnHost({ PUNKTFUNK_CONFIG_DIR: tempDir(), PUNKTFUNK_SOURCE: "none", PUNKTFUNK_STREAM_BIND: "127.0.0.1" })
   started.push(host)
-  await waitFor(() => /punktfunk\/1 control on [^:]+:\d+/.test(host.output()), 15_000, "the control port")
-  const port = /punktfunk\/1 control on [^:]+:(\d+)/.exec(host.output())?.[1] ?? ""
-  const dir = tempDir("punktfunk-client-")
-  const common = ["--host", "127.0.0.1", "--port", port, "--dir", dir, "--name", "e2e"]
-  const pairing = runClient(["pair", ...common, "--pin", "2468"])
-  const api = (route: string, init: RequestInit = {}) =>
-    fetch(`${host.url}/api/v1/pairing${route}`, {
-      ...init,
-      headers: { authorization: `Bearer ${host.token}`, "content-type": "application/json" }
-    })
-  let requestId = ""
-  await waitFor(async () => {
-    const pending = Schema.decodeUnknownSync(Schema.Array(PendingPairing))(await (await api("/pending")).json())
-    requestId = pending[0]?.request_id ?? ""
-    return requestId !== ""
-  }, 20_000, "the pairing request")
-  expect((await api(`/pending/${requestId}/pin`, { method: "POST", body: JSON.stringify({ pin: "2468" }) })).status).toBe(200)
-  const paired = await pairing
-  expect(paired.code, paired.output).toBe(0)
-  return { host, common }
+  return { host, common: await pairClient(host) }
 }
 
 const capture = async (host: HostProcess) => {
