@@ -11,6 +11,7 @@ import { Schema } from "effect"
 import { CaptureNotFound, CaptureReadError, CaptureSaveError, NotArmed, TooManySubscribers } from "./Errors.js"
 import { PairingGroup } from "./Pairing.js"
 import { Authorization } from "./Security.js"
+import { Marker, MarkerRequest } from "./Markers.js"
 import { Capture, CaptureMeta, ExportFormat, LabelPatch, LiveSnapshot, StatsStatus } from "./Stats.js"
 
 export { Authorization }
@@ -46,6 +47,10 @@ export class StatsGroup extends HttpApiGroup.make("stats")
     HttpApiEndpoint.get("liveEvents", "/live/events")
       .addSuccess(Schema.String.pipe(HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/event-stream" })))
       .addError(TooManySubscribers)
+  )
+  .add(
+    // A marker on the armed capture at this instant (the host's clock, not the caller's).
+    HttpApiEndpoint.post("mark", "/markers").setPayload(MarkerRequest).addSuccess(Marker).addError(NotArmed)
   )
   .add(HttpApiEndpoint.get("list", "/recordings").addSuccess(Schema.Array(CaptureMeta)).addError(CaptureReadError))
   .add(

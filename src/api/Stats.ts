@@ -9,6 +9,7 @@
  */
 import { Schema } from "effect"
 import type { FieldName } from "./Fields.js"
+import { Marker } from "./Markers.js"
 
 const NonNegative = Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
 const Count = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
@@ -86,7 +87,9 @@ export type CaptureMeta = typeof CaptureMeta.Type
 
 export const Capture = Schema.Struct({
   meta: CaptureMeta,
-  samples: Schema.Array(StatsSample)
+  samples: Schema.Array(StatsSample),
+  /** Labelled instants (src/api/Markers.ts); a capture saved before markers existed has none. */
+  markers: Schema.optional(Schema.Array(Marker))
 })
 export type Capture = typeof Capture.Type
 
@@ -106,7 +109,9 @@ export type StatsStatus = typeof StatsStatus.Type
 export const LiveSnapshot = Schema.Struct({
   status: StatsStatus,
   sessions: Schema.Array(SessionMeta),
-  samples: Schema.Array(StatsSample)
+  samples: Schema.Array(StatsSample),
+  /** The capture's markers so far (all of them: there are few). */
+  markers: Schema.optional(Schema.Array(Marker))
 })
 export type LiveSnapshot = typeof LiveSnapshot.Type
 

@@ -100,6 +100,15 @@ const remove = Command.make("delete", { ...connection, id }, (c) =>
   call(c, (client) => client.stats.remove({ path: { id: c.id } })).pipe(Effect.zipRight(Console.log(`deleted capture ${c.id}`)))
 ).pipe(Command.withDescription("delete a stored capture"))
 
+const mark = Command.make(
+  "mark",
+  { ...connection, text: Args.text({ name: "LABEL" }).pipe(Args.withDescription("what happened here (at most 200 characters)")) },
+  (c) =>
+    call(c, (client) => client.stats.mark({ payload: { label: c.text } })).pipe(
+      Effect.flatMap((marker) => Console.log(`marked ${(marker.t_ms / 1000).toFixed(1)} s into the capture: ${marker.label}`))
+    )
+).pipe(Command.withDescription("put a labelled marker on the armed capture, now"))
+
 const label = Command.make(
   "label",
   { ...connection, id, text: Args.text({ name: "TEXT" }).pipe(Args.withDescription("the new label (at most 200 characters)")) },
@@ -111,7 +120,7 @@ const label = Command.make(
 
 export const stats = Command.make("stats").pipe(
   Command.withDescription("performance-stats captures on a running host"),
-  Command.withSubcommands([status, arm, stop, list, show, exportCommand, remove, label])
+  Command.withSubcommands([status, arm, stop, mark, list, show, exportCommand, remove, label])
 )
 
 export const punktfunk = Command.make("punktfunk").pipe(

@@ -1,6 +1,6 @@
 /**
  * `GET /api/v1/stats/live/events`: server-sent events, one `sample` event per window, plus
- * `status` on arm/stop and `session` when a session starts.
+ * `status` on arm/stop, `session` when a session starts and `marker` when a marker is added.
  *
  * Why a comment line every 15 s: proxies and browsers close an idle event stream; a comment keeps
  * it open without the client having to ignore fake events. The first event is the current status,
@@ -13,6 +13,7 @@
 import { HttpServerResponse } from "@effect/platform"
 import { Effect, Schema, Stream } from "effect"
 import { TooManySubscribers } from "../api/Errors.js"
+import { Marker } from "../api/Markers.js"
 import { SessionMeta, StatsSample, StatsStatus } from "../api/Stats.js"
 import type { LiveEvent, RecorderService } from "../services/Recorder.js"
 import { requestConnection } from "./RequestConnection.js"
@@ -20,6 +21,7 @@ import { requestConnection } from "./RequestConnection.js"
 const encodeSample = Schema.encodeSync(Schema.parseJson(StatsSample))
 const encodeStatus = Schema.encodeSync(Schema.parseJson(StatsStatus))
 const encodeSession = Schema.encodeSync(Schema.parseJson(SessionMeta))
+const encodeMarker = Schema.encodeSync(Schema.parseJson(Marker))
 
 export const formatEvent = (event: LiveEvent): string => {
   switch (event.type) {
@@ -29,6 +31,8 @@ export const formatEvent = (event: LiveEvent): string => {
       return `event: status\ndata: ${encodeStatus(event.status)}\n\n`
     case "session":
       return `event: session\ndata: ${encodeSession(event.session)}\n\n`
+    case "marker":
+      return `event: marker\ndata: ${encodeMarker(event.marker)}\n\n`
   }
 }
 

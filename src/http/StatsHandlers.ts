@@ -24,6 +24,7 @@ export const StatsHandlersLive = HttpApiBuilder.group(PunktfunkApi, "stats", (ha
       .handle("start", () => recorder.start())
       .handle("stop", () => recorder.stop.pipe(Effect.map(Option.getOrUndefined)))
       .handle("live", ({ urlParams }) => recorder.live(urlParams.since_t_ms))
+      .handle("mark", ({ payload }) => recorder.mark(payload.label))
       .handle("liveEvents", () => liveEventsResponse(recorder, limits.maxLiveSubscribers))
       .handle("list", () => store.listJson.pipe(Effect.map((bytes) => HttpServerResponse.uint8Array(bytes, { contentType: JSON_TYPE }))))
       .handle("get", ({ path }) =>

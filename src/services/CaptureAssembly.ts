@@ -2,6 +2,7 @@
  * Turning what the Recorder (or a recovered journal) holds into a `Capture`: one pure function,
  * so a capture saved on stop and one rebuilt after a crash have exactly the same shape.
  */
+import type { Marker } from "../api/Markers.js"
 import type { Capture, MeasuredField, SessionMeta, StatsSample } from "../api/Stats.js"
 import { MeasuredField as MeasuredFieldSchema } from "../api/Stats.js"
 
@@ -13,6 +14,8 @@ export interface CaptureParts {
   readonly durationMs: number
   readonly sessions: ReadonlyArray<SessionMeta>
   readonly samples: ReadonlyArray<StatsSample>
+  /** Absent in parts from before markers; an empty list is saved as none. */
+  readonly markers?: ReadonlyArray<Marker>
   readonly truncated: boolean
   readonly recovered: boolean
 }
@@ -46,6 +49,7 @@ export const assembleCapture = (parts: CaptureParts): Capture => {
       measured: measuredUnion(parts.sessions),
       sessions: parts.sessions
     },
-    samples: parts.samples
+    samples: parts.samples,
+    ...(parts.markers === undefined || parts.markers.length === 0 ? {} : { markers: parts.markers })
   }
 }

@@ -362,6 +362,7 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
           durationMs: last?.t_ms ?? 0,
           sessions: replay.sessions,
           samples: replay.samples,
+          markers: replay.markers,
           truncated: replay.truncated,
           recovered: true
         })

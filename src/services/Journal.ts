@@ -7,6 +7,7 @@
  * dropped on its own without touching the lines before it.
  */
 import { Schema } from "effect"
+import { Marker } from "../api/Markers.js"
 import { SessionMeta, StatsSample } from "../api/Stats.js"
 
 export const JOURNAL_FILE = ".journal.ndjson"
@@ -20,6 +21,7 @@ export const JournalLine = Schema.Union(
   }),
   Schema.TaggedStruct("session", { session: SessionMeta }),
   Schema.TaggedStruct("sample", { sample: StatsSample }),
+  Schema.TaggedStruct("marker", { marker: Marker }),
   Schema.TaggedStruct("truncated", {})
 )
 export type JournalLine = typeof JournalLine.Type
@@ -34,6 +36,7 @@ export interface ReplayedJournal {
   readonly label: string
   readonly sessions: ReadonlyArray<SessionMeta>
   readonly samples: ReadonlyArray<StatsSample>
+  readonly markers: ReadonlyArray<Marker>
   readonly truncated: boolean
   /** Lines that did not decode (a torn last line after a kill is the expected case). */
   readonly skipped: number
@@ -44,6 +47,7 @@ export const replayJournal = (text: string): ReplayedJournal | undefined => {
   let begin: { started_unix_ms: number; label: string } | undefined
   const sessions: Array<SessionMeta> = []
   const samples: Array<StatsSample> = []
+  const markers: Array<Marker> = []
   let truncated = false
   let skipped = 0
   for (const raw of text.split("\n")) {
@@ -64,11 +68,14 @@ export const replayJournal = (text: string): ReplayedJournal | undefined => {
       case "sample":
         samples.push(line.sample)
         break
+      case "marker":
+        markers.push(line.marker)
+        break
       case "truncated":
         truncated = true
         break
     }
   }
   if (begin === undefined) return undefined
-  return { startedUnixMs: begin.started_unix_ms, label: begin.label, sessions, samples, truncated, skipped }
+  return { startedUnixMs: begin.started_unix_ms, label: begin.label, sessions, samples, markers, truncated, skipped }
 }

@@ -14,7 +14,9 @@
 import { Context, Deferred, Effect, Layer, Option, PubSub, Queue, Ref, Stream } from "effect"
 import type { Scope } from "effect"
 import { NotArmed } from "../api/Errors.js"
+import { MARKER_LABEL_MAX } from "../api/Markers.js"
 import type { CaptureSaveError } from "../api/Errors.js"
+import type { Marker, MarkerKind } from "../api/Markers.js"
 import type { Capture, CaptureMeta, LiveSnapshot, SessionMeta, StatsSample, StatsStatus } from "../api/Stats.js"
 import { ArmedFlag } from "./ArmedFlag.js"
 import { assembleCapture } from "./CaptureAssembly.js"
@@ -28,6 +30,7 @@ export type LiveEvent =
   | { readonly type: "sample"; readonly sample: StatsSample }
   | { readonly type: "status"; readonly status: StatsStatus }
   | { readonly type: "session"; readonly session: SessionMeta }
+  | { readonly type: "marker"; readonly marker: Marker }
 
 interface Active {
   readonly startedUnixMs: number
@@ -35,6 +38,7 @@ interface Active {
   readonly label: string
   readonly sessions: Array<SessionMeta>
   readonly samples: Array<StatsSample>
+  readonly markers: Array<Marker>
   truncated: boolean
 }
 
@@ -44,6 +48,13 @@ export interface RecorderService {
   readonly status: Effect.Effect<StatsStatus>
   readonly registerSession: (session: SessionMeta) => Effect.Effect<void>
   readonly unregisterSession: (sessionId: string) => Effect.Effect<void>
+  /** The operator's marker at this instant; `NotArmed` (404) when no capture is armed. */
+  readonly mark: (label: string) => Effect.Effect<Marker, NotArmed>
+  /**
+   * A marker the host adds itself (session start, IDR request, source lost…): a no-op when idle,
+   * so the code that notices the event need not know whether anyone records.
+   */
+  readonly note: (kind: MarkerKind, label: string, sessionId?: string) => Effect.Effect<void>
   /** Called at each aggregation boundary; a no-op when idle. */
   readonly pushSample: (sample: StatsSample) => Effect.Effect<void>
   readonly live: (sinceTMs?: number) => Effect.Effect<LiveSnapshot, NotArmed>
@@ -154,6 +165,22 @@ export const makeRecorder = (options: { readonly maxSamples?: number } = {}): Ef
 
     const publish = (event: LiveEvent) => PubSub.publish(pubsub, event)
 
+    /** Adds a marker to the armed capture (journalled, published); undefined when idle. */
+    const addMarker = (kind: MarkerKind, label: string, sessionId?: string): Marker | undefined => {
+      const capture = active
+      if (capture === undefined) return undefined
+      const marker: Marker = {
+        t_ms: Math.max(0, Math.round(nowMs() - capture.originMs)),
+        label: label.slice(0, MARKER_LABEL_MAX),
+        kind,
+        ...(sessionId === undefined ? {} : { session_id: sessionId })
+      }
+      capture.markers.push(marker)
+      journal({ _tag: "line", line: { _tag: "marker", marker }, fresh: false })
+      pubsub.unsafeOffer({ type: "marker", marker })
+      return marker
+    }
+
     const addSessionToCapture = (capture: Active, session: SessionMeta) => {
       if (capture.sessions.some((s) => s.session_id === session.session_id)) return
       capture.sessions.push(session)
@@ -191,6 +218,7 @@ export const makeRecorder = (options: { readonly maxSamples?: number } = {}): Ef
         durationMs: nowMs() - capture.originMs,
         sessions: capture.sessions,
         samples: capture.samples,
+        markers: capture.markers,
         truncated: capture.truncated,
         recovered: false
       })
@@ -217,7 +245,7 @@ export const makeRecorder = (options: { readonly maxSamples?: number } = {}): Ef
           Effect.gen(function* () {
             if (active !== undefined) return statusNow()
             const startedUnixMs = Date.now()
-            active = { startedUnixMs, originMs: nowMs(), label, sessions: [], samples: [], truncated: false }
+            active = { startedUnixMs, originMs: nowMs(), label, sessions: [], samples: [], markers: [], truncated: false }
             journal({ _tag: "line", line: { _tag: "begin", started_unix_ms: startedUnixMs, label }, fresh: true })
             for (const session of activeSessions.values()) addSessionToCapture(active, session)
             flag.set(true)
@@ -235,9 +263,19 @@ export const makeRecorder = (options: { readonly maxSamples?: number } = {}): Ef
             activeSessions.set(session.session_id, session)
             if (active !== undefined) addSessionToCapture(active, session)
             yield* publish({ type: "session", session })
+            addMarker("session_start", `${session.kind} session ${session.width}x${session.height}@${session.fps}${session.client === "" ? "" : ` for ${session.client}`}`, session.session_id)
           })
         ),
-      unregisterSession: (sessionId) => Effect.sync(() => void activeSessions.delete(sessionId)),
+      unregisterSession: (sessionId) =>
+        Effect.sync(() => {
+          if (activeSessions.delete(sessionId)) addMarker("session_end", "session ended", sessionId)
+        }),
+      mark: (label) =>
+        Effect.suspend(() => {
+          const marker = addMarker("operator", label)
+          return marker === undefined ? Effect.fail(new NotArmed({ message: "no capture is armed: arm one, then mark it" })) : Effect.succeed(marker)
+        }),
+      note: (kind, label, sessionId) => Effect.sync(() => void addMarker(kind, label, sessionId)),
       pushSample: (sample) =>
         Effect.suspend(() => {
           const capture = active
@@ -246,6 +284,7 @@ export const makeRecorder = (options: { readonly maxSamples?: number } = {}): Ef
             if (!capture.truncated) {
               capture.truncated = true
               journal({ _tag: "line", line: { _tag: "truncated" }, fresh: false })
+              addMarker("truncated", `capture full at ${maxSamples} samples: no longer appending`)
               return Effect.logWarning(
                 `capture reached ${maxSamples} samples: keeping its start, no longer appending (truncated)`
               )
@@ -262,7 +301,7 @@ export const makeRecorder = (options: { readonly maxSamples?: number } = {}): Ef
           const capture = active
           if (capture === undefined) return Effect.fail(new NotArmed({ message: "no capture is armed" }))
           const samples = sinceTMs === undefined ? capture.samples.slice() : capture.samples.filter((s) => s.t_ms > sinceTMs)
-          return Effect.succeed({ status: statusNow(), sessions: capture.sessions.slice(), samples })
+          return Effect.succeed({ status: statusNow(), sessions: capture.sessions.slice(), samples, markers: capture.markers.slice() })
         }),
       events: Stream.fromPubSub(pubsub),
       isArmed: () => active !== undefined
