@@ -366,7 +366,7 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
           truncated: replay.truncated,
           recovered: true
         })
-        const saved = yield* writeCapture(capture).pipe(
+        const saved = yield* serialized(writeCapture(capture)).pipe(
           Effect.as(true),
           Effect.catchAll((e) => Effect.logError(e.message).pipe(Effect.as(false)))
         )
