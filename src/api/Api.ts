@@ -8,11 +8,13 @@
  */
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { CaptureNotFound, CaptureReadError, CaptureSaveError, NotArmed, TooManySubscribers } from "./Errors.js"
+import { BadQuery, CaptureNotFound, CaptureReadError, CaptureSaveError, NotArmed, TooManySubscribers } from "./Errors.js"
 import { PairingGroup } from "./Pairing.js"
 import { Authorization } from "./Security.js"
 import { Marker, MarkerRequest } from "./Markers.js"
 import { Capture, CaptureMeta, ExportFormat, LabelPatch, LiveSnapshot, StatsStatus } from "./Stats.js"
+import { TraceFile, TraceQuery } from "./Trace.js"
+import { FramesFile } from "./Frames.js"
 
 export { Authorization }
 
@@ -65,6 +67,22 @@ export class StatsGroup extends HttpApiGroup.make("stats")
       .addSuccess(Schema.String.pipe(HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/csv" })))
       .addError(CaptureNotFound)
       .addError(CaptureReadError)
+  )
+  .add(
+    // The capture's kept frame spans (`<id>.frames.json`); 404 when it kept none.
+    HttpApiEndpoint.get("frames")`/recordings/${idParam}/frames`
+      .addSuccess(FramesFile)
+      .addError(CaptureNotFound)
+      .addError(CaptureReadError)
+  )
+  .add(
+    // Those frames between from_ms and to_ms as Chrome trace-event JSON (opens in Perfetto).
+    HttpApiEndpoint.get("trace")`/recordings/${idParam}/trace`
+      .setUrlParams(TraceQuery)
+      .addSuccess(TraceFile)
+      .addError(CaptureNotFound)
+      .addError(CaptureReadError)
+      .addError(BadQuery)
   )
   .add(
     HttpApiEndpoint.patch("label")`/recordings/${idParam}`

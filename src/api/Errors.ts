@@ -33,6 +33,13 @@ export class CaptureSaveError extends Schema.TaggedError<CaptureSaveError>()(
   HttpApiSchema.annotations({ status: 507 })
 ) {}
 
+/** A query parameter that makes no sense (e.g. a trace range ending before it starts); the message names it. */
+export class BadQuery extends Schema.TaggedError<BadQuery>()(
+  "BadQuery",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 400 })
+) {}
+
 /** A stored capture that exists but cannot be read or decoded (corrupt file, I/O error). */
 export class CaptureReadError extends Schema.TaggedError<CaptureReadError>()(
   "CaptureReadError",

@@ -63,6 +63,18 @@ export const SessionMeta = Schema.Struct({
 })
 export type SessionMeta = typeof SessionMeta.Type
 
+/**
+ * What a capture's meta says about its per-frame flight records (`<id>.frames.json`, see
+ * `Frames.ts`); absent when none were kept (and in captures older than them).
+ */
+export const FramesSummary = Schema.Struct({
+  spans: Count,
+  frames: Count,
+  /** A span was left out (or cut short) because the bound in `Frames.ts` was reached. */
+  bound_hit: Schema.Boolean
+})
+export type FramesSummary = typeof FramesSummary.Type
+
 export const CaptureMeta = Schema.Struct({
   id: Schema.String,
   label: Schema.String,
@@ -81,7 +93,8 @@ export const CaptureMeta = Schema.Struct({
   truncated: Schema.Boolean,
   recovered: Schema.Boolean,
   measured: Schema.Array(MeasuredField),
-  sessions: Schema.Array(SessionMeta)
+  sessions: Schema.Array(SessionMeta),
+  frames: Schema.optionalWith(FramesSummary, { exact: true })
 })
 export type CaptureMeta = typeof CaptureMeta.Type
 

@@ -1,6 +1,8 @@
 /** `/api/v1/stats/*`: each handler turns a request into one service call; no logic lives here. */
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
-import { Effect, Option, Stream } from "effect"
+import { Effect, Either, Option, Stream } from "effect"
+import { BadQuery } from "../api/Errors.js"
+import { framesToTrace, parseTraceRange } from "../api/Trace.js"
 import { PunktfunkApi } from "../api/Api.js"
 import { captureCsvChunks } from "../api/Csv.js"
 import { CaptureStore } from "../services/CaptureStore.js"
@@ -46,6 +48,17 @@ export const StatsHandlersLive = HttpApiBuilder.group(PunktfunkApi, "stats", (ha
               // The JSON export is the stored bytes themselves, the same as `get`.
               Effect.map((bytes) => HttpServerResponse.uint8Array(bytes, { contentType: JSON_TYPE, headers: attachment(path.id, "json") }))
             )
+      )
+      .handle("frames", ({ path }) => store.loadFrames(path.id))
+      .handle("trace", ({ path, urlParams }) =>
+        store.loadFrames(path.id).pipe(
+          Effect.flatMap((file) =>
+            Either.match(parseTraceRange(urlParams), {
+              onLeft: (message) => Effect.fail(new BadQuery({ message })),
+              onRight: (range) => Effect.succeed(framesToTrace(file, range))
+            })
+          )
+        )
       )
       .handle("label", ({ path, payload }) => store.setLabel(path.id, payload.label))
       .handle("remove", ({ path }) => store.remove(path.id))

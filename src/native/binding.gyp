@@ -19,6 +19,7 @@
         "av_log_capture.cc",
         "sink.cc",
         "window_stats.cc",
+        "frame_ring.cc",
         "frame_loop.cc",
         "session_binding.cc",
         "gf256/gf256.cc",

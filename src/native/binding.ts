@@ -209,6 +209,33 @@ export interface NativeSession {
   setBitrate(kbps: number): void
   /** The GameStream video sender's counters; kept after close(). */
   videoCounters(): NativeVideoCounters
+  /**
+   * The flight recorder's records whose deadline (the windows' monotonic ms) lies in
+   * [fromMs, toMs], oldest first, as rows of `stride` numbers (`NativeFrameColumn` order).
+   * Only for a span being kept; empty once closed.
+   */
+  frames(fromMs: number, toMs: number): NativeFrames
+}
+
+/** The columns of one flight-recorder row (see `frames()`): times in µs after the deadline. */
+export const NATIVE_FRAME_COLUMNS = [
+  "deadline_ms",
+  "woke_us",
+  "captured_us",
+  "submitted_us",
+  "encoded_us",
+  "packetized_us",
+  "sent_us",
+  "bytes",
+  "packets",
+  "dropped_before",
+  "key",
+  "repeat"
+] as const
+
+export interface NativeFrames {
+  readonly stride: number
+  readonly data: Float64Array
 }
 
 export interface NativeModule {

@@ -54,6 +54,7 @@ std::unique_ptr<FrameLoop> FrameLoop::open(const PipelineOptions& o, std::string
   const size_t per_window = static_cast<size_t>(o.fps) * static_cast<size_t>(o.window_ms) / 1000;
   const size_t capacity = o.paced ? per_window * 2 + 64 : 16384;
   loop->window_ = std::make_unique<WindowStats>(info.stage_count, capacity);
+  loop->ring_ = std::make_unique<FrameRing>(flight_capacity(o.fps));
   // A repeat that codes to under 1/64 of a frame's share of the bitrate (at least 512 bytes)
   // added next to nothing: the picture has converged (still_policy.h, reason 2).
   const uint64_t frame_budget = static_cast<uint64_t>(o.bitrate_kbps) * 1000 / 8 / static_cast<uint64_t>(o.fps);
@@ -139,7 +140,8 @@ void FrameLoop::run() {
   };
 
   while (!stop_.load(std::memory_order_acquire)) {
-    uint64_t deadline;
+    uint64_t deadline, woke;
+    uint64_t missed = 0;
     if (o.paced) {
       sleep_until_ns(next);
       deadline = next;
@@ -147,14 +149,15 @@ void FrameLoop::run() {
       // More than a whole interval late: skip the deadlines already missed instead of
       // bursting to catch up, and count them.
       const uint64_t now = now_ns();
+      woke = now;
       if (now > next + interval) {
-        const uint64_t missed = (now - next) / interval;
+        missed = (now - next) / interval;
         next += missed * interval;
         window_->count_dropped(static_cast<uint32_t>(missed));
         frames_dropped_.fetch_add(missed, std::memory_order_relaxed);
       }
     } else {
-      deadline = now_ns();
+      deadline = woke = now_ns();
     }
     const bool measure = o.perf || g_armed.load(std::memory_order_relaxed);
 
@@ -209,12 +212,17 @@ void FrameLoop::run() {
     sink_->send(encoded, deadline / 1000);
     const uint64_t t_sent = measure ? now_ns() : 0;
 
+    // The flight recorder reads the frame's key flag before the packets go back to the encoder.
+    bool key = false;
+    if (measure)
+      for (int i = 0; i < encoded.count; i++) key = key || (encoded.packets[i]->flags & AV_PKT_FLAG_KEY) != 0;
     still_->encoded(fresh, idr, encoded.bytes, deadline);
     window_->count_frame(!fresh, encoded.bytes, true);
     frames_.fetch_add(1, std::memory_order_relaxed);
     encoded_.fetch_add(1, std::memory_order_relaxed);
     if (!fresh) repeats_.fetch_add(1, std::memory_order_relaxed);
     bytes_.fetch_add(encoded.bytes, std::memory_order_relaxed);
+    const uint64_t encoded_bytes = encoded.bytes;
     encoder_->release(&encoded);
 
     if (measure) {
@@ -226,6 +234,20 @@ void FrameLoop::run() {
         from = at[stage_end_[i]];
       }
       window_->add(stage_ns, t_sent - deadline);
+      FramePoints p;
+      p.deadline_ns = deadline;
+      p.woke = FrameRing::offset(woke, deadline);
+      p.captured = FrameRing::offset(t_captured, deadline);
+      p.submitted = FrameRing::offset(t_submitted, deadline);
+      p.encoded = FrameRing::offset(t_encoded, deadline);
+      p.packetized = FrameRing::offset(t_packetized, deadline);
+      p.sent = FrameRing::offset(t_sent, deadline);
+      p.bytes = encoded_bytes > 0xffffffffull ? 0xffffffffu : static_cast<uint32_t>(encoded_bytes);
+      p.packets = static_cast<uint16_t>(std::min<uint32_t>(sink_->frame_packets(), 0xffff));
+      p.dropped_before = static_cast<uint8_t>(std::min<uint64_t>(missed, 255));
+      p.key = key;
+      p.repeat = !fresh;
+      ring_->push(p);
     }
     close_window_if_due(deadline);
   }

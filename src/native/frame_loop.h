@@ -20,6 +20,7 @@
 
 #include "capture.h"
 #include "encoder.h"
+#include "frame_ring.h"
 #include "options.h"
 #include "sink.h"
 #include "still_policy.h"
@@ -61,6 +62,8 @@ class FrameLoop {
   // Stops and joins the thread, then drains the encoder into the sink. Idempotent.
   void stop();
   LoopTotals totals() const;
+  // The flight recorder (frame_ring.h): any thread may copy a span out while the loop runs.
+  const FrameRing& frames() const { return *ring_; }
   // GameStream video counters and learned peer; after stop(), the values at the stop.
   gs::VideoCounters video_counters() const;
   std::string video_peer() const;
@@ -81,6 +84,7 @@ class FrameLoop {
   std::unique_ptr<Encoder> encoder_;
   std::unique_ptr<Sink> sink_;
   std::unique_ptr<WindowStats> window_;
+  std::unique_ptr<FrameRing> ring_;
   std::unique_ptr<StillPolicy> still_;
   WindowSummary summary_;
   SinkCounters last_sink_;

@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "frame_loop.h"
 
@@ -214,7 +215,8 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
                         InstanceMethod<&NativeSession::Info>("info"),
                         InstanceMethod<&NativeSession::RequestIdr>("requestIdr"),
                         InstanceMethod<&NativeSession::SetBitrate>("setBitrate"),
-                        InstanceMethod<&NativeSession::VideoCounters>("videoCounters")});
+                        InstanceMethod<&NativeSession::VideoCounters>("videoCounters"),
+                        InstanceMethod<&NativeSession::Frames>("frames")});
   }
 
   // new NativeSession(options, onWindow). Throws an Error whose `configError` says whether a
@@ -322,6 +324,39 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     o.Set("packets_sealed", static_cast<double>(c.packets_sealed));
     o.Set("seal_failed", static_cast<double>(c.seal_failed));
     o.Set("peer", loop_ != nullptr ? loop_->video_peer() : peer_);
+    return o;
+  }
+
+  // frames(fromMs, toMs) → { stride, data: Float64Array }: the flight recorder's records whose
+  // deadline (monotonic ms, the windows' clock) lies in [fromMs, toMs], oldest first, `stride`
+  // numbers each: deadline_ms, then woke/captured/submitted/encoded/packetized/sent in µs after
+  // the deadline, bytes, packets, dropped_before, key (0/1), repeat (0/1). Called only when a
+  // span is kept (a breach, a marker), never per frame; empty on a closed session.
+  Napi::Value Frames(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    constexpr size_t kStride = 12;
+    const double from = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0;
+    const double to = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0;
+    std::vector<FramePoints> points;
+    size_t n = 0;
+    if (loop_ != nullptr && from >= 0 && to >= from) {
+      points.resize(loop_->frames().capacity());
+      // ms → ns, saturating (a double past 2^64 ns does not convert to an integer).
+      auto ns = [](double ms) { return ms * 1e6 >= 1.8e19 ? UINT64_MAX : static_cast<uint64_t>(ms * 1e6); };
+      n = loop_->frames().copy(ns(from), ns(to), points.data(), points.size());
+    }
+    Napi::Float64Array data = Napi::Float64Array::New(env, n * kStride);
+    for (size_t i = 0; i < n; i++) {
+      const FramePoints& p = points[i];
+      double* row = data.Data() + i * kStride;
+      row[0] = static_cast<double>(p.deadline_ns) / 1e6;
+      row[1] = p.woke / 1e3, row[2] = p.captured / 1e3, row[3] = p.submitted / 1e3;
+      row[4] = p.encoded / 1e3, row[5] = p.packetized / 1e3, row[6] = p.sent / 1e3;
+      row[7] = p.bytes, row[8] = p.packets, row[9] = p.dropped_before, row[10] = p.key ? 1 : 0, row[11] = p.repeat ? 1 : 0;
+    }
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("stride", static_cast<double>(kStride));
+    o.Set("data", data);
     return o;
   }
 

@@ -106,10 +106,11 @@ bool Sink::begin_frame(bool* want_idr) {
 }
 
 void Sink::packetize(const EncodedFrame& frame, uint64_t capture_ns) {
+  frame_packets_ = 0;
   if (video_ == nullptr || !deliver_) return;
   for (int i = 0; i < frame.count; i++) {
     const AVPacket* p = frame.packets[i];
-    video_->packetize(p->data, static_cast<size_t>(p->size), (p->flags & AV_PKT_FLAG_KEY) != 0, capture_ns);
+    frame_packets_ += video_->packetize(p->data, static_cast<size_t>(p->size), (p->flags & AV_PKT_FLAG_KEY) != 0, capture_ns);
   }
 }
 
@@ -129,6 +130,7 @@ void Sink::send(const EncodedFrame& frame, uint64_t capture_us) {
       media_->send_frame(p->data, static_cast<size_t>(p->size), (p->flags & AV_PKT_FLAG_KEY) != 0, capture_us, &split);
       fec_ns_ += split.fec_ns;
       seal_ns_ += split.seal_ns;
+      frame_packets_ += split.packets;
     }
   }
 }

@@ -56,6 +56,8 @@ class Sink {
   bool sends() const { return media_ != nullptr || video_ != nullptr; }
   // Frames are cut into datagrams on the frame thread (the `packetize` stage does real work).
   bool packetizes() const { return video_ != nullptr; }
+  // Frame thread: datagrams the frame last packetized and sent became (0 when nothing was sent).
+  uint32_t frame_packets() const { return frame_packets_; }
   std::string video_peer() const { return video_ != nullptr ? video_->peer() : ""; }
   // Stops the GameStream pacer so the counters read next are final (the frame loop has stopped).
   void stop_video() {
@@ -72,6 +74,7 @@ class Sink {
   std::unique_ptr<gs::VideoSender> video_;
   bool deliver_ = true;  // the last begin_frame's answer
   uint64_t fec_ns_ = 0, seal_ns_ = 0;
+  uint32_t frame_packets_ = 0;  // datagrams the last frame became (flight recorder)
 };
 
 }  // namespace pf

@@ -21,8 +21,21 @@ export interface NativeTestHooks {
     options: Pick<NativeOptions, "width" | "height" | "fps" | "codec" | "encoder" | "preset" | "tune" | "bitrate_kbps">,
     loops: number
   ) => { readonly wall_ns: number; readonly frames: number; readonly bytes: number; readonly encoder_backend: string }
-  /** Mean ns an armed frame spends on measuring (clock reads + window store), over `frames`. */
-  readonly measurementCostNs: (frames: number) => number
+  /** Mean ns an armed frame spends on measuring (clock reads + window store, + the flight record with `flight`), over `frames`. */
+  readonly measurementCostNs: (frames: number, flight?: boolean) => number
+  /** The flight recorder's ring under a writer thread at full speed (see testing/test_hooks.cc). */
+  readonly flightRingStress: (
+    fps: number,
+    frames: number
+  ) => {
+    readonly capacity: number
+    readonly copies: number
+    readonly torn: number
+    readonly gaps: number
+    readonly kept: number
+    readonly first_ms: number
+    readonly last_ms: number
+  }
   /** The submit stage's BGRX → I420 conversion; `portable` forces the code without SIMD. */
   readonly convertBgrxToI420: (
     bgrx: Buffer,

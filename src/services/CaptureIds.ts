@@ -14,10 +14,10 @@ export const isValidCaptureId = (id: string): boolean => {
   if (!ID_CHARSET.test(id)) return false
   if (id === "." || id === ".." || id.endsWith(".")) return false
   // Our own bookkeeping files start with a dot; a capture id never does. Nor does it end like
-  // the files we keep beside a capture (`<id>.meta.json`, `<id>.json.tmp`): `X.meta` would
-  // otherwise name X's meta file as if it were a capture.
+  // the files we keep beside a capture (`<id>.meta.json`, `<id>.frames.json`, `<id>.json.tmp`):
+  // `X.meta` would otherwise name X's meta file as if it were a capture.
   if (id.startsWith(".")) return false
-  if (/\.(meta|tmp)$/i.test(id)) return false
+  if (/\.(meta|frames|tmp)$/i.test(id)) return false
   const stem = id.split(".")[0] ?? ""
   return !WINDOWS_RESERVED.test(stem)
 }

@@ -16,6 +16,7 @@
  */
 import { Context, Effect, Either, Layer, Option, Schema } from "effect"
 import { CaptureNotFound, CaptureReadError, CaptureSaveError } from "../api/Errors.js"
+import { FramesFile } from "../api/Frames.js"
 import { Capture, CaptureMeta } from "../api/Stats.js"
 import { assembleCapture } from "./CaptureAssembly.js"
 import { checkCaptureBytes, parseCheckedCapture } from "./CaptureCheck.js"
@@ -29,8 +30,12 @@ import type { JournalLine } from "./Journal.js"
 
 const DATA_SUFFIX = ".json"
 const META_SUFFIX = ".meta.json"
+/** Per-frame flight records kept beside a capture (`Frames.ts`); never listed as a capture. */
+const FRAMES_SUFFIX = ".frames.json"
 
 const encodeCapture = Schema.encodeSync(Schema.parseJson(Capture))
+const encodeFrames = Schema.encodeSync(Schema.parseJson(FramesFile))
+const decodeFrames = Schema.decodeUnknownEither(Schema.parseJson(FramesFile))
 const encodeMeta = Schema.encodeSync(Schema.parseJson(CaptureMeta))
 const decodeMeta = Schema.decodeUnknownOption(Schema.parseJson(CaptureMeta))
 const encodeListing = Schema.encodeSync(Schema.parseJson(Schema.Array(CaptureMeta)))
@@ -49,7 +54,10 @@ export interface CaptureStoreService {
   readonly allocateId: (startedUnixMs: number, width: number, height: number) => Effect.Effect<string>
   /** Give back an id that was allocated but will not be saved under that name. */
   readonly releaseId: (id: string) => Effect.Effect<void>
-  readonly save: (capture: Capture) => Effect.Effect<CaptureMeta, CaptureSaveError>
+  /** Saves a capture, and its flight records (`<id>.frames.json`, written first) when it has some. */
+  readonly save: (capture: Capture, frames?: FramesFile) => Effect.Effect<CaptureMeta, CaptureSaveError>
+  /** A capture's flight records; `CaptureNotFound` when it has none (or no such capture). */
+  readonly loadFrames: (id: string) => Effect.Effect<FramesFile, CaptureNotFound | CaptureReadError>
   /** Every stored capture's meta, newest first (from the index: no file is read). */
   readonly list: Effect.Effect<ReadonlyArray<CaptureMeta>, CaptureReadError>
   /**
@@ -113,6 +121,7 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
     yield* disk.mkdirPrivate(dir)
     const fileOf = (name: string) => joinInside(dir, name)
     const dataFile = (id: string) => fileOf(id + DATA_SUFFIX)
+    const framesFile = (id: string) => fileOf(id + FRAMES_SUFFIX)
     const metaFile = (id: string) => fileOf(id + META_SUFFIX)
     const indexFile = fileOf(INDEX_FILE)
 
@@ -224,9 +233,11 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
       b.started_unix_ms - a.started_unix_ms || (a.id < b.id ? 1 : -1)
     const sortedMetas = () => [...entries.values()].map((e) => e.meta).sort(newestFirst)
 
-    const writeCapture = (capture: Capture) =>
+    const writeCapture = (capture: Capture, frames?: FramesFile) =>
       Effect.gen(function* () {
         const id = capture.meta.id
+        // The frames first: a capture that is listed has its frames file if its meta says so.
+        if (frames !== undefined) yield* writeAtomic(framesFile(id), encodeFrames(frames))
         yield* writeAtomic(dataFile(id), encodeCapture(capture), true)
         yield* writeAtomic(metaFile(id), encodeMeta(capture.meta))
         yield* disk.syncDir(dir)
@@ -278,6 +289,25 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
       })
 
     const load = (id: string) => Effect.map(open(id), parseCheckedCapture)
+
+    const loadFrames = (id: string) =>
+      Effect.gen(function* () {
+        if (!isValidCaptureId(id) || !entries.has(id)) return yield* notFound(id)
+        const text = yield* disk.readText(framesFile(id)).pipe(
+          Effect.catchTag("DiskError", (e) =>
+            Effect.fail<CaptureNotFound | CaptureReadError>(
+              e.code === "ENOENT" || e.code === "ENOTDIR"
+                ? new CaptureNotFound({ id, message: `capture ${id} has no frame records` })
+                : new CaptureReadError({ id, message: `could not read the frame records of capture ${id}: ${e.message}` })
+            )
+          )
+        )
+        const decoded = decodeFrames(text)
+        if (Either.isLeft(decoded)) {
+          return yield* new CaptureReadError({ id, message: `the frame records of capture ${id} are not valid: ${decoded.left.message}` })
+        }
+        return decoded.right
+      })
 
     const checkPending = Effect.gen(function* () {
       let checked = 0
@@ -389,12 +419,13 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
       dir,
       allocateId,
       releaseId: (id) => Effect.sync(() => void reserved.delete(id)),
-      save: (capture) =>
-        serialized(writeCapture(capture)).pipe(Effect.tap(() => Effect.sync(() => reserved.delete(capture.meta.id)))),
+      save: (capture, frames) =>
+        serialized(writeCapture(capture, frames)).pipe(Effect.tap(() => Effect.sync(() => reserved.delete(capture.meta.id)))),
       list: Effect.sync(sortedMetas),
       listJson,
       open,
       load,
+      loadFrames,
       setLabel: (id, label) =>
         serialized(
           Effect.gen(function* () {
@@ -409,6 +440,7 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
             if (!isValidCaptureId(id) || !(yield* disk.exists(dataFile(id)))) return yield* notFound(id)
             yield* disk.remove(metaFile(id)).pipe(Effect.mapError((e) => saveError(id, e)))
             yield* disk.remove(dataFile(id)).pipe(Effect.mapError((e) => saveError(id, e)))
+            yield* disk.remove(framesFile(id)).pipe(Effect.mapError((e) => saveError(id, e)))
             entries.delete(id)
             changed()
             yield* persistIndex

@@ -104,7 +104,7 @@ export const MetricsLive: Layer.Layer<Metrics> = Layer.sync(Metrics, makeMetrics
 /** The Recorder as seen by every window producer: the same service, with metrics fed first. */
 export const meteredRecorder = (recorder: RecorderService, metrics: MetricsService): RecorderService => ({
   ...recorder,
-  registerSession: (session) => Effect.zipRight(metrics.sessionStarted(session), recorder.registerSession(session)),
+  registerSession: (session, frames) => Effect.zipRight(metrics.sessionStarted(session), recorder.registerSession(session, frames)),
   unregisterSession: (sessionId) => Effect.zipRight(metrics.sessionEnded(sessionId), recorder.unregisterSession(sessionId)),
   pushSample: (sample) => Effect.zipRight(metrics.observe(sample), recorder.pushSample(sample))
 })

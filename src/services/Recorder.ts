@@ -21,6 +21,10 @@ import type { Capture, CaptureMeta, LiveSnapshot, SessionMeta, StatsSample, Stat
 import { ArmedFlag } from "./ArmedFlag.js"
 import { assembleCapture } from "./CaptureAssembly.js"
 import { CaptureStore } from "./CaptureStore.js"
+import { makeFlightLog } from "./FlightLog.js"
+import type { FlightLog, FrameSource } from "./FlightLog.js"
+import { summarizeFrames } from "../api/Frames.js"
+import type { FramesFile } from "../api/Frames.js"
 import type { JournalLine } from "./Journal.js"
 
 /** ≈ 3 h at one window every 2 s. */
@@ -40,13 +44,16 @@ interface Active {
   readonly samples: Array<StatsSample>
   readonly markers: Array<Marker>
   truncated: boolean
+  /** Spans of per-frame records kept so far (breaches, markers), saved beside the capture. */
+  readonly flight: FlightLog
 }
 
 export interface RecorderService {
   readonly start: (label?: string) => Effect.Effect<StatsStatus>
   readonly stop: Effect.Effect<Option.Option<CaptureMeta>, CaptureSaveError>
   readonly status: Effect.Effect<StatsStatus>
-  readonly registerSession: (session: SessionMeta) => Effect.Effect<void>
+  /** `frames`: the session's flight-recorder ring, when its producer keeps one. */
+  readonly registerSession: (session: SessionMeta, frames?: FrameSource) => Effect.Effect<void>
   readonly unregisterSession: (sessionId: string) => Effect.Effect<void>
   /** The operator's marker at this instant; `NotArmed` (404) when no capture is armed. */
   readonly mark: (label: string) => Effect.Effect<Marker, NotArmed>
@@ -58,6 +65,11 @@ export interface RecorderService {
   /** Called at each aggregation boundary; a no-op when idle. */
   readonly pushSample: (sample: StatsSample) => Effect.Effect<void>
   readonly live: (sinceTMs?: number) => Effect.Effect<LiveSnapshot, NotArmed>
+  /**
+   * Keep every session's frames from the start of its previous window up to now in the armed
+   * capture (what a marker asks for, issue 14.1); the number of spans kept.
+   */
+  readonly snapshot: (reason: string) => Effect.Effect<number, NotArmed>
   /** Live events from now on; each subscriber gets its own bounded buffer. */
   readonly events: Stream.Stream<LiveEvent>
   readonly isArmed: () => boolean
@@ -76,7 +88,9 @@ type JournalOp =
 
 const nowMs = () => performance.now()
 
-export const makeRecorder = (options: { readonly maxSamples?: number } = {}): Effect.Effect<
+export const makeRecorder = (
+  options: { readonly maxSamples?: number; readonly maxFrameSpans?: number; readonly maxFrameRecords?: number } = {}
+): Effect.Effect<
   RecorderService,
   never,
   CaptureStore | ArmedFlag | Scope.Scope
@@ -91,7 +105,11 @@ export const makeRecorder = (options: { readonly maxSamples?: number } = {}): Ef
 
     let active: Active | undefined
     const activeSessions = new Map<string, SessionMeta>()
+    const frameSources = new Map<string, FrameSource>()
     const unsaved: Array<Capture> = []
+    // The flight records of an unsaved capture, by capture id: saved with it when a retry succeeds.
+    const unsavedFrames = new Map<string, FramesFile>()
+    const newFlightLog = () => makeFlightLog({ maxSpans: options.maxFrameSpans, maxFrames: options.maxFrameRecords })
 
     // The journal writer: samples arrive at ~1 Hz per session, but a burst (tests, several
     // sessions) must not cost one fsync each — it drains what is queued and appends it in one write.
@@ -191,8 +209,9 @@ export const makeRecorder = (options: { readonly maxSamples?: number } = {}): Ef
       let last: CaptureMeta | undefined
       while (unsaved.length > 0) {
         const capture = unsaved[0]!
-        last = yield* store.save(capture)
+        last = yield* store.save(capture, unsavedFrames.get(capture.meta.id))
         unsaved.shift()
+        unsavedFrames.delete(capture.meta.id)
         journal({ _tag: "unpark", startedUnixMs: capture.meta.started_unix_ms })
       }
       if (last !== undefined) journal({ _tag: "clear" })
@@ -211,7 +230,7 @@ export const makeRecorder = (options: { readonly maxSamples?: number } = {}): Ef
       active = undefined
       const first = capture.sessions[0]
       const id = yield* store.allocateId(capture.startedUnixMs, first?.width ?? 0, first?.height ?? 0)
-      const assembled = assembleCapture({
+      const parts = assembleCapture({
         id,
         label: capture.label,
         startedUnixMs: capture.startedUnixMs,
@@ -222,7 +241,10 @@ export const makeRecorder = (options: { readonly maxSamples?: number } = {}): Ef
         truncated: capture.truncated,
         recovered: false
       })
+      const frames = capture.flight.isEmpty() ? undefined : capture.flight.file(id)
+      const assembled: Capture = frames === undefined ? parts : { ...parts, meta: { ...parts.meta, frames: summarizeFrames(frames) } }
       unsaved.push(assembled)
+      if (frames !== undefined) unsavedFrames.set(id, frames)
       yield* publish({ type: "status", status: statusNow() })
       const meta = yield* saveUnsaved.pipe(
         Effect.tapError((e) =>
@@ -245,7 +267,7 @@ export const makeRecorder = (options: { readonly maxSamples?: number } = {}): Ef
           Effect.gen(function* () {
             if (active !== undefined) return statusNow()
             const startedUnixMs = Date.now()
-            active = { startedUnixMs, originMs: nowMs(), label, sessions: [], samples: [], markers: [], truncated: false }
+            active = { startedUnixMs, originMs: nowMs(), label, sessions: [], samples: [], markers: [], truncated: false, flight: newFlightLog() }
             journal({ _tag: "line", line: { _tag: "begin", started_unix_ms: startedUnixMs, label }, fresh: true })
             for (const session of activeSessions.values()) addSessionToCapture(active, session)
             flag.set(true)
@@ -257,10 +279,11 @@ export const makeRecorder = (options: { readonly maxSamples?: number } = {}): Ef
         ),
       stop: serialized(stopLocked),
       status: Effect.sync(statusNow),
-      registerSession: (session) =>
+      registerSession: (session, frames) =>
         serialized(
           Effect.gen(function* () {
             activeSessions.set(session.session_id, session)
+            if (frames !== undefined) frameSources.set(session.session_id, frames)
             if (active !== undefined) addSessionToCapture(active, session)
             yield* publish({ type: "session", session })
             addMarker("session_start", `${session.kind} session ${session.width}x${session.height}@${session.fps}${session.client === "" ? "" : ` for ${session.client}`}`, session.session_id)
@@ -268,11 +291,14 @@ export const makeRecorder = (options: { readonly maxSamples?: number } = {}): Ef
         ),
       unregisterSession: (sessionId) =>
         Effect.sync(() => {
+          frameSources.delete(sessionId)
           if (activeSessions.delete(sessionId)) addMarker("session_end", "session ended", sessionId)
         }),
       mark: (label) =>
         Effect.suspend(() => {
           const marker = addMarker("operator", label)
+          // An operator's marker also keeps the frames around it (flight recorder).
+          if (marker !== undefined) active?.flight.snapshot(label)
           return marker === undefined ? Effect.fail(new NotArmed({ message: "no capture is armed: arm one, then mark it" })) : Effect.succeed(marker)
         }),
       note: (kind, label, sessionId) => Effect.sync(() => void addMarker(kind, label, sessionId)),
@@ -294,7 +320,17 @@ export const makeRecorder = (options: { readonly maxSamples?: number } = {}): Ef
           const stamped: StatsSample = { ...sample, t_ms: Math.max(0, Math.round(nowMs() - capture.originMs)) }
           capture.samples.push(stamped)
           journal({ _tag: "line", line: { _tag: "sample", sample: stamped }, fresh: false })
-          return publish({ type: "sample", sample: stamped })
+          // The flight recorder: a breaching window keeps its frames (and the window's before).
+          const session = activeSessions.get(sample.session_id)
+          const breaches =
+            session === undefined ? [] : capture.flight.window(session, frameSources.get(sample.session_id), stamped, sample.t_ms)
+          return publish({ type: "sample", sample: stamped }).pipe(
+            Effect.zipRight(
+              breaches.length === 0
+                ? Effect.void
+                : Effect.logInfo(`frames kept for ${sample.session_id} at ${stamped.t_ms} ms: ${breaches.join("; ")}`)
+            )
+          )
         }),
       live: (sinceTMs) =>
         Effect.suspend(() => {
@@ -302,6 +338,12 @@ export const makeRecorder = (options: { readonly maxSamples?: number } = {}): Ef
           if (capture === undefined) return Effect.fail(new NotArmed({ message: "no capture is armed" }))
           const samples = sinceTMs === undefined ? capture.samples.slice() : capture.samples.filter((s) => s.t_ms > sinceTMs)
           return Effect.succeed({ status: statusNow(), sessions: capture.sessions.slice(), samples, markers: capture.markers.slice() })
+        }),
+      snapshot: (reason) =>
+        Effect.suspend(() => {
+          const capture = active
+          if (capture === undefined) return Effect.fail(new NotArmed({ message: "no capture is armed" }))
+          return Effect.succeed(capture.flight.snapshot(reason))
         }),
       events: Stream.fromPubSub(pubsub),
       isArmed: () => active !== undefined
@@ -323,7 +365,9 @@ export const makeRecorder = (options: { readonly maxSamples?: number } = {}): Ef
     return service
   })
 
-export const RecorderLive = (options: { readonly maxSamples?: number } = {}): Layer.Layer<
+export const RecorderLive = (
+  options: { readonly maxSamples?: number; readonly maxFrameSpans?: number; readonly maxFrameRecords?: number } = {}
+): Layer.Layer<
   Recorder,
   never,
   CaptureStore | ArmedFlag

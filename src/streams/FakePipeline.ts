@@ -6,8 +6,14 @@
  * (read from `ArmedFlag`), the path's own stage set, counters it does not "measure" left at 0 and
  * out of `measured`. The numbers are a deterministic function of the window index, so a test can
  * tell one window from the next; they are labelled `fake` in the meta and never presented as real.
+ *
+ * It keeps a flight recorder too (`FrameSource`), so host-level tests of kept frame spans run
+ * without the addon: frames on the session's frame clock over the last 10 s, each stage's time
+ * the window's p50 with a per-frame wobble, times `SLOW_FACTOR` in a window `slowWindows` names
+ * (whose stage and host p99 are then far over the frame budget: a breach to find).
  */
 import { Effect, Layer, Schedule, Stream } from "effect"
+import type { FrameSource, RawFrame } from "../services/FlightLog.js"
 import type { SessionMeta, StageTiming } from "../api/Stats.js"
 import { stagesOf } from "../api/Stats.js"
 import { zeroFields } from "../api/Fields.js"
@@ -19,11 +25,23 @@ let nextSession = 1
 
 const BASE_US: Record<string, number> = { capture: 900, submit: 400, encode: 2_100, packetize: 300, send: 600 }
 
-export const fakeWindow = (meta: SessionMeta, index: number, measuring: boolean, config: SessionConfig): SessionWindow => {
+/** How much slower a slow window's stages are (test hook: `slowWindows`). */
+export const SLOW_FACTOR = 10
+
+const stageP50 = (name: string, index: number, slow: boolean) =>
+  Math.round((BASE_US[name] ?? 500) * (1 + 0.1 * Math.sin(index / 3)) * (slow ? SLOW_FACTOR : 1))
+
+export const fakeWindow = (
+  meta: SessionMeta,
+  index: number,
+  measuring: boolean,
+  config: SessionConfig,
+  slow = false
+): SessionWindow => {
   const wobble = 1 + 0.1 * Math.sin(index / 3)
   const stages: Array<StageTiming> = measuring
     ? meta.stages.map((name) => {
-        const p50 = Math.round((BASE_US[name] ?? 500) * wobble)
+        const p50 = stageP50(name, index, slow)
         return { name, p50_us: p50, p99_us: Math.round(p50 * 1.6), max_us: Math.round(p50 * 2.2), mean_us: Math.round(p50 * 1.05) }
       })
     : []
@@ -44,7 +62,65 @@ export const fakeWindow = (meta: SessionMeta, index: number, measuring: boolean,
   }
 }
 
-export const FakePipeline = (options: { readonly windowMs: number }): Layer.Layer<Pipeline, never, ArmedFlag> =>
+const FLIGHT_MS = 10_000
+
+/**
+ * The fake flight recorder: frames every 1000 / fps ms from `startMs` on the windows' clock
+ * (`performance.now()`), of the window each falls in (the first window ending at or after it).
+ */
+const fakeFrames = (
+  meta: SessionMeta,
+  fps: number,
+  startMs: number,
+  windowEnds: ReadonlyArray<{ readonly index: number; readonly endMs: number; readonly slow: boolean }>,
+  measuring: () => boolean
+): FrameSource => ({
+  copy: (fromMs, toMs) => {
+    const now = performance.now()
+    const interval = 1000 / fps
+    const from = Math.max(fromMs, startMs, now - FLIGHT_MS)
+    const to = Math.min(toMs, now)
+    const out: Array<RawFrame> = []
+    if (!measuring()) return out
+    for (let k = Math.ceil((from - startMs) / interval); startMs + k * interval <= to; k++) {
+      const deadline = startMs + k * interval
+      const window = windowEnds.find((w) => w.endMs >= deadline)
+      const index = window?.index ?? (windowEnds[windowEnds.length - 1]?.index ?? -1) + 1
+      const slow = window?.slow ?? false
+      const ends: Record<string, number> = {}
+      let t = 0
+      for (const name of meta.stages) {
+        t += stageP50(name, index, slow) * (1 + 0.05 * Math.sin(k))
+        ends[name] = t
+      }
+      const captured = ends["capture"] ?? 0
+      const submitted = ends["submit"] ?? captured
+      const encoded = ends["encode"] ?? submitted
+      const packetized = ends["packetize"] ?? encoded
+      out.push({
+        deadline_ms: deadline,
+        woke_us: 50,
+        captured_us: captured,
+        submitted_us: submitted,
+        encoded_us: encoded,
+        packetized_us: packetized,
+        sent_us: ends["send"] ?? packetized,
+        bytes: 20_000 + (k % 7) * 1000,
+        packets: 15,
+        dropped_before: 0,
+        key: k % fps === 0,
+        repeat: false
+      })
+    }
+    return out
+  }
+})
+
+export const FakePipeline = (options: {
+  readonly windowMs: number
+  /** Tests: windows (by index) whose stages run `SLOW_FACTOR` times slower. */
+  readonly slowWindows?: (index: number) => boolean
+}): Layer.Layer<Pipeline, never, ArmedFlag> =>
   Layer.effect(
     Pipeline,
     Effect.gen(function* () {
@@ -68,10 +144,21 @@ export const FakePipeline = (options: { readonly windowMs: number }): Layer.Laye
               stages: stagesOf(config.kind),
               measured: ["fps", "repeat_fps", "mbps", "bitrate_kbps", "host_p50_us", "host_p99_us"]
             }
+            const measuring = () => config.perf || flag.get()
+            // The last few windows' ends on the producer's clock, for the frames' stage times.
+            const windowEnds: Array<{ index: number; endMs: number; slow: boolean }> = []
+            const startMs = performance.now()
             const windows = Stream.fromSchedule(Schedule.spaced(`${options.windowMs} millis`)).pipe(
-              Stream.map((i) => fakeWindow(meta, i, config.perf || flag.get(), config))
+              Stream.map((i) => {
+                const slow = options.slowWindows?.(i) ?? false
+                const endMs = performance.now()
+                windowEnds.push({ index: i, endMs, slow })
+                if (windowEnds.length > 64) windowEnds.shift()
+                // t_ms: the producer's own clock, as the native pipeline stamps it.
+                return { ...fakeWindow(meta, i, measuring(), config, slow), t_ms: endMs }
+              })
             )
-            return { meta, windows }
+            return { meta, windows, frames: fakeFrames(meta, config.fps, startMs, windowEnds, measuring) }
           })
       })
     })

@@ -14,7 +14,8 @@
 import { Effect, Layer, Queue, Schema, Stream } from "effect"
 import { pathOf } from "../api/Paths.js"
 import { isConfigError, nativeModule } from "../native/binding.js"
-import type { NativeModule, NativeOptions, NativeSession, NativeWindow } from "../native/binding.js"
+import type { NativeFrames, NativeModule, NativeOptions, NativeSession, NativeWindow } from "../native/binding.js"
+import type { FrameSource, RawFrame } from "../services/FlightLog.js"
 import { nativeMeta, nativeSample } from "./NativeSample.js"
 import { Pipeline, PipelineConfigError, PipelineError, SessionConfig } from "./Pipeline.js"
 import type { SessionControl } from "./Pipeline.js"
@@ -28,6 +29,28 @@ export interface NativeExtras {
 }
 
 const decodeConfig = Schema.decodeUnknown(SessionConfig)
+
+/** The addon's flat rows (`NATIVE_FRAME_COLUMNS` order) as records. */
+export const rawFrames = ({ data, stride }: NativeFrames): ReadonlyArray<RawFrame> => {
+  const out: Array<RawFrame> = []
+  for (let i = 0; i + stride <= data.length; i += stride) {
+    out.push({
+      deadline_ms: data[i]!,
+      woke_us: data[i + 1]!,
+      captured_us: data[i + 2]!,
+      submitted_us: data[i + 3]!,
+      encoded_us: data[i + 4]!,
+      packetized_us: data[i + 5]!,
+      sent_us: data[i + 6]!,
+      bytes: data[i + 7]!,
+      packets: data[i + 8]!,
+      dropped_before: data[i + 9]!,
+      key: data[i + 10] === 1,
+      repeat: data[i + 11] === 1
+    })
+  }
+  return out
+}
 
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
@@ -103,7 +126,8 @@ export const openNative = (config: SessionConfig, extras: NativeExtras = {}) =>
           : Effect.fail(new PipelineError({ message: `session ${meta.session_id} failed: ${w.error}` }))
       )
     )
-    return { meta, windows, session, control }
+    const frames: FrameSource = { copy: (fromMs, toMs) => rawFrames(session.frames(fromMs, toMs)) }
+    return { meta, windows, session, control, frames }
   })
 
 /** The native pipeline as the host uses it. `extras` is for tests and benchmarks. */
@@ -111,6 +135,7 @@ export const NativePipeline = (extras: NativeExtras = {}): Layer.Layer<Pipeline>
   Layer.succeed(
     Pipeline,
     Pipeline.of({
-      open: (config) => openNative(config, extras).pipe(Effect.map(({ control, meta, windows }) => ({ meta, windows, control })))
+      open: (config) =>
+        openNative(config, extras).pipe(Effect.map(({ control, frames, meta, windows }) => ({ meta, windows, control, frames })))
     })
   )

@@ -11,6 +11,7 @@ import { Context, Schema } from "effect"
 import type { Effect, Scope, Stream } from "effect"
 import { StreamKind } from "../api/Stats.js"
 import type { SessionMeta, StatsSample } from "../api/Stats.js"
+import type { FrameSource } from "../services/FlightLog.js"
 
 export const CaptureSource = Schema.Literal("synthetic", "static", "x11")
 export type CaptureSource = typeof CaptureSource.Type
@@ -108,6 +109,8 @@ export interface StreamSession {
   readonly windows: Stream.Stream<SessionWindow, PipelineError>
   /** Absent where the producer has no encoder to steer (the fake pipeline). */
   readonly control?: SessionControl
+  /** The session's flight-recorder ring (per-frame records of the last ~10 s), on the windows' clock. */
+  readonly frames?: FrameSource
 }
 
 export interface PipelineService {

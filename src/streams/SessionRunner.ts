@@ -61,7 +61,7 @@ export const makeSessionRunner: Effect.Effect<SessionRunnerShape, never, Pipelin
     Effect.gen(function* () {
       const session = yield* pipeline.open(config)
       const meta: SessionMeta = { ...session.meta, measured: sessionMeasured(session.meta.measured, reports.side) }
-      yield* recorder.registerSession(meta)
+      yield* recorder.registerSession(meta, session.frames)
       yield* Effect.addFinalizer(() => recorder.unregisterSession(meta.session_id))
       yield* Effect.logInfo(describe(meta))
       const pump = session.windows.pipe(

@@ -118,8 +118,8 @@ bool VideoSender::begin_frame(bool* want_idr) {
   return sending_;
 }
 
-void VideoSender::packetize(const uint8_t* data, size_t len, bool idr, uint64_t capture_ns) {
-  if (!sending_) return;
+uint32_t VideoSender::packetize(const uint8_t* data, size_t len, bool idr, uint64_t capture_ns) {
+  if (!sending_) return 0;
   const uint64_t now = mono_ns();
   // RTP video clock: 90 kHz from the session's start, taken at the frame's capture deadline.
   const uint64_t since = capture_ns > epoch_ns_ ? capture_ns - epoch_ns_ : 0;
@@ -135,10 +135,11 @@ void VideoSender::packetize(const uint8_t* data, size_t len, bool idr, uint64_t 
   if (r.frame_dropped) {
     frames_dropped_.fetch_add(1, std::memory_order_relaxed);
     send_dropped_.fetch_add(r.dropped, std::memory_order_relaxed);
-    return;
+    return 0;
   }
   frames_sent_.fetch_add(1, std::memory_order_relaxed);
   parity_sent_.fetch_add(r.parity, std::memory_order_relaxed);
+  return r.packets;
 }
 
 void VideoSender::publish() {

@@ -78,7 +78,8 @@ class VideoSender {
   // IDR (first frame to a newly learned peer).
   bool begin_frame(bool* want_idr);
   // Frame thread: packetizes one access unit (headers + parity into the ring); not yet visible.
-  void packetize(const uint8_t* data, size_t len, bool idr, uint64_t capture_ns);
+  // Returns the datagrams queued for it (0 when dropped or no peer is known).
+  uint32_t packetize(const uint8_t* data, size_t len, bool idr, uint64_t capture_ns);
   // Frame thread: hands everything packetized to the pacer. Never blocks.
   void publish();
   // Frame thread: a frame produced while no peer is known.

@@ -20,6 +20,7 @@
         "../colour_convert.cc",
         "../av_log_capture.cc",
         "../window_stats.cc",
+        "../frame_ring.cc",
         "../gamestream/video_wire.cc",
         "../gamestream/video_seal.cc",
         "../media/seal.cc"

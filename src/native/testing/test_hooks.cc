@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "capture.h"
@@ -23,6 +24,7 @@
 #include "colour_convert.h"
 #include "encoder.h"
 #include "encoder_plan.h"
+#include "frame_ring.h"
 #include "window_stats.h"
 
 namespace pf {
@@ -156,24 +158,107 @@ Napi::Value EncodeRawFrames(const Napi::CallbackInfo& info) {
   return r;
 }
 
-// measurementCostNs(frames) → ns per frame of exactly what an armed frame adds: the clock
-// reads (capture, submit, encode, send ends) and the store into the window buffers, with a
-// window summarised every 120 frames as in a 2 s window at 60 fps.
+// measurementCostNs(frames, flight) → ns per frame of exactly what an armed frame adds: the
+// clock reads (capture, submit, encode, send ends) and the store into the window buffers, with a
+// window summarised every 120 frames as in a 2 s window at 60 fps; with `flight`, also the
+// flight recorder's record (frame_ring.h) into a ring of 10 s at 60 fps, as the frame loop does.
 Napi::Value MeasurementCostNs(const Napi::CallbackInfo& info) {
   const int frames = info[0].As<Napi::Number>().Int32Value();
+  const bool flight = info.Length() > 1 && info[1].ToBoolean().Value();
   WindowStats window(4, 256);
   WindowSummary summary;
+  FrameRing ring(flight_capacity(60));
   uint64_t stage[4];
   const uint64_t start = now_ns();
   for (int i = 0; i < frames; i++) {
-    const uint64_t deadline = start;
+    const uint64_t deadline = start + static_cast<uint64_t>(i);
     const uint64_t a = now_ns(), b = now_ns(), c = now_ns(), d = now_ns();
     stage[0] = a - deadline, stage[1] = b - a, stage[2] = c - b, stage[3] = d - c;
     window.add(stage, d - deadline);
+    if (flight) {
+      FramePoints p;
+      p.deadline_ns = deadline;
+      p.woke = FrameRing::offset(a, deadline);
+      p.captured = FrameRing::offset(a, deadline);
+      p.submitted = FrameRing::offset(b, deadline);
+      p.encoded = p.packetized = FrameRing::offset(c, deadline);
+      p.sent = FrameRing::offset(d, deadline);
+      p.bytes = static_cast<uint32_t>(i);
+      p.packets = 3;
+      p.key = i % 120 == 0;
+      ring.push(p);
+    }
     if (i % 120 == 119) window.summarise(&summary);
   }
   const double per = static_cast<double>(now_ns() - start) / (frames > 0 ? frames : 1);
   return Napi::Number::New(info.Env(), per);
+}
+
+// flightRingStress(fps, frames) → { capacity, copies, torn, gaps, first_ms, last_ms, kept }: a
+// writer thread pushes `frames` records on a frame clock of `fps` (deadline k / fps s, every field
+// derived from k) as fast as it can, into a ring sized as a session of `fps` gets it, while this
+// thread copies the whole ring out again and again. `torn` counts copied records whose fields do
+// not belong to one frame, `gaps` non-consecutive neighbours; the last copy, after the writer
+// finished, gives the span kept (`first_ms`..`last_ms`, `kept` records).
+Napi::Value FlightRingStress(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int fps = info[0].As<Napi::Number>().Int32Value();
+  const uint64_t frames = static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue());
+  if (fps <= 0 || fps > 1000) {
+    Napi::RangeError::New(env, "fps from 1 to 1000").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  FrameRing ring(flight_capacity(fps));
+  const uint64_t interval = 1000000000ull / static_cast<uint64_t>(fps);
+  auto points_of = [&](uint64_t k) {
+    FramePoints p;
+    p.deadline_ns = (k + 1) * interval;
+    p.woke = static_cast<uint32_t>(k % 1000);
+    p.captured = static_cast<uint32_t>(k % 1000 + 1);
+    p.submitted = static_cast<uint32_t>(k % 1000 + 2);
+    p.encoded = static_cast<uint32_t>(k % 1000 + 3);
+    p.packetized = static_cast<uint32_t>(k % 1000 + 4);
+    p.sent = static_cast<uint32_t>(k % 1000 + 5);
+    p.bytes = static_cast<uint32_t>(k);
+    p.packets = static_cast<uint16_t>(k % 7);
+    p.key = k % 60 == 0;
+    return p;
+  };
+  auto check = [&](const FramePoints& p) {
+    const uint64_t k = p.deadline_ns / interval - 1;
+    const FramePoints want = points_of(k);
+    return p.woke == want.woke && p.captured == want.captured && p.submitted == want.submitted && p.encoded == want.encoded &&
+           p.packetized == want.packetized && p.sent == want.sent && p.bytes == want.bytes && p.packets == want.packets &&
+           p.key == want.key && p.deadline_ns == want.deadline_ns;
+  };
+  std::thread writer([&] {
+    for (uint64_t k = 0; k < frames; k++) ring.push(points_of(k));
+  });
+  std::vector<FramePoints> out(ring.capacity());
+  uint64_t copies = 0, torn = 0, gaps = 0;
+  auto scan = [&](size_t n) {
+    for (size_t i = 0; i < n; i++) {
+      if (!check(out[i])) torn++;
+      if (i > 0 && out[i].deadline_ns != out[i - 1].deadline_ns + interval) gaps++;
+    }
+  };
+  // A few copies at least, even when the writer is done before the first one.
+  for (int i = 0; i < 3 || copies < 200; i++) {
+    scan(ring.copy(0, UINT64_MAX, out.data(), out.size()));
+    copies++;
+  }
+  writer.join();
+  const size_t n = ring.copy(0, UINT64_MAX, out.data(), out.size());
+  scan(n);
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("capacity", static_cast<double>(ring.capacity()));
+  r.Set("copies", static_cast<double>(copies));
+  r.Set("torn", static_cast<double>(torn));
+  r.Set("gaps", static_cast<double>(gaps));
+  r.Set("kept", static_cast<double>(n));
+  r.Set("first_ms", n > 0 ? static_cast<double>(out[0].deadline_ns) / 1e6 : 0);
+  r.Set("last_ms", n > 0 ? static_cast<double>(out[n - 1].deadline_ns) / 1e6 : 0);
+  return r;
 }
 
 // convertBgrxToI420(bgrx, width, height, portable) → { y, u, v, path } (planes packed, no padding)
@@ -209,6 +294,7 @@ void register_test_hooks(Napi::Env env, Napi::Object exports) {
   exports.Set("writePatternFrames", Napi::Function::New(env, WritePatternFrames));
   exports.Set("encodeRawFrames", Napi::Function::New(env, EncodeRawFrames));
   exports.Set("measurementCostNs", Napi::Function::New(env, MeasurementCostNs));
+  exports.Set("flightRingStress", Napi::Function::New(env, FlightRingStress));
   exports.Set("convertBgrxToI420", Napi::Function::New(env, ConvertBgrxToI420));
 }
 
