@@ -29,6 +29,13 @@ NodeRuntime.runMain(
             Effect.zipRight(Effect.sync(() => (process.exitCode = 1)))
           )
     ),
+    // A defect (an addon older than this code, a bug) still says what happened in one line:
+    // with error reporting off, the runtime would exit 1 without a word.
+    Effect.catchAllDefect((defect) =>
+      Console.error(`punktfunk-client: unexpected error: ${defect instanceof Error ? defect.message : String(defect)}`).pipe(
+        Effect.zipRight(Effect.sync(() => (process.exitCode = 1)))
+      )
+    ),
     Effect.provide(NodeContext.layer)
   ),
   { disableErrorReporting: true }
