@@ -4,6 +4,7 @@
  * than the page. Components see only the `ConsoleApi` interface of promises, which keeps Effect
  * out of React and lets component tests hand in a fake host.
  */
+import type { FramesFile } from "../../../src/api/Frames.js"
 import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { Effect, Either, ParseResult, Schema } from "effect"
 import { PunktfunkApi } from "../../../src/api/Api.js"
@@ -25,6 +26,8 @@ export interface ConsoleApi {
   readonly list: () => Promise<ReadonlyArray<CaptureMeta>>
   readonly get: (id: string) => Promise<Capture>
   readonly exportText: (id: string, format: "json" | "csv") => Promise<string>
+  /** The capture's kept frame spans (flight recorder); absent in test doubles that have none. */
+  readonly frames?: (id: string) => Promise<FramesFile>
   readonly label: (id: string, label: string) => Promise<CaptureMeta>
   readonly remove: (id: string) => Promise<void>
   readonly liveEvents: (signal: AbortSignal, onMessage: (message: LiveMessage) => void) => Promise<void>
@@ -115,6 +118,7 @@ export const makeConsoleApi = (baseUrl: string, token: string): ConsoleApi => {
     list: () => run(client.list({})),
     get: (id) => getCapture(baseUrl, token, id),
     exportText: (id, format) => run(client.export({ path: { id }, urlParams: { format } })),
+    frames: (id) => run(client.frames({ path: { id } })),
     label: (id, label) => run(client.label({ path: { id }, payload: { label } })),
     remove: (id) => run(client.remove({ path: { id } })),
     liveEvents: (signal, onMessage) => readLiveEvents(`${baseUrl}${STATS}/live/events`, token, signal, onMessage)

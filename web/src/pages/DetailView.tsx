@@ -17,6 +17,8 @@ import { RangeBrush } from "../components/RangeBrush.js"
 import type { Percentile } from "../components/StageStackChart.js"
 import { StageStackChart } from "../components/StageStackChart.js"
 import { SummaryTable } from "../components/SummaryTable.js"
+import { FrameTimeChart } from "../components/FrameTimeChart.js"
+import type { FramesFile } from "../../../src/api/Frames.js"
 import type { LineDef } from "../components/TimeSeriesChart.js"
 import { TimeSeriesChart } from "../components/TimeSeriesChart.js"
 import { captureStages } from "../../../src/api/Csv.js"
@@ -123,6 +125,23 @@ export const DetailView = ({ api, id, onBack }: { api: ConsoleApi; id: string; o
   const [error, setError] = useState<string | null>(null)
   const [range, setRange] = useState<Range | null>(null)
   const [percentile, setPercentile] = useState<Percentile>("p50")
+  const [frames, setFrames] = useState<FramesFile | null>(null)
+  const [spanIndex, setSpanIndex] = useState(0)
+  // The flight recorder's kept spans, fetched only for a capture whose meta says it has some.
+  const hasFrames = capture?.meta.frames !== undefined && capture.meta.frames.spans > 0
+  useEffect(() => {
+    setFrames(null)
+    setSpanIndex(0)
+    if (!hasFrames || api.frames === undefined) return
+    let cancelled = false
+    api.frames(id).then(
+      (f) => !cancelled && setFrames(f),
+      () => undefined
+    )
+    return () => {
+      cancelled = true
+    }
+  }, [api, id, hasFrames])
   useEffect(() => {
     let cancelled = false
     setCapture(null)
@@ -200,6 +219,20 @@ export const DetailView = ({ api, id, onBack }: { api: ConsoleApi; id: string; o
           </div>
           <SummaryTable summary={summary} title={range === null ? "Summary (whole capture)" : "Summary (selected range)"} />
           <CaptureCharts capture={capture} range={range} percentile={percentile} />
+          {frames !== null && frames.spans.length > 0 ? (
+            <div className="frames" data-testid="frame-spans">
+              <h3>Frame times (kept spans{frames.bound_hit ? ", bound reached: later spans not kept" : ""})</h3>
+              <div className="row" role="radiogroup" aria-label="kept span">
+                {frames.spans.map((s, i) => (
+                  <label key={`${s.session_id}-${s.from_ms}`}>
+                    <input type="radio" name="span" checked={spanIndex === i} onChange={() => setSpanIndex(i)} /> {s.reason}{" "}
+                    {(s.from_ms / 1000).toFixed(1)}–{(s.to_ms / 1000).toFixed(1)} s
+                  </label>
+                ))}
+              </div>
+              {frames.spans[spanIndex] === undefined ? null : <FrameTimeChart span={frames.spans[spanIndex]} height={300} />}
+            </div>
+          ) : null}
         </>
       )}
     </section>
