@@ -39,17 +39,19 @@ const NonNegative = Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
 const Count = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
 
 /** When a path's session really measures a field (see the header). */
-export type Condition = "always" | "sending" | "sealed" | "client_fec_status"
+export type Condition = "always" | "sending" | "sealed" | "client_fec_status" | "client_e2e"
 
 /** What a session is, as far as `Condition` asks. */
 export interface SessionFacts {
   readonly sending: boolean
   readonly sealed: boolean
   readonly client_fec_status: boolean
+  /** The client measures capture→decoded latency on the host's clock (it said so in its Hello). */
+  readonly client_e2e: boolean
 }
 
 export type FieldGroup = "rate" | "target" | "host" | "counter" | "split"
-export type ChartGroup = "fps" | "mbps" | "host" | "health" | "rtt" | "split"
+export type ChartGroup = "fps" | "mbps" | "host" | "e2e" | "health" | "rtt" | "split"
 /** A summary statistic: of a distribution over windows, or a counter's total. */
 export type Stat = "mean" | "p1" | "p50" | "p99" | "max" | "total"
 
@@ -96,6 +98,7 @@ const counterHelp = (what: string): string => `${what} (summed from window delta
 const HOST_HELP = "Host latency from frame deadline to last datagram out, last timed window, by percentile (p50, p99)."
 const SPLIT_HELP = "Native send split per frame (mean over the last window), by part: fec, seal, sock."
 const BOTH_ALWAYS = { native: "always", gamestream: "always" } as const
+const E2E_HELP = "Capture-to-decoded latency on the client, on the host's clock, last window, by percentile (p50, p99); punktfunk/1 clients that measure it."
 
 export const FIELDS = {
   fps: {
@@ -306,6 +309,36 @@ export const FIELDS = {
     prometheus: { name: "punktfunk_host_latency_seconds", help: HOST_HELP, type: "gauge", toBase: seconds, labels: [["percentile", "p99"]], timed: true },
     chart: { group: "host", label: "host total p99" }
   },
+  e2e_p50_us: {
+    label: "end-to-end p50",
+    unit: "µs",
+    group: "rate",
+    meaning: "Capture→decoded latency of the window's frames on the client, on the host's clock (the client subtracts its NTP-style estimate of the clocks' offset), median of its reports.",
+    integer: false,
+    wire: "when_measured",
+    source: "control",
+    measuredOn: { native: "client_e2e" },
+    show: { unit: "ms", scale: 1 / 1000, digits: 2 },
+    summary: "spread",
+    compare: [{ label: "end-to-end p50", stat: "p50", better: "lower" }],
+    prometheus: { name: "punktfunk_end_to_end_latency_seconds", help: E2E_HELP, type: "gauge", toBase: seconds, labels: [["percentile", "p50"]] },
+    chart: { group: "e2e", label: "end-to-end p50" }
+  },
+  e2e_p99_us: {
+    label: "end-to-end p99",
+    unit: "µs",
+    group: "rate",
+    meaning: "Capture→decoded latency of the window's frames on the client, on the host's clock: the worst of its reports' 99th percentiles.",
+    integer: false,
+    wire: "when_measured",
+    source: "control",
+    measuredOn: { native: "client_e2e" },
+    show: { unit: "ms", scale: 1 / 1000, digits: 2 },
+    summary: "spread",
+    compare: [{ label: "end-to-end p99", stat: "p99", better: "lower" }],
+    prometheus: { name: "punktfunk_end_to_end_latency_seconds", help: E2E_HELP, type: "gauge", toBase: seconds, labels: [["percentile", "p99"]] },
+    chart: { group: "e2e", label: "end-to-end p99" }
+  },
   fec_us: {
     label: "fec",
     unit: "µs",
@@ -452,6 +485,14 @@ export const CHART_GROUPS: Readonly<Record<Exclude<ChartGroup, "host">, ChartGro
     testId: "health-chart",
     label: "Health counters per window",
     whenNone: { testId: "health-none", text: "This path measured no drop or FEC counters; nothing is drawn rather than a false \"no loss\"." }
+  },
+  e2e: {
+    title: "End-to-end latency (capture → decoded on the client)",
+    unit: "ms",
+    digits: 2,
+    testId: "e2e-chart",
+    label: "End-to-end latency, p50 and p99",
+    whenNone: { testId: "e2e-none", text: "End-to-end latency not measured on this path (GameStream clients do not report it)." }
   },
   rtt: { title: "Round-trip time", unit: "ms", digits: 2, testId: "rtt-chart", label: "Round-trip time", whenNone: { testId: "rtt-none", text: "RTT not measured on this path." } },
   split: { title: "Send split (mean µs per frame, shown in ms)", unit: "ms", digits: 3, testId: "split-chart", label: "Send split: FEC, seal, socket", whenNone: "hide" }

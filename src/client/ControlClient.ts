@@ -203,7 +203,8 @@ export const connect = (options: {
         message: `the host's certificate is not the one paired (${hostFingerprint.slice(0, 16)} ≠ ${options.pinnedHost.slice(0, 16)}): refusing to connect`
       })
     }
-    yield* say(conn, new Hello({ protocol: PROTOCOL, name: options.name, ...options.request }))
+    // A client that takes media measures capture→decoded latency on the host's clock (StreamLoop).
+    yield* say(conn, new Hello({ protocol: PROTOCOL, name: options.name, ...options.request, ...(options.request.udp_port === undefined ? {} : { reports_e2e: true }) }))
     const first = yield* hear(conn)
     if (first._tag === "Refused") return yield* new ClientError({ message: `the host refused: ${first.reason}` })
     if (first._tag !== "Welcome") return yield* new ClientError({ message: `expected Welcome, got ${first._tag}` })

@@ -22,8 +22,11 @@ import type { SessionWindow } from "./Pipeline.js"
 export type ClientSide =
   /** The host's own session (the `fake` test source): nobody reports anything. */
   | { readonly path: "local" }
-  /** punktfunk/1: the host times RTT with pings; a client that takes media sends receiver reports. */
-  | { readonly path: "punktfunk1"; readonly media: boolean }
+  /**
+   * punktfunk/1: the host times RTT with pings; a client that takes media sends receiver reports,
+   * with its end-to-end latency when it said in its Hello that it measures it (`e2e`).
+   */
+  | { readonly path: "punktfunk1"; readonly media: boolean; readonly e2e?: boolean }
   /** GameStream: lost packets always; repaired ones only from clients that send per-block FEC status. */
   | { readonly path: "gamestream"; readonly fecStatus: boolean }
 
@@ -37,9 +40,9 @@ const factsOf = (side: ClientSide): { readonly kind: StreamKind; readonly facts:
     case "local":
       return undefined
     case "punktfunk1":
-      return { kind: "native", facts: { sending: side.media, sealed: side.media, client_fec_status: false } }
+      return { kind: "native", facts: { sending: side.media, sealed: side.media, client_fec_status: false, client_e2e: side.media && side.e2e === true } }
     case "gamestream":
-      return { kind: "gamestream", facts: { sending: true, sealed: false, client_fec_status: side.fecStatus } }
+      return { kind: "gamestream", facts: { sending: true, sealed: false, client_fec_status: side.fecStatus, client_e2e: false } }
   }
 }
 
@@ -63,6 +66,8 @@ export interface ClientReports {
   readonly side: ClientSide
   /** A client's report: `n` more of `field` since its previous one. */
   readonly add: (field: ReportedCount, n: number) => void
+  /** A report's end-to-end latency percentiles (µs, host clock) for the frames it covers. */
+  readonly e2e: (p50Us: number, p99Us: number) => void
   /** This window with what arrived since the previous one folded in; the next window starts from 0. */
   readonly fold: (window: SessionWindow) => SessionWindow
 }
@@ -73,10 +78,19 @@ export interface ClientReports {
  */
 export const clientReports = (side: ClientSide, rttUs?: () => number): ClientReports => {
   const pending: Record<ReportedCount, number> = { packets_dropped: 0, fec_recovered: 0, client_frames_dropped: 0 }
+  // Reports come about once a second, windows every one or two: a window's p50 is the median of
+  // its reports' p50s and its p99 the worst of their p99s (never lower than any report saw). A
+  // window without a report has no figure (the keys stay absent), never a 0.
+  let e2eP50s: Array<number> = []
+  let e2eP99 = -1
   return {
     side,
     add: (field, n) => {
       pending[field] = saturatingAdd(pending[field], n)
+    },
+    e2e: (p50Us, p99Us) => {
+      e2eP50s.push(p50Us)
+      e2eP99 = Math.max(e2eP99, p99Us)
     },
     fold: (window) => {
       const folded: SessionWindow = {
@@ -87,7 +101,14 @@ export const clientReports = (side: ClientSide, rttUs?: () => number): ClientRep
         client_frames_dropped: saturatingAdd(window.client_frames_dropped, pending.client_frames_dropped)
       }
       pending.packets_dropped = pending.fec_recovered = pending.client_frames_dropped = 0
-      return folded
+      if (e2eP50s.length === 0) return folded
+      const sorted = e2eP50s.sort((a, b) => a - b)
+      const mid = Math.floor(sorted.length / 2)
+      const p50 = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+      const withE2e: SessionWindow = { ...folded, e2e_p50_us: p50, e2e_p99_us: e2eP99 }
+      e2eP50s = []
+      e2eP99 = -1
+      return withE2e
     }
   }
 }

@@ -23,7 +23,8 @@ export const pipelineFacts = (config: SessionConfig): SessionFacts => ({
   sending: config.media !== undefined || config.gamestream !== undefined,
   // punktfunk/1 media is always sealed; GameStream video only for a client that asked.
   sealed: config.media !== undefined || config.gamestream?.keyHex !== undefined,
-  client_fec_status: false
+  client_fec_status: false,
+  client_e2e: false
 })
 
 type AddonKeyOf<K extends FieldName> = Fields[K] extends { readonly addon: infer A } ? A : never

@@ -103,6 +103,7 @@ describe("punktfunk/1 end to end on loopback", () => {
 
   it("a client whose clock is an hour ahead or behind reports the same capture→decoded latency: the offset comes from the pings", async () => {
     const { host, common } = await startPairedHost()
+    expect((await host.fetch("/start", { method: "POST" })).status).toBe(200)
     const HOUR_US = 3_600_000_000
     for (const shiftMs of [3_600_000, -3_600_000]) {
       const run = await runClient(["stream", ...common, "--seconds", "5", "--clock-shift-ms", String(shiftMs)])
@@ -116,6 +117,21 @@ describe("punktfunk/1 end to end on loopback", () => {
       // (or 0 after clamping an hour behind).
       expect(s.latency_p50_us, run.output).toBeGreaterThan(0)
       expect(s.latency_p99_us, run.output).toBeLessThan(2_000_000)
+    }
+    // The host's capture records what the client reported, per window of each session: measured,
+    // on the host's clock, and absent (never 0) in a window no report reached.
+    await waitFor(async () => ((await (await host.fetch("/status")).json()) as { active_sessions: number }).active_sessions === 0, 15_000, "the sessions to end")
+    const c = await capture(host)
+    expect(c.meta.sessions).toHaveLength(2)
+    for (const session of c.meta.sessions) {
+      expect(session.measured).toEqual(expect.arrayContaining(["e2e_p50_us", "e2e_p99_us"]))
+      const reported = c.samples.filter((x) => x.session_id === session.session_id && x.e2e_p50_us !== undefined)
+      expect(reported.length, session.session_id).toBeGreaterThan(0)
+      for (const x of reported) {
+        expect(x.e2e_p50_us).toBeGreaterThan(0)
+        expect(x.e2e_p99_us!).toBeGreaterThanOrEqual(x.e2e_p50_us!)
+        expect(x.e2e_p99_us!).toBeLessThan(2_000_000)
+      }
     }
   })
 })

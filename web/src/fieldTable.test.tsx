@@ -136,8 +136,8 @@ describe("the field table", () => {
   it("paths and runners: what a session measures comes from the table, in its order", () => {
     // A punktfunk/1 session sending sealed media to a client measures every row the table gives it.
     const native = unionMeasured(
-      measuredFields("native", "pipeline", { sending: true, sealed: true, client_fec_status: false }),
-      measuredFields("native", "control", { sending: true, sealed: true, client_fec_status: false })
+      measuredFields("native", "pipeline", { sending: true, sealed: true, client_fec_status: false, client_e2e: true }),
+      measuredFields("native", "control", { sending: true, sealed: true, client_fec_status: false, client_e2e: true })
     )
     expect(native).toEqual(FIELD_NAMES.filter((f) => "native" in FIELDS[f].measuredOn))
     // The one meaning of frames_dropped: the host's missed deadlines; the client's drops are their own.

@@ -285,7 +285,7 @@ export const ControlServerLive = (
                 }
           // RTT is timed here; with media, the client's receiver reports give the loss counters.
           const rtt = new RttWindow()
-          const reports = clientReports({ path: "punktfunk1", media: media !== undefined }, () => rtt.takeMedianUs())
+          const reports = clientReports({ path: "punktfunk1", media: media !== undefined, e2e: hello.reports_e2e === true }, () => rtt.takeMedianUs())
           const session = yield* runner.open(
             {
               ...(media === undefined || hello.udp_port === undefined
@@ -355,6 +355,7 @@ export const ControlServerLive = (
                     reports.add("fec_recovered", m.fec_recovered)
                     // The client's own count: `frames_dropped` is the host's missed deadlines.
                     reports.add("client_frames_dropped", m.frames_dropped)
+                    if (m.e2e_p50_us !== undefined && m.e2e_p99_us !== undefined) reports.e2e(m.e2e_p50_us, m.e2e_p99_us)
                   })
                 case "Goodbye":
                   return Effect.fail(new SessionEnd({ reason: `the client said goodbye: ${m.reason}`, tell: false }))

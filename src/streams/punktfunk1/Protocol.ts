@@ -48,7 +48,12 @@ export class Hello extends Schema.TaggedClass<Hello>()("Hello", {
   /** The UDP port the client receives media on (at the address it connected from). */
   udp_port: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 65535))),
   /** Parity shards per 100 data shards the client asks for; the host may clamp it. */
-  fec_percent: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(0, 100)))
+  fec_percent: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(0, 100))),
+  /**
+   * The client's receiver reports will carry end-to-end latency (`e2e_p50_us`, `e2e_p99_us`): the
+   * host lists it as measured for the session only then (an older client never sends it).
+   */
+  reports_e2e: Schema.optional(Schema.Boolean)
 }) {}
 
 /** How the media of a session is sealed and cut: the client's receiver is opened with these. */

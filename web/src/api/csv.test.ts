@@ -58,6 +58,6 @@ describe("CSV writer (src/api/Csv.ts)", () => {
 
   it("an empty capture is the header alone", () => {
     const text = captureToCsv(capture([], []))
-    expect(text.split("\r\n")).toEqual(["t_ms,session_id,fps,repeat_fps,mbps,bitrate_kbps,frames_dropped,client_frames_dropped,packets_dropped,send_dropped,fec_recovered,windows_dropped,rtt_us,host_p50_us,host_p99_us,fec_us,seal_us,sock_us", ""])
+    expect(text.split("\r\n")).toEqual(["t_ms,session_id,fps,repeat_fps,mbps,bitrate_kbps,frames_dropped,client_frames_dropped,packets_dropped,send_dropped,fec_recovered,windows_dropped,rtt_us,host_p50_us,host_p99_us,e2e_p50_us,e2e_p99_us,fec_us,seal_us,sock_us", ""])
   })
 })

@@ -33,7 +33,7 @@ const measuredValue =
   }
 
 // How the charts of the field table's groups are laid out: two side by side, or one alone.
-const LAYOUT: ReadonlyArray<ReadonlyArray<Exclude<ChartGroup, "host">>> = [["fps", "mbps"], ["health", "rtt"], ["split"]]
+const LAYOUT: ReadonlyArray<ReadonlyArray<Exclude<ChartGroup, "host">>> = [["fps", "mbps"], ["health", "rtt"], ["e2e", "split"]]
 
 export const CaptureCharts = ({ capture, range, percentile }: { capture: Capture; range: Range | null; percentile: Percentile }) => {
   const { meta } = capture
