@@ -179,6 +179,9 @@ describe("performance console in a real browser", () => {
     const windowsText = async () => (await page.locator('[data-testid="summary"] h3').textContent()) ?? ""
     const before = await windowsText()
     const strip = page.getByTestId("range-brush")
+    // A taller page (more summary rows, more charts) may leave the strip below the fold, where a
+    // drag lands on nothing: bring it into view first.
+    await strip.scrollIntoViewIfNeeded()
     const box = (await strip.boundingBox())!
     await page.mouse.move(box.x + box.width * 0.1, box.y + box.height / 2)
     await page.mouse.down()
