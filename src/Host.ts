@@ -14,6 +14,7 @@ import type { DiskOps } from "./services/DiskOps.js"
 import { HostConfig } from "./services/Config.js"
 import type { HostConfigShape } from "./services/Config.js"
 import { RecorderLive } from "./services/Recorder.js"
+import { HostMarkersLive } from "./services/HostMarkers.js"
 import { MeteredRecorderLive, MetricsLive } from "./services/Metrics.js"
 import { HttpServerLive } from "./http/Server.js"
 import { colonFingerprint, isLoopbackBind, managementUrl } from "./http/ManagementTls.js"
@@ -103,7 +104,9 @@ export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
     Layer.provide(RecorderLive(parts.maxSamples === undefined ? {} : { maxSamples: parts.maxSamples })),
     Layer.provideMerge(MetricsLive)
   )
-  const core = recorder.pipe(
+  // The host's own markers (client connects, IDR requests, lost sources…) go through the same Recorder.
+  const core = HostMarkersLive.pipe(
+    Layer.provideMerge(recorder),
     Layer.provideMerge(store),
     Layer.provideMerge(parts.pipeline),
     Layer.provideMerge(AuthLive(config.tokenFile)),

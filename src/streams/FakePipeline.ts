@@ -11,6 +11,11 @@
  * without the addon: frames on the session's frame clock over the last 10 s, each stage's time
  * the window's p50 with a per-frame wobble, times `SLOW_FACTOR` in a window `slowWindows` names
  * (whose stage and host p99 are then far over the frame budget: a breach to find).
+ *
+ * Faults and steering, for the host's own markers (HostMarkers.ts): `sourceLost` makes a window
+ * fail the way a native session whose X display went away fails (a `PipelineError` of part
+ * `source`), and `control` takes a client's bitrate change (later windows report the new
+ * target); an IDR request has nothing to refresh, the fake having no picture.
  */
 import { Effect, Layer, Schedule, Stream } from "effect"
 import type { FrameSource, RawFrame } from "../services/FlightLog.js"
@@ -18,8 +23,8 @@ import type { SessionMeta, StageTiming } from "../api/Stats.js"
 import { stagesOf } from "../api/Stats.js"
 import { zeroFields } from "../api/Fields.js"
 import { ArmedFlag } from "../services/ArmedFlag.js"
-import { Pipeline, PipelineConfigError } from "./Pipeline.js"
-import type { SessionConfig, SessionWindow } from "./Pipeline.js"
+import { Pipeline, PipelineConfigError, PipelineError } from "./Pipeline.js"
+import type { SessionConfig, SessionControl, SessionWindow } from "./Pipeline.js"
 
 let nextSession = 1
 
@@ -120,6 +125,8 @@ export const FakePipeline = (options: {
   readonly windowMs: number
   /** Tests: windows (by index) whose stages run `SLOW_FACTOR` times slower. */
   readonly slowWindows?: (index: number) => boolean
+  /** Tests: the window (by index) of a session at which its capture source goes away. */
+  readonly sourceLost?: (index: number, sessionId: string) => boolean
 }): Layer.Layer<Pipeline, never, ArmedFlag> =>
   Layer.effect(
     Pipeline,
@@ -145,20 +152,36 @@ export const FakePipeline = (options: {
               measured: ["fps", "repeat_fps", "mbps", "bitrate_kbps", "host_p50_us", "host_p99_us"]
             }
             const measuring = () => config.perf || flag.get()
+            // The target a client's bitrate change moved the session to.
+            let bitrateKbps = config.bitrate_kbps
+            const control: SessionControl = {
+              requestIdr: Effect.void,
+              setBitrate: (kbps) => Effect.sync(() => void (bitrateKbps = kbps))
+            }
             // The last few windows' ends on the producer's clock, for the frames' stage times.
             const windowEnds: Array<{ index: number; endMs: number; slow: boolean }> = []
             const startMs = performance.now()
             const windows = Stream.fromSchedule(Schedule.spaced(`${options.windowMs} millis`)).pipe(
+              Stream.mapEffect((i) =>
+                options.sourceLost?.(i, meta.session_id) === true
+                  ? Effect.fail(
+                      new PipelineError({
+                        message: `session ${meta.session_id} failed: capture: the fake source went away (fault at window ${i})`,
+                        part: "source"
+                      })
+                    )
+                  : Effect.succeed(i)
+              ),
               Stream.map((i) => {
                 const slow = options.slowWindows?.(i) ?? false
                 const endMs = performance.now()
                 windowEnds.push({ index: i, endMs, slow })
                 if (windowEnds.length > 64) windowEnds.shift()
                 // t_ms: the producer's own clock, as the native pipeline stamps it.
-                return { ...fakeWindow(meta, i, measuring(), config, slow), t_ms: endMs }
+                return { ...fakeWindow(meta, i, measuring(), { ...config, bitrate_kbps: bitrateKbps }, slow), t_ms: endMs }
               })
             )
-            return { meta, windows, frames: fakeFrames(meta, config.fps, startMs, windowEnds, measuring) }
+            return { meta, windows, control, frames: fakeFrames(meta, config.fps, startMs, windowEnds, measuring) }
           })
       })
     })

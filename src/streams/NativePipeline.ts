@@ -123,7 +123,14 @@ export const openNative = (config: SessionConfig, extras: NativeExtras = {}) =>
       Stream.mapEffect((w) =>
         w.error === undefined
           ? Effect.succeed(nativeSample(meta, { ...checked, bitrate_kbps: bitrateKbps }, w))
-          : Effect.fail(new PipelineError({ message: `session ${meta.session_id} failed: ${w.error}` }))
+          : Effect.fail(
+              new PipelineError({
+                message: `session ${meta.session_id} failed: ${w.error}`,
+                // The frame loop names a capture failure "capture: …" and an encoder's by its
+                // backend (frame_loop.cc): the only two ways a running loop fails.
+                part: w.error.startsWith("capture: ") ? "source" : "encoder"
+              })
+            )
       )
     )
     const frames: FrameSource = { copy: (fromMs, toMs) => rawFrames(session.frames(fromMs, toMs)) }

@@ -85,9 +85,19 @@ export class PipelineConfigError extends Schema.TaggedError<PipelineConfigError>
   message: Schema.String
 }) {}
 
+/**
+ * A session that failed while running. `part` says which side gave up when the producer knows:
+ * `source` (the capture source went away, e.g. the X display) or `encoder`. The host marks a
+ * lost source in the capture (`source_lost`) and its return when a later session opens on it.
+ */
 export class PipelineError extends Schema.TaggedError<PipelineError>()("PipelineError", {
-  message: Schema.String
+  message: Schema.String,
+  part: Schema.optional(Schema.Literal("source", "encoder"))
 }) {}
+
+/** The name a capture source goes by in markers and logs: `x11 :99`, `synthetic`, `static`. */
+export const sourceName = (config: { readonly source: CaptureSource; readonly display?: string | undefined }): string =>
+  config.source === "x11" ? `x11 ${config.display ?? ""}`.trim() : config.source
 
 /**
  * One window as the loop produces it: a `StatsSample` whose `t_ms` is the producer's own
@@ -107,7 +117,7 @@ export interface StreamSession {
   /** What opened: backend truthfully named, measured counters, stage set. */
   readonly meta: SessionMeta
   readonly windows: Stream.Stream<SessionWindow, PipelineError>
-  /** Absent where the producer has no encoder to steer (the fake pipeline). */
+  /** Absent where the producer has no encoder to steer. */
   readonly control?: SessionControl
   /** The session's flight-recorder ring (per-frame records of the last ~10 s), on the windows' clock. */
   readonly frames?: FrameSource

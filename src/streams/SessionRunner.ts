@@ -15,17 +15,18 @@ import { Duration, Effect, Schema, Stream } from "effect"
 import type { Scope } from "effect"
 import { StatsSample } from "../api/Stats.js"
 import type { SessionMeta } from "../api/Stats.js"
+import { HostMarkers } from "../services/HostMarkers.js"
 import { Recorder } from "../services/Recorder.js"
 import { clientReports, sessionMeasured } from "./ClientReports.js"
 import type { ClientReports } from "./ClientReports.js"
-import { Pipeline } from "./Pipeline.js"
+import { Pipeline, sourceName } from "./Pipeline.js"
 import type { PipelineConfigError, PipelineError, SessionConfig, SessionControl } from "./Pipeline.js"
 
 const encodeSample = Schema.encodeSync(Schema.parseJson(StatsSample))
 
 export interface OpenedSession {
   readonly meta: SessionMeta
-  /** Absent where the producer has no encoder to steer (the fake pipeline). */
+  /** Absent where the producer has no encoder to steer. */
   readonly control: SessionControl | undefined
   /**
    * Pushes every window until the pipeline's stream ends (succeeds) or fails. The path decides
@@ -44,7 +45,10 @@ export interface SessionRunnerShape {
    * The host's own session, with no client: pumped until the host stops. A pipeline that dies
    * (encoder error, display gone) must not take the host down or leave the Recorder believing
    * it is still there: it is unregistered, logged, and opened again after a pause. A
-   * configuration error, which a retry cannot fix, is logged once and ends it for good.
+   * configuration error, which a retry cannot fix, is logged once and ends it for good. The
+   * reopened session is marked `encoder_restart` in an armed capture (the only place the host
+   * reopens a source and an encoder by itself: a client's session that fails just ends, and the
+   * client's next connection is marked `client_reconnect`).
    */
   readonly runLocal: (config: SessionConfig) => Effect.Effect<void>
 }
@@ -53,9 +57,10 @@ const describe = (meta: SessionMeta): string =>
   `session ${meta.session_id} (${meta.kind}) ${meta.width}x${meta.height}@${meta.fps} ${meta.codec} via ${meta.encoder_backend}` +
   (meta.client === "" ? "" : ` for client ${meta.client}`)
 
-export const makeSessionRunner: Effect.Effect<SessionRunnerShape, never, Pipeline | Recorder> = Effect.gen(function* () {
+export const makeSessionRunner: Effect.Effect<SessionRunnerShape, never, Pipeline | Recorder | HostMarkers> = Effect.gen(function* () {
   const pipeline = yield* Pipeline
   const recorder = yield* Recorder
+  const markers = yield* HostMarkers
 
   const open: SessionRunnerShape["open"] = (config, reports) =>
     Effect.gen(function* () {
@@ -64,6 +69,9 @@ export const makeSessionRunner: Effect.Effect<SessionRunnerShape, never, Pipelin
       yield* recorder.registerSession(meta, session.frames)
       yield* Effect.addFinalizer(() => recorder.unregisterSession(meta.session_id))
       yield* Effect.logInfo(describe(meta))
+      // A source lost under an earlier session is back once a session opens on it again.
+      const source = sourceName(config)
+      yield* markers.sourceOpened(source, meta.session_id)
       const pump = session.windows.pipe(
         Stream.runForEach((window) =>
           Effect.suspend(() => {
@@ -73,21 +81,31 @@ export const makeSessionRunner: Effect.Effect<SessionRunnerShape, never, Pipelin
               Effect.zipRight(recorder.pushSample(sample))
             )
           })
-        )
+        ),
+        Effect.tapError((e) => (e.part === "source" ? markers.sourceLost(source, meta.session_id, e.message) : Effect.void))
       )
       return { meta, control: session.control, pump }
     })
 
-  const runLocal: SessionRunnerShape["runLocal"] = (config) =>
-    open(config, clientReports({ path: "local" })).pipe(
+  const runLocal: SessionRunnerShape["runLocal"] = (config) => {
+    // Why the previous session of this loop failed; set until a reopened one is marked.
+    let failed: string | undefined
+    return open(config, clientReports({ path: "local" })).pipe(
+      Effect.tap((session) =>
+        failed === undefined ? Effect.void : markers.sessionReopened(session.meta.session_id, failed).pipe(Effect.ensuring(Effect.sync(() => (failed = undefined))))
+      ),
       Effect.flatMap((session) => session.pump),
       Effect.scoped,
       Effect.catchTag("PipelineError", (e) =>
-        Effect.logError(`session ended: ${e.message}; reopening in 2 s`).pipe(Effect.zipRight(Effect.sleep(Duration.seconds(2))))
+        Effect.sync(() => (failed = e.message)).pipe(
+          Effect.zipRight(Effect.logError(`session ended: ${e.message}; reopening in 2 s`)),
+          Effect.zipRight(Effect.sleep(Duration.seconds(2)))
+        )
       ),
       Effect.forever,
       Effect.catchTag("PipelineConfigError", (e) => Effect.logError(`session not started: ${e.message}`))
     )
+  }
 
   return { open, runLocal }
 })

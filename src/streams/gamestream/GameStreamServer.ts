@@ -54,6 +54,7 @@ import { sessionDefaultsOf } from "../SessionDefaults.js"
 import type { EncoderChoice, Pipeline } from "../Pipeline.js"
 import type { GameStreamCodec } from "./StreamSettings.js"
 import type { Recorder } from "../../services/Recorder.js"
+import type { HostMarkers } from "../../services/HostMarkers.js"
 import type { RunningStream } from "./StreamRunner.js"
 import type { NvResponse } from "./Xml.js"
 
@@ -116,7 +117,7 @@ export const GameStreamLive = (
 ): Layer.Layer<
   GameStream,
   GameStreamIdentityError | GameStreamListenError,
-  HostConfig | Pairing | Pipeline | Recorder | ConnectionLimits
+  HostConfig | Pairing | Pipeline | Recorder | HostMarkers | ConnectionLimits
 > =>
   Layer.scoped(
     GameStream,

@@ -25,6 +25,8 @@ import { clientReports } from "../ClientReports.js"
 import type { ClientReports } from "../ClientReports.js"
 import type { SessionConfig } from "../Pipeline.js"
 import { makeSessionRunner } from "../SessionRunner.js"
+import { HostMarkers } from "../../services/HostMarkers.js"
+import type { ClientIdentity } from "../../services/HostMarkers.js"
 import type { OpenedSession } from "../SessionRunner.js"
 import type { SessionDefaults } from "../SessionDefaults.js"
 import type { LaunchRecord } from "./Launches.js"
@@ -105,6 +107,7 @@ const videoEncrypted = (settings: StreamSettings): boolean => (settings.encrypti
 export const makeStreamRunner = (options: StreamRunnerOptions) =>
   Effect.gen(function* () {
     const runner = yield* makeSessionRunner
+    const markers = yield* HostMarkers
     const handle = yield* FiberHandle.make<void, never>()
     const current = yield* Ref.make<RunningStream | undefined>(undefined)
     const lock = yield* Effect.makeSemaphore(1)
@@ -193,9 +196,26 @@ export const makeStreamRunner = (options: StreamRunnerOptions) =>
         const ended = yield* Effect.makeSemaphore(0)
         const endReason = yield* Ref.make("")
         const authenticated = yield* Deferred.make<void>()
+        // The client is connected once its control stream proves the launch's key: marked then
+        // (a first connect, or this client coming back: HostMarkers.ts), and its leaving with why.
+        const who: ClientIdentity = { path: "gamestream", fingerprint: settings.client }
+        let connected = false
+        yield* Effect.addFinalizer(() =>
+          connected
+            ? Ref.get(endReason).pipe(Effect.flatMap((reason) => markers.clientLeft(who, reason === "" ? "the stream was stopped or replaced" : reason)))
+            : Effect.void
+        )
+        const onAuthenticated = Deferred.succeed(authenticated, undefined).pipe(
+          Effect.flatMap((first) =>
+            first ? Effect.sync(() => (connected = true)).pipe(Effect.zipRight(markers.clientConnected(who, meta.session_id))) : Effect.void
+          )
+        )
         const control = yield* options.control.expect(settings, {
-          authenticated: Deferred.succeed(authenticated, undefined).pipe(Effect.asVoid),
-          requestIdr: session.control === undefined ? Effect.void : session.control.requestIdr,
+          authenticated: onAuthenticated,
+          // Marked whether or not there is an encoder to steer (coalesced: HostMarkers.ts).
+          requestIdr: markers
+            .idrRequested(meta.session_id, "gamestream")
+            .pipe(Effect.zipRight(session.control === undefined ? Effect.void : session.control.requestIdr)),
           lossReport: (n) => Effect.sync(() => reports.add("packets_dropped", n)),
           fecRecovered: (n) => Effect.sync(() => reports.add("fec_recovered", n)),
           input,
@@ -236,6 +256,7 @@ export const makeStreamRunner = (options: StreamRunnerOptions) =>
           Effect.raceFirst(neverCame),
           Effect.flip
         )
+        yield* Ref.set(endReason, why.reason)
         if (!why.reason.startsWith("control stream")) yield* control.terminate(why.reason)
         yield* Effect.logInfo(`GameStream session ${meta.session_id} for ${meta.client} ended: ${why.reason}`)
       }).pipe(

@@ -27,6 +27,8 @@ import { HostIdentity } from "../../services/HostIdentity.js"
 import { ConnectionLimits } from "../../services/ConnectionLimits.js"
 import { Pairing, PairingRefused } from "../../services/Pairing.js"
 import type { Recorder } from "../../services/Recorder.js"
+import { HostMarkers } from "../../services/HostMarkers.js"
+import type { ClientIdentity } from "../../services/HostMarkers.js"
 import type { Pipeline } from "../Pipeline.js"
 import type { PipelineConfigError, PipelineError, SessionConfig } from "../Pipeline.js"
 import { framed } from "./Framed.js"
@@ -106,13 +108,14 @@ const whatIsWrong = (body: string): string => {
 
 export const ControlServerLive = (
   options: ControlServerOptions
-): Layer.Layer<ControlServer, never, HostIdentity | Pairing | Pipeline | Recorder | ConnectionLimits> =>
+): Layer.Layer<ControlServer, never, HostIdentity | Pairing | Pipeline | Recorder | HostMarkers | ConnectionLimits> =>
   Layer.scoped(
     ControlServer,
     Effect.gen(function* () {
       const identity = yield* HostIdentity
       const pairing = yield* Pairing
       const runner = yield* makeSessionRunner
+      const markers = yield* HostMarkers
       const limiter = yield* Effect.flatMap(ConnectionLimits, (limits) => limits.listener("punktfunk1"))
       const clientTimeout = Duration.decode(options.clientTimeout ?? "10 seconds")
       const pingInterval = Duration.decode(options.pingInterval ?? "500 millis")
@@ -318,6 +321,12 @@ export const ControlServerLive = (
             })
           )
 
+          // Marked in an armed capture: a first connect, or this client coming back (HostMarkers.ts).
+          const who: ClientIdentity = { path: "punktfunk1", fingerprint, name: hello.name }
+          yield* markers.clientConnected(who, meta.session_id)
+          let endReason = "the connection ended"
+          yield* Effect.addFinalizer(() => markers.clientLeft(who, endReason))
+
           let currentKbps = hello.bitrate_kbps
           const windows = session.pump.pipe(
             Effect.mapError((e) => new SessionEnd({ reason: `the stream failed: ${e.message}`, tell: true })),
@@ -338,16 +347,22 @@ export const ControlServerLive = (
                 case "Echo":
                   return Effect.sync(() => rtt.echoed(m.id))
                 case "IdrRequest":
-                  // Without an encoder to steer (fake pipeline) there is no picture to refresh.
-                  return session.control === undefined ? Effect.void : session.control.requestIdr
-                case "BitrateChange":
-                  return session.control === undefined
-                    ? say(new BitrateApplied({ kbps: currentKbps }))
-                    : session.control.setBitrate(m.kbps).pipe(
-                        Effect.tap(() => Effect.sync(() => (currentKbps = m.kbps))),
-                        Effect.zipRight(Effect.suspend(() => say(new BitrateApplied({ kbps: currentKbps })))),
-                        Effect.zipRight(Effect.logInfo(`native session ${meta.session_id}: bitrate ${m.kbps} kb/s at the client's request`))
-                      )
+                  // Without an encoder to steer (a producer without control) there is no picture
+                  // to refresh; the request is marked either way (coalesced, HostMarkers.ts).
+                  return markers
+                    .idrRequested(meta.session_id, "punktfunk1")
+                    .pipe(Effect.zipRight(session.control === undefined ? Effect.void : session.control.requestIdr))
+                case "BitrateChange": {
+                  if (session.control === undefined) return say(new BitrateApplied({ kbps: currentKbps }))
+                  const before = currentKbps
+                  return session.control.setBitrate(m.kbps).pipe(
+                    Effect.tap(() => Effect.sync(() => (currentKbps = m.kbps))),
+                    Effect.zipRight(Effect.suspend(() => say(new BitrateApplied({ kbps: currentKbps })))),
+                    // Only a real move is a marker: the same target again changes nothing.
+                    Effect.zipRight(before === m.kbps ? Effect.void : markers.bitrateChanged(meta.session_id, before, m.kbps, "client")),
+                    Effect.zipRight(Effect.logInfo(`native session ${meta.session_id}: bitrate ${m.kbps} kb/s at the client's request`))
+                  )
+                }
                 case "ReceiverReport":
                   // Deltas since the client's previous report, folded into the current window.
                   return Effect.sync(() => {
@@ -379,6 +394,7 @@ export const ControlServerLive = (
             Effect.raceFirst(removed),
             Effect.flip
           )
+          endReason = ended.reason
           if (ended.tell) yield* say(new Goodbye({ reason: ended.reason.slice(0, 200) }))
           yield* conn.end
           yield* Effect.logInfo(`native session ${meta.session_id} ended: ${ended.reason}`)
