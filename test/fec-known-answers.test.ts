@@ -16,7 +16,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
-import { media } from "../src/native/media.js"
+import { nativeTestHooks } from "../src/native/testHooks.js"
 import { kernelsOf, lcgShards, sha256Hex, withKernel } from "./support/FecKernels.js"
 
 interface Pf1Case {
@@ -31,7 +31,7 @@ const fixture = JSON.parse(
   fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", "reed-solomon-pf1.json"), "utf8")
 ) as { readonly cases: ReadonlyArray<Pf1Case> }
 
-const m = media()
+const m = nativeTestHooks()
 const kernels = kernelsOf(m)
 const hexOf = (b: Uint8Array): string => Buffer.from(b).toString("hex")
 

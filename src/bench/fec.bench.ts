@@ -2,8 +2,9 @@
  * FEC at SIMD speed (issue 15.3): the parity cost before and after, same frames, same run.
  *
  * "Before" is the scalar kernel — one 64 KiB product-table lookup per byte, the code every FEC
- * path ran before src/native/gf256 — still in the addon as the fallback and selectable through
- * each module's `fecKernel` hook; "after" is the kernel the CPU gets by default. Samples
+ * path ran before src/native/gf256 — still in the addons as the fallback and selectable through
+ * the test-only addon's `fecKernel` hook (that module carries both paths' packetizer, parity and
+ * sender, so the switch reaches all of them); "after" is the kernel the CPU gets by default. Samples
  * alternate between the two (same load for both on this shared machine). Frames are our own
  * pipeline's (gamestream.bench's `pipelineFrames`: the median P-frame and IDR of 240 frames of
  * the synthetic source through libx264 at 720p60 10 Mb/s and 1080p60 20 Mb/s), and "IDR ×8" the
@@ -29,8 +30,7 @@ import * as dgram from "node:dgram"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { nativeModule } from "../native/binding.js"
-import { media } from "../native/media.js"
+import { nativeTestHooks } from "../native/testHooks.js"
 import { pipelineFrames } from "./gamestream.bench.js"
 import { fmt, load, sleep } from "./native-support.js"
 import type { BenchReport } from "./run.js"
@@ -54,7 +54,7 @@ interface Frame {
 
 /** GameStream packetize per frame (total and parity, µs) under each of `kernels`, alternating. */
 const gsCase = (f: Frame, kernels: ReadonlyArray<string>) => {
-  const addon = nativeModule()
+  const addon = nativeTestHooks()
   const o = { packetSize: PACKET_SIZE, fecPercent: FEC_PERCENT, minRequiredFecPackets: MIN_FEC, idr: f.idr, frames: 1 }
   const total = kernels.map(() => [] as Array<number>)
   const parity = kernels.map(() => [] as Array<number>)
@@ -82,7 +82,7 @@ const gsCase = (f: Frame, kernels: ReadonlyArray<string>) => {
 
 /** punktfunk/1 parity per frame (the sender's own fec_us) under each of `kernels`, alternating. */
 const pfCase = async (f: Frame, kernels: ReadonlyArray<string>, sinkPort: number) => {
-  const m = media()
+  const m = nativeTestHooks()
   const sender = new m.MediaSender({ keyHex: randomBytes(20).toString("hex"), host: "127.0.0.1", port: sinkPort, fecPercent: FEC_PERCENT, fps: 240 })
   const fec = kernels.map(() => [] as Array<number>)
   let packets = 0
@@ -130,8 +130,8 @@ export default async (): Promise<BenchReport> => {
         { label: `${short} IDR ×8`, au: Buffer.concat(Array.from({ length: 8 }, () => s.idr)), idr: true }
       ]
     })
-    const best = nativeModule().fecKernel().kernel
-    const pfBest = media().fecKernel().kernel
+    const best = nativeTestHooks().fecKernel().kernel
+    const pfBest = best
     const pair = ["scalar", best]
     const rows: Array<string> = []
     for (const f of frames) {
@@ -142,7 +142,7 @@ export default async (): Promise<BenchReport> => {
       )
     }
     lines.push(
-      `Frame sizes (our pipeline, median after the first 10 of 240 frames): ${sizes.map((s) => `${s.label}: P ${s.p.length.toLocaleString("en")} B, IDR ${s.idr.length.toLocaleString("en")} B`).join("; ")}. Kernel picked on this CPU: ${best} (host), ${pfBest} (media module).`,
+      `Frame sizes (our pipeline, median after the first 10 of 240 frames): ${sizes.map((s) => `${s.label}: P ${s.p.length.toLocaleString("en")} B, IDR ${s.idr.length.toLocaleString("en")} B`).join("; ")}. Kernel picked on this CPU: ${best}.`,
       ``,
       `| frame | bytes | GS packets | GS packetize µs/frame, before (scalar) p50 / p99 | GS packetize µs/frame, after (${best}) p50 / p99 | GS parity µs/frame p50, before → after | GS speed-up (p50) | pf/1 packets | pf/1 FEC µs/frame, before (scalar) p50 / p99 | pf/1 FEC µs/frame, after (${pfBest}) p50 / p99 | pf/1 speed-up (p50) |`,
       `|---|---|---|---|---|---|---|---|---|---|---|`,
@@ -152,8 +152,8 @@ export default async (): Promise<BenchReport> => {
     )
 
     // Every kernel on the two target rows.
-    const gsKernels = nativeModule().fecKernel().kernels
-    const pfKernels = media().fecKernel().kernels
+    const gsKernels = nativeTestHooks().fecKernel().kernels
+    const pfKernels = gsKernels
     const big = frames.find((f) => f.label === "1080p IDR ×8")!
     const p720 = frames.find((f) => f.label === "720p P")!
     const gsAll = gsCase(big, gsKernels)

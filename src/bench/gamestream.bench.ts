@@ -50,7 +50,7 @@ import * as path from "node:path"
 import { Effect } from "effect"
 import { nativeModule } from "../native/binding.js"
 import type { NativeOptions, NativeWindow } from "../native/binding.js"
-import { media } from "../native/media.js"
+import { nativeTestHooks } from "../native/testHooks.js"
 import { loadVideoReceiver } from "./gamestream-support.js"
 import type { BenchReceiverCounters, BenchReceiverOptions } from "./gamestream-support.js"
 import { fmt, load, median, openSession, options720, sleep } from "./native-support.js"
@@ -130,9 +130,9 @@ interface Cost {
  * see the same load on this shared machine; the pacer is drained between rounds.
  */
 const costCase = async (au: Buffer, idr: boolean, k: number, sinkPort: number) => {
-  const addon = nativeModule()
+  const addon = nativeTestHooks()
   const o = { packetSize: PACKET_SIZE, fecPercent: FEC_PERCENT, minRequiredFecPackets: MIN_FEC, idr }
-  const sender = new (media().MediaSender)({ keyHex: randomBytes(20).toString("hex"), host: "127.0.0.1", port: sinkPort, fecPercent: FEC_PERCENT, fps: 240 })
+  const sender = new addon.MediaSender({ keyHex: randomBytes(20).toString("hex"), host: "127.0.0.1", port: sinkPort, fecPercent: FEC_PERCENT, fps: 240 })
   try {
     let expected = 0
     const drained = async () => {
@@ -193,7 +193,7 @@ const costCase = async (au: Buffer, idr: boolean, k: number, sinkPort: number) =
  * (plain, sealed), each K packetizations; µs per frame.
  */
 const sealCase = (au: Buffer, idr: boolean, k: number) => {
-  const addon = nativeModule()
+  const addon = nativeTestHooks()
   const o = { packetSize: PACKET_SIZE, fecPercent: FEC_PERCENT, minRequiredFecPackets: MIN_FEC, idr, frames: k }
   const sealed = { ...o, keyHex: KEY_HEX }
   addon.gsPacketizeTimed(au, o)

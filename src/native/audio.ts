@@ -9,7 +9,8 @@
  * "silence"`, no server reachable, or a packet the capture could not fill in time): Moonlight
  * clients expect an audio stream once RTSP negotiated one, so packets go out either way. The layouts (`OPUS_LAYOUTS`) are kept
  * here as well as in the addon so RTSP can build its DESCRIBE answer without loading native
- * code; a test checks that both agree.
+ * code; a test checks that both agree (through the test-only addon's `opusLayout`, which also
+ * carries the Opus decoder and the audio parity for known answers: `testHooks.ts`).
  *
  * Nothing here is on a per-packet path: the sender is created, started, queried, closed. The
  * Effect side (checking the start options with a Schema, the scoped socket, waiting for the
@@ -112,15 +113,6 @@ export interface OpusLayout {
 
 interface AudioModule {
   readonly GameStreamAudio: new (bind: string, port: number) => GameStreamAudio
-  /** Test helper: decode one Opus packet with the layout for `channels`; peak is max |sample| in [0, 1]. */
-  readonly decodeOpus: (packet: Uint8Array, channels: number) => { readonly samples: number; readonly peak: number }
-  /** Test helper: consecutive packets through one decoder (as a client plays them), interleaved PCM. */
-  readonly decodeOpusSequence: (packets: ReadonlyArray<Uint8Array>, channels: number) => Float32Array
-  /** Known-answer helper: the two parity shards the send thread computes for four data shards. */
-  readonly audioFecParity: (shards: ReadonlyArray<Uint8Array>) => [Uint8Array, Uint8Array]
-  /** Tests and the bench: the GF(2^8) multiply kernel in use and those this CPU has; a name switches to it (gf256/gf256.h). */
-  readonly fecKernel: (name?: string) => { readonly kernel: string; readonly kernels: ReadonlyArray<string> }
-  readonly opusLayout: (channels: number) => OpusLayout | undefined
 }
 
 /**

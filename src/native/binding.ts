@@ -94,50 +94,6 @@ export interface GameStreamVideoPort {
   close(): void
 }
 
-export interface GsPacketizeOptions {
-  readonly packetSize: number
-  readonly fecPercent: number
-  readonly minRequiredFecPackets: number
-  readonly idr?: boolean
-  readonly rtpTimestamp?: number
-  readonly latency?: number
-  /** Packetize the same access unit this many times (frame indices 1, 2, …). */
-  readonly frames?: number
-  /** The access unit's codec (H.264 unless said): which NAL units are SEI. */
-  readonly codec?: "h264" | "hevc"
-  /** Seal every datagram as encrypted video under this AES-128 key (32 hex digits). */
-  readonly keyHex?: string
-  /** The nonce's stream number (bytes 8..10) when sealing; 0 unless said. */
-  readonly nonceStream?: number
-}
-
-export interface GsSealFields {
-  /** The nonce's invocation counter (bytes 0..7, little-endian). */
-  readonly counter: number
-  /** The nonce's stream number (bytes 8..10, little-endian). */
-  readonly stream: number
-  /** Written little-endian after the nonce. */
-  readonly frameIndex: number
-}
-
-export interface GsHeaderFields {
-  readonly seq: number
-  readonly rtpTimestamp: number
-  readonly streamPacketIndex: number
-  readonly frameIndex: number
-  readonly flags: number
-  readonly block: number
-  readonly lastBlock: number
-  readonly shardIndex: number
-  readonly dataShards: number
-  readonly fecPercent: number
-}
-
-export interface GsBlockPlan {
-  readonly fec: boolean
-  readonly blocks: ReadonlyArray<{ readonly data: number; readonly parity: number; readonly percent: number }>
-}
-
 export interface NativeStageTiming {
   readonly name: StageName
   readonly p50_us: number
@@ -247,23 +203,6 @@ export interface NativeModule {
   readonly planEncoders: (codec: string, choice: string, nvidiaGpu: boolean) => Array<string>
   readonly nvidiaGpuPresent: () => boolean
   readonly GameStreamVideoPort: new (bind: string, port: number) => GameStreamVideoPort
-  /** Known answers: nanors-compatible parity of equal-length data shards. */
-  readonly gsFecEncode: (shards: ReadonlyArray<Uint8Array>, parityCount: number) => Array<Uint8Array>
-  /** Tests and the bench: the GF(2^8) multiply kernel in use and those this CPU has; a name switches to it (gf256/gf256.h). */
-  readonly fecKernel: (name?: string) => { readonly kernel: string; readonly kernels: ReadonlyArray<string> }
-  /** Known answers: the datagrams one access unit becomes (no socket). */
-  readonly gsPacketizeFrame: (frame: Uint8Array, options: GsPacketizeOptions) => Array<Uint8Array>
-  /** Known answers: the 32 RTP + video header bytes for these fields (parity: only what a parity packet carries). */
-  readonly gsVideoHeaders: (fields: GsHeaderFields, parity?: boolean) => Uint8Array
-  /** Bench: `frames` packetizations timed on the C++ clock (total, parity, sealing), nothing copied out. */
-  readonly gsPacketizeTimed: (
-    frame: Uint8Array,
-    options: GsPacketizeOptions
-  ) => { readonly packets: number; readonly fec_ns: number; readonly seal_ns: number; readonly total_ns: number }
-  /** Known answers: one datagram sealed as encrypted video (32-byte prefix + ciphertext). */
-  readonly gsSealVideoDatagram: (keyHex: string, plain: Uint8Array, fields: GsSealFields) => Uint8Array
-  /** Known answers: how N data shards are split into FEC blocks; null when unsendable. */
-  readonly gsPlanBlocks: (totalDataShards: number, fecPercent: number, minRequiredFecPackets: number) => GsBlockPlan | null
 }
 
 const pipeline = addonLoader<NativeModule>("", "punktfunk_native", "the native pipeline")

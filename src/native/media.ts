@@ -1,8 +1,8 @@
 /**
  * The typed face of the media module (`src/native/media`, built by `npm run build:native`): the
- * punktfunk/1 receiver the client runs, the sender tests and benchmarks drive from JavaScript,
- * and the FEC arithmetic for known-answer tests. Nothing here is on a per-packet path: a
- * receiver or sender is created, queried now and then, and closed.
+ * punktfunk/1 receiver the client runs. Nothing here is on a per-packet path: a receiver is
+ * created, queried now and then, and closed. The sender driven from JavaScript, the standalone
+ * decoder and the FEC arithmetic for known answers are the test-only addon's (`testHooks.ts`).
  */
 import { addonLoader } from "./addonLoader.js"
 
@@ -63,62 +63,8 @@ export interface MediaReceiver {
   close(): void
 }
 
-export interface SenderOptions {
-  readonly keyHex: string
-  readonly host: string
-  readonly port: number
-  readonly mtu?: number
-  readonly fecPercent?: number
-  readonly fps?: number
-}
-
-export interface SenderCounters {
-  readonly frames: number
-  readonly packets_sent: number
-  readonly bytes_sent: number
-  readonly send_dropped: number
-  readonly sock_us: number
-}
-
-export interface MediaSender {
-  sendFrame(frame: Uint8Array, keyframe: boolean, captureUs?: number): { fec_us: number; seal_us: number; packets: number }
-  counters(): SenderCounters
-  close(): void
-}
-
-/** What one `decode` call did, and the decoder's running totals. */
-export interface DecodeResult {
-  /** The decoder accepted the access unit. */
-  readonly ok: boolean
-  /** Pictures this call completed (1 for a low-delay H.264 access unit). */
-  readonly frames: number
-  /** Size of the last decoded picture (0 before the first). */
-  readonly width: number
-  readonly height: number
-  readonly framesDecoded: number
-  readonly errors: number
-}
-
-/** A standalone libavcodec decoder: one Annex B access unit per call (tests and tools). */
-export interface Decoder {
-  decode(accessUnit: Uint8Array): DecodeResult
-  close(): void
-}
-
 interface MediaModule {
-  /** Throws when libavcodec has no decoder for the codec. */
-  readonly Decoder: new (codec: "h264" | "hevc") => Decoder
   readonly MediaReceiver: new (options: ReceiverOptions) => MediaReceiver
-  readonly MediaSender: new (options: SenderOptions) => MediaSender
-  readonly gfMul: (a: number, b: number) => number
-  readonly fecCoefficient: (i: number, j: number, k: number) => number
-  /** Known answers: punktfunk/1's parity of equal-length data shards. */
-  readonly fecEncode: (shards: ReadonlyArray<Uint8Array>, parityCount: number) => Array<Uint8Array>
-  /** Known answers: punktfunk/1's decoder; lost shards undefined; null when fewer than `dataCount` arrived. */
-  readonly fecReconstruct: (shards: ReadonlyArray<Uint8Array | undefined>, dataCount: number) => Array<Uint8Array> | null
-  /** Tests and the bench: the GF(2^8) multiply kernel in use and those this CPU has; a name switches to it (gf256/gf256.h). */
-  readonly fecKernel: (name?: string) => { readonly kernel: string; readonly kernels: ReadonlyArray<string> }
-  readonly monotonicUs: () => number
 }
 
 /** The media module; throws with the command to run when it has not been built. */

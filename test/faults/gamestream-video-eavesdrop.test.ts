@@ -19,6 +19,7 @@ import { Chunk, Effect, Schedule, Stream } from "effect"
 import * as dgram from "node:dgram"
 import { nativeModule } from "../../src/native/binding.js"
 import type { GameStreamVideoPort } from "../../src/native/binding.js"
+import { nativeTestHooks } from "../../src/native/testHooks.js"
 import { openNative } from "../../src/streams/NativePipeline.js"
 import { makeVideoReceiver } from "../gamestream/support/VideoReceiver.js"
 import type { VideoReceiver } from "../gamestream/support/VideoReceiver.js"
@@ -28,6 +29,7 @@ const KEY = "3c4d5e6f708192a3b4c5d6e7f8091a2b"
 const OTHER_KEY = "00000000000000000000000000000001"
 const PACKET_SIZE = 1024
 const addon = nativeModule()
+const hooks = nativeTestHooks()
 const options = { packetSize: PACKET_SIZE, fecPercent: 20, minRequiredFecPackets: 2 }
 
 /** A frame whose bytes are easy to look for: a 64-byte marker repeated. */
@@ -58,8 +60,8 @@ const contains = (datagrams: ReadonlyArray<Uint8Array>, needle: Buffer) => datag
 describe("GameStream encrypted video against an attacker on the path", () => {
   it.scopedLive("watching: a sealed frame gives a receiver without the key no frame and none of its bytes", () =>
     Effect.gen(function* () {
-      const plain = addon.gsPacketizeFrame(frame, { ...options, frames: 3 })
-      const sealed = addon.gsPacketizeFrame(frame, { ...options, frames: 3, keyHex: KEY })
+      const plain = hooks.gsPacketizeFrame(frame, { ...options, frames: 3 })
+      const sealed = hooks.gsPacketizeFrame(frame, { ...options, frames: 3, keyHex: KEY })
       // The control: sent plain, the picture is on the wire and an eavesdropper rebuilds it.
       expect(contains(plain, marker.subarray(0, 32))).toBe(true)
       const watcherOfPlain = yield* makeVideoReceiver({ hostPort: 9, pingPayload: "", packetSize: PACKET_SIZE, ping: false, decode: false })
@@ -85,12 +87,12 @@ describe("GameStream encrypted video against an attacker on the path", () => {
 
   it.scopedLive("injecting: forged and altered datagrams are refused and counted; the real frames arrive whole", () =>
     Effect.gen(function* () {
-      const real = addon.gsPacketizeFrame(frame, { ...options, frames: 2, keyHex: KEY })
+      const real = hooks.gsPacketizeFrame(frame, { ...options, frames: 2, keyHex: KEY })
       const forgedFrame = new Uint8Array(frame.length).fill(0x41)
       // The attacker's own frame 1, plain and sealed under a key of its own; and real datagrams
       // with one byte changed (nonce, tag, ciphertext).
-      const forgedPlain = addon.gsPacketizeFrame(forgedFrame, { ...options })
-      const forgedSealed = addon.gsPacketizeFrame(forgedFrame, { ...options, keyHex: OTHER_KEY })
+      const forgedPlain = hooks.gsPacketizeFrame(forgedFrame, { ...options })
+      const forgedSealed = hooks.gsPacketizeFrame(forgedFrame, { ...options, keyHex: OTHER_KEY })
       const altered = [0, 11, 20, 40, PACKET_SIZE + 47].map((at, i) => {
         const d = Uint8Array.from(real[i]!)
         d[at]! ^= 0x80
@@ -114,7 +116,7 @@ describe("GameStream encrypted video against an attacker on the path", () => {
       // Moonlight reads it only to skip a stale datagram before decrypting; an attacker who
       // lowers it makes the client drop that datagram — what dropping it on the path does.
       // Nothing it changes reaches the picture: the frame index the client uses is inside.
-      const real = addon.gsPacketizeFrame(frame, { ...options, keyHex: KEY })
+      const real = hooks.gsPacketizeFrame(frame, { ...options, keyHex: KEY })
       const bent = Uint8Array.from(real[0]!)
       bent[12]! ^= 0x7f
       const client = yield* makeVideoReceiver({ hostPort: 9, pingPayload: "", packetSize: PACKET_SIZE, ping: false, decode: false, keyHex: KEY })

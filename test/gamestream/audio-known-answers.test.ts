@@ -11,12 +11,12 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import {
-  audio,
   audioEncryptionRequested,
   type AudioStartInput,
   OPUS_LAYOUTS,
   surroundParamsLine
 } from "../../src/native/audio.js"
+import { nativeTestHooks as hooks } from "../../src/native/testHooks.js"
 import { gameStreamAudioOut, openGameStreamAudio } from "../../src/streams/gamestream/GameStreamAudio.js"
 import { kernelsOf, lcgShards, withKernel } from "../support/FecKernels.js"
 import { audioIv, decryptAudio, parityOf, PARITY_MATRIX, reconstruct } from "./support/AudioReceiver.js"
@@ -41,9 +41,9 @@ describe("audio FEC (4 data + 2 parity, Moonlight's fixed matrix)", () => {
   })
 
   it("the host's parity equals nanors' for every fixture block, under every GF(2^8) kernel", () => {
-    for (const kernel of kernelsOf(audio())) {
+    for (const kernel of kernelsOf(hooks())) {
       for (const block of fec.blocks) {
-        const parity = withKernel(audio(), kernel, () => audio().audioFecParity(block.data.map(bytes)))
+        const parity = withKernel(hooks(), kernel, () => hooks().audioFecParity(block.data.map(bytes)))
         expect(parity.map(hexOf), kernel).toEqual(block.parity)
       }
     }
@@ -53,8 +53,8 @@ describe("audio FEC (4 data + 2 parity, Moonlight's fixed matrix)", () => {
     for (let len = 1; len <= 300; len++) {
       const data = lcgShards(len, 4, len)
       const expected = parityOf(data).map(hexOf)
-      for (const kernel of kernelsOf(audio()))
-        expect(withKernel(audio(), kernel, () => audio().audioFecParity(data)).map(hexOf), `${kernel} at ${len} B`).toEqual(expected)
+      for (const kernel of kernelsOf(hooks()))
+        expect(withKernel(hooks(), kernel, () => hooks().audioFecParity(data)).map(hexOf), `${kernel} at ${len} B`).toEqual(expected)
     }
   })
 
@@ -82,7 +82,7 @@ describe("audio FEC (4 data + 2 parity, Moonlight's fixed matrix)", () => {
   })
 
   it("the host refuses shards of unequal length", () => {
-    expect(() => audio().audioFecParity([new Uint8Array(4), new Uint8Array(4), new Uint8Array(5), new Uint8Array(4)])).toThrow()
+    expect(() => hooks().audioFecParity([new Uint8Array(4), new Uint8Array(4), new Uint8Array(5), new Uint8Array(4)])).toThrow()
   })
 })
 
@@ -104,8 +104,8 @@ describe("audio encryption (AES-128-CBC, IV = BE32(rikeyid + seq) ‖ 0…)", ()
 
 describe("Opus layouts and the DESCRIBE surround-params line", () => {
   it("the TypeScript table is the encoder's", () => {
-    for (const channels of [2, 6, 8] as const) expect(audio().opusLayout(channels)).toEqual(OPUS_LAYOUTS[channels])
-    expect(audio().opusLayout(4)).toBeUndefined()
+    for (const channels of [2, 6, 8] as const) expect(hooks().opusLayout(channels)).toEqual(OPUS_LAYOUTS[channels])
+    expect(hooks().opusLayout(4)).toBeUndefined()
   })
 
   it("stereo announces nothing; surround announces channels, streams, coupled, then the mapping", () => {

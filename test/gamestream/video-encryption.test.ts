@@ -21,12 +21,12 @@ import * as dgram from "node:dgram"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { nativeModule } from "../../src/native/binding.js"
+import { nativeTestHooks } from "../../src/native/testHooks.js"
 import { makeVideoReceiver, openVideoDatagram, parseVideoPacket } from "./support/VideoReceiver.js"
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures")
 const header = JSON.parse(fs.readFileSync(path.join(fixtures, "video-header.json"), "utf8")) as { readonly bytes: string }
-const addon = nativeModule()
+const addon = nativeTestHooks()
 const hexOf = (b: Uint8Array): string => Buffer.from(b).toString("hex")
 
 const KEY = "000102030405060708090a0b0c0d0e0f"

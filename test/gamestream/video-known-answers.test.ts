@@ -27,7 +27,7 @@ import * as dgram from "node:dgram"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { nativeModule } from "../../src/native/binding.js"
+import { nativeTestHooks } from "../../src/native/testHooks.js"
 import { kernelsOf, lcgShards, sha256Hex, withKernel } from "../support/FecKernels.js"
 import { encodeParity, gfInv, gfMul, reconstruct } from "./support/GsFec.js"
 import { makeVideoReceiver, parseVideoPacket } from "./support/VideoReceiver.js"
@@ -75,7 +75,7 @@ const header = JSON.parse(fs.readFileSync(path.join(fixtures, "video-header.json
 
 const bytes = (hex: string): Uint8Array => new Uint8Array(Buffer.from(hex, "hex"))
 const hexOf = (b: Uint8Array): string => Buffer.from(b).toString("hex")
-const addon = nativeModule()
+const addon = nativeTestHooks()
 const kernels = kernelsOf(addon)
 
 describe("Reed-Solomon parity as nanors computes it", () => {

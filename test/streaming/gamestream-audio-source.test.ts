@@ -25,6 +25,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { Effect, Either } from "effect"
 import { audio, type GameStreamAudio } from "../../src/native/audio.js"
+import { nativeTestHooks } from "../../src/native/testHooks.js"
 import { describeAudioSource, startGameStreamAudio } from "../../src/streams/gamestream/GameStreamAudio.js"
 import { HostConfig, HostConfigFrom } from "../../src/services/Config.js"
 import { AudioReceiver, type AudioReceiverOptions, decryptAudio } from "../gamestream/support/AudioReceiver.js"
@@ -74,7 +75,7 @@ const rms = (pcm: Float32Array, channels: number, channel: number): number => {
 /** Decodes the data packets the client kept, in sequence order, through one decoder. */
 const decoded = (client: AudioReceiver, channels: number): Float32Array => {
   const seqs = [...client.payloads.keys()].sort((a, b) => a - b)
-  return audio().decodeOpusSequence(seqs.map((s) => client.payloads.get(s)!), channels)
+  return nativeTestHooks().decodeOpusSequence(seqs.map((s) => client.payloads.get(s)!), channels)
 }
 
 /** The private PulseAudio daemon: a null sink and a socket in a temporary directory. */
@@ -340,7 +341,7 @@ const hostSession = (env: Record<string, string>, name: string) =>
 /** Decrypts and decodes what an encrypted-audio client kept, in sequence order. */
 const decodedEncrypted = (client: AudioReceiver): Float32Array => {
   const seqs = [...client.payloads.keys()].sort((a, b) => a - b)
-  return audio().decodeOpusSequence(seqs.map((s) => decryptAudio(RIKEY, RIKEYID, s, client.payloads.get(s)!)), 2)
+  return nativeTestHooks().decodeOpusSequence(seqs.map((s) => decryptAudio(RIKEY, RIKEYID, s, client.payloads.get(s)!)), 2)
 }
 
 describe("GameStream audio without a PulseAudio server", () => {

@@ -551,12 +551,12 @@ describe("GameStream key frames as Moonlight parses them", () => {
       const packetSize = 512
       const frame = Buffer.concat([...c.parameterSets, c.sei, c.slice])
       const options = { packetSize, fecPercent: 20, minRequiredFecPackets: 2, codec: c.codec }
-      const key = nativeModule().gsPacketizeFrame(frame, { ...options, idr: true })
+      const key = nativeTestHooks().gsPacketizeFrame(frame, { ...options, idr: true })
       expect(reassemble(key, packetSize)).toEqual(Buffer.concat([...c.parameterSets, c.slice]))
       const first = Buffer.from(key[0]?.subarray(32 + 8) ?? new Uint8Array())
       expect(first.indexOf(Buffer.from(c.sliceHeader))).toBeGreaterThan(0)
       // A frame that is not a key frame goes out as the encoder made it.
-      const other = nativeModule().gsPacketizeFrame(frame, { ...options, idr: false })
+      const other = nativeTestHooks().gsPacketizeFrame(frame, { ...options, idr: false })
       expect(reassemble(other, packetSize)).toEqual(frame)
     })
   }

@@ -15,7 +15,8 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { media } from "../../src/native/media.js"
-import type { MediaReceiver, MediaSender, ReceiverCounters } from "../../src/native/media.js"
+import type { MediaReceiver, ReceiverCounters } from "../../src/native/media.js"
+import { nativeTestHooks, type MediaSender } from "../../src/native/testHooks.js"
 
 const open: Array<{ close(): void }> = []
 afterEach(() => {
@@ -39,7 +40,7 @@ const openReceiver = (options: { keyHex: string; codec?: "h264" | "none"; simula
   return r
 }
 const openSender = (keyHex: string, port: number, fecPercent = 20): MediaSender => {
-  const s = new (media().MediaSender)({ keyHex, host: "127.0.0.1", port, fecPercent, fps: 60 })
+  const s = new (nativeTestHooks().MediaSender)({ keyHex, host: "127.0.0.1", port, fecPercent, fps: 60 })
   open.push(s)
   return s
 }
@@ -134,7 +135,7 @@ const udpSend = async (port: number, packets: ReadonlyArray<Buffer>) => {
 
 describe("media plane", () => {
   it("GF(2^8) multiplication and the Cauchy parity coefficients match their definitions", () => {
-    const m = media()
+    const m = nativeTestHooks()
     for (let a = 0; a < 256; a++) for (let b = 0; b < 256; b += 3) expect(m.gfMul(a, b)).toBe(gfMul(a, b))
     for (const k of [1, 4, 64]) {
       for (let i = 0; i < 8; i++) for (let j = 0; j < k; j++) expect(gfMul(m.fecCoefficient(i, j, k), (k + i) ^ j)).toBe(1)

@@ -26,6 +26,7 @@ import { enet } from "../../src/native/enet.js"
 import type { EnetEvent } from "../../src/native/enet.js"
 import { nativeModule } from "../../src/native/binding.js"
 import { media } from "../../src/native/media.js"
+import { nativeTestHooks } from "../../src/native/testHooks.js"
 import type { ReceiverCounters } from "../../src/native/media.js"
 import { openNative } from "../../src/streams/NativePipeline.js"
 import { EnetClient } from "../gamestream/support/EnetClient.js"
@@ -72,7 +73,7 @@ const counted = (c: ReceiverCounters) => c.packets_received + refused(c)
 const captureMediaStream = async (keyHex: string, frames: ReadonlyArray<Buffer>): Promise<Array<Buffer>> => {
   const got: Array<Buffer> = []
   const sink = keep(await openSocket("127.0.0.1", (d) => got.push(d)))
-  const sender = keep(new (media().MediaSender)({ keyHex, host: "127.0.0.1", port: sink.port, fecPercent: 50, fps: 240, mtu: MTU }))
+  const sender = keep(new (nativeTestHooks().MediaSender)({ keyHex, host: "127.0.0.1", port: sink.port, fecPercent: 50, fps: 240, mtu: MTU }))
   let packets = 0
   for (const [i, f] of frames.entries()) {
     packets += sender.sendFrame(f, i === 0).packets

@@ -1,8 +1,8 @@
 /**
- * Helpers for the FEC known-answer tests: every native module that computes Reed-Solomon parity
- * (the host's, punktfunk/1's media module, GameStream audio) exports `fecKernel`, which names
- * the GF(2^8) multiply kernel in use and the ones this CPU has, and switches between them
- * (src/native/gf256/gf256.h). The fixtures must come out byte for byte under each kernel, not
+ * Helpers for the FEC known-answer tests: the test-only addon (src/native/testHooks.ts), which
+ * carries every Reed-Solomon code of the host (punktfunk/1's, GameStream video's and audio's),
+ * exports `fecKernel`, which names the GF(2^8) multiply kernel in use and the ones this CPU has,
+ * and switches between them for all of its hooks (src/native/gf256/gf256.h). The fixtures must come out byte for byte under each kernel, not
  * only the one this machine happens to pick; the kernel is put back afterwards.
  */
 import { createHash } from "node:crypto"

@@ -1,7 +1,7 @@
 // The JavaScript face of the audio module (`punktfunk_audio`): the GameStreamAudio class the
-// GameStream layer creates at host start and starts/stops per session, plus test helpers
-// (decodeOpus, audioFecParity, opusLayout) so tests can prove the packets are valid Opus and the
-// parity is what a Moonlight client inverts. No per-packet call crosses into JavaScript.
+// GameStream layer creates at host start and starts/stops per session. No per-packet call
+// crosses into JavaScript. The helpers that prove the packets are valid Opus and the parity is
+// what a Moonlight client inverts are the test-only addon's (testing/audio_hooks.cc, fec_hooks.cc).
 #include <napi.h>
 
 #include <algorithm>
@@ -10,10 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "audio_fec.h"
-#include "gf256/gf256_binding.h"
 #include "audio_stream.h"
-#include "opus_packets.h"
 
 namespace {
 using pf::audio::AudioStream;
@@ -175,112 +172,8 @@ class GameStreamAudio : public Napi::ObjectWrap<GameStreamAudio> {
   std::unique_ptr<AudioStream> stream_;
 };
 
-// decodeOpus(packet, channels) → { samples, peak } (samples per channel).
-Napi::Value DecodeOpus(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsNumber()) {
-    Napi::TypeError::New(env, "decodeOpus(packet: Uint8Array, channels: number)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  auto bytes = info[0].As<Napi::Uint8Array>();
-  double peak = 0;
-  std::string error;
-  const int n = pf::audio::decode_opus(bytes.Data(), bytes.ByteLength(), info[1].As<Napi::Number>().Int32Value(), &peak, &error);
-  if (n < 0) {
-    Napi::Error::New(env, error).ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("samples", Napi::Number::New(env, n));
-  o.Set("peak", Napi::Number::New(env, peak));
-  return o;
-}
-
-// decodeOpusSequence([packets], channels) → Float32Array: consecutive packets through one decoder,
-// interleaved PCM (tests: what the captured sound sounds like).
-Napi::Value DecodeOpusSequence(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsNumber()) {
-    Napi::TypeError::New(env, "decodeOpusSequence(packets: Uint8Array[], channels: number)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  Napi::Array in = info[0].As<Napi::Array>();
-  std::vector<std::vector<uint8_t>> packets;
-  for (uint32_t i = 0; i < in.Length(); i++) {
-    Napi::Value v = in.Get(i);
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-      Napi::TypeError::New(env, "decodeOpusSequence: every packet must be a Uint8Array").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    auto b = v.As<Napi::Uint8Array>();
-    packets.emplace_back(b.Data(), b.Data() + b.ByteLength());
-  }
-  std::vector<float> pcm;
-  std::string error;
-  if (!pf::audio::decode_opus_sequence(packets, info[1].As<Napi::Number>().Int32Value(), &pcm, &error)) {
-    Napi::Error::New(env, error).ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  Napi::Float32Array out = Napi::Float32Array::New(env, pcm.size());
-  std::copy(pcm.begin(), pcm.end(), out.Data());
-  return out;
-}
-
-// audioFecParity([d0, d1, d2, d3]) → [p0, p1]: the parity the send thread computes (known answers).
-Napi::Value AudioFecParity(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsArray() || info[0].As<Napi::Array>().Length() != 4) {
-    Napi::TypeError::New(env, "audioFecParity(shards: 4 Uint8Arrays of equal length)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  Napi::Array in = info[0].As<Napi::Array>();
-  const uint8_t* data[4];
-  size_t len = 0;
-  for (uint32_t i = 0; i < 4; i++) {
-    Napi::Value v = in.Get(i);
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
-        (i > 0 && v.As<Napi::Uint8Array>().ByteLength() != len)) {
-      Napi::TypeError::New(env, "audioFecParity(shards: 4 Uint8Arrays of equal length)").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    data[i] = v.As<Napi::Uint8Array>().Data();
-    len = v.As<Napi::Uint8Array>().ByteLength();
-  }
-  Napi::Uint8Array p0 = Napi::Uint8Array::New(env, len);
-  Napi::Uint8Array p1 = Napi::Uint8Array::New(env, len);
-  uint8_t* const out[2] = {p0.Data(), p1.Data()};
-  pf::audio::fec::encode(data, out, len);
-  Napi::Array result = Napi::Array::New(env, 2);
-  result.Set(0u, p0);
-  result.Set(1u, p1);
-  return result;
-}
-
-// opusLayout(channels) → { channels, streams, coupledStreams, mapping, bitrate } or undefined.
-Napi::Value OpusLayout(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  pf::audio::OpusLayout l;
-  if (info.Length() < 1 || !info[0].IsNumber() || !pf::audio::opus_layout(info[0].As<Napi::Number>().Int32Value(), &l)) {
-    return env.Undefined();
-  }
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("channels", Napi::Number::New(env, l.channels));
-  o.Set("streams", Napi::Number::New(env, l.streams));
-  o.Set("coupledStreams", Napi::Number::New(env, l.coupled));
-  Napi::Array mapping = Napi::Array::New(env, l.channels);
-  for (int i = 0; i < l.channels; i++) mapping.Set(static_cast<uint32_t>(i), Napi::Number::New(env, l.mapping[i]));
-  o.Set("mapping", mapping);
-  o.Set("bitrate", Napi::Number::New(env, l.bitrate));
-  return o;
-}
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("GameStreamAudio", GameStreamAudio::Define(env));
-  exports.Set("decodeOpus", Napi::Function::New(env, DecodeOpus));
-  exports.Set("decodeOpusSequence", Napi::Function::New(env, DecodeOpusSequence));
-  exports.Set("audioFecParity", Napi::Function::New(env, AudioFecParity));
-  exports.Set("fecKernel", Napi::Function::New(env, pf::gf256::FecKernelHook));
-  exports.Set("opusLayout", Napi::Function::New(env, OpusLayout));
   return exports;
 }
 }  // namespace

@@ -1,18 +1,16 @@
-# The media plane of punktfunk/1 (FEC, AES-GCM sealing, paced sending, receiving and decoding)
-# as its own module, built by `npm run build:media`. The host's frame loop links the same sources
-# so the send stage runs natively without crossing into JavaScript.
+# The media plane of punktfunk/1 as its own module: the receiver (FEC, AES-GCM opening,
+# decoding) the client runs. The host's frame loop links the sender's sources (media_sender.cc,
+# the pacer) so the send stage runs natively; the sender driven from JavaScript is the test-only
+# addon's (testing/media_hooks.cc).
 {
   "targets": [
     {
       "target_name": "punktfunk_media",
       "sources": [
         "../gf256/gf256.cc",
-        "../pacing/pacer.cc",
         "reed_solomon.cc",
         "seal.cc",
-        "media_sender.cc",
         "media_receiver.cc",
-        "video_decoder.cc",
         "media_binding.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", ".."],

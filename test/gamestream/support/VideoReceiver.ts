@@ -30,8 +30,7 @@ import { Data, Effect, Queue, Schedule, Stream } from "effect"
 import type { Scope } from "effect"
 import { createDecipheriv } from "node:crypto"
 import * as dgram from "node:dgram"
-import { media } from "../../../src/native/media.js"
-import type { Decoder } from "../../../src/native/media.js"
+import { nativeTestHooks, type Decoder } from "../../../src/native/testHooks.js"
 import { reconstruct } from "./GsFec.js"
 
 export class VideoReceiverError extends Data.TaggedError("VideoReceiverError")<{ readonly message: string }> {}
@@ -213,7 +212,7 @@ export const makeVideoReceiver = (
         ? undefined
         : yield* Effect.acquireRelease(
             Effect.try({
-              try: () => new (media().Decoder)(options.codec ?? "h264"),
+              try: () => new (nativeTestHooks().Decoder)(options.codec ?? "h264"),
               catch: (e) => new VideoReceiverError({ message: `decoder: ${String(e)}` })
             }),
             (d) => Effect.sync(() => d.close())
