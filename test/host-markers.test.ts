@@ -1,92 +1,29 @@
 /**
  * The markers the host adds itself (issue 14.1): each event is driven the way it happens — our
- * punktfunk/1 client connecting, storming IDR requests, changing its bitrate and coming back; a
- * GameStream client (the test client: RTSP, ENet control) asking for key frames and resuming;
+ * punktfunk/1 client connecting, storming IDR requests, changing its bitrate and coming back;
  * the fake source going away under the host's own session — and the SAVED capture must hold the
  * marker with the right kind and session. The coalescing rule (at most one marker per kind,
- * session and second, with the count) is checked on the clock as well as live.
+ * session and second, with the count) is checked on the clock as well as live. The GameStream
+ * client's markers: test/gamestream/host-markers.test.ts; a real X display going away and
+ * coming back: test/streaming/host-markers-x11.test.ts.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Fiber, Layer, Schema, TestClock } from "effect"
-import * as fs from "node:fs"
-import * as path from "node:path"
-import { PendingPairing } from "../src/api/Pairing.js"
-import { Capture, LiveSnapshot } from "../src/api/Stats.js"
-import type { Marker, MarkerKind } from "../src/api/Markers.js"
-import { connect, newPin, pair } from "../src/client/ControlClient.js"
-import type { ClientIdentity, Endpoint } from "../src/client/ControlClient.js"
+import { Context, Effect, Fiber, Layer, TestClock } from "effect"
+import type { MarkerKind } from "../src/api/Markers.js"
+import { connect } from "../src/client/ControlClient.js"
 import { ArmedFlag } from "../src/services/ArmedFlag.js"
-import { fingerprintOfPem, generateCertificate } from "../src/services/Certificates.js"
 import { COALESCE_MS, makeHostMarkers } from "../src/services/HostMarkers.js"
 import { Recorder } from "../src/services/Recorder.js"
 import type { RecorderService } from "../src/services/Recorder.js"
 import { FakePipeline } from "../src/streams/FakePipeline.js"
-import { fakePipelineLayer } from "../src/PipelineChoice.js"
 import { ControlServer } from "../src/streams/punktfunk1/ControlServer.js"
-import { ControlClient as GsControlClient } from "./gamestream/support/ControlClient.js"
-import { launchParams } from "./gamestream/support/GameStreamClient.js"
-import { clientFor, gameStreamOf, newIdentity, pairViaOperator, startGameStreamHost } from "./gamestream/support/Hosts.js"
-import { DEFAULT_CLIENT_CONFIG, moonlightAnnounce, RtspClient } from "./gamestream/support/RtspClient.js"
-import { json, startHost, waitFor } from "./support/TestHost.js"
-import type { StartedHost } from "./support/TestHost.js"
+import { arm, countIn, ofKind, stopAndRead, waitMarker } from "./support/Markers.js"
+import { endpointOf, identity, pairThroughApi } from "./support/PairedClient.js"
+import { startHost, waitFor } from "./support/TestHost.js"
 
 const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
 
-/** The markers of the armed capture so far (the live snapshot). */
-const liveMarkers = async (host: StartedHost): Promise<ReadonlyArray<Marker>> => {
-  const res = await host.fetch("/live")
-  return res.status === 200 ? (Schema.decodeUnknownSync(LiveSnapshot)(await res.json()).markers ?? []) : []
-}
-
-const waitMarker = (host: StartedHost, what: string, holds: (ms: ReadonlyArray<Marker>) => boolean) =>
-  promise(() => waitFor(async () => holds(await liveMarkers(host)), 20_000, what))
-
-/** Stops the capture and reads the file the host saved (what an exported capture holds). */
-const stopAndRead = (host: StartedHost) =>
-  Effect.gen(function* () {
-    const stopped = (yield* promise(() => host.fetch("/stop", { method: "POST" }).then(json))) as { id: string }
-    return Schema.decodeUnknownSync(Capture)(JSON.parse(fs.readFileSync(path.join(host.capturesDir, `${stopped.id}.json`), "utf8")))
-  })
-
-const ofKind = (capture: Capture, kind: MarkerKind) => (capture.markers ?? []).filter((m) => m.kind === kind)
-
-/** 1 for the first marker of a burst, N for "N more … requests". */
-const countIn = (m: Marker) => Number(/^(\d+) more/.exec(m.label)?.[1] ?? "1")
-
-const arm = (host: StartedHost) => promise(() => host.fetch("/start", { method: "POST" })).pipe(Effect.map((r) => r.status))
-
 // ── punktfunk/1 ─────────────────────────────────────────────────────────────────────────────
-const identity = (name: string) =>
-  Effect.promise(async (): Promise<ClientIdentity> => {
-    const made = await generateCertificate(name)
-    return { ...made, fingerprint: fingerprintOfPem(made.certPem) }
-  })
-
-const endpointOf = (host: StartedHost): Endpoint => ({ host: "127.0.0.1", port: Context.get(host.context, ControlServer).port })
-
-const pairThroughApi = (host: StartedHost, client: ClientIdentity, name: string) =>
-  Effect.gen(function* () {
-    const pin = newPin()
-    const waiting = yield* Effect.fork(pair({ endpoint: endpointOf(host), identity: client, name, pin }))
-    let requestId = ""
-    yield* promise(() =>
-      waitFor(async () => {
-        const pending = Schema.decodeUnknownSync(Schema.Array(PendingPairing))(await json(await host.fetch(`${host.url}/api/v1/pairing/pending`)))
-        requestId = pending[0]?.request_id ?? ""
-        return requestId !== ""
-      }, 10_000, "the pairing request")
-    )
-    const res = yield* promise(() =>
-      host.fetch(`${host.url}/api/v1/pairing/pending/${requestId}/pin`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ pin })
-      })
-    )
-    expect(res.status).toBe(200)
-    return yield* Fiber.join(waiting)
-  })
-
 const request = { width: 1280, height: 720, fps: 60, codec: "h264", bitrate_kbps: 8000 } as const
 
 describe("host markers: punktfunk/1", () => {
@@ -152,63 +89,6 @@ describe("host markers: punktfunk/1", () => {
       expect(ofKind(capture, "bitrate_change")).toEqual([expect.objectContaining({ session_id: first, label: "bitrate 8000 → 4000 kb/s (client)" })])
       // The windows after the change report the new target.
       expect(capture.samples.some((s) => s.session_id === first && s.bitrate_kbps === 4000)).toBe(true)
-    })
-  )
-})
-
-// ── GameStream ──────────────────────────────────────────────────────────────────────────────
-const STREAM = { ...DEFAULT_CLIENT_CONFIG, width: 320, height: 180, fps: 30, bitrateKbps: 1_000 }
-const RESUME_KEY = "ffeeddccbbaa99887766554433221100"
-
-describe("host markers: GameStream", () => {
-  it.scopedLive("the test client's control stream connects, asks for key frames, leaves and resumes: connect, IDR and reconnect markers", () =>
-    Effect.gen(function* () {
-      const host = yield* startGameStreamHost({ pipeline: fakePipelineLayer(200), env: { PUNKTFUNK_AUDIO: "silence" } })
-      const gs = gameStreamOf(host)
-      const client = clientFor(host, yield* newIdentity("markers-moonlight"))
-      expect((yield* pairViaOperator(host, client, "1357")).outcome.paired).toBe(true)
-      expect(yield* arm(host)).toBe(200)
-      const appId = Number((yield* promise(() => client.applist())).xml.all("ID")[0])
-
-      /** RTSP, then the control stream (whose first message is Moonlight's IDR request); the session id. */
-      const play = (key: string) =>
-        Effect.gen(function* () {
-          const hs = yield* promise(() => new RtspClient(gs.rtspPort).handshake(moonlightAnnounce(STREAM)))
-          expect(hs.play.status).toBe(200)
-          const id = (yield* gs.stream)?.session_id ?? "none"
-          const control = yield* promise(() => GsControlClient.start({ host: "127.0.0.1", port: gs.controlPort, connectData: hs.connectData, keyHex: key }))
-          return { id, control }
-        })
-
-      yield* promise(() => client.launch(launchParams(appId)))
-      const first = yield* play(launchParams(appId).rikey ?? "")
-      yield* promise(() => first.control.requestIdr())
-      yield* promise(() => first.control.requestIdr())
-      yield* waitMarker(host, "three key-frame requests", (ms) =>
-        ms.filter((m) => m.kind === "idr_request" && m.session_id === first.id).reduce((n, m) => n + countIn(m), 0) === 3
-      )
-      // The client goes (ENet disconnect) and comes back with `resume` and a new key, as Moonlight does.
-      yield* promise(() => first.control.disconnect())
-      yield* promise(() => waitFor(async () => (await Effect.runPromise(gs.stream)) === undefined, 10_000, "the stream to end"))
-      const resumed = yield* promise(() => client.resume({ ...launchParams(appId), rikey: RESUME_KEY, rikeyid: "7" }))
-      expect(resumed.xml.get("resume")).toBe("1")
-      const second = yield* play(RESUME_KEY)
-      yield* waitMarker(host, "the reconnect", (ms) => ms.some((m) => m.kind === "client_reconnect" && m.session_id === second.id))
-      yield* promise(() => second.control.disconnect())
-      const capture = yield* stopAndRead(host)
-      const short = client.identity.fingerprint.slice(0, 16)
-
-      expect(ofKind(capture, "client_connect")).toEqual([
-        expect.objectContaining({ session_id: first.id, label: `GameStream client (${short}) connected` })
-      ])
-      const [back] = ofKind(capture, "client_reconnect")
-      expect(back?.session_id).toBe(second.id)
-      expect(back?.label).toMatch(/^GameStream client \([0-9a-f]{16}\) reconnected \d+\.\d s after its previous session ended \(control stream: /)
-      const idr = ofKind(capture, "idr_request").filter((m) => m.session_id === first.id)
-      expect(idr[0]?.label).toBe("the GameStream client asked for a key frame")
-      expect(idr.reduce((n, m) => n + countIn(m), 0)).toBe(3)
-      // The resumed stream's own first message is an IDR request too: marked under its session.
-      expect(ofKind(capture, "idr_request").some((m) => m.session_id === second.id)).toBe(true)
     })
   )
 })
