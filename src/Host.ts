@@ -48,6 +48,7 @@ export const clientlessSessionOf = (config: HostConfigShape): SessionConfig | un
     encoder: config.encoder,
     preset: config.preset,
     tune: config.tune,
+    priority: config.framePriority,
     bitrate_kbps: config.bitrateKbps,
     perf: config.perf,
     // Every frame timed, armed or not, so /metrics always has latency (Pipeline.ts, `measure`).

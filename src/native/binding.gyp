@@ -21,6 +21,7 @@
         "window_stats.cc",
         "frame_ring.cc",
         "frame_loop.cc",
+        "thread_priority.cc",
         "session_binding.cc",
         "gf256/gf256.cc",
         "pacing/pacer.cc",

@@ -11,6 +11,9 @@ import type { StageName } from "../api/Paths.js"
 import { addonLoader } from "./addonLoader.js"
 
 /** Options as the addon reads them (see `src/native/options.h`). */
+/** Scheduling of the frame path (`PUNKTFUNK_FRAME_PRIORITY`). */
+export type FramePriority = "normal" | "realtime"
+
 export interface NativeOptions {
   /** The path's stages in critical-path order (`src/api/Paths.ts`): the spans the loop reports. */
   readonly stages: ReadonlyArray<StageName>
@@ -23,6 +26,8 @@ export interface NativeOptions {
   readonly encoder: string
   readonly preset: string
   readonly tune: string
+  /** "realtime": the frame thread and the encoder's workers under SCHED_RR (thread_priority.h). Default "normal". */
+  readonly priority?: FramePriority
   readonly bitrate_kbps: number
   readonly perf: boolean
   /** Benchmarks: frames back to back instead of on the frame clock. */
@@ -122,6 +127,8 @@ export interface NativeWindow {
   readonly stages: ReadonlyArray<NativeStageTiming>
   readonly host_p50_us: number
   readonly host_p99_us: number
+  /** The frame thread ran at real-time priority through this window; false once it gave it up. */
+  readonly realtime: boolean
   /** The session has a network target (punktfunk/1 media or GameStream video): the send counters are its sender's. */
   readonly sending: boolean
   readonly send_dropped: number
@@ -141,6 +148,10 @@ export interface NativeSessionInfo {
   /** Why the backend is not the first choice, or "". */
   readonly note: string
   readonly gpu: string
+  /** What the frame path got: "realtime" or "normal". */
+  readonly priority: FramePriority
+  /** Why real-time was asked for and refused (a permission to grant), or "". */
+  readonly priority_note: string
   readonly stages: ReadonlyArray<NativeStageTiming["name"]>
 }
 

@@ -19,6 +19,7 @@
 #include "armed.h"
 #include "clock.h"
 #include "encoder_plan.h"
+#include "thread_priority.h"
 
 namespace pf {
 
@@ -37,7 +38,16 @@ std::unique_ptr<FrameLoop> FrameLoop::open(const PipelineOptions& o, std::string
     loop->capture_ = make_synthetic(o.width, o.height, o.fps, o.source == "static");
   }
   const bool gpu = o.assume_gpu || nvidia_gpu_present();
-  loop->encoder_ = Encoder::open(o, gpu, &loop->info_.backend, &loop->info_.note, error);
+  {
+    // The encoder's worker threads are born inside Encoder::open and inherit this scope's
+    // real-time lift (thread_priority.h); the opening thread gets its own scheduling back.
+    RealtimeScope realtime(o.paced && o.priority == "realtime");
+    loop->encoder_ = Encoder::open(o, gpu, &loop->info_.backend, &loop->info_.note, error);
+    loop->encoder_threads_ = realtime.finish();
+    loop->realtime_ = realtime.granted();
+    loop->info_.priority = realtime.granted() ? "realtime" : "normal";
+    loop->info_.priority_note = realtime.why();
+  }
   if (loop->encoder_ == nullptr) return nullptr;
   loop->info_.gpu = gpu_name();
   *config_error = false;
@@ -72,6 +82,13 @@ void FrameLoop::start(WindowOutlet* outlet) {
     // Named, so an operator (`top -H`, `ps -L`) and the idle-host test can see whether a source
     // and encoder are running at all: the thread exists exactly while a session streams.
     pthread_setname_np(pthread_self(), "pf-frame");
+    if (realtime_) {
+      std::string why;
+      if (!raise_current_thread(&why)) {
+        demote_threads(encoder_threads_);
+        realtime_ = false;
+      }
+    }
     run();
     g_active_threads.fetch_sub(1);
   });
@@ -256,6 +273,16 @@ void FrameLoop::run() {
 void FrameLoop::emit_window(uint64_t now, uint64_t* window_start) {
   WindowSummary& s = summary_;
   window_->summarise(&s);
+  // A real-time loop that keeps skipping deadlines cannot keep up at any priority; holding on
+  // would only starve Node (thread_priority.h). Give it up for the rest of the session.
+  late_windows_ = s.frames_dropped > 0 ? late_windows_ + 1 : 0;
+  if (realtime_ && late_windows_ >= kLateWindows) {
+    std::vector<pid_t> threads = encoder_threads_;
+    threads.push_back(0);  // this, the frame thread
+    demote_threads(threads);
+    realtime_ = false;
+  }
+  s.realtime = realtime_;
   s.index = window_index_++;
   s.t_ms = static_cast<double>(now) / 1e6;
   s.duration_ms = static_cast<double>(now - *window_start) / 1e6;

@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "capture.h"
 #include "encoder.h"
@@ -39,6 +40,8 @@ struct SessionInfo {
   std::string backend;  // the encoder that opened, e.g. "libx264"
   std::string note;     // why it is not the first choice (fallback), or ""
   std::string gpu;      // "none", "nvidia" or the GPU model
+  std::string priority = "normal";  // "realtime" when the frame path got SCHED_RR
+  std::string priority_note;        // why real-time was asked for and refused, or ""
   int stage_count = 0;
   std::string stages[kMaxStages];  // owned copies: the window mailbox outlives the loop
 };
@@ -96,6 +99,11 @@ class FrameLoop {
   std::atomic<bool> idr_requested_{false};
   std::atomic<int> bitrate_kbps_{0};
   int applied_kbps_ = 0;
+  // Real-time frame path (thread_priority.h): whether it holds, the encoder's worker threads to
+  // demote with the frame thread, and how many windows in a row skipped deadlines.
+  bool realtime_ = false;
+  std::vector<pid_t> encoder_threads_;
+  int late_windows_ = 0;
   bool started_ = false;
   Boundary stage_end_[kMaxStages] = {};  // where each of the path's stages ends
   uint64_t window_index_ = 0;

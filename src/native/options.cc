@@ -45,6 +45,7 @@ std::string validate(const PipelineOptions& o) {
     return "encoder " + o.encoder + " does not produce " + o.codec;
   if (o.bitrate_kbps <= 0) return "bitrate " + std::to_string(o.bitrate_kbps) + " kb/s must be positive";
   if (o.source == "x11" && o.display.empty()) return "x11 capture needs a display (PUNKTFUNK_DISPLAY or DISPLAY)";
+  if (!one_of(o.priority, {"normal", "realtime"})) return "unknown frame priority '" + o.priority + "' (normal or realtime)";
   if (o.window_ms <= 0 || o.window_ms > 60000) return "window length " + std::to_string(o.window_ms) + " ms must be 1..60000";
   if (o.media.enabled) {
     if (o.media.port <= 0 || o.media.port > 65535) return "media port " + std::to_string(o.media.port) + " is not a port";

@@ -46,6 +46,9 @@ struct PipelineOptions {
   std::string tune = "zerolatency";
   int bitrate_kbps = 10000;
   bool perf = false;
+  // "normal" | "realtime": the frame thread and the encoder's workers under SCHED_RR while the
+  // loop keeps up (thread_priority.h). Paced sessions only: an unpaced loop never sleeps.
+  std::string priority = "normal";
   // Benchmarks only: run frames back to back instead of on the frame clock.
   bool paced = true;
   // Aggregation window, ms: the path's (src/api/Paths.ts) unless a test or benchmark says.

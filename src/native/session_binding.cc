@@ -71,6 +71,7 @@ Napi::Object window_object(Napi::Env env, const Mailbox& box, const WindowSummar
   o.Set("stages", stages);
   o.Set("host_p50_us", s.host_p50_us);
   o.Set("host_p99_us", s.host_p99_us);
+  o.Set("realtime", s.realtime);
   o.Set("sending", s.sending);
   o.Set("send_dropped", static_cast<double>(s.send_dropped));
   o.Set("fec_us", s.fec_us);
@@ -170,6 +171,7 @@ PipelineOptions parse_options(const Napi::Object& o) {
   p.encoder = str("encoder", p.encoder);
   p.preset = str("preset", p.preset);
   p.tune = str("tune", p.tune);
+  p.priority = str("priority", p.priority);
   p.bitrate_kbps = integer("bitrate_kbps", p.bitrate_kbps);
   p.perf = flag("perf", p.perf);
   p.paced = flag("paced", p.paced);
@@ -367,6 +369,8 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     o.Set("encoder_backend", s.backend);
     o.Set("note", s.note);
     o.Set("gpu", s.gpu);
+    o.Set("priority", s.priority);
+    o.Set("priority_note", s.priority_note);
     Napi::Array stages = Napi::Array::New(env, static_cast<size_t>(s.stage_count));
     for (int i = 0; i < s.stage_count; i++) stages.Set(static_cast<uint32_t>(i), s.stages[i]);
     o.Set("stages", stages);

@@ -41,6 +41,8 @@ struct WindowSummary {
   double fec_us = 0, seal_us = 0, sock_us = 0;
   uint64_t frames_unsent = 0;  // GameStream: frames produced before the client's first valid ping
   uint64_t windows_dropped = 0;  // windows JavaScript never got because its queue was full
+  // The frame thread ran at real-time priority through this window (thread_priority.h).
+  bool realtime = false;
   bool failed = false;
   char error[256] = {};
 };

@@ -10,7 +10,7 @@ import { Config, ConfigProvider, Context, Effect, Layer, Schema } from "effect"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { CaptureSource, Codec, EncoderChoice } from "../streams/Pipeline.js"
+import { CaptureSource, Codec, EncoderChoice, FramePriority } from "../streams/Pipeline.js"
 import { LogFormat, LogLevelName } from "./Logging.js"
 import { isKnownSetting } from "./Settings.js"
 
@@ -36,6 +36,8 @@ export interface HostConfigShape {
   readonly encoder: EncoderChoice
   readonly preset: string
   readonly tune: string
+  /** `PUNKTFUNK_FRAME_PRIORITY`: the frame path's scheduling (src/native/thread_priority.h). */
+  readonly framePriority: FramePriority
   readonly bitrateKbps: number
   readonly fakeWindowMs: number
   /** `--demo`: the bundled client pairs itself and streams to this host over loopback. */
@@ -167,6 +169,7 @@ export const hostConfig: Effect.Effect<HostConfigShape, ConfigError> = Effect.ge
     encoder: yield* literal("PUNKTFUNK_ENCODER", EncoderChoice.literals, "auto"),
     preset: yield* Config.nonEmptyString("PUNKTFUNK_PRESET").pipe(Config.withDefault("ultrafast")),
     tune: yield* Config.nonEmptyString("PUNKTFUNK_TUNE").pipe(Config.withDefault("zerolatency")),
+    framePriority: yield* literal("PUNKTFUNK_FRAME_PRIORITY", FramePriority.literals, "normal"),
     bitrateKbps: yield* bounded("PUNKTFUNK_BITRATE_KBPS", 10_000, 100, 500_000),
     fakeWindowMs: yield* bounded("PUNKTFUNK_FAKE_WINDOW_MS", 2000, 10, 60_000),
     demo: yield* flag("PUNKTFUNK_DEMO", false),

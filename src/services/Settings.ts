@@ -26,6 +26,7 @@ export const HOST_SETTINGS: ReadonlyArray<Setting> = [
   { name: "PUNKTFUNK_ENCODER", fallback: "auto", about: "auto, libx264, libx265, h264_nvenc, hevc_nvenc" },
   { name: "PUNKTFUNK_PRESET", fallback: "ultrafast", about: "software encoder preset" },
   { name: "PUNKTFUNK_TUNE", fallback: "zerolatency", about: "software encoder tune" },
+  { name: "PUNKTFUNK_FRAME_PRIORITY", fallback: "normal", about: "normal or realtime: realtime runs the frame thread and the encoder's threads under SCHED_RR while they keep up (needs CAP_SYS_NICE or RLIMIT_RTPRIO ≥ 10; falls back to normal and says why)" },
   { name: "PUNKTFUNK_BITRATE_KBPS", fallback: "10000", about: "bitrate target for --demo (a client asks for its own)" },
   { name: "PUNKTFUNK_PERF", fallback: "0", about: "measure every frame and log a perf line per window" },
   { name: "PUNKTFUNK_FAKE_WINDOW_MS", fallback: "2000", about: "window length of the fake source (tests)" },

@@ -76,6 +76,7 @@ export const optionsOf = (config: SessionConfig, extras: NativeExtras): NativeOp
   encoder: config.encoder,
   preset: config.preset,
   tune: config.tune,
+  ...(config.priority === undefined ? {} : { priority: config.priority }),
   bitrate_kbps: config.bitrate_kbps,
   // The addon's `perf` is "time every frame": asked for by perf or by the host's always-on metrics.
   perf: config.perf || config.measure === true,
@@ -104,6 +105,7 @@ export const openNative = (config: SessionConfig, extras: NativeExtras = {}) =>
     )
     const info = session.info()
     if (info.note !== "") yield* Effect.logWarning(`encoder: ${info.note}`)
+    if (info.priority_note !== "") yield* Effect.logWarning(`frame priority: ${info.priority_note}`)
     const meta = nativeMeta(nextSessionId(checked.kind), checked, info)
     // The target the encoder is running at now: a client's bitrate change moves it, and the
     // windows after it say so.
@@ -116,10 +118,19 @@ export const openNative = (config: SessionConfig, extras: NativeExtras = {}) =>
           bitrateKbps = kbps
         })
     }
+    // Real-time held until the loop gave it up (it kept skipping deadlines): said once.
+    let realtime = info.priority === "realtime"
     const windows = Stream.fromQueue(queue).pipe(
       Stream.tap((w) =>
         w.windows_dropped > 0 ? Effect.logWarning(`${w.windows_dropped} window(s) dropped before ${meta.session_id}'s window ${w.index}`) : Effect.void
       ),
+      Stream.tap((w) => {
+        if (!realtime || w.realtime) return Effect.void
+        realtime = false
+        return Effect.logWarning(
+          `${meta.session_id}: frames kept missing their deadlines at real-time priority; the frame thread and encoder are back at normal priority for this session`
+        )
+      }),
       Stream.mapEffect((w) =>
         w.error === undefined
           ? Effect.succeed(nativeSample(meta, { ...checked, bitrate_kbps: bitrateKbps }, w))

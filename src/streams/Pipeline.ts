@@ -22,6 +22,9 @@ export type EncoderChoice = typeof EncoderChoice.Type
 export const Codec = Schema.Literal("h264", "hevc")
 export type Codec = typeof Codec.Type
 
+export const FramePriority = Schema.Literal("normal", "realtime")
+export type FramePriority = typeof FramePriority.Type
+
 /** What a session is asked to be. Validated (typed error) before any thread starts. */
 export const SessionConfig = Schema.Struct({
   kind: StreamKind,
@@ -35,6 +38,11 @@ export const SessionConfig = Schema.Struct({
   encoder: EncoderChoice,
   preset: Schema.String,
   tune: Schema.String,
+  /**
+   * `PUNKTFUNK_FRAME_PRIORITY`: "realtime" runs the frame thread and the encoder's workers under
+   * SCHED_RR while they keep up (src/native/thread_priority.h). Absent: normal.
+   */
+  priority: Schema.optional(FramePriority),
   bitrate_kbps: Schema.Number,
   /** `PUNKTFUNK_PERF=1`: measure every frame whether or not a capture is armed, and log a perf line per window. */
   perf: Schema.Boolean,

@@ -10,7 +10,7 @@
 import type { HostConfigShape } from "../services/Config.js"
 import type { SessionConfig } from "./Pipeline.js"
 
-export type SessionDefaults = Pick<SessionConfig, "source" | "display" | "encoder" | "preset" | "tune" | "perf" | "measure">
+export type SessionDefaults = Pick<SessionConfig, "source" | "display" | "encoder" | "preset" | "tune" | "priority" | "perf" | "measure">
 
 export const sessionDefaultsOf = (config: HostConfigShape): SessionDefaults => ({
   source: config.source === "fake" || config.source === "none" ? "synthetic" : config.source,
@@ -18,6 +18,7 @@ export const sessionDefaultsOf = (config: HostConfigShape): SessionDefaults => (
   encoder: config.encoder,
   preset: config.preset,
   tune: config.tune,
+  priority: config.framePriority,
   perf: config.perf,
   // Every frame timed, armed or not, so /metrics always has latency (Pipeline.ts, `measure`).
   measure: true

@@ -9,7 +9,7 @@ import { nativeMeta, nativeSample } from "../../src/streams/NativeSample.js"
 import type { SessionConfig } from "../../src/streams/Pipeline.js"
 import { baseConfig } from "./nativeSupport.js"
 
-const info: NativeSessionInfo = { encoder_backend: "libx264", note: "", gpu: "none", stages: ["capture", "encode", "packetize", "send"] }
+const info: NativeSessionInfo = { encoder_backend: "libx264", note: "", gpu: "none", priority: "normal", priority_note: "", stages: ["capture", "encode", "packetize", "send"] }
 
 const window = (overrides: Partial<NativeWindow>): NativeWindow => ({
   index: 0,
@@ -25,6 +25,7 @@ const window = (overrides: Partial<NativeWindow>): NativeWindow => ({
   stages: info.stages.map((name) => ({ name, p50_us: 10, p99_us: 20, max_us: 30, mean_us: 12 })),
   host_p50_us: 100,
   host_p99_us: 200,
+  realtime: false,
   sending: true,
   send_dropped: 3,
   fec_us: 40,
