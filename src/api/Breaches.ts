@@ -26,54 +26,24 @@
  * the drops threshold — else `warning`. One rule for all four, so the word means the same thing
  * in every row.
  */
-import { Schema } from "effect"
 import { LOSS_FIELDS } from "./Fields.js"
 import { measuredOf, percentile } from "./Summary.js"
 import type { CaptureMeta, MeasuredField, StatsSample } from "./Stats.js"
 
-const NonNegative = Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
-const Count = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
-
-export const BreachKind = Schema.Literal("host_p99", "fps", "drops", "rtt")
-export type BreachKind = typeof BreachKind.Type
-
-export const BreachSeverity = Schema.Literal("warning", "critical")
-export type BreachSeverity = typeof BreachSeverity.Type
-
-export const BreachEvent = Schema.Struct({
-  kind: BreachKind,
-  severity: BreachSeverity,
-  session_id: Schema.String,
-  /** The span the breaching windows cover, in the capture's `t_ms`. */
-  from_ms: NonNegative,
-  to_ms: NonNegative,
-  windows: Count,
-  /** The worst window's value (µs, fps, drops or µs) and the line it crossed, in the same unit. */
-  worst: NonNegative,
-  threshold: NonNegative,
-  /** One line an operator reads, e.g. "host p99 31.2 ms over the 16.7 ms budget for 3 windows". */
-  message: Schema.String
-})
-export type BreachEvent = typeof BreachEvent.Type
-
-export const BreachThresholds = Schema.Struct({
-  /** Host p99 breaches above this multiple of the frame budget. */
-  host_p99_budget: Schema.Number.pipe(Schema.finite(), Schema.positive()),
-  /** fps breaches below target × (1 − this). */
-  fps_shortfall: Schema.Number.pipe(Schema.finite(), Schema.greaterThan(0), Schema.lessThan(1)),
-  /** Drops breach at this many per window or more. */
-  drops: Schema.Number.pipe(Schema.int(), Schema.positive()),
-  /** RTT breaches above this multiple of the capture's median RTT. */
-  rtt_factor: Schema.Number.pipe(Schema.finite(), Schema.greaterThan(1))
-})
-export type BreachThresholds = typeof BreachThresholds.Type
-
-export const DEFAULT_BREACH_THRESHOLDS: BreachThresholds = {
-  host_p99_budget: 1,
-  fps_shortfall: 0.05,
-  drops: 1,
-  rtt_factor: 2
-}
+// The Schemas live in BreachEvents.ts (no imports but Effect), so Stats.ts can hold them in a
+// capture without an import cycle through Summary.ts; they are re-exported here.
+export {
+  BreachCountSchema,
+  BreachEvent,
+  BreachKind,
+  BreachRecord,
+  BreachSeverity,
+  BreachThresholds,
+  DEFAULT_BREACH_THRESHOLDS
+} from "./BreachEvents.js"
+import type { BreachCount, BreachEvent, BreachRecord, BreachThresholds } from "./BreachEvents.js"
+import { BreachKind, DEFAULT_BREACH_THRESHOLDS } from "./BreachEvents.js"
+export type { BreachCount } from "./BreachEvents.js"
 
 /** Counters that count something lost on the way: any of them above zero is a `drops` breach. */
 export const DROP_FIELDS: ReadonlyArray<MeasuredField> = LOSS_FIELDS
@@ -201,13 +171,22 @@ export const findBreaches = (
   return events.sort((a, b) => a.from_ms - b.from_ms || order.indexOf(a.kind) - order.indexOf(b.kind))
 }
 
-/** How many events, and how many of them critical: what the summary and the recordings list show. */
-export interface BreachCount {
-  readonly total: number
-  readonly critical: number
-}
-
 export const countBreaches = (events: ReadonlyArray<BreachEvent>): BreachCount => ({
   total: events.length,
   critical: events.filter((e) => e.severity === "critical").length
 })
+
+/**
+ * The events a capture is saved with: computed once at save under `thresholds` (the defaults),
+ * stored with the thresholds used, so an export of the stored bytes carries them and a reader can
+ * tell which lines they were measured against.
+ */
+export const breachRecordOf = (
+  meta: CaptureMeta,
+  samples: ReadonlyArray<StatsSample>,
+  thresholds: BreachThresholds = DEFAULT_BREACH_THRESHOLDS
+): BreachRecord => ({ thresholds, events: findBreaches(meta, samples, thresholds) })
+
+/** The events that overlap `[fromMs, toMs]` (a selected range): what the range's summary counts. */
+export const breachesInRange = (events: ReadonlyArray<BreachEvent>, fromMs: number, toMs: number): ReadonlyArray<BreachEvent> =>
+  events.filter((e) => e.to_ms >= fromMs && e.from_ms <= toMs)

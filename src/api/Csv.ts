@@ -6,10 +6,19 @@
  * a native and a GameStream session; a fixed header keeps every row the same width, and a stage a
  * session does not have is left empty (not 0 — an empty cell is "not this path", not "took 0 µs").
  * Counters the capture did not measure are empty for the same reason.
+ *
+ * Budget-breach events go in a last column, `breaches`, per row rather than in a section after the
+ * rows: a trailing section would make the file two tables, which a spreadsheet or `read_csv` reads
+ * as one broken one. A row's cell lists the events (of its session) whose range covers its window,
+ * as `kind:severity` joined by `;` (e.g. `host_p99:critical;drops:warning`), empty where none; the
+ * events are the ones stored in the capture, or, for a capture saved before they were stored,
+ * found now under the default thresholds.
  */
 import type { Capture, MeasuredField, StageName, StatsSample } from "./Stats.js"
 import { StageName as StageNameSchema } from "./Stats.js"
 import { FIELD_NAMES } from "./Fields.js"
+import type { BreachEvent } from "./BreachEvents.js"
+import { findBreaches } from "./Breaches.js"
 
 // The field table's rows, in its order: one column per field.
 const COUNTERS: ReadonlyArray<MeasuredField> = FIELD_NAMES
@@ -33,13 +42,30 @@ export const csvHeader = (stages: ReadonlyArray<StageName>): ReadonlyArray<strin
   "t_ms",
   "session_id",
   ...COUNTERS,
-  ...stages.flatMap((stage) => STAGE_FIELDS.map((field) => `${stage}_${field}`))
+  ...stages.flatMap((stage) => STAGE_FIELDS.map((field) => `${stage}_${field}`)),
+  "breaches"
 ]
+
+/** The breach events an export carries: the stored ones, else found now under the defaults. */
+export const exportedBreaches = (capture: Capture): ReadonlyArray<BreachEvent> =>
+  capture.breaches?.events ?? findBreaches(capture.meta, capture.samples)
+
+/**
+ * A row's `breaches` cell: the events of its session whose span covers its window. A window is
+ * stamped at its end and an event spans (start of its first window, end of its last], so the
+ * row's `t_ms` lies in `(from_ms, to_ms]` exactly when its window is one of the event's.
+ */
+export const breachCell = (sample: StatsSample, events: ReadonlyArray<BreachEvent>): string =>
+  events
+    .filter((e) => e.session_id === sample.session_id && sample.t_ms > e.from_ms && sample.t_ms <= e.to_ms)
+    .map((e) => `${e.kind}:${e.severity}`)
+    .join(";")
 
 const row = (
   sample: StatsSample,
   stages: ReadonlyArray<StageName>,
-  measured: ReadonlySet<MeasuredField>
+  measured: ReadonlySet<MeasuredField>,
+  events: ReadonlyArray<BreachEvent>
 ): ReadonlyArray<string | number> => [
   sample.t_ms,
   sample.session_id,
@@ -50,7 +76,8 @@ const row = (
   ...stages.flatMap((name) => {
     const stage = sample.stages.find((s) => s.name === name)
     return STAGE_FIELDS.map((field) => (stage === undefined ? "" : stage[field]))
-  })
+  }),
+  breachCell(sample, events)
 ]
 
 /**
@@ -60,10 +87,11 @@ const row = (
 export function* captureCsvChunks(capture: Capture, rowsPerChunk = 500): Generator<string> {
   const stages = captureStages(capture)
   const measured = new Set(capture.meta.measured)
+  const events = exportedBreaches(capture)
   yield csvHeader(stages).map(csvCell).join(",") + "\r\n"
   for (let from = 0; from < capture.samples.length; from += rowsPerChunk) {
     let chunk = ""
-    for (const sample of capture.samples.slice(from, from + rowsPerChunk)) chunk += row(sample, stages, measured).map(csvCell).join(",") + "\r\n"
+    for (const sample of capture.samples.slice(from, from + rowsPerChunk)) chunk += row(sample, stages, measured, events).map(csvCell).join(",") + "\r\n"
     yield chunk
   }
 }

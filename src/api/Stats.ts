@@ -10,6 +10,7 @@
 import { Schema } from "effect"
 import type { FieldName } from "./Fields.js"
 import { Marker } from "./Markers.js"
+import { BreachCountSchema, BreachRecord } from "./BreachEvents.js"
 
 const NonNegative = Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
 const Count = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
@@ -94,7 +95,12 @@ export const CaptureMeta = Schema.Struct({
   recovered: Schema.Boolean,
   measured: Schema.Array(MeasuredField),
   sessions: Schema.Array(SessionMeta),
-  frames: Schema.optionalWith(FramesSummary, { exact: true })
+  frames: Schema.optionalWith(FramesSummary, { exact: true }),
+  /**
+   * How many budget-breach events the capture was saved with (`Capture.breaches`), for the
+   * recordings list; absent in captures saved before breach events were stored.
+   */
+  breach_count: Schema.optionalWith(BreachCountSchema, { exact: true })
 })
 export type CaptureMeta = typeof CaptureMeta.Type
 
@@ -102,7 +108,13 @@ export const Capture = Schema.Struct({
   meta: CaptureMeta,
   samples: Schema.Array(StatsSample),
   /** Labelled instants (src/api/Markers.ts); a capture saved before markers existed has none. */
-  markers: Schema.optional(Schema.Array(Marker))
+  markers: Schema.optional(Schema.Array(Marker)),
+  /**
+   * Budget-breach events found at save under the default thresholds, with those thresholds
+   * (src/api/Breaches.ts); absent in captures saved before they were stored (the console then
+   * computes them from the samples).
+   */
+  breaches: Schema.optional(BreachRecord)
 })
 export type Capture = typeof Capture.Type
 

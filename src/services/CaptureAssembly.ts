@@ -2,8 +2,9 @@
  * Turning what the Recorder (or a recovered journal) holds into a `Capture`: one pure function,
  * so a capture saved on stop and one rebuilt after a crash have exactly the same shape.
  */
+import { breachRecordOf, countBreaches } from "../api/Breaches.js"
 import type { Marker } from "../api/Markers.js"
-import type { Capture, MeasuredField, SessionMeta, StatsSample } from "../api/Stats.js"
+import type { Capture, CaptureMeta, MeasuredField, SessionMeta, StatsSample } from "../api/Stats.js"
 import { MeasuredField as MeasuredFieldSchema } from "../api/Stats.js"
 
 export interface CaptureParts {
@@ -27,29 +28,37 @@ export const measuredUnion = (sessions: ReadonlyArray<SessionMeta>): ReadonlyArr
   return MeasuredFieldSchema.literals.filter((m) => set.has(m))
 }
 
+/**
+ * The capture as saved: its breach events are found here, once, under the default thresholds and
+ * stored with them (and counted in the meta for the list), so the stored bytes — which the JSON
+ * export serves unchanged — already hold them.
+ */
 export const assembleCapture = (parts: CaptureParts): Capture => {
   const first = parts.sessions[0]
+  const meta: CaptureMeta = {
+    id: parts.id,
+    label: parts.label,
+    started_unix_ms: parts.startedUnixMs,
+    duration_ms: Math.max(0, Math.round(parts.durationMs)),
+    kind: first?.kind ?? "native",
+    width: first?.width ?? 0,
+    height: first?.height ?? 0,
+    fps: first?.fps ?? 0,
+    codec: first?.codec ?? "",
+    client: first?.client ?? "",
+    encoder_backend: first?.encoder_backend ?? "",
+    gpu: first?.gpu ?? "",
+    sample_count: parts.samples.length,
+    truncated: parts.truncated,
+    recovered: parts.recovered,
+    measured: measuredUnion(parts.sessions),
+    sessions: parts.sessions
+  }
+  const breaches = breachRecordOf(meta, parts.samples)
   return {
-    meta: {
-      id: parts.id,
-      label: parts.label,
-      started_unix_ms: parts.startedUnixMs,
-      duration_ms: Math.max(0, Math.round(parts.durationMs)),
-      kind: first?.kind ?? "native",
-      width: first?.width ?? 0,
-      height: first?.height ?? 0,
-      fps: first?.fps ?? 0,
-      codec: first?.codec ?? "",
-      client: first?.client ?? "",
-      encoder_backend: first?.encoder_backend ?? "",
-      gpu: first?.gpu ?? "",
-      sample_count: parts.samples.length,
-      truncated: parts.truncated,
-      recovered: parts.recovered,
-      measured: measuredUnion(parts.sessions),
-      sessions: parts.sessions
-    },
+    meta: { ...meta, breach_count: countBreaches(breaches.events) },
     samples: parts.samples,
-    ...(parts.markers === undefined || parts.markers.length === 0 ? {} : { markers: parts.markers })
+    ...(parts.markers === undefined || parts.markers.length === 0 ? {} : { markers: parts.markers }),
+    breaches
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { captureStages, captureToCsv, csvCell, csvHeader } from "../../../src/api/Csv.js"
+import { DEFAULT_BREACH_THRESHOLDS } from "../../../src/api/Breaches.js"
 import { capture, sample, session, stage } from "./fixtures.js"
 
 const parse = (text: string) => text.split("\r\n").slice(0, -1).map((line) => line.split(","))
@@ -58,6 +59,22 @@ describe("CSV writer (src/api/Csv.ts)", () => {
 
   it("an empty capture is the header alone", () => {
     const text = captureToCsv(capture([], []))
-    expect(text.split("\r\n")).toEqual(["t_ms,session_id,fps,repeat_fps,mbps,bitrate_kbps,frames_dropped,client_frames_dropped,packets_dropped,send_dropped,fec_recovered,windows_dropped,rtt_us,host_p50_us,host_p99_us,e2e_p50_us,e2e_p99_us,fec_us,seal_us,sock_us", ""])
+    expect(text.split("\r\n")).toEqual(["t_ms,session_id,fps,repeat_fps,mbps,bitrate_kbps,frames_dropped,client_frames_dropped,packets_dropped,send_dropped,fec_recovered,windows_dropped,rtt_us,host_p50_us,host_p99_us,e2e_p50_us,e2e_p99_us,fec_us,seal_us,sock_us,breaches", ""])
+  })
+})
+
+describe("CSV breaches column", () => {
+  it("each row lists the stored events (kind:severity, ;-separated) whose span covers its window, only for its session", () => {
+    const c = capture([1, 2, 3].map((i) => sample(i * 1000, { session_id: "s" })), [session("s")])
+    const events = [
+      { kind: "host_p99", severity: "critical", session_id: "s", from_ms: 1000, to_ms: 3000, windows: 2, worst: 40_000, threshold: 16_667, message: "" },
+      { kind: "drops", severity: "warning", session_id: "s", from_ms: 2000, to_ms: 3000, windows: 1, worst: 1, threshold: 1, message: "" },
+      { kind: "rtt", severity: "warning", session_id: "other", from_ms: 0, to_ms: 3000, windows: 3, worst: 9, threshold: 4, message: "" }
+    ] as const
+    const stored = { ...c, breaches: { thresholds: DEFAULT_BREACH_THRESHOLDS, events } }
+    const rows = parse(captureToCsv(stored))
+    const at = rows[0]!.indexOf("breaches")
+    expect(at).toBe(rows[0]!.length - 1)
+    expect(rows.slice(1).map((r) => r[at])).toEqual(["", "host_p99:critical", "host_p99:critical;drops:warning"])
   })
 })

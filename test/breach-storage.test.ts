@@ -1,0 +1,123 @@
+/**
+ * Budget-breach events in the capture file (issue 14.2): a capture is saved with the events found
+ * under the default thresholds and those thresholds, its meta counts them for the recordings list,
+ * the JSON export is the stored bytes (so it carries them) and the CSV has them in its `breaches`
+ * column. A capture and an index from before breach events were stored still load and list; the
+ * CSV of such a capture finds its events from the samples.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Effect, Schema } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { DEFAULT_BREACH_THRESHOLDS } from "../src/api/Breaches.js"
+import { zeroFields } from "../src/api/Fields.js"
+import { Capture, CaptureMeta } from "../src/api/Stats.js"
+import type { SessionMeta, StatsSample } from "../src/api/Stats.js"
+import { Recorder } from "../src/services/Recorder.js"
+import { json, startHost, tempDir } from "./support/TestHost.js"
+
+const decodeList = Schema.decodeUnknownSync(Schema.Array(CaptureMeta))
+
+const session: SessionMeta = {
+  session_id: "n-1", kind: "native", width: 1280, height: 720, fps: 60, codec: "h264", client: "test",
+  encoder_backend: "fake", gpu: "none", stages: ["encode"], measured: ["fps", "host_p50_us", "host_p99_us", "frames_dropped"]
+}
+
+/** A healthy window, unless told otherwise: 60 fps, host p99 7 ms (budget 16.7 ms), no drops. */
+const window = (over: Partial<StatsSample> = {}): StatsSample => ({
+  ...zeroFields(),
+  t_ms: 0,
+  session_id: "n-1",
+  stages: [{ name: "encode", p50_us: 2000, p99_us: 3000, max_us: 4000, mean_us: 2100 }],
+  fps: 60,
+  host_p50_us: 5000,
+  host_p99_us: 7000,
+  ...over
+})
+
+const csvRows = (body: string) => body.trim().split("\r\n").map((line) => line.split(","))
+
+describe("breach events in the capture file", () => {
+  it.scopedLive("saved with the default thresholds, counted in the meta and the list, in the JSON and CSV exports", () =>
+    Effect.gen(function* () {
+      const host = yield* startHost()
+      const recorder = Context.get(host.context, Recorder)
+      yield* recorder.start("with breaches")
+      yield* recorder.registerSession(session)
+      // Windows 3 and 4: host p99 40 ms (critical: over twice the budget); window 6: 2 drops.
+      const windows = [window(), window(), window({ host_p99_us: 40_000 }), window({ host_p99_us: 40_000 }), window(), window({ frames_dropped: 2 }), window()]
+      for (const w of windows) {
+        yield* recorder.pushSample(w)
+        yield* Effect.sleep("5 millis")
+      }
+      const stop = yield* Effect.promise(() => host.fetch("/stop", { method: "POST" }))
+      const { id } = (yield* Effect.promise(() => stop.json())) as { id: string }
+      const stored = fs.readFileSync(path.join(host.capturesDir, `${id}.json`), "utf8")
+      const saved = Schema.decodeUnknownSync(Schema.parseJson(Capture))(stored)
+
+      expect(saved.breaches?.thresholds).toEqual(DEFAULT_BREACH_THRESHOLDS)
+      const events = saved.breaches?.events ?? []
+      expect(events.map((e) => [e.kind, e.severity, e.windows])).toEqual([
+        ["host_p99", "critical", 2],
+        ["drops", "critical", 1]
+      ])
+      expect(saved.meta.breach_count).toEqual({ total: 2, critical: 2 })
+
+      // The list (from the index) carries the count; the JSON export is the stored bytes.
+      const listed = decodeList(yield* Effect.promise(async () => json(await host.fetch("/recordings"))))
+      expect(listed.find((m) => m.id === id)?.breach_count).toEqual({ total: 2, critical: 2 })
+      const exported = yield* Effect.promise(() => host.fetch(`/recordings/${id}/export?format=json`).then((r) => r.text()))
+      expect(exported).toBe(stored)
+
+      // CSV: one `breaches` cell per row, `kind:severity` for each event covering the window.
+      const rows = csvRows(yield* Effect.promise(() => host.fetch(`/recordings/${id}/export?format=csv`).then((r) => r.text())))
+      const header = rows[0]!
+      expect(header[header.length - 1]).toBe("breaches")
+      const cells = rows.slice(1).map((r) => r[header.indexOf("breaches")])
+      expect(cells).toEqual(["", "", "host_p99:critical", "host_p99:critical", "", "drops:critical", ""])
+
+      // The index on disk holds the count, so a restarted host lists it without reading captures.
+      const index = JSON.parse(fs.readFileSync(path.join(host.capturesDir, ".capture-index"), "utf8")) as {
+        entries: Array<{ meta: { id: string; breach_count?: unknown } }>
+      }
+      expect(index.entries.find((e) => e.meta.id === id)?.meta.breach_count).toEqual({ total: 2, critical: 2 })
+    })
+  )
+
+  it.scopedLive("a capture and an index from before breach events load, list without a count, and export them in the CSV", () =>
+    Effect.gen(function* () {
+      const dir = tempDir()
+      const capturesDir = path.join(dir, "captures")
+      fs.mkdirSync(capturesDir, { recursive: true, mode: 0o700 })
+      const id = "old_1280x720"
+      const samples = [1, 2, 3].map((i) => window({ t_ms: i * 2000, frames_dropped: i === 2 ? 1 : 0 }))
+      // Written as an older host wrote it: no markers, no breaches, no breach_count.
+      const meta = {
+        id, label: "old", started_unix_ms: Date.UTC(2026, 0, 1), duration_ms: 6000, kind: "native", width: 1280, height: 720,
+        fps: 60, codec: "h264", client: "test", encoder_backend: "fake", gpu: "none", sample_count: 3, truncated: false,
+        recovered: false, measured: session.measured, sessions: [session]
+      }
+      const body = JSON.stringify({ meta, samples })
+      fs.writeFileSync(path.join(capturesDir, `${id}.json`), body)
+      fs.writeFileSync(path.join(capturesDir, `${id}.meta.json`), JSON.stringify(meta))
+      // And the index an older host left, its entry with signatures of these very files.
+      const sig = (file: string) => {
+        const st = fs.statSync(path.join(capturesDir, file))
+        return { size: st.size, mtime_ms: st.mtimeMs, ino: st.ino }
+      }
+      fs.writeFileSync(
+        path.join(capturesDir, ".capture-index"),
+        JSON.stringify({ version: 1, entries: [{ meta, meta_file: sig(`${id}.meta.json`), data_file: sig(`${id}.json`), verdict: { ok: true } }] })
+      )
+      const host = yield* startHost({ dir })
+      const listed = decodeList(yield* Effect.promise(async () => json(await host.fetch("/recordings"))))
+      expect(listed.map((m) => m.id)).toEqual([id])
+      expect(listed[0]?.breach_count).toBeUndefined()
+      const got = yield* Effect.promise(() => host.fetch(`/recordings/${id}`).then(async (r) => ({ status: r.status, body: await r.text() })))
+      expect(got.status).toBe(200)
+      expect(got.body).toBe(body)
+      const rows = csvRows(yield* Effect.promise(() => host.fetch(`/recordings/${id}/export?format=csv`).then((r) => r.text())))
+      expect(rows.slice(1).map((r) => r[rows[0]!.indexOf("breaches")])).toEqual(["", "drops:warning", ""])
+    })
+  )
+})
