@@ -107,7 +107,12 @@ const writeFixture = (captures: string) => {
       sessions: [session],
       frames: { spans: 1, frames: FRAMES, bound_hit: false }
     },
-    samples
+    samples,
+    // One marker inside the kept span (its frames run 2.0–3.5 s), one outside it.
+    markers: [
+      { t_ms: 2500, label: "hitch", kind: "operator" },
+      { t_ms: 5000, label: "later", kind: "operator" }
+    ]
   }
   fs.writeFileSync(path.join(captures, `${ID}.frames.json`), Schema.encodeSync(Schema.parseJson(FramesFile))(frames))
   fs.writeFileSync(path.join(captures, `${ID}.json`), Schema.encodeSync(Schema.parseJson(Capture))(capture))
@@ -157,6 +162,9 @@ describe("frame-time chart in a real browser", () => {
     await expect.poll(() => bars.count(), { timeout: WAIT }).toBeGreaterThanOrEqual(FRAMES * session.stages.length)
     // The budget line is drawn with its label.
     await expect.poll(() => chart.locator("svg text", { hasText: "budget" }).count(), { timeout: WAIT }).toBeGreaterThan(0)
+    // The marker inside the span is drawn at its frame; the one after the span is not.
+    await expect.poll(() => chart.locator('[data-testid="marker-line"][data-label="hitch"]').count(), { timeout: WAIT }).toBe(1)
+    expect(await chart.locator('[data-testid="marker-line"][data-label="later"]').count()).toBe(0)
     const box = await chart.locator("figure").boundingBox()
     expect(box?.height).toBe(300)
     await page.screenshot({ path: path.join(ARTIFACTS, "frames-chart.png"), fullPage: true })

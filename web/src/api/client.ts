@@ -8,6 +8,7 @@ import type { FramesFile } from "../../../src/api/Frames.js"
 import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { Effect, Either, ParseResult, Schema } from "effect"
 import { PunktfunkApi } from "../../../src/api/Api.js"
+import type { Marker } from "../../../src/api/Markers.js"
 import type { PairedClient, PairingLockout, PendingPairing } from "../../../src/api/Pairing.js"
 import { Capture } from "../../../src/api/Stats.js"
 import type { CaptureMeta, LiveSnapshot, StatsStatus } from "../../../src/api/Stats.js"
@@ -23,6 +24,8 @@ export interface ConsoleApi {
   readonly stop: () => Promise<CaptureMeta | null>
   /** The armed capture's sessions and samples so far (newer than `sinceMs`); null when idle. */
   readonly live: (sinceMs?: number) => Promise<LiveSnapshot | null>
+  /** A marker with the operator's label on the armed capture, at the host's clock. */
+  readonly mark: (label: string) => Promise<Marker>
   readonly list: () => Promise<ReadonlyArray<CaptureMeta>>
   readonly get: (id: string) => Promise<Capture>
   readonly exportText: (id: string, format: "json" | "csv") => Promise<string>
@@ -115,6 +118,7 @@ export const makeConsoleApi = (baseUrl: string, token: string): ConsoleApi => {
           Effect.catchTag("NotArmed", () => Effect.succeed(null))
         )
       ),
+    mark: (label) => run(client.mark({ payload: { label } })),
     list: () => run(client.list({})),
     get: (id) => getCapture(baseUrl, token, id),
     exportText: (id, format) => run(client.export({ path: { id }, urlParams: { format } })),

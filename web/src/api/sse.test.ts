@@ -74,3 +74,11 @@ describe("readLiveEvents refused", () => {
     }
   })
 })
+
+describe("marker events", () => {
+  it("a marker event decodes to a typed marker; a malformed one is dropped", () => {
+    const marker = { t_ms: 1234, label: "stutter here", kind: "operator" }
+    expect(decodeEvent(`event: marker\ndata: ${JSON.stringify(marker)}`)).toEqual({ type: "marker", marker })
+    expect(decodeEvent(`event: marker\ndata: ${JSON.stringify({ ...marker, kind: "nonsense" })}`)).toBeNull()
+  })
+})

@@ -4,16 +4,19 @@
  * Each event's data is decoded with the same Schemas the host encoded it with.
  */
 import { Either, Schema } from "effect"
+import { Marker } from "../../../src/api/Markers.js"
 import { SessionMeta, StatsSample, StatsStatus } from "../../../src/api/Stats.js"
 
 export type LiveMessage =
   | { readonly type: "sample"; readonly sample: StatsSample }
   | { readonly type: "status"; readonly status: StatsStatus }
   | { readonly type: "session"; readonly session: SessionMeta }
+  | { readonly type: "marker"; readonly marker: Marker }
 
 const decodeSample = Schema.decodeUnknownEither(Schema.parseJson(StatsSample))
 const decodeStatus = Schema.decodeUnknownEither(Schema.parseJson(StatsStatus))
 const decodeSession = Schema.decodeUnknownEither(Schema.parseJson(SessionMeta))
+const decodeMarker = Schema.decodeUnknownEither(Schema.parseJson(Marker))
 
 /** One raw event block (`event:` / `data:` lines) → a typed message, or null for anything else. */
 export const decodeEvent = (block: string): LiveMessage | null => {
@@ -42,6 +45,10 @@ export const decodeEvent = (block: string): LiveMessage | null => {
     case "session": {
       const r = decodeSession(text)
       return Either.isRight(r) ? { type: "session", session: r.right } : null
+    }
+    case "marker": {
+      const r = decodeMarker(text)
+      return Either.isRight(r) ? { type: "marker", marker: r.right } : null
     }
     default:
       return null

@@ -7,7 +7,9 @@ import { useState } from "react"
 import type { CaptureMeta, SessionMeta, StatsStatus } from "../../../src/api/Stats.js"
 import type { ConsoleApi } from "../api/client.js"
 import { describeError } from "../api/errors.js"
-import { duration } from "../lib/format.js"
+import { duration, seconds } from "../lib/format.js"
+import type { Marker } from "../../../src/api/Markers.js"
+import { MARKER_LABEL_MAX } from "../../../src/api/Markers.js"
 
 export interface CaptureControlProps {
   readonly api: ConsoleApi
@@ -15,9 +17,63 @@ export interface CaptureControlProps {
   readonly sessions: ReadonlyArray<SessionMeta>
   readonly error: string | null
   readonly onChanged: (saved: CaptureMeta | null) => void
+  /** A marker the operator just added (the live view shows it before the event stream does). */
+  readonly onMarked?: (marker: Marker) => void
 }
 
-export const CaptureControl = ({ api, status, sessions, error, onChanged }: CaptureControlProps) => {
+/**
+ * The operator's marker while armed: a label typed here ("stutter when the boss spawned") is sent
+ * through the console's one API client and lands in the capture at the host's clock, drawn on
+ * every chart of the recording afterwards. The label is kept in the field after a failure (so it
+ * can be retried) and cleared after a success.
+ */
+const MarkForm = ({ api, onMarked }: { api: ConsoleApi; onMarked?: (marker: Marker) => void }) => {
+  const [label, setLabel] = useState("")
+  const [busy, setBusy] = useState(false)
+  const [result, setResult] = useState<{ readonly ok: boolean; readonly text: string } | null>(null)
+  return (
+    <form
+      className="mark-form"
+      aria-label="add a marker"
+      onSubmit={(e) => {
+        e.preventDefault()
+        if (label.trim() === "") return setResult({ ok: false, text: "Type what happened first." })
+        setBusy(true)
+        api.mark(label.trim()).then(
+          (marker) => {
+            setBusy(false)
+            setLabel("")
+            setResult({ ok: true, text: `Marked "${marker.label}" at ${seconds(marker.t_ms / 1000)}.` })
+            onMarked?.(marker)
+          },
+          (err: unknown) => {
+            setBusy(false)
+            setResult({ ok: false, text: describeError(err).message })
+          }
+        )
+      }}
+    >
+      <input
+        type="text"
+        aria-label="marker label"
+        placeholder="what happened (e.g. stutter here)"
+        maxLength={MARKER_LABEL_MAX}
+        value={label}
+        onChange={(e) => setLabel(e.target.value)}
+      />
+      <button type="submit" disabled={busy}>
+        Mark
+      </button>
+      {result === null ? null : (
+        <span className={result.ok ? "muted small" : "error small"} role={result.ok ? "status" : "alert"} data-testid="mark-result">
+          {result.text}
+        </span>
+      )}
+    </form>
+  )
+}
+
+export const CaptureControl = ({ api, status, sessions, error, onChanged, onMarked }: CaptureControlProps) => {
   const [busy, setBusy] = useState(false)
   const [actionError, setActionError] = useState<string | null>(null)
   const [saved, setSaved] = useState<CaptureMeta | null>(null)
@@ -59,6 +115,7 @@ export const CaptureControl = ({ api, status, sessions, error, onChanged }: Capt
           </span>
         ) : null}
       </div>
+      {armed ? <MarkForm api={api} {...(onMarked === undefined ? {} : { onMarked })} /> : null}
       {armed && sessions.length > 0 ? (
         <ul className="sessions muted small">
           {sessions.map((s) => (

@@ -7,10 +7,13 @@
  * width (Nivo's responsive wrapper draws nothing in a parent it measures at 0).
  */
 import { Bar } from "@nivo/bar"
+import type { BarCustomLayerProps } from "@nivo/bar"
 import { useMemo } from "react"
 import type { FrameSpan } from "../../../src/api/Frames.js"
 import { ChartBox } from "./ChartBox.js"
 import { Legend } from "./Legend.js"
+import type { ChartMarker } from "./MarkerLines.js"
+import { MarkerLines } from "./MarkerLines.js"
 import { BUDGET_COLOR, STAGE_COLORS, chartTheme } from "./theme.js"
 
 export interface FrameTimeChartProps {
@@ -18,11 +21,13 @@ export interface FrameTimeChartProps {
   readonly height?: number
   /** Fixed width for tests (jsdom has no layout). */
   readonly width?: number
+  /** The capture's markers (x in seconds); those inside the span are drawn at the frame they precede. */
+  readonly markers?: ReadonlyArray<ChartMarker>
 }
 
 type Row = Record<string, number | string>
 
-export const FrameTimeChart = ({ span, height = 300, width }: FrameTimeChartProps) => {
+export const FrameTimeChart = ({ span, height = 300, width, markers = [] }: FrameTimeChartProps) => {
   const stages = span.stages
   const data = useMemo(
     () =>
@@ -37,6 +42,24 @@ export const FrameTimeChart = ({ span, height = 300, width }: FrameTimeChartProp
     [span, stages]
   )
   const budgetMs = span.budget_us / 1000
+  // The x axis counts frames, not time: a marker is placed at the left edge of the first frame
+  // at or after it (its frame index as the x), and only when it falls inside the span's frames.
+  const frameMarkers = useMemo(() => {
+    const first = span.frames[0]
+    const last = span.frames[span.frames.length - 1]
+    if (first === undefined || last === undefined) return []
+    return markers.flatMap((m) => {
+      const t = m.x * 1000
+      if (t < first.t_ms || t > last.t_ms) return []
+      const index = span.frames.findIndex((f) => f.t_ms >= t)
+      return index < 0 ? [] : [{ ...m, x: index }]
+    })
+  }, [markers, span])
+  const MarkerLayer = ({ bars, innerWidth, innerHeight }: BarCustomLayerProps<Row>) => {
+    const left = new Map<number, number>()
+    for (const bar of bars) left.set(Number(bar.data.indexValue), bar.x)
+    return <MarkerLines markers={frameMarkers} toX={(i) => left.get(i) ?? Number.NaN} innerWidth={innerWidth} innerHeight={innerHeight} />
+  }
   const over = span.frames.filter((f) => f.host_us > span.budget_us).length
   return (
     <div data-testid="frame-time-chart" data-frames={span.frames.length} data-over-budget={over}>
@@ -67,6 +90,7 @@ export const FrameTimeChart = ({ span, height = 300, width }: FrameTimeChartProp
                 textStyle: { fill: BUDGET_COLOR, fontSize: 11 }
               }
             ]}
+            layers={["grid", "axes", "bars", "markers", MarkerLayer]}
             tooltipLabel={(d) => `frame ${d.indexValue} · ${String(d.id)}`}
             valueFormat={(v) => `${v.toFixed(2)} ms`}
           />

@@ -18,6 +18,8 @@ import type { Chunk, LiveSeriesDef } from "../lib/liveTrack.js"
 import { LiveTrack, chunkBandPath, chunkLinePath } from "../lib/liveTrack.js"
 import { ChartBox } from "./ChartBox.js"
 import { Legend } from "./Legend.js"
+import type { ChartMarker } from "./MarkerLines.js"
+import { MarkerLines } from "./MarkerLines.js"
 import { BUDGET_COLOR } from "./theme.js"
 
 export interface LiveLine extends LiveSeriesDef {
@@ -40,6 +42,8 @@ export interface LiveChartProps {
   readonly height: number
   /** Fixed width for tests (jsdom has no layout). */
   readonly width?: number
+  /** The armed capture's markers (x in seconds), drawn as labelled lines where they are in view. */
+  readonly markers?: ReadonlyArray<ChartMarker>
 }
 
 const MARGIN = { top: 10, right: 16, bottom: 26, left: 52 }
@@ -198,6 +202,7 @@ export const LiveChart = (props: LiveChartProps) => {
                       </text>
                     </g>
                   )}
+                  <MarkerLines markers={props.markers ?? []} toX={(x) => (x - lo) * sx} innerWidth={w} innerHeight={h} />
                   {hovered === undefined ? null : <line x1={(hovered.t_ms / 1000 - lo) * sx} x2={(hovered.t_ms / 1000 - lo) * sx} y1={0} y2={h} stroke="#eee" strokeOpacity={0.6} />}
                   <rect width={w} height={h} fill="transparent" onMouseMove={onMove} onMouseLeave={() => setHover(null)} />
                 </g>

@@ -12,6 +12,8 @@ import { StageName as StageNameSchema } from "../../../src/api/Stats.js"
 import { frameBudgetMs } from "../../../src/api/Summary.js"
 import type { LiveLine } from "./LiveChart.js"
 import { LiveChart } from "./LiveChart.js"
+import type { Marker } from "../../../src/api/Markers.js"
+import type { ChartMarker } from "./MarkerLines.js"
 import { HOST_COLOR, SERIES_COLORS, STAGE_COLORS } from "./theme.js"
 
 const stageP50 = (name: StageName) => (sample: StatsSample): number | null => {
@@ -20,7 +22,14 @@ const stageP50 = (name: StageName) => (sample: StatsSample): number | null => {
   return stage === undefined ? 0 : stage.p50_us / 1000
 }
 
-export const LiveView = ({ samples, sessions }: { samples: ReadonlyArray<StatsSample>; sessions: ReadonlyArray<SessionMeta> }) => {
+export interface LiveViewProps {
+  readonly samples: ReadonlyArray<StatsSample>
+  readonly sessions: ReadonlyArray<SessionMeta>
+  /** The capture's markers so far, drawn on both charts. */
+  readonly markers?: ReadonlyArray<Marker>
+}
+
+export const LiveView = ({ samples, sessions, markers = [] }: LiveViewProps) => {
   // Stages seen so far, in pipeline order; recomputed only from the newest window (a new stage
   // appears with a new session), not by walking every sample per window.
   const seenStages = useRef(new Set<StageName>())
@@ -61,6 +70,7 @@ export const LiveView = ({ samples, sessions }: { samples: ReadonlyArray<StatsSa
       { id: "repeat fps", color: SERIES_COLORS[1] ?? "#f28e2b", value: (s) => (measuredBy(s, "repeat_fps") ? s.repeat_fps : null) }
     ]
   }, [])
+  const chartMarkers = useMemo<ReadonlyArray<ChartMarker>>(() => markers.map((m) => ({ x: m.t_ms / 1000, label: m.label, kind: m.kind })), [markers])
   return (
     <section className="panel live" aria-label="live view" data-testid="live-view">
       <h2>
@@ -83,9 +93,10 @@ export const LiveView = ({ samples, sessions }: { samples: ReadonlyArray<StatsSa
             digits={2}
             height={240}
             testId="live-stage-chart"
+            markers={chartMarkers}
             label="Live stage latency p50, stacked, against the frame budget"
           />
-          <LiveChart samples={samples} series={fpsSeries} stacked={false} unit="fps" height={160} testId="live-fps-chart" label="Live frames per second" />
+          <LiveChart samples={samples} series={fpsSeries} stacked={false} markers={chartMarkers} unit="fps" height={160} testId="live-fps-chart" label="Live frames per second" />
         </>
       )}
     </section>

@@ -1,6 +1,7 @@
 /**
  * The saved recordings: when, which path, resolution@fps, codec, encoder backend, duration and
- * samples, with `truncated` / `recovered` badges; and per row view, label, download (JSON or
+ * samples, budget-breach events (as counted at save; "—" for a capture saved before they were
+ * stored), with `truncated` / `recovered` badges; and per row view, label, download (JSON or
  * CSV), delete with an inline confirmation, and a tick box to pick recordings to compare.
  */
 import { useState } from "react"
@@ -110,6 +111,7 @@ export const RecordingsList = ({ api, recordings, error, onView, onCompare, onCh
               <th>encoder</th>
               <th>duration</th>
               <th>samples</th>
+              <th title="budget-breach events found when the capture was saved (default thresholds)">breaches</th>
               <th />
             </tr>
           </thead>
@@ -148,6 +150,18 @@ export const RecordingsList = ({ api, recordings, error, onView, onCompare, onCh
                 <td>{r.encoder_backend}</td>
                 <td>{duration(r.duration_ms)}</td>
                 <td className="num">{r.sample_count}</td>
+                <td className="num" data-testid="breach-count">
+                  {r.breach_count === undefined ? (
+                    <span className="muted" title="saved before breach events were stored: open it to see them">
+                      —
+                    </span>
+                  ) : (
+                    <>
+                      {r.breach_count.total}
+                      {r.breach_count.critical > 0 ? <span className="badge crit">{r.breach_count.critical} critical</span> : null}
+                    </>
+                  )}
+                </td>
                 <td className="actions">
                   <button type="button" onClick={() => onView(r.id)}>
                     View

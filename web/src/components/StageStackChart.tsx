@@ -22,6 +22,8 @@ import { elapsedTick, ms, seconds } from "../lib/format.js"
 import type { ChartPoint } from "../lib/series.js"
 import { buildSeries } from "../lib/series.js"
 import { ChartBox } from "./ChartBox.js"
+import type { ChartMarker } from "./MarkerLines.js"
+import { MarkerLines } from "./MarkerLines.js"
 import { Legend } from "./Legend.js"
 import { bandPath, linePath } from "./paths.js"
 import type { Px } from "./paths.js"
@@ -45,6 +47,8 @@ export interface StageStackChartProps {
   readonly label?: string
   readonly testId?: string
   readonly xDomain?: readonly [number, number]
+  /** Labelled vertical lines (the capture's markers), at the chart's x (seconds). */
+  readonly markers?: ReadonlyArray<ChartMarker>
 }
 
 type StackSeries = { id: string; data: ReadonlyArray<ChartPoint> }
@@ -132,6 +136,10 @@ export const StageStackChart = (props: StageStackChartProps) => {
     )
   }
 
+  const MarkerLayer = ({ xScale, innerWidth, innerHeight }: CustomLayerProps<StackSeries>) => (
+    <MarkerLines markers={props.markers ?? []} toX={(x) => xScale(x)} innerWidth={innerWidth} innerHeight={innerHeight} />
+  )
+
   const Tooltip = ({ slice }: SliceTooltipProps<StackSeries>) => {
     const first = slice.points[0]
     const sample = first === undefined ? undefined : samples[first.data.i]
@@ -199,7 +207,7 @@ export const StageStackChart = (props: StageStackChartProps) => {
           sliceTooltip={Tooltip}
           axisBottom={{ legend: span > 120 ? "elapsed" : "elapsed (s)", legendOffset: 32, legendPosition: "middle", tickSize: 4, tickValues: 8, format: elapsedTick(span) }}
           axisLeft={{ legend: `${percentile} ms`, legendOffset: -44, legendPosition: "middle", tickSize: 4, tickValues: 6 }}
-          layers={["grid", "axes", StackLayer, HostLayer, BudgetLayer, "crosshair", "slices"]}
+          layers={["grid", "axes", StackLayer, HostLayer, BudgetLayer, MarkerLayer, "crosshair", "slices"]}
           role="img"
           ariaLabel={label}
         />

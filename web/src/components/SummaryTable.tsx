@@ -11,6 +11,7 @@ import { FIELD_NAMES, FIELDS } from "../../../src/api/Fields.js"
 import type { FieldName } from "../../../src/api/Fields.js"
 import type { CaptureSummary, CounterSummary, Distribution } from "../../../src/api/Summary.js"
 import { SUMMARY_METHOD, fieldSummary } from "../../../src/api/Summary.js"
+import type { BreachCount } from "../../../src/api/Breaches.js"
 import { ms, num, seconds } from "../lib/format.js"
 
 const NOT_MEASURED = "not measured"
@@ -66,7 +67,14 @@ const fieldRow = (summary: CaptureSummary, field: FieldName): FieldRow | null =>
   }
 }
 
-export const SummaryTable = ({ summary, title }: { summary: CaptureSummary; title?: string }) => {
+export interface SummaryTableProps {
+  readonly summary: CaptureSummary
+  readonly title?: string
+  /** Budget-breach events overlapping the summarised range (the detail view's, under its thresholds). */
+  readonly breaches?: BreachCount
+}
+
+export const SummaryTable = ({ summary, title, breaches }: SummaryTableProps) => {
   const budget = summary.frame_budget_ms
   const host50 = summary.host_p50_us
   const host99 = summary.host_p99_us
@@ -129,6 +137,14 @@ export const SummaryTable = ({ summary, title }: { summary: CaptureSummary; titl
       </p>
       <table className="grid compact">
         <tbody>
+          {breaches === undefined ? null : (
+            <tr data-fields="breaches">
+              <th scope="row">budget-breach events</th>
+              <td data-testid="breach-count">
+                {breaches.total} ({breaches.critical} critical)
+              </td>
+            </tr>
+          )}
           {FIELD_NAMES.map((field) => {
             const row = fieldRow(summary, field)
             return row === null ? null : (

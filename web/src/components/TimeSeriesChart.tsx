@@ -15,6 +15,8 @@ import { elapsedTick, num, seconds } from "../lib/format.js"
 import type { ChartPoint, SeriesDef } from "../lib/series.js"
 import { buildSeries } from "../lib/series.js"
 import { ChartBox } from "./ChartBox.js"
+import type { ChartMarker } from "./MarkerLines.js"
+import { MarkerLines } from "./MarkerLines.js"
 import { Legend } from "./Legend.js"
 import type { CustomLayerProps } from "./nivoTypes.js"
 import { linePath } from "./paths.js"
@@ -42,6 +44,8 @@ export interface TimeSeriesChartProps {
   readonly maxPoints?: number
   readonly digits?: number
   readonly xDomain?: readonly [number, number]
+  /** Labelled vertical lines (the capture's markers), at the chart's x (seconds). */
+  readonly markers?: ReadonlyArray<ChartMarker>
 }
 
 type Drawn = { id: string; data: ReadonlyArray<ChartPoint> }
@@ -94,6 +98,10 @@ export const TimeSeriesChart = (props: TimeSeriesChartProps) => {
     </g>
   )
 
+  const MarkerLayer = ({ xScale, innerWidth, innerHeight }: CustomLayerProps<Drawn>) => (
+    <MarkerLines markers={props.markers ?? []} toX={(x) => xScale(x)} innerWidth={innerWidth} innerHeight={innerHeight} />
+  )
+
   const Tooltip = ({ slice }: SliceTooltipProps<Drawn>) => (
     <div className="tooltip">
       <strong>{seconds(slice.points[0]?.data.x ?? 0)}</strong>
@@ -132,7 +140,7 @@ export const TimeSeriesChart = (props: TimeSeriesChartProps) => {
           sliceTooltip={Tooltip}
           axisBottom={{ legend: span > 120 ? "elapsed" : "elapsed (s)", legendOffset: 32, legendPosition: "middle", tickSize: 4, tickValues: 8, format: elapsedTick(span) }}
           axisLeft={{ legend: props.unit, legendOffset: -44, legendPosition: "middle", tickSize: 4, tickValues: 5 }}
-          layers={["grid", "axes", SeriesLayer, "crosshair", "slices"]}
+          layers={["grid", "axes", SeriesLayer, MarkerLayer, "crosshair", "slices"]}
           role="img"
           ariaLabel={props.label}
         />

@@ -31,6 +31,7 @@ export const fakeApi = (captures: Array<Capture>, overrides: Partial<ConsoleApi>
     start: async () => (calls.push("start"), { ...idleStatus, armed: true }),
     stop: async () => (calls.push("stop"), null),
     live: async () => (calls.push("live"), null),
+    mark: async (label) => (calls.push(`mark ${label}`), { t_ms: 0, label, kind: "operator" as const }),
     list: async () => (calls.push("list"), captures.map((c) => c.meta)),
     get: async (id) => (calls.push(`get ${id}`), find(id)),
     exportText: async (id, format) => (calls.push(`export ${id} ${format}`), "t_ms\r\n"),

@@ -7,7 +7,8 @@
  * A page opened mid-capture backfills from `GET /live` once, then follows the stream. Only the
  * latest `keepMs` of samples are kept: the live view shows the last minutes, not the whole run.
  */
-import { useEffect, useRef, useState } from "react"
+import { useCallback, useEffect, useRef, useState } from "react"
+import type { Marker } from "../../../src/api/Markers.js"
 import type { SessionMeta, StatsSample, StatsStatus } from "../../../src/api/Stats.js"
 import type { ConsoleApi } from "../api/client.js"
 import { describeError } from "../api/errors.js"
@@ -16,8 +17,12 @@ export interface LiveState {
   readonly status: StatsStatus | null
   readonly samples: ReadonlyArray<StatsSample>
   readonly sessions: ReadonlyArray<SessionMeta>
+  /** The armed capture's markers so far (the operator's and the host's), in time order. */
+  readonly markers: ReadonlyArray<Marker>
   readonly error: string | null
   readonly streamConnected: boolean
+  /** Add a marker this page just made (the event stream brings it too; it is kept once). */
+  readonly addMarker: (marker: Marker) => void
   /** Re-read the status now (after arm or stop). */
   readonly refresh: () => void
 }
@@ -26,6 +31,7 @@ export const useLive = (api: ConsoleApi, keepMs = 5 * 60_000, pollMs = 1000): Li
   const [status, setStatus] = useState<StatsStatus | null>(null)
   const [samples, setSamples] = useState<ReadonlyArray<StatsSample>>([])
   const [sessions, setSessions] = useState<ReadonlyArray<SessionMeta>>([])
+  const [markers, setMarkers] = useState<ReadonlyArray<Marker>>([])
   const [error, setError] = useState<string | null>(null)
   const [streamConnected, setConnected] = useState(false)
   const armedRef = useRef<boolean | null>(null)
@@ -39,8 +45,20 @@ export const useLive = (api: ConsoleApi, keepMs = 5 * 60_000, pollMs = 1000): Li
       // A new capture: start the live view afresh.
       setSamples([])
       setSessions([])
+      setMarkers([])
     }
   }
+
+  // The snapshot, the stream and the page's own Mark button may each bring one marker: keep one.
+  const addMarker = useCallback(
+    (marker: Marker) =>
+      setMarkers((prev) =>
+        prev.some((m) => m.t_ms === marker.t_ms && m.label === marker.label && m.kind === marker.kind)
+          ? prev
+          : [...prev, marker].sort((a, b) => a.t_ms - b.t_ms)
+      ),
+    []
+  )
 
   useEffect(() => {
     let cancelled = false
@@ -81,6 +99,7 @@ export const useLive = (api: ConsoleApi, keepMs = 5 * 60_000, pollMs = 1000): Li
           if (snapshot !== null && !stopped) {
             onStatus(snapshot.status)
             setSessions(snapshot.sessions)
+            setMarkers(snapshot.markers ?? [])
             const last = snapshot.samples[snapshot.samples.length - 1]
             const cutoff = (last?.t_ms ?? 0) - keepMs
             setSamples(snapshot.samples.filter((s) => s.t_ms >= cutoff))
@@ -89,6 +108,7 @@ export const useLive = (api: ConsoleApi, keepMs = 5 * 60_000, pollMs = 1000): Li
           await api.liveEvents(controller.signal, (message) => {
             if (message.type === "sample") append(message.sample)
             else if (message.type === "status") onStatus(message.status)
+            else if (message.type === "marker") addMarker(message.marker)
             else setSessions((prev) => [...prev.filter((s) => s.session_id !== message.session.session_id), message.session])
           })
         } catch (e) {
@@ -105,7 +125,7 @@ export const useLive = (api: ConsoleApi, keepMs = 5 * 60_000, pollMs = 1000): Li
       stopped = true
       controller.abort()
     }
-  }, [api, keepMs])
+  }, [api, keepMs, addMarker])
 
-  return { status, samples, sessions, error, streamConnected, refresh: () => setTick((t) => t + 1) }
+  return { status, samples, sessions, markers, addMarker, error, streamConnected, refresh: () => setTick((t) => t + 1) }
 }

@@ -23,6 +23,28 @@ import type { LineDef } from "../components/TimeSeriesChart.js"
 import { TimeSeriesChart } from "../components/TimeSeriesChart.js"
 import { captureStages } from "../../../src/api/Csv.js"
 import { dateTime, duration } from "../lib/format.js"
+import type { BreachEvent, BreachThresholds } from "../../../src/api/Breaches.js"
+import { DEFAULT_BREACH_THRESHOLDS, breachesInRange, countBreaches, findBreaches } from "../../../src/api/Breaches.js"
+import type { Marker } from "../../../src/api/Markers.js"
+import { BreachList, BreachThresholdsForm } from "../components/BreachList.js"
+import type { ChartMarker } from "../components/MarkerLines.js"
+import { MarkerList } from "../components/MarkerList.js"
+
+const sameThresholds = (a: BreachThresholds, b: BreachThresholds) =>
+  a.host_p99_budget === b.host_p99_budget && a.fps_shortfall === b.fps_shortfall && a.drops === b.drops && a.rtt_factor === b.rtt_factor
+
+/**
+ * The range a click on a marker zooms to: the marker in the middle of a window a tenth of the
+ * capture wide (at least 10 s, so a few windows either side show), kept inside the capture.
+ */
+export const rangeAround = (tSeconds: number, extent: Range): Range => {
+  const width = Math.max(10, (extent.to - extent.from) / 10)
+  let from = tSeconds - width / 2
+  let to = tSeconds + width / 2
+  if (from < extent.from) [from, to] = [extent.from, Math.min(extent.to, extent.from + width)]
+  if (to > extent.to) [from, to] = [Math.max(extent.from, extent.to - width), extent.to]
+  return { from, to }
+}
 
 /** A value only where the sample's session measured the field; the line breaks elsewhere. */
 const measuredValue =
@@ -35,7 +57,15 @@ const measuredValue =
 // How the charts of the field table's groups are laid out: two side by side, or one alone.
 const LAYOUT: ReadonlyArray<ReadonlyArray<Exclude<ChartGroup, "host">>> = [["fps", "mbps"], ["health", "rtt"], ["e2e", "split"]]
 
-export const CaptureCharts = ({ capture, range, percentile }: { capture: Capture; range: Range | null; percentile: Percentile }) => {
+export interface CaptureChartsProps {
+  readonly capture: Capture
+  readonly range: Range | null
+  readonly percentile: Percentile
+  /** Drawn as labelled vertical lines on every chart (x in seconds, as the samples). */
+  readonly markers?: ReadonlyArray<ChartMarker>
+}
+
+export const CaptureCharts = ({ capture, range, percentile, markers = [] }: CaptureChartsProps) => {
   const { meta } = capture
   const samples = useMemo(
     () => samplesInRange(capture.samples, range === null ? undefined : { from_ms: range.from * 1000, to_ms: range.to * 1000 }),
@@ -85,7 +115,7 @@ export const CaptureCharts = ({ capture, range, percentile }: { capture: Capture
     return (
       <div key={group} data-fields={drawn.join(" ")}>
         <h3>{spec.title}</h3>
-        <TimeSeriesChart sources={[{ samples, defs }]} unit={spec.unit} digits={spec.digits} label={spec.label} testId={spec.testId} {...optionalXDomain} />
+        <TimeSeriesChart sources={[{ samples, defs }]} markers={markers} unit={spec.unit} digits={spec.digits} label={spec.label} testId={spec.testId} {...optionalXDomain} />
       </div>
     )
   }
@@ -104,6 +134,7 @@ export const CaptureCharts = ({ capture, range, percentile }: { capture: Capture
           hostMeasured={fields.has(hostField)}
           hostMeasuredFor={hostMeasuredFor}
           height={320}
+          markers={markers}
           {...optionalXDomain}
         />
       </div>
@@ -127,6 +158,7 @@ export const DetailView = ({ api, id, onBack }: { api: ConsoleApi; id: string; o
   const [percentile, setPercentile] = useState<Percentile>("p50")
   const [frames, setFrames] = useState<FramesFile | null>(null)
   const [spanIndex, setSpanIndex] = useState(0)
+  const [thresholds, setThresholds] = useState<BreachThresholds>(DEFAULT_BREACH_THRESHOLDS)
   // The flight recorder's kept spans, fetched only for a capture whose meta says it has some.
   const hasFrames = capture?.meta.frames !== undefined && capture.meta.frames.spans > 0
   useEffect(() => {
@@ -150,7 +182,10 @@ export const DetailView = ({ api, id, onBack }: { api: ConsoleApi; id: string; o
       (c) => {
         // For the benchmark's breakdown: fetched and decoded, before any chart renders.
         performance.mark("punktfunk:capture-loaded")
-        if (!cancelled) setCapture(c)
+        if (!cancelled) {
+          setCapture(c)
+          setThresholds(c.breaches?.thresholds ?? DEFAULT_BREACH_THRESHOLDS)
+        }
       },
       (e: unknown) => !cancelled && setError(describeError(e).message)
     )
@@ -164,6 +199,23 @@ export const DetailView = ({ api, id, onBack }: { api: ConsoleApi; id: string; o
         ? null
         : summarizeCapture(capture, range === null ? undefined : { from_ms: range.from * 1000, to_ms: range.to * 1000 }),
     [capture, range]
+  )
+  // The stored events while the thresholds are the ones they were saved with; otherwise (or for
+  // a capture saved before events were stored) the same rules over the samples, here.
+  const savedThresholds = capture?.breaches?.thresholds ?? DEFAULT_BREACH_THRESHOLDS
+  const storedEvents = capture?.breaches !== undefined && sameThresholds(thresholds, savedThresholds) ? capture.breaches.events : null
+  const events = useMemo<ReadonlyArray<BreachEvent>>(
+    () => (capture === null ? [] : storedEvents ?? findBreaches(capture.meta, capture.samples, thresholds)),
+    [capture, storedEvents, thresholds]
+  )
+  const rangeCount = useMemo(
+    () => countBreaches(range === null ? events : breachesInRange(events, range.from * 1000, range.to * 1000)),
+    [events, range]
+  )
+  const markers = useMemo<ReadonlyArray<Marker>>(() => capture?.markers ?? [], [capture])
+  const chartMarkers = useMemo<ReadonlyArray<ChartMarker>>(
+    () => markers.map((m) => ({ x: m.t_ms / 1000, label: m.label, kind: m.kind })),
+    [markers]
   )
   const outline = useMemo(() => {
     if (capture === null) return []
@@ -190,6 +242,7 @@ export const DetailView = ({ api, id, onBack }: { api: ConsoleApi; id: string; o
   const { meta } = capture
   const first = capture.samples[0]
   const last = capture.samples[capture.samples.length - 1]
+  const extent: Range = { from: (first?.t_ms ?? 0) / 1000, to: (last?.t_ms ?? 0) / 1000 }
   return (
     <section className="panel detail" data-testid="detail" aria-label={`recording ${meta.id}`}>
       <div className="row">
@@ -208,7 +261,7 @@ export const DetailView = ({ api, id, onBack }: { api: ConsoleApi; id: string; o
         <p className="muted">This capture holds no samples (it was armed with no session streaming).</p>
       ) : (
         <>
-          <RangeBrush extent={{ from: (first?.t_ms ?? 0) / 1000, to: (last?.t_ms ?? 0) / 1000 }} outline={outline} value={range} onChange={setRange} />
+          <RangeBrush extent={extent} outline={outline} value={range} onChange={setRange} />
           <div className="row" role="radiogroup" aria-label="percentile">
             <span>stack shows</span>
             {(["p50", "p99"] as const).map((p) => (
@@ -217,8 +270,17 @@ export const DetailView = ({ api, id, onBack }: { api: ConsoleApi; id: string; o
               </label>
             ))}
           </div>
-          <SummaryTable summary={summary} title={range === null ? "Summary (whole capture)" : "Summary (selected range)"} />
-          <CaptureCharts capture={capture} range={range} percentile={percentile} />
+          <SummaryTable summary={summary} breaches={rangeCount} title={range === null ? "Summary (whole capture)" : "Summary (selected range)"} />
+          <BreachThresholdsForm value={thresholds} saved={savedThresholds} budgetMs={meta.fps > 0 ? 1000 / meta.fps : null} onChange={setThresholds} />
+          <div className="events">
+            <BreachList
+              events={events}
+              source={storedEvents === null ? "computed" : "stored"}
+              onSelect={(e) => setRange({ from: e.from_ms / 1000, to: e.to_ms / 1000 })}
+            />
+            <MarkerList markers={markers} onSelect={(m) => setRange(rangeAround(m.t_ms / 1000, extent))} />
+          </div>
+          <CaptureCharts capture={capture} range={range} percentile={percentile} markers={chartMarkers} />
           {frames !== null && frames.spans.length > 0 ? (
             <div className="frames" data-testid="frame-spans">
               <h3>Frame times (kept spans{frames.bound_hit ? ", bound reached: later spans not kept" : ""})</h3>
@@ -230,7 +292,7 @@ export const DetailView = ({ api, id, onBack }: { api: ConsoleApi; id: string; o
                   </label>
                 ))}
               </div>
-              {frames.spans[spanIndex] === undefined ? null : <FrameTimeChart span={frames.spans[spanIndex]} height={300} />}
+              {frames.spans[spanIndex] === undefined ? null : <FrameTimeChart span={frames.spans[spanIndex]} height={300} markers={chartMarkers} />}
             </div>
           ) : null}
         </>

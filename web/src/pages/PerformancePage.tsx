@@ -50,8 +50,9 @@ export const PerformancePage = ({ api, onUnauthorized }: { api: ConsoleApi; onUn
           live.refresh()
           reload()
         }}
+        onMarked={live.addMarker}
       />
-      {live.status?.armed === true ? <LiveView samples={live.samples} sessions={live.sessions} /> : null}
+      {live.status?.armed === true ? <LiveView samples={live.samples} sessions={live.sessions} markers={live.markers} /> : null}
       {view.kind === "list" ? (
         <RecordingsList
           api={api}
