@@ -11,6 +11,7 @@ import * as path from "node:path"
 import { zeroFields } from "../src/api/Fields.js"
 import { Capture, CaptureMeta } from "../src/api/Stats.js"
 import type { StatsSample } from "../src/api/Stats.js"
+import { CAPTURE_FORMAT_VERSION } from "../src/api/CaptureFormat.js"
 import { json, startHost, tempDir } from "./support/TestHost.js"
 
 const encodeCapture = Schema.encodeSync(Schema.parseJson(Capture))
@@ -35,6 +36,7 @@ const sample = (i: number): StatsSample => ({
 
 const captureOf = (id: string, started: number, samples: number, label = ""): Capture => ({
   meta: {
+    format_version: CAPTURE_FORMAT_VERSION,
     id,
     label,
     started_unix_ms: started,
@@ -56,7 +58,8 @@ const captureOf = (id: string, started: number, samples: number, label = ""): Ca
         session_id: "s1", kind: "native", width: 1280, height: 720, fps: 60, codec: "h264", client: "test",
         encoder_backend: "fake", gpu: "none", stages: ["encode"], measured: ["fps", "frames_dropped"]
       }
-    ]
+    ],
+    imported: false
   },
   samples: Array.from({ length: samples }, (_, i) => sample(i))
 })

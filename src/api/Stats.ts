@@ -11,6 +11,7 @@ import { Schema } from "effect"
 import type { FieldName } from "./Fields.js"
 import { Marker } from "./Markers.js"
 import { BreachCountSchema, BreachRecord } from "./BreachEvents.js"
+import { CAPTURE_FORMAT_VERSION } from "./CaptureFormat.js"
 
 const NonNegative = Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
 const Count = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
@@ -77,6 +78,11 @@ export const FramesSummary = Schema.Struct({
 export type FramesSummary = typeof FramesSummary.Type
 
 export const CaptureMeta = Schema.Struct({
+  /**
+   * The capture file's format (`CaptureFormat.ts`): only the current version decodes; an older
+   * file is migrated first (the store does it when it indexes the file, import when it reads one).
+   */
+  format_version: Schema.Literal(CAPTURE_FORMAT_VERSION),
   id: Schema.String,
   label: Schema.String,
   started_unix_ms: NonNegative,
@@ -100,7 +106,9 @@ export const CaptureMeta = Schema.Struct({
    * How many budget-breach events the capture was saved with (`Capture.breaches`), for the
    * recordings list; absent in captures saved before breach events were stored.
    */
-  breach_count: Schema.optionalWith(BreachCountSchema, { exact: true })
+  breach_count: Schema.optionalWith(BreachCountSchema, { exact: true }),
+  /** Stored by `POST /stats/recordings/import` from a file, under a new id: not recorded here. */
+  imported: Schema.Boolean
 })
 export type CaptureMeta = typeof CaptureMeta.Type
 

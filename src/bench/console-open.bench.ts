@@ -22,6 +22,7 @@ import { Schema } from "effect"
 import { chromium } from "playwright-core"
 import type { Capture, MeasuredField, SessionMeta, StatsSample } from "../api/Stats.js"
 import { Capture as CaptureSchema, CaptureMeta as CaptureMetaSchema } from "../api/Stats.js"
+import { CAPTURE_FORMAT_VERSION } from "../api/CaptureFormat.js"
 import type { BenchReport } from "./run.js"
 
 const RUNS = 7
@@ -68,10 +69,10 @@ export const largeCapture = (): Capture => {
   const last = samples[samples.length - 1]
   return {
     meta: {
-      id: ID, label: "bench: 5,400 samples", started_unix_ms: Date.UTC(2026, 0, 1), duration_ms: last?.t_ms ?? 0,
+      format_version: CAPTURE_FORMAT_VERSION, id: ID, label: "bench: 5,400 samples", started_unix_ms: Date.UTC(2026, 0, 1), duration_ms: last?.t_ms ?? 0,
       kind: "native", width: 1920, height: 1080, fps: 60, codec: "h264", client: "bench", encoder_backend: "libx264",
       gpu: "none", sample_count: samples.length, truncated: false, recovered: false, measured: MEASURED,
-      sessions: [sessionMeta("s1"), sessionMeta("s2")]
+      sessions: [sessionMeta("s1"), sessionMeta("s2")], imported: false
     },
     samples
   }

@@ -24,6 +24,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { tokenFromStartOutput, urlFromStartOutput } from "./StartOutput.js"
 import { CaptureMeta, StatsSample } from "../api/Stats.js"
+import { CAPTURE_FORMAT_VERSION } from "../api/CaptureFormat.js"
 import type { SessionMeta } from "../api/Stats.js"
 
 const mainJs = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "main.js")
@@ -83,6 +84,7 @@ export const writeCaptures = (dir: string, captures: number, samples: number): n
   for (let c = 0; c < captures; c++) {
     const started = base + c * 3 * 3600 * 1000
     const meta: CaptureMeta = {
+      format_version: CAPTURE_FORMAT_VERSION,
       id: idOf(started),
       label: c % 3 === 0 ? `run ${c}` : "",
       started_unix_ms: started,
@@ -99,7 +101,8 @@ export const writeCaptures = (dir: string, captures: number, samples: number): n
       truncated: samples >= 5400,
       recovered: false,
       measured: session.measured,
-      sessions: [session]
+      sessions: [session],
+      imported: false
     }
     const metaJson = encodeMeta(meta)
     const data = `{"meta":${metaJson},"samples":${body}}`

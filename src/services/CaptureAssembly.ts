@@ -3,6 +3,7 @@
  * so a capture saved on stop and one rebuilt after a crash have exactly the same shape.
  */
 import { breachRecordOf, countBreaches } from "../api/Breaches.js"
+import { CAPTURE_FORMAT_VERSION } from "../api/CaptureFormat.js"
 import type { Marker } from "../api/Markers.js"
 import type { Capture, CaptureMeta, MeasuredField, SessionMeta, StatsSample } from "../api/Stats.js"
 import { MeasuredField as MeasuredFieldSchema } from "../api/Stats.js"
@@ -36,6 +37,7 @@ export const measuredUnion = (sessions: ReadonlyArray<SessionMeta>): ReadonlyArr
 export const assembleCapture = (parts: CaptureParts): Capture => {
   const first = parts.sessions[0]
   const meta: CaptureMeta = {
+    format_version: CAPTURE_FORMAT_VERSION,
     id: parts.id,
     label: parts.label,
     started_unix_ms: parts.startedUnixMs,
@@ -52,7 +54,8 @@ export const assembleCapture = (parts: CaptureParts): Capture => {
     truncated: parts.truncated,
     recovered: parts.recovered,
     measured: measuredUnion(parts.sessions),
-    sessions: parts.sessions
+    sessions: parts.sessions,
+    imported: false
   }
   const breaches = breachRecordOf(meta, parts.samples)
   return {

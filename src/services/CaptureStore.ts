@@ -15,6 +15,7 @@
  * - ids are never reused: a colliding start time gets a `-2`, `-3`… suffix.
  */
 import { Context, Effect, Either, Layer, Option, Schema } from "effect"
+import { CAPTURE_FORMAT_VERSION } from "../api/CaptureFormat.js"
 import { CaptureNotFound, CaptureReadError, CaptureSaveError } from "../api/Errors.js"
 import { FramesFile } from "../api/Frames.js"
 import { Capture, CaptureMeta } from "../api/Stats.js"
@@ -56,6 +57,12 @@ export interface CaptureStoreService {
   readonly releaseId: (id: string) => Effect.Effect<void>
   /** Saves a capture, and its flight records (`<id>.frames.json`, written first) when it has some. */
   readonly save: (capture: Capture, frames?: FramesFile) => Effect.Effect<CaptureMeta, CaptureSaveError>
+  /**
+   * Stores a capture read from an exported file (`POST /stats/recordings/import`): under a new id
+   * from its start time and resolution, never one that is taken (no file is overwritten), marked
+   * `imported`. Its meta's frame summary is dropped: the flight records are not in the export.
+   */
+  readonly importCapture: (capture: Capture) => Effect.Effect<CaptureMeta, CaptureSaveError>
   /** A capture's flight records; `CaptureNotFound` when it has none (or no such capture). */
   readonly loadFrames: (id: string) => Effect.Effect<FramesFile, CaptureNotFound | CaptureReadError>
   /** Every stored capture's meta, newest first (from the index: no file is read). */
@@ -112,6 +119,16 @@ const invalidFile = (id: string, reason: string) =>
 const verdictOf = (meta: Either.Either<unknown, { readonly reason: string }>): CheckVerdict =>
   Either.isRight(meta) ? { ok: true } : { ok: false, reason: meta.left.reason }
 
+/** The signature of a file that is not there: it matches no file, so the next start reads again. */
+const NO_FILE: FileSignature = { size: -1, mtime_ms: -1, ino: -1 }
+
+const migratedLine = (id: string, from: number) =>
+  `capture ${id} was of capture format ${from}: migrated to format ${CAPTURE_FORMAT_VERSION} and rewritten`
+
+const notRewrittenLine = (id: string, from: number, why: string) =>
+  `capture ${id} is of capture format ${from} and could not be rewritten in format ${CAPTURE_FORMAT_VERSION} (${why}); ` +
+  "its file is kept as it was and served migrated; the rewrite is tried again when it is opened and at the next start"
+
 export const makeCaptureStore = (options: CaptureStoreOptions) =>
   Effect.gen(function* () {
     const disk = yield* DiskOps
@@ -136,6 +153,22 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
         yield* disk.rename(tmp, file)
       })
     }
+
+    /**
+     * A capture's files: its flight records first (a capture that is listed has its frames file
+     * if its meta says so), then the data file, then its meta, each renamed into place.
+     */
+    const writeFiles = (capture: Capture, frames?: FramesFile) =>
+      Effect.gen(function* () {
+        const id = capture.meta.id
+        if (frames !== undefined) yield* writeAtomic(framesFile(id), encodeFrames(frames))
+        yield* writeAtomic(dataFile(id), encodeCapture(capture), true)
+        yield* writeAtomic(metaFile(id), encodeMeta(capture.meta))
+        yield* disk.syncDir(dir)
+        const data_file = yield* disk.stat(dataFile(id))
+        const meta_file = yield* disk.stat(metaFile(id))
+        return { data_file, meta_file }
+      })
 
     /**
      * The index: every listed capture's meta and its data file's check verdict, in memory. This
@@ -187,7 +220,8 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
           })
           return
         }
-        // A data file renamed in just before a kill has no meta yet: check it whole and write one.
+        // A data file renamed in just before a kill has no meta yet, and a file of an older format
+        // has a meta of that format: check it whole, migrating it, and write what is missing.
         const read = yield* Effect.either(disk.readWithSignature(dataFile(id)))
         if (Either.isLeft(read)) return
         const checked = yield* Effect.either(checkCaptureBytes(read.right.bytes))
@@ -195,9 +229,25 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
           yield* Effect.logWarning(`${invalidFile(id, checked.left.reason).message}; it is not listed`)
           return
         }
-        yield* writeAtomic(metaFile(id), encodeMeta(checked.right))
+        const { upgraded, from } = checked.right
+        if (upgraded !== undefined) {
+          const rewritten = yield* Effect.either(writeFiles(upgraded))
+          if (Either.isRight(rewritten)) {
+            entries.set(id, { meta: upgraded.meta, ...rewritten.right, verdict: { ok: true } })
+            yield* Effect.logInfo(migratedLine(id, from))
+          } else {
+            // The old files are as they were (every write is temp + rename). List the capture with
+            // its migrated meta and no verdict: opening it, or the background check, migrates it
+            // again and retries the rewrite. Its meta file is recorded as none, so the next start
+            // does not take the migrated meta from the index for the file's own, and migrates it.
+            yield* Effect.logWarning(notRewrittenLine(id, from, rewritten.left.message))
+            entries.set(id, { meta: upgraded.meta, meta_file: NO_FILE, data_file: read.right.signature })
+          }
+          return
+        }
+        yield* writeAtomic(metaFile(id), encodeMeta(checked.right.meta))
         const written = yield* disk.stat(metaFile(id))
-        entries.set(id, { meta: checked.right, meta_file: written, data_file: read.right.signature, verdict: { ok: true } })
+        entries.set(id, { meta: checked.right.meta, meta_file: written, data_file: read.right.signature, verdict: { ok: true } })
       })
 
     const dataIds = names.flatMap((name) => {
@@ -236,14 +286,8 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
     const writeCapture = (capture: Capture, frames?: FramesFile) =>
       Effect.gen(function* () {
         const id = capture.meta.id
-        // The frames first: a capture that is listed has its frames file if its meta says so.
-        if (frames !== undefined) yield* writeAtomic(framesFile(id), encodeFrames(frames))
-        yield* writeAtomic(dataFile(id), encodeCapture(capture), true)
-        yield* writeAtomic(metaFile(id), encodeMeta(capture.meta))
-        yield* disk.syncDir(dir)
         // Encoded from a typed capture by its Schema: these bytes are checked by construction.
-        const data_file = yield* disk.stat(dataFile(id))
-        const meta_file = yield* disk.stat(metaFile(id))
+        const { data_file, meta_file } = yield* writeFiles(capture, frames)
         entries.set(id, { meta: capture.meta, meta_file, data_file, verdict: { ok: true } })
         changed()
         yield* persistIndex
@@ -260,6 +304,20 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
         entries.set(id, { ...seen, data_file, verdict })
         return true
       })
+
+    /**
+     * Rewrite a file of an older format from its migrated capture (run holding the writer),
+     * unless the capture changed meanwhile (relabelled, deleted, or its file replaced): then the
+     * newer state stands. A failure leaves the old file as it was and is only logged.
+     */
+    const rewriteUpgraded = (id: string, seen: IndexEntry | undefined, signature: FileSignature, upgraded: Capture, from: number) =>
+      Effect.gen(function* () {
+        if (entries.get(id) !== seen) return
+        const now = yield* Effect.option(disk.stat(dataFile(id)))
+        if (Option.isNone(now) || !sameFile(now.value, signature)) return
+        yield* writeCapture(upgraded)
+        yield* Effect.logInfo(migratedLine(id, from))
+      }).pipe(Effect.catchAll((e) => Effect.logWarning(notRewrittenLine(id, from, e.message))))
 
     const open = (id: string) =>
       Effect.gen(function* () {
@@ -278,7 +336,16 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
         if (verdict === undefined) {
           // Not checked yet (found at start, check still pending) or changed on disk since: check
           // these very bytes now, and remember the verdict for this version of the file.
-          verdict = verdictOf(yield* Effect.either(checkCaptureBytes(read.bytes)))
+          const checked = yield* Effect.either(checkCaptureBytes(read.bytes))
+          if (Either.isRight(checked) && checked.right.upgraded !== undefined) {
+            // Of an older format (its rewrite at start failed, or it was put there since): serve
+            // the bytes its rewrite stores, and rewrite it once the writer is free (not here: a
+            // relabel opens the capture while it holds the writer).
+            const { upgraded, from } = checked.right
+            yield* Effect.forkDaemon(serialized(rewriteUpgraded(id, entry, read.signature, upgraded, from)))
+            return new TextEncoder().encode(encodeCapture(upgraded))
+          }
+          verdict = verdictOf(checked)
           if (entry !== undefined && (yield* recordVerdict(id, entry, read.signature, verdict))) {
             yield* Effect.forkDaemon(serialized(persistIndex))
           }
@@ -316,10 +383,16 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
         const started = performance.now()
         const read = yield* Effect.either(disk.readWithSignature(dataFile(id)))
         if (Either.isLeft(read)) continue
-        const verdict = verdictOf(yield* Effect.either(checkCaptureBytes(read.right.bytes)))
+        const result = yield* Effect.either(checkCaptureBytes(read.right.bytes))
         // At most half of the event loop: a host started on a directory of unchecked captures
         // answers its requests while it checks them (a 5,400-sample file is ~100 ms of work).
         yield* Effect.sleep(Math.min(1000, performance.now() - started))
+        if (Either.isRight(result) && result.right.upgraded !== undefined) {
+          // Its rewrite at start failed: try again (the rewrite keeps the index itself).
+          yield* serialized(rewriteUpgraded(id, entry, read.right.signature, result.right.upgraded, result.right.from))
+          continue
+        }
+        const verdict = verdictOf(result)
         if (!verdict.ok) yield* Effect.logWarning(`${invalidFile(id, verdict.reason).message}; opening it will say so`)
         if (yield* recordVerdict(id, entry, read.right.signature, verdict)) checked++
         // Persist now and then, so a long first check is not lost to a restart half-way.
@@ -421,6 +494,15 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
       releaseId: (id) => Effect.sync(() => void reserved.delete(id)),
       save: (capture, frames) =>
         serialized(writeCapture(capture, frames)).pipe(Effect.tap(() => Effect.sync(() => reserved.delete(capture.meta.id)))),
+      importCapture: (capture) =>
+        serialized(
+          Effect.gen(function* () {
+            const { frames: _notImported, ...meta } = capture.meta
+            const id = yield* allocateId(meta.started_unix_ms, meta.width, meta.height)
+            const stored: Capture = { ...capture, meta: { ...meta, id, imported: true, sample_count: capture.samples.length } }
+            return yield* writeCapture(stored).pipe(Effect.ensuring(Effect.sync(() => void reserved.delete(id))))
+          })
+        ),
       list: Effect.sync(sortedMetas),
       listJson,
       open,

@@ -21,6 +21,7 @@ import { findBreaches } from "../api/Breaches.js"
 import { MAX_FRAME_RECORDS, MAX_FRAME_SPANS } from "../api/Frames.js"
 import type { FrameRecord, FrameSpan, FrameSpanReason, FramesFile } from "../api/Frames.js"
 import type { CaptureMeta, SessionMeta, StageName, StatsSample } from "../api/Stats.js"
+import { CAPTURE_FORMAT_VERSION } from "../api/CaptureFormat.js"
 
 /** One frame as a producer's ring holds it: its own clock (ms), times in µs after the deadline. */
 export interface RawFrame {
@@ -216,6 +217,7 @@ export const makeFlightLog = (bounds: { readonly maxSpans?: number | undefined; 
 
 /** The breach rules read a capture's meta; one session's is enough for its own windows. */
 const metaFor = (session: SessionMeta): CaptureMeta => ({
+  format_version: CAPTURE_FORMAT_VERSION,
   id: "",
   label: "",
   started_unix_ms: 0,
@@ -232,5 +234,6 @@ const metaFor = (session: SessionMeta): CaptureMeta => ({
   truncated: false,
   recovered: false,
   measured: session.measured,
-  sessions: [session]
+  sessions: [session],
+  imported: false
 })

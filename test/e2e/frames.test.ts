@@ -19,6 +19,7 @@ import { root, spawnHost } from "../support/HostProcess.js"
 import type { HostProcess } from "../support/HostProcess.js"
 import { launchChromium } from "./browser.js"
 import type { LaunchedBrowser } from "./browser.js"
+import { CAPTURE_FORMAT_VERSION } from "../../src/api/CaptureFormat.js"
 
 const ARTIFACTS = path.join(root, "test-artifacts", "e2e")
 const WAIT = 30_000
@@ -88,6 +89,7 @@ const writeFixture = (captures: string) => {
   }
   const capture: Capture = {
     meta: {
+      format_version: CAPTURE_FORMAT_VERSION,
       id: ID,
       label: "with frames",
       started_unix_ms: Date.parse("2026-12-03T08:00:00Z"),
@@ -105,7 +107,8 @@ const writeFixture = (captures: string) => {
       recovered: false,
       measured: session.measured,
       sessions: [session],
-      frames: { spans: 1, frames: FRAMES, bound_hit: false }
+      frames: { spans: 1, frames: FRAMES, bound_hit: false },
+      imported: false
     },
     samples,
     // One marker inside the kept span (its frames run 2.0–3.5 s), one outside it.

@@ -1,4 +1,5 @@
 /** Small hand-written captures for the unit tests: every number is chosen so the answer is known. */
+import { CAPTURE_FORMAT_VERSION } from "../../../src/api/CaptureFormat.js"
 import { zeroFields } from "../../../src/api/Fields.js"
 import type { Capture, CaptureMeta, SessionMeta, StageName, StatsSample } from "../../../src/api/Stats.js"
 
@@ -44,6 +45,7 @@ export const capture = (samples: ReadonlyArray<StatsSample>, sessions: ReadonlyA
   const first = sessions[0]
   return {
     meta: {
+      format_version: CAPTURE_FORMAT_VERSION,
       id: "2026-01-01T00-00-00Z_1280x720",
       label: "",
       started_unix_ms: 1_767_225_600_000,
@@ -61,6 +63,7 @@ export const capture = (samples: ReadonlyArray<StatsSample>, sessions: ReadonlyA
       recovered: false,
       measured: [...new Set(sessions.flatMap((s) => s.measured))],
       sessions,
+      imported: false,
       ...meta
     },
     samples
