@@ -30,8 +30,11 @@ export const stopAndRead = (host: StartedHost) =>
 
 export const ofKind = (capture: Capture, kind: MarkerKind) => (capture.markers ?? []).filter((m) => m.kind === kind)
 
-/** 1 for the first marker of a burst, N for "N more … requests". */
-export const countIn = (m: Marker) => Number(/^(\d+) more/.exec(m.label)?.[1] ?? "1")
+/**
+ * How many events a coalesced marker stands for: 1 for the first of a burst, N for a summary
+ * ("N more key-frame requests in 1.0 s", "bitrate now … after N more changes in 1.0 s").
+ */
+export const countIn = (m: Marker) => Number(/\b(\d+) more (?:key-frame request|change)/.exec(m.label)?.[1] ?? "1")
 
 export const arm = (host: StartedHost) => promise(() => host.fetch("/start", { method: "POST" })).pipe(Effect.map((r) => r.status))
 
