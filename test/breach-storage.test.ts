@@ -9,10 +9,11 @@ import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { DEFAULT_BREACH_THRESHOLDS } from "../src/api/Breaches.js"
+import { DEFAULT_BREACH_THRESHOLDS, findBreaches } from "../src/api/Breaches.js"
 import { zeroFields } from "../src/api/Fields.js"
 import { Capture, CaptureMeta } from "../src/api/Stats.js"
 import type { SessionMeta, StatsSample } from "../src/api/Stats.js"
+import { withStoredBreaches } from "../src/services/CaptureAssembly.js"
 import { Recorder } from "../src/services/Recorder.js"
 import { json, startHost, tempDir } from "./support/TestHost.js"
 
@@ -126,4 +127,19 @@ describe("breach events in the capture file", () => {
       expect(rows.slice(1).map((r) => r[rows[0]!.indexOf("breaches")])).toEqual(["", "drops:warning", ""])
     })
   )
+
+  it("withStoredBreaches brings an older capture up to date (for a migration) and leaves a current one as it is", () => {
+    const samples = [1, 2, 3, 4].map((i) => window({ t_ms: i * 2000, host_p99_us: i === 3 ? 20_000 : 7000 }))
+    const meta = {
+      id: "x", label: "", started_unix_ms: 0, duration_ms: 8000, kind: "native" as const, width: 1280, height: 720, fps: 60,
+      codec: "h264", client: "", encoder_backend: "fake", gpu: "none", sample_count: 4, truncated: false, recovered: false,
+      measured: session.measured, sessions: [session]
+    }
+    const updated = withStoredBreaches({ meta, samples })
+    expect(updated.breaches).toEqual({ thresholds: DEFAULT_BREACH_THRESHOLDS, events: findBreaches(meta, samples) })
+    expect(updated.breaches?.events.map((e) => [e.kind, e.severity])).toEqual([["host_p99", "warning"]])
+    expect(updated.meta.breach_count).toEqual({ total: 1, critical: 0 })
+    expect(withStoredBreaches(updated)).toBe(updated)
+    Schema.decodeUnknownSync(Capture)(updated)
+  })
 })

@@ -57,11 +57,21 @@ export const assembleCapture = (parts: CaptureParts): Capture => {
     sessions: parts.sessions,
     imported: false
   }
-  const breaches = breachRecordOf(meta, parts.samples)
-  return {
-    meta: { ...meta, breach_count: countBreaches(breaches.events) },
+  return withStoredBreaches({
+    meta,
     samples: parts.samples,
-    ...(parts.markers === undefined || parts.markers.length === 0 ? {} : { markers: parts.markers }),
-    breaches
-  }
+    ...(parts.markers === undefined || parts.markers.length === 0 ? {} : { markers: parts.markers })
+  })
+}
+
+/**
+ * A capture with its breach events stored (under the default thresholds) and counted in its meta;
+ * one that already has them is returned as it is. For the save above, and for a migration that
+ * brings a capture saved before breach events were stored up to date when it rewrites the file
+ * (its list entry then gets a count too).
+ */
+export const withStoredBreaches = (capture: Capture): Capture => {
+  if (capture.breaches !== undefined && capture.meta.breach_count !== undefined) return capture
+  const breaches = capture.breaches ?? breachRecordOf(capture.meta, capture.samples)
+  return { ...capture, meta: { ...capture.meta, breach_count: countBreaches(breaches.events) }, breaches }
 }
