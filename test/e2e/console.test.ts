@@ -189,7 +189,7 @@ describe("performance console in a real browser", () => {
     await page.mouse.up()
     await expect.poll(windowsText, { timeout: WAIT }).toContain("selected range")
     expect(await windowsText()).not.toBe(before)
-    await page.getByLabel("p99").check()
+    await page.getByRole("radio", { name: "p99", exact: true }).check()
     await expect.poll(() => bands.count(), { timeout: WAIT }).toBe(stages.length)
     await shot("detail-range-p99")
     await page.getByRole("button", { name: "← Recordings" }).click()
