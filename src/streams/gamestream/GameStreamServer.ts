@@ -160,7 +160,8 @@ export const GameStreamLive = (
           accept(secure, req, res)
         } catch (e) {
           answer(res, refusal(500, "the host failed to answer this request", [], 500))
-          Effect.runFork(Effect.logError(`GameStream request failed: ${e instanceof Error ? e.message : String(e)}`))
+          // Through the server's runtime (its logger, its fiber set), not the default one.
+          run(Effect.logError(`GameStream request failed: ${e instanceof Error ? e.message : String(e)}`))
         }
       }
 
@@ -221,7 +222,7 @@ export const GameStreamLive = (
         // A client that hangs up (Moonlight cancelling while the PIN is awaited) ends its request:
         // interrupting the pending pairing withdraws it from the operator's list.
         res.on("close", () => {
-          if (!res.writableFinished) Effect.runFork(Fiber.interrupt(fiber))
+          if (!res.writableFinished) run(Fiber.interrupt(fiber))
         })
       }
 

@@ -374,7 +374,8 @@ export const makeRtspServer = (options: RtspServerOptions): Effect.Effect<RtspSe
         try {
           answer(socket, outcome.request, cseq)
         } catch (e) {
-          Effect.runFork(Effect.logError(`GameStream RTSP request failed: ${e instanceof Error ? e.message : String(e)}`))
+          // Through the server's runtime (its logger, its fiber set), not the default one.
+          run(Effect.logError(`GameStream RTSP request failed: ${e instanceof Error ? e.message : String(e)}`))
           finish(socket, serializeResponse({ status: 500, cseq, body: "the host failed to answer this request\r\n" }), 500)
         }
       })
