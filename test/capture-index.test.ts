@@ -8,7 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { zeroFields } from "../src/api/Fields.js"
+import { sampleFixture } from "../src/api/SampleFixture.js"
 import { Capture, CaptureMeta } from "../src/api/Stats.js"
 import type { StatsSample } from "../src/api/Stats.js"
 import { CAPTURE_FORMAT_VERSION } from "../src/api/CaptureFormat.js"
@@ -19,9 +19,7 @@ const encodeMeta = Schema.encodeSync(Schema.parseJson(CaptureMeta))
 const decodeList = Schema.decodeUnknownSync(Schema.Array(CaptureMeta))
 const INDEX = ".capture-index"
 
-const sample = (i: number): StatsSample => ({
-  // Every field of the table at 0 (unmeasured unless listed); the sample sets what it tests.
-  ...zeroFields(),
+const sample = (i: number): StatsSample => sampleFixture({
   t_ms: i * 2000,
   session_id: "s1",
   stages: [{ name: "encode", p50_us: 2000 + i, p99_us: 3000 + i, max_us: 4000 + i, mean_us: 2100 + i }],

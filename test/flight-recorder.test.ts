@@ -8,7 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { zeroFields } from "../src/api/Fields.js"
+import { sampleFixture } from "../src/api/SampleFixture.js"
 import { FramesFile } from "../src/api/Frames.js"
 import { Capture } from "../src/api/Stats.js"
 import type { SessionMeta, StatsSample } from "../src/api/Stats.js"
@@ -66,8 +66,7 @@ const session: SessionMeta = {
   measured: ["fps", "host_p50_us", "host_p99_us"]
 }
 
-const sample = (t: number, hostP99: number): StatsSample => ({
-  ...zeroFields(),
+const sample = (t: number, hostP99: number): StatsSample => sampleFixture({
   t_ms: t,
   session_id: "s1",
   stages: [],

@@ -8,7 +8,7 @@ import { Context, Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { migrateCapture } from "../src/api/CaptureFormat.js"
-import { zeroFields } from "../src/api/Fields.js"
+import { sampleFixture } from "../src/api/SampleFixture.js"
 import { Marker } from "../src/api/Markers.js"
 import { Capture } from "../src/api/Stats.js"
 import type { SessionMeta } from "../src/api/Stats.js"
@@ -71,7 +71,7 @@ describe("capture markers", () => {
       const recorder = Context.get(host.context, Recorder)
       yield* recorder.start()
       yield* recorder.registerSession({ ...session, session_id: "s" })
-      const window = { ...zeroFields(), t_ms: 0, session_id: "s", stages: [], fps: 60 }
+      const window = sampleFixture({ t_ms: 0, session_id: "s", stages: [], fps: 60 })
       for (let i = 0; i < 5; i++) yield* recorder.pushSample(window)
       yield* recorder.mark("after the end")
       // The journal holds every marker so far (appended in the background: wait for it).

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { zeroFields } from "../src/api/Fields.js"
+import { sampleFixture } from "../src/api/SampleFixture.js"
 import { Context, Effect } from "effect"
 import type { SessionMeta, StatsSample } from "../src/api/Stats.js"
 import { escapeLabelValue, renderMetrics } from "../src/http/MetricsExposition.js"
@@ -65,9 +65,7 @@ const session = (id: string, kind: "native" | "gamestream", measured: SessionMet
   measured
 })
 
-const window = (sessionId: string, i: number, over: Partial<StatsSample> = {}): StatsSample => ({
-  // Every field of the table at 0 (unmeasured unless listed); the sample sets what it tests.
-  ...zeroFields(),
+const window = (sessionId: string, i: number, over: Partial<StatsSample> = {}): StatsSample => sampleFixture({
   t_ms: 0,
   session_id: sessionId,
   stages: [

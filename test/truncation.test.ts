@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { zeroFields } from "../src/api/Fields.js"
+import { sampleFixture } from "../src/api/SampleFixture.js"
 import { Context, Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -8,9 +8,7 @@ import type { StatsSample } from "../src/api/Stats.js"
 import { MAX_SAMPLES, Recorder } from "../src/services/Recorder.js"
 import { startHost } from "./support/TestHost.js"
 
-const sample = (i: number): StatsSample => ({
-  // Every field of the table at 0 (unmeasured unless listed); the sample sets what it tests.
-  ...zeroFields(),
+const sample = (i: number): StatsSample => sampleFixture({
   t_ms: 0,
   session_id: "s1",
   stages: [{ name: "encode", p50_us: i, p99_us: i + 1, max_us: i + 2, mean_us: i }],

@@ -11,7 +11,7 @@
  * caches) is reported apart from the warm runs. Targets (issue 15): warm p50 under 300 ms, cold
  * under 500 ms, the host's first byte under 20 ms; the figures before that work are printed beside.
  */
-import { zeroFields } from "../api/Fields.js"
+import { sampleFixture } from "../api/SampleFixture.js"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -52,8 +52,7 @@ export const largeCapture = (): Capture => {
       return { name, p50_us: p50, p99_us: Math.round(p50 * 1.7), max_us: Math.round(p50 * 2.5), mean_us: Math.round(p50 * 1.05) }
     }
     const stages = [stage("capture", 700), stage("submit", 450), stage("encode", 4100), stage("send", 350)]
-    samples.push({
-      ...zeroFields(),
+    samples.push(sampleFixture({
       t_ms: i * 2000 + (i >= SAMPLES / 2 ? 30_000 : 0),
       session_id: i < SAMPLES / 2 ? "s1" : "s2",
       stages,
@@ -64,7 +63,7 @@ export const largeCapture = (): Capture => {
       host_p50_us: stages.reduce((s, x) => s + x.p50_us, 0) + 300,
       host_p99_us: stages.reduce((s, x) => s + x.p99_us, 0) + 600,
       fec_us: 90, seal_us: 30, sock_us: 210
-    })
+    }))
   }
   const last = samples[samples.length - 1]
   return {

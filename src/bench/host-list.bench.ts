@@ -15,7 +15,7 @@
  *
  * `PUNKTFUNK_LIST_CAPTURES` and `PUNKTFUNK_LIST_SAMPLES` shrink it for a quick look.
  */
-import { zeroFields } from "../api/Fields.js"
+import { sampleFixture } from "../api/SampleFixture.js"
 import { Schema } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -57,8 +57,7 @@ const session: SessionMeta = {
   measured: ["fps", "repeat_fps", "mbps", "bitrate_kbps", "rtt_us", "host_p50_us", "host_p99_us"]
 }
 
-const sampleAt = (i: number): StatsSample => ({
-  ...zeroFields(),
+const sampleAt = (i: number): StatsSample => sampleFixture({
   t_ms: i * 2000,
   session_id: session.session_id,
   stages: session.stages.map((name, k) => ({ name, p50_us: 900 + k * 400 + (i % 50), p99_us: 1800 + k * 700, max_us: 4000 + k, mean_us: 1000 + k * 410 })),

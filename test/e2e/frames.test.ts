@@ -10,7 +10,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import type { Page } from "playwright-core"
 import { Schema } from "effect"
-import { zeroFields } from "../../src/api/Fields.js"
+import { sampleFixture } from "../../src/api/SampleFixture.js"
 import { FramesFile } from "../../src/api/Frames.js"
 import type { FrameRecord } from "../../src/api/Frames.js"
 import { Capture } from "../../src/api/Stats.js"
@@ -59,8 +59,7 @@ const frame = (i: number): FrameRecord => {
 
 const writeFixture = (captures: string) => {
   fs.mkdirSync(captures, { recursive: true, mode: 0o700 })
-  const samples = [2000, 4000, 6000].map((t) => ({
-    ...zeroFields(),
+  const samples = [2000, 4000, 6000].map((t) => sampleFixture({
     t_ms: t,
     session_id: session.session_id,
     stages: session.stages.map((name) => ({ name, p50_us: 1000, p99_us: 2000, max_us: 3000, mean_us: 1100 })),

@@ -9,7 +9,7 @@
  * once; every `200` stop names a capture on disk with the samples it claims; a `204` saved
  * nothing; and at the end the state is one: disarmed, nothing unsaved, no temp file.
  */
-import { zeroFields } from "../../src/api/Fields.js"
+import { sampleFixture } from "../../src/api/SampleFixture.js"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Schema, Stream } from "effect"
 import type { SessionMeta, StatsSample } from "../../src/api/Stats.js"
@@ -32,9 +32,7 @@ const session = (id: string): SessionMeta => ({
   measured: ["fps"]
 })
 
-const numbered = (sessionId: string, i: number): StatsSample => ({
-  // Every field of the table at 0 (unmeasured unless listed); the sample sets what it tests.
-  ...zeroFields(),
+const numbered = (sessionId: string, i: number): StatsSample => sampleFixture({
   t_ms: 0,
   session_id: sessionId,
   stages: [{ name: "capture", p50_us: i, p99_us: i, max_us: i, mean_us: i }],

@@ -1,6 +1,6 @@
 /** Small hand-written captures for the unit tests: every number is chosen so the answer is known. */
 import { CAPTURE_FORMAT_VERSION } from "../../../src/api/CaptureFormat.js"
-import { zeroFields } from "../../../src/api/Fields.js"
+import { sampleFixture } from "../../../src/api/SampleFixture.js"
 import type { Capture, CaptureMeta, SessionMeta, StageName, StatsSample } from "../../../src/api/Stats.js"
 
 export const session = (session_id: string, overrides: Partial<SessionMeta> = {}): SessionMeta => ({
@@ -26,9 +26,7 @@ export const stage = (name: StageName, p50_us: number, p99_us = p50_us * 2, max_
   mean_us
 })
 
-export const sample = (t_ms: number, overrides: Partial<StatsSample> = {}): StatsSample => ({
-  // Every field of the table at 0 (unmeasured unless listed); the sample sets what it tests.
-  ...zeroFields(),
+export const sample = (t_ms: number, overrides: Partial<StatsSample> = {}): StatsSample => sampleFixture({
   t_ms,
   session_id: "s1",
   stages: [stage("capture", 1000), stage("encode", 2000)],

@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import { zeroFields } from "../../../src/api/Fields.js"
+import { sampleFixture } from "../../../src/api/SampleFixture.js"
 import { describe, expect, it } from "vitest"
 import { StatsSample, StatsStatus } from "../../../src/api/Stats.js"
 import { SseParser, decodeEvent, readLiveEvents } from "./sse.js"
@@ -15,9 +15,7 @@ const status: StatsStatus = {
   active_sessions: 1
 }
 
-const sample: StatsSample = {
-  // Every field of the table at 0 (unmeasured unless listed); the sample sets what it tests.
-  ...zeroFields(),
+const sample: StatsSample = sampleFixture({
   t_ms: 2000,
   session_id: "s1",
   stages: [{ name: "encode", p50_us: 2100, p99_us: 3000, max_us: 4000, mean_us: 2200 }],
@@ -28,7 +26,7 @@ const sample: StatsSample = {
   host_p50_us: 2500,
   host_p99_us: 3500,
   fec_us: 80
-}
+})
 
 // The host's own encoding (src/http/LiveEvents.ts formats events this way).
 const encode = <A, I>(schema: Schema.Schema<A, I>, value: A) => Schema.encodeSync(Schema.parseJson(schema))(value)

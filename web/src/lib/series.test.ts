@@ -1,11 +1,9 @@
 import { describe, expect, it } from "vitest"
-import { zeroFields } from "../../../src/api/Fields.js"
+import { sampleFixture } from "../../../src/api/SampleFixture.js"
 import type { StatsSample } from "../../../src/api/Stats.js"
 import { buildSeries, sessionSegments } from "./series.js"
 
-const sample = (t_ms: number, session_id: string, encode = 2000): StatsSample => ({
-  // Every field of the table at 0 (unmeasured unless listed); the sample sets what it tests.
-  ...zeroFields(),
+const sample = (t_ms: number, session_id: string, encode = 2000): StatsSample => sampleFixture({
   t_ms,
   session_id,
   stages: [
