@@ -15,6 +15,7 @@ import { Marker, MarkerRequest } from "./Markers.js"
 import { Capture, CaptureMeta, ExportFormat, LabelPatch, LiveSnapshot, StatsStatus } from "./Stats.js"
 import { TraceFile, TraceQuery } from "./Trace.js"
 import { FramesFile } from "./Frames.js"
+import { LIVE_EVENTS_ROUTE, STATS_PATH } from "./LiveEvents.js"
 
 export { Authorization }
 
@@ -46,7 +47,7 @@ export class StatsGroup extends HttpApiGroup.make("stats")
   )
   .add(
     // Server-sent events, one `sample` event per window; implemented as a raw streaming response.
-    HttpApiEndpoint.get("liveEvents", "/live/events")
+    HttpApiEndpoint.get("liveEvents", LIVE_EVENTS_ROUTE)
       .addSuccess(Schema.String.pipe(HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/event-stream" })))
       .addError(TooManySubscribers)
   )
@@ -99,7 +100,7 @@ export class StatsGroup extends HttpApiGroup.make("stats")
       .addError(CaptureSaveError)
   )
   .middleware(Authorization)
-  .prefix("/api/v1/stats")
+  .prefix(STATS_PATH)
   .annotate(OpenApi.Description, "Arm, stop, watch and review performance-stats captures.") {}
 
 /**

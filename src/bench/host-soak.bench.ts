@@ -14,6 +14,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { LIVE_EVENTS_PATH } from "../api/LiveEvents.js"
 import { tokenFromStartOutput, urlFromStartOutput } from "./StartOutput.js"
 
 /** `dist/main.js` from `dist/bench` (the bench) and from `src/bench` (the fault suite) alike. */
@@ -75,7 +76,7 @@ export const runSoak = async (seconds: number, mainJs = defaultMainJs): Promise<
     if (armed.status !== 200) throw new Error(`arm answered ${armed.status}`)
     // A live-view client for the whole soak, reading and discarding.
     let sseSamples = 0
-    const sse = fetch(`${api}/live/events`, { headers: auth, signal: controller.signal })
+    const sse = fetch(`${url}${LIVE_EVENTS_PATH}`, { headers: auth, signal: controller.signal })
       .then(async (res) => {
         const reader = res.body!.getReader()
         const decoder = new TextDecoder()

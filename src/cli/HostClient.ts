@@ -15,6 +15,7 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { PunktfunkApi } from "../api/Api.js"
+import { errorText } from "../api/ErrorWords.js"
 import { isLoopbackBind } from "../http/ManagementTls.js"
 import { fingerprintOfPem } from "../services/Certificates.js"
 import { normalizeFingerprint, pinnedAgents } from "./PinnedTls.js"
@@ -160,41 +161,31 @@ const closedWithoutAnswer = (cause: unknown): boolean => {
   return code === "UND_ERR_SOCKET" || code === "ECONNRESET"
 }
 
-/** Any failure of a client call, as one operator-facing sentence with an exit code. */
+/** The exit code of each failure the CLI names (1 for the rest); scripts branch on these. */
+const EXIT_CODES: Readonly<Record<string, number>> = { RequestError: 3, Unauthorized: 4 }
+
+/**
+ * Any failure of a client call, as one operator-facing sentence with an exit code. The sentence
+ * is the console's too (`api/ErrorWords.ts`); what only the CLI knows is added here: the
+ * fingerprint it pinned, and a plain-HTTP call to the HTTPS port.
+ */
 export const explain =
   (connection: Connection) =>
   (e: unknown): CliError => {
     if (e instanceof CliError) return e
-    if (hasTag(e)) {
-      switch (e._tag) {
-        case "RequestError": {
-          const cause = "cause" in e ? e.cause : undefined
-          if (hasTag(cause) && cause._tag === "PinRefused") return new CliError({ message: messageOf(cause), exitCode: 5 })
-          if (closedWithoutAnswer(cause) && !normalizeBase(connection.host).toLowerCase().startsWith("https:")) {
-            return new CliError({
-              message: `the host at ${normalizeBase(connection.host)} closed the connection without an answer (a host bound beyond loopback speaks only HTTPS: try https://)`,
-              exitCode: 3
-            })
-          }
-          return new CliError({ message: `no punktfunk host answers at ${normalizeBase(connection.host)}`, exitCode: 3 })
-        }
-        case "Unauthorized":
-          return new CliError({ message: `the host refused the token from ${connection.tokenFile}`, exitCode: 4 })
-        case "ResponseError":
-          return new CliError({
-            message: `unexpected answer from ${normalizeBase(connection.host)}: ${messageOf(e)} (is it a punktfunk host?)`,
-            exitCode: 1
-          })
-        case "CaptureNotFound":
-        case "CaptureSaveError":
-        case "CaptureReadError":
-        case "NotArmed":
-          return new CliError({ message: messageOf(e), exitCode: 1 })
-        case "ParseError":
-          return new CliError({ message: `the host's answer did not decode: ${messageOf(e)}`, exitCode: 1 })
+    const host = normalizeBase(connection.host)
+    if (hasTag(e) && e._tag === "RequestError") {
+      const cause = "cause" in e ? e.cause : undefined
+      if (hasTag(cause) && cause._tag === "PinRefused") return new CliError({ message: messageOf(cause), exitCode: 5 })
+      if (closedWithoutAnswer(cause) && !host.toLowerCase().startsWith("https:")) {
+        return new CliError({
+          message: `the host at ${host} closed the connection without an answer (a host bound beyond loopback speaks only HTTPS: try https://)`,
+          exitCode: 3
+        })
       }
     }
-    return new CliError({ message: messageOf(e), exitCode: 1 })
+    const text = errorText(e, { host, tokenFile: connection.tokenFile })
+    return new CliError({ message: text.message, exitCode: EXIT_CODES[text.tag] ?? 1 })
   }
 
 /** Run one client call with the connection's error wording. */

@@ -11,30 +11,11 @@
  * connections and fibers; the one past `maxSubscribers` gets `503 TooManySubscribers` at once.
  */
 import { HttpServerResponse } from "@effect/platform"
-import { Effect, Schema, Stream } from "effect"
+import { Effect, Stream } from "effect"
 import { TooManySubscribers } from "../api/Errors.js"
-import { Marker } from "../api/Markers.js"
-import { SessionMeta, StatsSample, StatsStatus } from "../api/Stats.js"
-import type { LiveEvent, RecorderService } from "../services/Recorder.js"
+import { formatLiveEvent } from "../api/LiveEvents.js"
+import type { RecorderService } from "../services/Recorder.js"
 import { requestConnection } from "./RequestConnection.js"
-
-const encodeSample = Schema.encodeSync(Schema.parseJson(StatsSample))
-const encodeStatus = Schema.encodeSync(Schema.parseJson(StatsStatus))
-const encodeSession = Schema.encodeSync(Schema.parseJson(SessionMeta))
-const encodeMarker = Schema.encodeSync(Schema.parseJson(Marker))
-
-export const formatEvent = (event: LiveEvent): string => {
-  switch (event.type) {
-    case "sample":
-      return `event: sample\ndata: ${encodeSample(event.sample)}\n\n`
-    case "status":
-      return `event: status\ndata: ${encodeStatus(event.status)}\n\n`
-    case "session":
-      return `event: session\ndata: ${encodeSession(event.session)}\n\n`
-    case "marker":
-      return `event: marker\ndata: ${encodeMarker(event.marker)}\n\n`
-  }
-}
 
 export const liveEventsResponse = (recorder: RecorderService, maxSubscribers: number) =>
   Effect.gen(function* () {
@@ -49,13 +30,13 @@ export const liveEventsResponse = (recorder: RecorderService, maxSubscribers: nu
     }
     const status = yield* recorder.status
     const encoder = new TextEncoder()
-    const first = Stream.make(`retry: 2000\n\n${formatEvent({ type: "status", status })}`)
+    const first = Stream.make(`retry: 2000\n\n${formatLiveEvent({ type: "status", status })}`)
     const keepalive = Stream.tick("15 seconds").pipe(
       Stream.drop(1),
       Stream.map(() => ": keepalive\n\n")
     )
     const body = first.pipe(
-      Stream.concat(Stream.merge(recorder.events.pipe(Stream.map(formatEvent)), keepalive)),
+      Stream.concat(Stream.merge(recorder.events.pipe(Stream.map(formatLiveEvent)), keepalive)),
       Stream.map((text) => encoder.encode(text))
     )
     return HttpServerResponse.stream(body, {

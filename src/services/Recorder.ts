@@ -26,15 +26,11 @@ import type { FlightLog, FrameSource } from "./FlightLog.js"
 import { summarizeFrames } from "../api/Frames.js"
 import type { FramesFile } from "../api/Frames.js"
 import type { JournalLine } from "./Journal.js"
+import type { LiveEvent } from "../api/LiveEvents.js"
 
 /** ≈ 3 h at one window every 2 s. */
 export const MAX_SAMPLES = 5400
 
-export type LiveEvent =
-  | { readonly type: "sample"; readonly sample: StatsSample }
-  | { readonly type: "status"; readonly status: StatsStatus }
-  | { readonly type: "session"; readonly session: SessionMeta }
-  | { readonly type: "marker"; readonly marker: Marker }
 
 interface Active {
   readonly startedUnixMs: number

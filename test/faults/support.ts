@@ -11,6 +11,7 @@ import { Schema } from "effect"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { decodeLiveEvent, LIVE_EVENTS_PATH } from "../../src/api/LiveEvents.js"
 import { Capture, CaptureMeta, StatsSample } from "../../src/api/Stats.js"
 import { JournalLine } from "../../src/services/Journal.js"
 import { spawnHost } from "../support/HostProcess.js"
@@ -18,7 +19,6 @@ import type { HostProcess } from "../support/HostProcess.js"
 
 export const FAULT_RUNS = Number(process.env["PUNKTFUNK_FAULT_RUNS"] ?? "12")
 
-const decodeSample = Schema.decodeUnknownSync(Schema.parseJson(StatsSample))
 const decodeLine = Schema.decodeUnknownEither(Schema.parseJson(JournalLine))
 const decodeCapture = Schema.decodeUnknownSync(Schema.parseJson(Capture))
 const decodeMeta = Schema.decodeUnknownSync(Schema.parseJson(CaptureMeta))
@@ -33,7 +33,7 @@ export interface SseRecorder {
 /** Read `sample` events from `/api/v1/stats/live/events` until closed or the host goes away. */
 export const recordSse = async (url: string, token: string): Promise<SseRecorder> => {
   const controller = new AbortController()
-  const res = await fetch(`${url}/api/v1/stats/live/events`, {
+  const res = await fetch(`${url}${LIVE_EVENTS_PATH}`, {
     headers: { authorization: `Bearer ${token}` },
     signal: controller.signal
   })
@@ -54,7 +54,8 @@ export const recordSse = async (url: string, token: string): Promise<SseRecorder
           buffer = buffer.slice(idx + 2)
           const event = /^event: (.*)$/m.exec(block)?.[1]
           const data = /^data: (.*)$/m.exec(block)?.[1]
-          if (event === "sample" && data !== undefined) samples.push(decodeSample(data))
+          const message = event !== undefined && data !== undefined ? decodeLiveEvent(event, data) : null
+          if (message?.type === "sample") samples.push(message.sample)
         }
       }
     } catch {

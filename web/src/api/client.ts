@@ -9,6 +9,7 @@ import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@
 import { Effect, Either, ParseResult, Schema } from "effect"
 import { PunktfunkApi } from "../../../src/api/Api.js"
 import type { Marker } from "../../../src/api/Markers.js"
+import { LIVE_EVENTS_PATH, STATS_PATH } from "../../../src/api/LiveEvents.js"
 import type { PairedClient, PairingLockout, PendingPairing } from "../../../src/api/Pairing.js"
 import { Capture } from "../../../src/api/Stats.js"
 import type { CaptureMeta, LiveSnapshot, StatsStatus } from "../../../src/api/Stats.js"
@@ -47,7 +48,7 @@ export interface DevicesApi {
   readonly unpair: (fingerprint: string) => Promise<void>
 }
 
-const STATS = "/api/v1/stats"
+const STATS = STATS_PATH
 
 const isCapture = structureGuard(Capture)
 
@@ -125,7 +126,7 @@ export const makeConsoleApi = (baseUrl: string, token: string): ConsoleApi => {
     frames: (id) => run(client.frames({ path: { id } })),
     label: (id, label) => run(client.label({ path: { id }, payload: { label } })),
     remove: (id) => run(client.remove({ path: { id } })),
-    liveEvents: (signal, onMessage) => readLiveEvents(`${baseUrl}${STATS}/live/events`, token, signal, onMessage)
+    liveEvents: (signal, onMessage) => readLiveEvents(`${baseUrl}${LIVE_EVENTS_PATH}`, token, signal, onMessage)
   }
 }
 

@@ -1,22 +1,12 @@
 /**
  * The live route's server-sent events, read with `fetch` and a stream reader because
  * `EventSource` cannot send the bearer header (and the token must never go in a query string).
- * Each event's data is decoded with the same Schemas the host encoded it with.
+ * Each event's data is decoded with the same Schemas the host encoded it with (`decodeLiveEvent`).
  */
-import { Either, Schema } from "effect"
-import { Marker } from "../../../src/api/Markers.js"
-import { SessionMeta, StatsSample, StatsStatus } from "../../../src/api/Stats.js"
+import { decodeLiveEvent, type LiveEvent } from "../../../src/api/LiveEvents.js"
 
-export type LiveMessage =
-  | { readonly type: "sample"; readonly sample: StatsSample }
-  | { readonly type: "status"; readonly status: StatsStatus }
-  | { readonly type: "session"; readonly session: SessionMeta }
-  | { readonly type: "marker"; readonly marker: Marker }
-
-const decodeSample = Schema.decodeUnknownEither(Schema.parseJson(StatsSample))
-const decodeStatus = Schema.decodeUnknownEither(Schema.parseJson(StatsStatus))
-const decodeSession = Schema.decodeUnknownEither(Schema.parseJson(SessionMeta))
-const decodeMarker = Schema.decodeUnknownEither(Schema.parseJson(Marker))
+/** What the host sends on the live route (`src/api/LiveEvents.ts`, the host's own description). */
+export type LiveMessage = LiveEvent
 
 /** One raw event block (`event:` / `data:` lines) → a typed message, or null for anything else. */
 export const decodeEvent = (block: string): LiveMessage | null => {
@@ -32,27 +22,7 @@ export const decodeEvent = (block: string): LiveMessage | null => {
     else if (field === "data") data.push(value)
   }
   if (data.length === 0) return null
-  const text = data.join("\n")
-  switch (event) {
-    case "sample": {
-      const r = decodeSample(text)
-      return Either.isRight(r) ? { type: "sample", sample: r.right } : null
-    }
-    case "status": {
-      const r = decodeStatus(text)
-      return Either.isRight(r) ? { type: "status", status: r.right } : null
-    }
-    case "session": {
-      const r = decodeSession(text)
-      return Either.isRight(r) ? { type: "session", session: r.right } : null
-    }
-    case "marker": {
-      const r = decodeMarker(text)
-      return Either.isRight(r) ? { type: "marker", marker: r.right } : null
-    }
-    default:
-      return null
-  }
+  return decodeLiveEvent(event, data.join("\n"))
 }
 
 /**
