@@ -10,6 +10,7 @@ import { Context, Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { DEFAULT_BREACH_THRESHOLDS, findBreaches } from "../src/api/Breaches.js"
+import { CAPTURE_FORMAT_VERSION } from "../src/api/CaptureFormat.js"
 import { zeroFields } from "../src/api/Fields.js"
 import { Capture, CaptureMeta } from "../src/api/Stats.js"
 import type { SessionMeta, StatsSample } from "../src/api/Stats.js"
@@ -133,7 +134,7 @@ describe("breach events in the capture file", () => {
     const meta = {
       id: "x", label: "", started_unix_ms: 0, duration_ms: 8000, kind: "native" as const, width: 1280, height: 720, fps: 60,
       codec: "h264", client: "", encoder_backend: "fake", gpu: "none", sample_count: 4, truncated: false, recovered: false,
-      measured: session.measured, sessions: [session]
+      measured: session.measured, sessions: [session], format_version: CAPTURE_FORMAT_VERSION, imported: false
     }
     const updated = withStoredBreaches({ meta, samples })
     expect(updated.breaches).toEqual({ thresholds: DEFAULT_BREACH_THRESHOLDS, events: findBreaches(meta, samples) })
