@@ -11,8 +11,8 @@ import { Cause, ConfigError, Console, Effect, Layer } from "effect"
 import { makeHostLayer } from "./Host.js"
 import { pipelineFor } from "./PipelineChoice.js"
 import { argvToEnv, hostConfig, providerFrom } from "./services/Config.js"
-import { loggingLayer } from "./services/Logging.js"
-import { usage } from "./services/Settings.js"
+import { loggingLayer } from "./lib/Logging.js"
+import { usage } from "./lib/Settings.js"
 
 const argv = process.argv.slice(2)
 

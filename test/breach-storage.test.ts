@@ -14,7 +14,7 @@ import { CAPTURE_FORMAT_VERSION } from "../src/api/CaptureFormat.js"
 import { zeroFields } from "../src/api/Fields.js"
 import { Capture, CaptureMeta } from "../src/api/Stats.js"
 import type { SessionMeta, StatsSample } from "../src/api/Stats.js"
-import { withStoredBreaches } from "../src/services/CaptureAssembly.js"
+import { withStoredBreaches } from "../src/lib/captures/CaptureAssembly.js"
 import { Recorder } from "../src/services/Recorder.js"
 import { json, startHost, tempDir } from "./support/TestHost.js"
 

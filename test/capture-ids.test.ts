@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { baseCaptureId, isValidCaptureId, uniqueCaptureId } from "../src/services/CaptureIds.js"
+import { baseCaptureId, isValidCaptureId, uniqueCaptureId } from "../src/lib/captures/CaptureIds.js"
 import { rawRequest, startHost } from "./support/TestHost.js"
 
 const HOSTILE = ["..", "../x", "a/b", "a\\b", "%2e%2e", "C:x", "", "x".repeat(300), ".", "CON", "nul.json", "trail.", ".journal"]

@@ -6,8 +6,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as net from "node:net"
-import { makeConnectionLimiter } from "../src/services/ConnectionLimiter.js"
-import type { ConnectionLimiter, ListenerLimits } from "../src/services/ConnectionLimiter.js"
+import { makeConnectionLimiter } from "../src/lib/ConnectionLimiter.js"
+import type { ConnectionLimiter, ListenerLimits } from "../src/lib/ConnectionLimiter.js"
 import { closedByHost, hold, trickle } from "./support/Sockets.js"
 import { waitFor } from "./support/TestHost.js"
 

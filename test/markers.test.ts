@@ -13,7 +13,7 @@ import { Marker } from "../src/api/Markers.js"
 import { Capture } from "../src/api/Stats.js"
 import type { SessionMeta } from "../src/api/Stats.js"
 import { Recorder } from "../src/services/Recorder.js"
-import { replayJournal } from "../src/services/Journal.js"
+import { replayJournal } from "../src/lib/captures/Journal.js"
 import { startHost } from "./support/TestHost.js"
 
 const session: SessionMeta = {

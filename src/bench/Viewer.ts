@@ -7,7 +7,7 @@ import { Deferred, Effect, Fiber, Schema } from "effect"
 import { PendingPairing } from "../api/Pairing.js"
 import { connect, newPin, pair } from "../client/ControlClient.js"
 import type { ClientError, ClientIdentity, ClientSession } from "../client/ControlClient.js"
-import { fingerprintOfPem, generateCertificate } from "../services/Certificates.js"
+import { fingerprintOfPem, generateCertificate } from "../lib/Certificates.js"
 
 /** What the viewer needs of a running host: its URL, its token, and what it printed (the control port). */
 export interface WatchedHost {

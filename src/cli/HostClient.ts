@@ -17,7 +17,7 @@ import * as path from "node:path"
 import { PunktfunkApi } from "../api/Api.js"
 import { errorText } from "../api/ErrorWords.js"
 import { isLoopbackBind } from "../http/ManagementTls.js"
-import { fingerprintOfPem } from "../services/Certificates.js"
+import { fingerprintOfPem } from "../lib/Certificates.js"
 import { normalizeFingerprint, pinnedAgents } from "./PinnedTls.js"
 
 export const DEFAULT_HOST = "http://127.0.0.1:47990"

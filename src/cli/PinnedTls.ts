@@ -20,7 +20,7 @@ import * as http from "node:http"
 import * as https from "node:https"
 import type { Duplex } from "node:stream"
 import * as tls from "node:tls"
-import { fingerprintOfDer } from "../services/Certificates.js"
+import { fingerprintOfDer } from "../lib/Certificates.js"
 import { colonFingerprint } from "../http/ManagementTls.js"
 
 /** The host presented a certificate other than the pinned one, or no pin was given: nothing was sent. */

@@ -4,7 +4,7 @@
  */
 import { Effect, Schema } from "effect"
 import * as path from "node:path"
-import { readIfExists, writePrivateFileAtomic } from "../services/PrivateFile.js"
+import { readIfExists, writePrivateFileAtomic } from "../lib/PrivateFile.js"
 import { ClientError } from "./ControlClient.js"
 import type { Endpoint } from "./ControlClient.js"
 

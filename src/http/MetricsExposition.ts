@@ -21,7 +21,7 @@
 import type { StatsStatus, StreamKind } from "../api/Stats.js"
 import { COUNTER_FIELDS, FIELD_NAMES, FIELDS } from "../api/Fields.js"
 import type { FieldSpec } from "../api/Fields.js"
-import type { ConnectionCounters } from "../services/ConnectionLimiter.js"
+import type { ConnectionCounters } from "../lib/ConnectionLimiter.js"
 import type { MetricsSnapshot } from "../services/Metrics.js"
 
 export const EXPOSITION_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

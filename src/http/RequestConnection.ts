@@ -6,8 +6,8 @@
 import { HttpServerRequest } from "@effect/platform"
 import { Effect } from "effect"
 import { IncomingMessage } from "node:http"
-import { trackedConnection } from "../services/ConnectionLimiter.js"
-import type { TrackedConnection } from "../services/ConnectionLimiter.js"
+import { trackedConnection } from "../lib/ConnectionLimiter.js"
+import type { TrackedConnection } from "../lib/ConnectionLimiter.js"
 
 export const requestConnection: Effect.Effect<TrackedConnection | undefined, never, HttpServerRequest.HttpServerRequest> =
   Effect.map(HttpServerRequest.HttpServerRequest, (request) =>

@@ -13,7 +13,7 @@
 import { Context, Data, Effect, Layer, Redacted } from "effect"
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import * as fs from "node:fs/promises"
-import { writePrivateFileAtomic } from "./PrivateFile.js"
+import { writePrivateFileAtomic } from "../lib/PrivateFile.js"
 
 export class TokenError extends Data.TaggedError("TokenError")<{ readonly message: string }> {}
 

@@ -11,8 +11,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { CaptureSource, Codec, EncoderChoice, FramePriority } from "../streams/Pipeline.js"
-import { LogFormat, LogLevelName } from "./Logging.js"
-import { isKnownSetting } from "./Settings.js"
+import { LogFormat, LogLevelName } from "../lib/Logging.js"
+import { isKnownSetting } from "../lib/Settings.js"
 
 export const AudioSourceMode = Schema.Literal("auto", "pulse", "silence")
 export type AudioSourceMode = typeof AudioSourceMode.Type

@@ -10,8 +10,8 @@
  */
 import { Context, Effect, Layer, Runtime } from "effect"
 import { HostConfig } from "./Config.js"
-import { makeConnectionLimiter } from "./ConnectionLimiter.js"
-import type { ConnectionCounters, ConnectionLimiter, LimiterOptions, ListenerLimits } from "./ConnectionLimiter.js"
+import { makeConnectionLimiter } from "../lib/ConnectionLimiter.js"
+import type { ConnectionCounters, ConnectionLimiter, LimiterOptions, ListenerLimits } from "../lib/ConnectionLimiter.js"
 
 /** The TCP listeners of a host. */
 export type ListenerName = "management" | "nvhttp" | "nvhttps" | "rtsp" | "punktfunk1"

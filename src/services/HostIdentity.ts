@@ -5,8 +5,8 @@
  */
 import { Context, Data, Effect, Layer } from "effect"
 import * as path from "node:path"
-import { fingerprintOfPem, generateCertificate } from "./Certificates.js"
-import { readIfExists, writePrivateFileAtomic } from "./PrivateFile.js"
+import { fingerprintOfPem, generateCertificate } from "../lib/Certificates.js"
+import { readIfExists, writePrivateFileAtomic } from "../lib/PrivateFile.js"
 
 export class IdentityError extends Data.TaggedError("IdentityError")<{ readonly message: string }> {}
 

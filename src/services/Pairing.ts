@@ -40,7 +40,7 @@ import {
   WrongPin
 } from "../api/Pairing.js"
 import type { PairingLockout, PairingPath, PendingPairing } from "../api/Pairing.js"
-import { readIfExists, writePrivateFileAtomic } from "./PrivateFile.js"
+import { readIfExists, writePrivateFileAtomic } from "../lib/PrivateFile.js"
 
 export class PairingRefused extends Data.TaggedError("PairingRefused")<{ readonly reason: string }> {}
 

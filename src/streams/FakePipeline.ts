@@ -18,7 +18,7 @@
  * target); an IDR request has nothing to refresh, the fake having no picture.
  */
 import { Effect, Layer, Schedule, Stream } from "effect"
-import type { FrameSource, RawFrame } from "../services/FlightLog.js"
+import type { FrameSource, RawFrame } from "../lib/captures/FlightLog.js"
 import type { SessionMeta, StageTiming } from "../api/Stats.js"
 import { stagesOf } from "../api/Stats.js"
 import { zeroFields } from "../api/Fields.js"

@@ -11,7 +11,7 @@ import { Context, Schema } from "effect"
 import type { Effect, Scope, Stream } from "effect"
 import { StreamKind } from "../api/Stats.js"
 import type { SessionMeta, StatsSample } from "../api/Stats.js"
-import type { FrameSource } from "../services/FlightLog.js"
+import type { FrameSource } from "../lib/captures/FlightLog.js"
 
 export const CaptureSource = Schema.Literal("synthetic", "static", "x11")
 export type CaptureSource = typeof CaptureSource.Type

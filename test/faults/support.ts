@@ -13,7 +13,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { decodeLiveEvent, LIVE_EVENTS_PATH } from "../../src/api/LiveEvents.js"
 import { Capture, CaptureMeta, StatsSample } from "../../src/api/Stats.js"
-import { JournalLine } from "../../src/services/Journal.js"
+import { JournalLine } from "../../src/lib/captures/Journal.js"
 import { spawnHost } from "../support/HostProcess.js"
 import type { HostProcess } from "../support/HostProcess.js"
 

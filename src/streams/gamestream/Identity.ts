@@ -12,8 +12,8 @@
  */
 import { Context, Data, Effect, Layer } from "effect"
 import * as path from "node:path"
-import { fingerprintOfPem, generateRsaCertificate } from "../../services/Certificates.js"
-import { readIfExists, writePrivateFileAtomic } from "../../services/PrivateFile.js"
+import { fingerprintOfPem, generateRsaCertificate } from "../../lib/Certificates.js"
+import { readIfExists, writePrivateFileAtomic } from "../../lib/PrivateFile.js"
 import { certificateSignature } from "./PairingCrypto.js"
 
 export class GameStreamIdentityError extends Data.TaggedError("GameStreamIdentityError")<{ readonly message: string }> {}

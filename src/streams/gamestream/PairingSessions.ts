@@ -45,7 +45,7 @@ import { Deferred, Duration, Effect, Either, Fiber, FiberSet, Option } from "eff
 import type { Scope } from "effect"
 import { randomBytes, timingSafeEqual, X509Certificate } from "node:crypto"
 import type { PairedClient } from "../../api/Pairing.js"
-import { fingerprintOfDer } from "../../services/Certificates.js"
+import { fingerprintOfDer } from "../../lib/Certificates.js"
 import { PairingRefused } from "../../services/Pairing.js"
 import type { PairingService } from "../../services/Pairing.js"
 import type { GameStreamIdentityShape } from "./Identity.js"

@@ -25,7 +25,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes, sign, verify
 import * as http from "node:http"
 import * as https from "node:https"
 import type { TLSSocket } from "node:tls"
-import { generateRsaCertificate } from "../../../src/services/Certificates.js"
+import { generateRsaCertificate } from "../../../src/lib/Certificates.js"
 
 /** Moonlight clients all send this uniqueid nowadays. */
 export const MOONLIGHT_UNIQUE_ID = "0123456789ABCDEF"

@@ -14,7 +14,7 @@
  * for one.
  */
 import { Schema } from "effect"
-import { CaptureMeta } from "../api/Stats.js"
+import { CaptureMeta } from "../../api/Stats.js"
 
 export const INDEX_FILE = ".capture-index"
 

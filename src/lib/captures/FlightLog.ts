@@ -17,11 +17,11 @@
  * storing its frames twice. Bound: `MAX_FRAME_SPANS` spans and `MAX_FRAME_RECORDS` frames per
  * capture (`Frames.ts`); past it a span is cut or left out and `bound_hit` is set.
  */
-import { findBreaches } from "../api/Breaches.js"
-import { MAX_FRAME_RECORDS, MAX_FRAME_SPANS } from "../api/Frames.js"
-import type { FrameRecord, FrameSpan, FrameSpanReason, FramesFile } from "../api/Frames.js"
-import type { CaptureMeta, SessionMeta, StageName, StatsSample } from "../api/Stats.js"
-import { CAPTURE_FORMAT_VERSION } from "../api/CaptureFormat.js"
+import { findBreaches } from "../../api/Breaches.js"
+import { MAX_FRAME_RECORDS, MAX_FRAME_SPANS } from "../../api/Frames.js"
+import type { FrameRecord, FrameSpan, FrameSpanReason, FramesFile } from "../../api/Frames.js"
+import type { CaptureMeta, SessionMeta, StageName, StatsSample } from "../../api/Stats.js"
+import { CAPTURE_FORMAT_VERSION } from "../../api/CaptureFormat.js"
 
 /** One frame as a producer's ring holds it: its own clock (ms), times in µs after the deadline. */
 export interface RawFrame {

@@ -16,8 +16,8 @@
  * capture, encoded by today's Schema — after which the stored bytes are again the export.
  */
 import { Data, Effect, Either, ParseResult, Schema } from "effect"
-import { CAPTURE_FORMAT_VERSION, isJsonRecord, migrateCapture } from "../api/CaptureFormat.js"
-import { Capture, CaptureMeta, StatsSample } from "../api/Stats.js"
+import { CAPTURE_FORMAT_VERSION, isJsonRecord, migrateCapture } from "../../api/CaptureFormat.js"
+import { Capture, CaptureMeta, StatsSample } from "../../api/Stats.js"
 
 export class CaptureCheckFailed extends Data.TaggedError("CaptureCheckFailed")<{
   /** For the log and a read error: "sample 6 is invalid: …". */

@@ -7,8 +7,8 @@
  * dropped on its own without touching the lines before it.
  */
 import { Schema } from "effect"
-import { Marker } from "../api/Markers.js"
-import { SessionMeta, StatsSample } from "../api/Stats.js"
+import { Marker } from "../../api/Markers.js"
+import { SessionMeta, StatsSample } from "../../api/Stats.js"
 
 export const JOURNAL_FILE = ".journal.ndjson"
 /** A recovered journal whose capture could not be saved yet is parked under this prefix. */

@@ -2,11 +2,11 @@
  * Turning what the Recorder (or a recovered journal) holds into a `Capture`: one pure function,
  * so a capture saved on stop and one rebuilt after a crash have exactly the same shape.
  */
-import { breachRecordOf, countBreaches } from "../api/Breaches.js"
-import { CAPTURE_FORMAT_VERSION } from "../api/CaptureFormat.js"
-import type { Marker } from "../api/Markers.js"
-import type { Capture, CaptureMeta, MeasuredField, SessionMeta, StatsSample } from "../api/Stats.js"
-import { MeasuredField as MeasuredFieldSchema } from "../api/Stats.js"
+import { breachRecordOf, countBreaches } from "../../api/Breaches.js"
+import { CAPTURE_FORMAT_VERSION } from "../../api/CaptureFormat.js"
+import type { Marker } from "../../api/Markers.js"
+import type { Capture, CaptureMeta, MeasuredField, SessionMeta, StatsSample } from "../../api/Stats.js"
+import { MeasuredField as MeasuredFieldSchema } from "../../api/Stats.js"
 
 export interface CaptureParts {
   readonly id: string
