@@ -2,7 +2,8 @@
  * A chart for the live view that appends: the series live in a `LiveTrack` (chunks of points that
  * never change once full), each chunk is its own memoised SVG group, and the time window and the
  * y range are one transform on the group that holds them. A window arriving re-renders the last
- * chunk's paths, the axes and the transform; the thousands of points before it are left alone.
+ * chunk's paths, the axes and the transform; the thousands of points before it are left alone,
+ * and (drawn in a layer of their own, below the growing chunk's) are not even repainted.
  *
  * Stacked mode draws stage bands (each on the ones before it, in pipeline order) with an optional
  * overlay line (the measured host total) and the frame budget; line mode draws plain series. The
@@ -83,6 +84,65 @@ const ChunkLine = memo(function ChunkLine({ chunk, count: _count, k, color, dash
   )
 })
 
+/**
+ * The chart is two SVGs, one over the other, each its own compositing layer (`will-change`): the
+ * settled chunks with the axes below, the growing last chunk (with the budget, the markers and the
+ * hover line) above. Why: a browser repaints, re-records and re-rasterises a layer as a whole once
+ * anything in it changes; with everything in one SVG, each window arriving made Chromium repaint thousands of points
+ * that had not moved (most of the main thread's time per window was paint and commit, not
+ * script). Now a window changes only the top layer, whose paths hold at most `CHUNK` points.
+ */
+const BASE = { display: "block", willChange: "transform" } as const
+const LAYER = { position: "absolute", top: 0, left: 0, willChange: "transform" } as const
+
+/** The series of one layer: stage bands (stacked) or lines, and the overlay line, per chunk. */
+const Data = ({
+  layer,
+  chunks,
+  overChunks,
+  series,
+  stacked,
+  overlay
+}: {
+  layer: string
+  chunks: ReadonlyArray<Chunk>
+  overChunks: ReadonlyArray<Chunk>
+  series: ReadonlyArray<LiveLine>
+  stacked: boolean
+  overlay: LiveLine | undefined
+}) => (
+  <g data-layer={layer}>
+    {stacked ? (
+      <g data-testid="stage-stack">
+        {series.map((s, k) => (
+          <g key={s.id} data-testid="stack-series" data-series={s.id} aria-label={`stage ${s.id}`}>
+            {chunks.map((chunk) => (
+              <StackBand key={chunk.key} chunk={chunk} count={chunk.count} k={k} color={s.color} />
+            ))}
+          </g>
+        ))}
+      </g>
+    ) : (
+      <g data-testid="series-lines">
+        {series.map((s, k) => (
+          <g key={s.id} data-series={s.id} aria-label={s.id}>
+            {chunks.map((chunk) => (
+              <ChunkLine key={chunk.key} chunk={chunk} count={chunk.count} k={k} color={s.color} dashed={s.dashed === true} />
+            ))}
+          </g>
+        ))}
+      </g>
+    )}
+    {overlay === undefined || overChunks.length === 0 ? null : (
+      <g data-testid="host-total" aria-label="measured host total">
+        {overChunks.map((chunk) => (
+          <ChunkLine key={chunk.key} chunk={chunk} count={chunk.count} k={0} color={overlay.color} dashed={false} />
+        ))}
+      </g>
+    )}
+  </g>
+)
+
 export const LiveChart = (props: LiveChartProps) => {
   const { samples, series, stacked, overlay } = props
   const clipId = useId()
@@ -96,6 +156,11 @@ export const LiveChart = (props: LiveChartProps) => {
   const { main, overlay: over } = tracks.current
   main.sync(samples)
   over?.sync(samples)
+  // The last chunk is the one that grows; the settled ones before it change only when the axes do.
+  const settled = main.chunks.slice(0, -1)
+  const tail = main.chunks.slice(-1)
+  const overSettled = over?.chunks.slice(0, -1) ?? []
+  const overTail = over?.chunks.slice(-1) ?? []
   const [hover, setHover] = useState<number | null>(null)
 
   const first = samples[0]
@@ -139,7 +204,7 @@ export const LiveChart = (props: LiveChartProps) => {
           }
           return (
             <div style={{ position: "relative" }}>
-              <svg width={width} height={height} role="img" aria-label={props.label}>
+              <svg width={width} height={height} role="img" aria-label={props.label} style={BASE}>
                 <defs>
                   <clipPath id={clipId}>
                     <rect x={0} y={0} width={w} height={h} />
@@ -162,36 +227,23 @@ export const LiveChart = (props: LiveChartProps) => {
                   <text transform={`translate(${-40},${h / 2}) rotate(-90)`} textAnchor="middle" fill="#ddd" fontSize={12}>
                     {props.unit}
                   </text>
-                  <g clipPath={`url(#${clipId})`}>
+                  <g clipPath={`url(#${clipId})`} pointerEvents="none">
                     <g transform={transform}>
-                      {stacked ? (
-                        <g data-testid="stage-stack">
-                          {series.map((s, k) => (
-                            <g key={s.id} data-testid="stack-series" data-series={s.id} aria-label={`stage ${s.id}`}>
-                              {main.chunks.map((chunk) => (
-                                <StackBand key={chunk.key} chunk={chunk} count={chunk.count} k={k} color={s.color} />
-                              ))}
-                            </g>
-                          ))}
-                        </g>
-                      ) : (
-                        <g data-testid="series-lines">
-                          {series.map((s, k) => (
-                            <g key={s.id} data-series={s.id} aria-label={s.id}>
-                              {main.chunks.map((chunk) => (
-                                <ChunkLine key={chunk.key} chunk={chunk} count={chunk.count} k={k} color={s.color} dashed={s.dashed === true} />
-                              ))}
-                            </g>
-                          ))}
-                        </g>
-                      )}
-                      {overlay !== undefined && over !== null ? (
-                        <g data-testid="host-total" aria-label="measured host total">
-                          {over.chunks.map((chunk) => (
-                            <ChunkLine key={chunk.key} chunk={chunk} count={chunk.count} k={0} color={overlay.color} dashed={false} />
-                          ))}
-                        </g>
-                      ) : null}
+                      <Data layer="settled" chunks={settled} overChunks={overSettled} series={series} stacked={stacked} overlay={overlay} />
+                    </g>
+                  </g>
+                </g>
+              </svg>
+              <svg width={width} height={height} style={LAYER}>
+                <defs>
+                  <clipPath id={`${clipId}-tail`}>
+                    <rect x={0} y={0} width={w} height={h} />
+                  </clipPath>
+                </defs>
+                <g transform={`translate(${MARGIN.left},${MARGIN.top})`}>
+                  <g clipPath={`url(#${clipId}-tail)`} pointerEvents="none">
+                    <g transform={transform}>
+                      <Data layer="tail" chunks={tail} overChunks={overTail} series={series} stacked={stacked} overlay={overlay} />
                     </g>
                   </g>
                   {props.budgetMs === undefined || props.budgetMs === null ? null : (

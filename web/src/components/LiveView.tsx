@@ -10,6 +10,8 @@ import { useMemo, useRef } from "react"
 import type { MeasuredField, SessionMeta, StageName, StatsSample } from "../../../src/api/Stats.js"
 import { StageName as StageNameSchema } from "../../../src/api/Stats.js"
 import { frameBudgetMs } from "../../../src/api/Summary.js"
+import type { LiveFeed } from "../lib/liveFeed.js"
+import { useLiveSamples } from "../lib/liveFeed.js"
 import type { LiveLine } from "./LiveChart.js"
 import { LiveChart } from "./LiveChart.js"
 import type { Marker } from "../../../src/api/Markers.js"
@@ -102,3 +104,8 @@ export const LiveView = ({ samples, sessions, markers = [] }: LiveViewProps) => 
     </section>
   )
 }
+
+/** The live view reading the feed itself: a window arriving re-renders this, not the page around it. */
+export const LiveFeedView = ({ feed, ...props }: Omit<LiveViewProps, "samples"> & { feed: LiveFeed }) => (
+  <LiveView samples={useLiveSamples(feed)} {...props} />
+)

@@ -6,16 +6,22 @@
  * poll keeps elapsed time and sample count ticking between windows and notices a host restart.
  * A page opened mid-capture backfills from `GET /live` once, then follows the stream. Only the
  * latest `keepMs` of samples are kept: the live view shows the last minutes, not the whole run.
+ *
+ * The samples are not React state of the page: they sit in a `LiveFeed` that appends what arrived
+ * once per animation frame and notifies only the components that read it (the live view), so a
+ * window arriving does not re-render the capture control, the recordings list or a detail view.
  */
 import { useCallback, useEffect, useRef, useState } from "react"
 import type { Marker } from "../../../src/api/Markers.js"
-import type { SessionMeta, StatsSample, StatsStatus } from "../../../src/api/Stats.js"
+import type { SessionMeta, StatsStatus } from "../../../src/api/Stats.js"
 import type { ConsoleApi } from "../api/client.js"
 import { describeError } from "../api/errors.js"
+import { LiveFeed } from "../lib/liveFeed.js"
 
 export interface LiveState {
   readonly status: StatsStatus | null
-  readonly samples: ReadonlyArray<StatsSample>
+  /** The kept samples; read with `useLiveSamples`, so only the live view re-renders as they arrive. */
+  readonly feed: LiveFeed
   readonly sessions: ReadonlyArray<SessionMeta>
   /** The armed capture's markers so far (the operator's and the host's), in time order. */
   readonly markers: ReadonlyArray<Marker>
@@ -29,13 +35,14 @@ export interface LiveState {
 
 export const useLive = (api: ConsoleApi, keepMs = 5 * 60_000, pollMs = 1000): LiveState => {
   const [status, setStatus] = useState<StatsStatus | null>(null)
-  const [samples, setSamples] = useState<ReadonlyArray<StatsSample>>([])
   const [sessions, setSessions] = useState<ReadonlyArray<SessionMeta>>([])
   const [markers, setMarkers] = useState<ReadonlyArray<Marker>>([])
   const [error, setError] = useState<string | null>(null)
   const [streamConnected, setConnected] = useState(false)
   const armedRef = useRef<boolean | null>(null)
   const [tick, setTick] = useState(0)
+  const [feed] = useState(() => new LiveFeed(keepMs))
+  feed.keepMs = keepMs
 
   const onStatus = (next: StatsStatus) => {
     const wasArmed = armedRef.current
@@ -43,7 +50,7 @@ export const useLive = (api: ConsoleApi, keepMs = 5 * 60_000, pollMs = 1000): Li
     setStatus(next)
     if (next.armed && wasArmed === false) {
       // A new capture: start the live view afresh.
-      setSamples([])
+      feed.replace([])
       setSessions([])
       setMarkers([])
     }
@@ -84,14 +91,6 @@ export const useLive = (api: ConsoleApi, keepMs = 5 * 60_000, pollMs = 1000): Li
   useEffect(() => {
     const controller = new AbortController()
     let stopped = false
-    const append = (sample: StatsSample) =>
-      setSamples((prev) => {
-        const cutoff = sample.t_ms - keepMs
-        const kept = prev.length > 0 && (prev[0]?.t_ms ?? 0) < cutoff ? prev.filter((s) => s.t_ms >= cutoff) : prev
-        const last = kept[kept.length - 1]
-        // A sample at or before the last one comes from a new capture (t_ms restarts at arm).
-        return last !== undefined && sample.t_ms < last.t_ms ? [sample] : [...kept, sample]
-      })
     const connect = async () => {
       while (!stopped) {
         try {
@@ -100,13 +99,11 @@ export const useLive = (api: ConsoleApi, keepMs = 5 * 60_000, pollMs = 1000): Li
             onStatus(snapshot.status)
             setSessions(snapshot.sessions)
             setMarkers(snapshot.markers ?? [])
-            const last = snapshot.samples[snapshot.samples.length - 1]
-            const cutoff = (last?.t_ms ?? 0) - keepMs
-            setSamples(snapshot.samples.filter((s) => s.t_ms >= cutoff))
+            feed.replace(snapshot.samples)
           }
           setConnected(true)
           await api.liveEvents(controller.signal, (message) => {
-            if (message.type === "sample") append(message.sample)
+            if (message.type === "sample") feed.push(message.sample)
             else if (message.type === "status") onStatus(message.status)
             else if (message.type === "marker") addMarker(message.marker)
             else setSessions((prev) => [...prev.filter((s) => s.session_id !== message.session.session_id), message.session])
@@ -124,8 +121,9 @@ export const useLive = (api: ConsoleApi, keepMs = 5 * 60_000, pollMs = 1000): Li
     return () => {
       stopped = true
       controller.abort()
+      feed.cancel()
     }
-  }, [api, keepMs, addMarker])
+  }, [api, feed, addMarker])
 
-  return { status, samples, sessions, markers, addMarker, error, streamConnected, refresh: () => setTick((t) => t + 1) }
+  return { status, feed, sessions, markers, addMarker, error, streamConnected, refresh: () => setTick((t) => t + 1) }
 }

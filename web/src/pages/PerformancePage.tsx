@@ -7,7 +7,7 @@ import type { CaptureMeta } from "../../../src/api/Stats.js"
 import type { ConsoleApi } from "../api/client.js"
 import { describeError } from "../api/errors.js"
 import { CaptureControl } from "../components/CaptureControl.js"
-import { LiveView } from "../components/LiveView.js"
+import { LiveFeedView } from "../components/LiveView.js"
 import { RecordingsList } from "../components/RecordingsList.js"
 import { useLive } from "../hooks/useLive.js"
 import { CompareView } from "./CompareView.js"
@@ -52,7 +52,7 @@ export const PerformancePage = ({ api, onUnauthorized }: { api: ConsoleApi; onUn
         }}
         onMarked={live.addMarker}
       />
-      {live.status?.armed === true ? <LiveView samples={live.samples} sessions={live.sessions} markers={live.markers} /> : null}
+      {live.status?.armed === true ? <LiveFeedView feed={live.feed} sessions={live.sessions} markers={live.markers} /> : null}
       {view.kind === "list" ? (
         <RecordingsList
           api={api}
