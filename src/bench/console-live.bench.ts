@@ -171,31 +171,46 @@ interface Frames {
 
 const pct = (sorted: ReadonlyArray<number>, q: number) => sorted[Math.min(sorted.length - 1, Math.round(q * (sorted.length - 1)))] ?? Number.NaN
 
-/** CPU time (user + system, ms) of `root` and every process below it, from /proc. */
-const treeCpuMs = (root: number): number => {
+/**
+ * CPU time (user + system, ms) of `root` and every process below it, from /proc, by thread name
+ * (CrRendererMain, Compositor, CompositorTileW for raster, VizCompositorTh, ...).
+ */
+const treeCpuMs = (root: number): Map<string, number> => {
   const tick = 1000 / 100 // USER_HZ: 100 on Linux
-  const stats = new Map<number, { ppid: number; cpu: number }>()
+  const parents = new Map<number, number>()
   for (const name of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue
     try {
       const stat = fs.readFileSync(`/proc/${name}/stat`, "utf8")
-      // Fields after the command name (which may hold spaces) in parentheses.
-      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-      stats.set(Number(name), { ppid: Number(rest[1]), cpu: (Number(rest[11]) + Number(rest[12])) * tick })
+      parents.set(Number(name), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]))
     } catch {
       // The process ended while being read.
     }
   }
-  let total = 0
   const under = new Set([root])
   let grew = true
   while (grew) {
     grew = false
-    for (const [pid, s] of stats) if (!under.has(pid) && under.has(s.ppid)) (under.add(pid), (grew = true))
+    for (const [pid, ppid] of parents) if (!under.has(pid) && under.has(ppid)) (under.add(pid), (grew = true))
   }
-  for (const pid of under) total += stats.get(pid)?.cpu ?? 0
-  return total
+  const byThread = new Map<string, number>()
+  for (const pid of under) {
+    try {
+      for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+        const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8")
+        // Fields after the thread name (which may hold spaces) in parentheses.
+        const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/\d+$/, "")
+        const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+        byThread.set(comm, (byThread.get(comm) ?? 0) + (Number(rest[11]) + Number(rest[12])) * tick)
+      }
+    } catch {
+      // The process ended while being read.
+    }
+  }
+  return byThread
 }
+
+const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0)
 
 /** The Chromium browser process of a persistent context: the one whose command line names `profile`. */
 const browserPid = (profile: string): number | undefined => {
@@ -218,6 +233,7 @@ interface Run {
   readonly load: readonly [number, number]
   /** CPU time of all of Chromium's processes (renderer, compositor, raster, browser) while timed. */
   readonly chromiumCpuMs: number
+  readonly cpuByThread: ReadonlyArray<readonly [string, number]>
   readonly notes: ReadonlyArray<string>
 }
 
@@ -266,11 +282,13 @@ const measure = async (webDir: string): Promise<Run> => {
     }
     const loadBefore = os.loadavg()[0] ?? Number.NaN
     const pid = browserPid(profile)
-    const cpuBefore = pid === undefined ? Number.NaN : treeCpuMs(pid)
+    const cpuBefore = pid === undefined ? new Map<string, number>() : treeCpuMs(pid)
     const before = await metrics()
     const frames = (await page.evaluate(timeFrames(CAP))) as Frames
     const after = await metrics()
-    const chromiumCpuMs = (pid === undefined ? Number.NaN : treeCpuMs(pid)) - cpuBefore
+    const cpuAfter = pid === undefined ? new Map<string, number>() : treeCpuMs(pid)
+    const chromiumCpuMs = pid === undefined ? Number.NaN : sum(cpuAfter) - sum(cpuBefore)
+    const cpuByThread = [...cpuAfter].map(([name, ms]) => [name, ms - (cpuBefore.get(name) ?? 0)] as const).sort((a, b) => b[1] - a[1])
     const loadAfter = os.loadavg()[0] ?? Number.NaN
     let notes: Array<string> = []
     if (PROFILE !== undefined) {
@@ -291,6 +309,7 @@ const measure = async (webDir: string): Promise<Run> => {
       split: { script: spent("ScriptDuration"), style: spent("RecalcStyleDuration"), layout: spent("LayoutDuration") },
       load: [loadBefore, loadAfter],
       chromiumCpuMs,
+      cpuByThread,
       notes
     }
   } finally {
@@ -314,7 +333,10 @@ const describe = (label: string, run: Run): { row: string; split: string } => {
   const late = intervals.filter((i) => i > 20).length
   return {
     row: `| ${label} | ${run.load[0].toFixed(1)}–${run.load[1].toFixed(1)} | ${frames.last - frames.first} in ${(spanMs / 1000).toFixed(1)} s | ${intervals.length} | ${f(pct(sorted, 0.5))} | ${f(pct(sorted, 0.99))} | ${f(sorted[sorted.length - 1] ?? Number.NaN)} | ${late} (${((100 * late) / Math.max(1, intervals.length)).toFixed(0)}%) | ${f(taskMs / arrived)} | ${f(taskMs / Math.max(1, intervals.length))} | ${((100 * taskMs) / Math.max(1, spanMs)).toFixed(0)}% | ${f(run.chromiumCpuMs / arrived)} |`,
-    split: `${label}: per arriving sample script ${f(split.script / arrived)}, style ${f(split.style / arrived)}, layout ${f(split.layout / arrived)}, the rest (paint, compositing, commit, tasks) ${f((taskMs - split.script - split.style - split.layout) / arrived)}.`
+    split: `${label}: Chromium CPU per arriving window by thread: ${run.cpuByThread
+      .slice(0, 6)
+      .map(([name, ms]) => `${name} ${f(ms / arrived)}`)
+      .join(", ")}; main thread per arriving window: script ${f(split.script / arrived)}, style ${f(split.style / arrived)}, layout ${f(split.layout / arrived)}, the rest (paint, compositing, commit, tasks) ${f((taskMs - split.script - split.style - split.layout) / arrived)}.`
   }
 }
 
