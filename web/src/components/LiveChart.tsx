@@ -87,10 +87,11 @@ const ChunkLine = memo(function ChunkLine({ chunk, count: _count, k, color, dash
 /**
  * The chart is two SVGs, one over the other, each its own compositing layer (`will-change`): the
  * settled chunks with the axes below, the growing last chunk (with the budget, the markers and the
- * hover line) above. Why: a browser repaints, re-records and re-rasterises a layer as a whole once
- * anything in it changes; with everything in one SVG, each window arriving made Chromium repaint thousands of points
- * that had not moved (most of the main thread's time per window was paint and commit, not
- * script). Now a window changes only the top layer, whose paths hold at most `CHUNK` points.
+ * hover line) above. Why: a browser re-records and re-commits a layer's display list as a whole
+ * once anything in it changes; with everything in one SVG, each window arriving made Chromium
+ * repaint and commit thousands of points that had not moved (paint, layerize and commit were
+ * most of the main thread's time per window, not script). Now a window changes only the top
+ * layer, whose paths hold at most `CHUNK` points.
  */
 const BASE = { display: "block", willChange: "transform" } as const
 const LAYER = { position: "absolute", top: 0, left: 0, willChange: "transform" } as const
