@@ -223,6 +223,7 @@ export default async (): Promise<BenchReport> => {
       `Where the warm p50 goes: the host's first byte at ${f(median((r) => r.firstByte))} (stored bytes, checked once, not decoded`,
       `per request), body received at ${f(median((r) => r.received))}, parsed and shape-checked by ${f(median((r) => r.loaded))},`,
       `then summary over all samples (one pass) + LTTB + render + paint to ${f(median((r) => r.total))}.`,
+      `The first open: first byte at ${f(runs[0]?.firstByte ?? Number.NaN)}, body received at ${f(runs[0]?.received ?? Number.NaN)}, parsed and shape-checked by ${f(runs[0]?.loaded ?? Number.NaN)}, drawn at ${f(runs[0]?.total ?? Number.NaN)}.`,
       ``,
       `All runs: ${times.map((t) => Math.round(t)).join(", ")} ms.`
     ]
