@@ -14,16 +14,18 @@
  *   so the listing never shows a capture whose body is missing;
  * - ids are never reused: a colliding start time gets a `-2`, `-3`… suffix.
  */
-import { Context, Effect, Either, Layer, Option, Schema } from "effect"
+import { Context, Effect, Either, Fiber, Layer, Option, Schema } from "effect"
 import { CAPTURE_FORMAT_VERSION } from "../api/CaptureFormat.js"
 import { CaptureNotFound, CaptureReadError, CaptureSaveError } from "../api/Errors.js"
 import { FramesFile } from "../api/Frames.js"
 import { Capture, CaptureMeta } from "../api/Stats.js"
 import { assembleCapture } from "../lib/captures/CaptureAssembly.js"
-import { checkCaptureBytes, parseCheckedCapture } from "../lib/captures/CaptureCheck.js"
+import { parseCheckedCapture } from "../lib/captures/CaptureCheck.js"
+import type { CaptureCheckFailed, CheckedCapture } from "../lib/captures/CaptureCheck.js"
+import { makeCaptureChecker } from "../lib/captures/CaptureChecker.js"
 import { baseCaptureId, isValidCaptureId, uniqueCaptureId } from "../lib/captures/CaptureIds.js"
-import { CaptureIndexFile, INDEX_FILE } from "../lib/captures/CaptureIndex.js"
-import type { CheckVerdict, IndexEntry } from "../lib/captures/CaptureIndex.js"
+import { CaptureIndexFile, IndexEntry, INDEX_FILE } from "../lib/captures/CaptureIndex.js"
+import type { CheckVerdict } from "../lib/captures/CaptureIndex.js"
 import { DiskOps, joinInside, sameFile } from "./DiskOps.js"
 import type { DiskError, FileSignature } from "./DiskOps.js"
 import { JOURNAL_FILE, journalLine, PENDING_JOURNAL_PREFIX, replayJournal } from "../lib/captures/Journal.js"
@@ -39,14 +41,43 @@ const encodeFrames = Schema.encodeSync(Schema.parseJson(FramesFile))
 const decodeFrames = Schema.decodeUnknownEither(Schema.parseJson(FramesFile))
 const encodeMeta = Schema.encodeSync(Schema.parseJson(CaptureMeta))
 const decodeMeta = Schema.decodeUnknownOption(Schema.parseJson(CaptureMeta))
-const encodeListing = Schema.encodeSync(Schema.parseJson(Schema.Array(CaptureMeta)))
-const encodeIndex = Schema.encodeSync(Schema.parseJson(CaptureIndexFile))
+
+/**
+ * A Schema's JSON encoding of one value, made once per value (by identity) and then reused.
+ * Why: the listing and the index are arrays of 1,000 metas or entries, and encoding all of them
+ * on every change (each save, relabel, delete, and every batch of verdicts the background check
+ * records) held the event loop ~100 ms at a time under load. Metas and entries are immutable
+ * values replaced on change, so each is encoded when it first appears, and an array is its
+ * elements' encodings joined — the same bytes the array's Schema would give (JSON.stringify
+ * without spaces; test/capture-check-worker.test.ts compares them).
+ */
+const encodedOnce = <A extends object, I>(schema: Schema.Schema<A, I>) => {
+  const encode = Schema.encodeSync(Schema.parseJson(schema))
+  const cache = new WeakMap<A, string>()
+  return (value: A): string => {
+    let json = cache.get(value)
+    if (json === undefined) {
+      json = encode(value)
+      cache.set(value, json)
+    }
+    return json
+  }
+}
+const encodeMetaOnce = encodedOnce(CaptureMeta)
+const encodeEntryOnce = encodedOnce(IndexEntry)
+/** `Schema.Array(CaptureMeta)` as JSON, from each meta's remembered encoding. */
+export const encodeListing = (metas: ReadonlyArray<CaptureMeta>): string => `[${metas.map(encodeMetaOnce).join(",")}]`
+/** `CaptureIndexFile` as JSON, from each entry's remembered encoding. */
+export const encodeIndex = (entries: ReadonlyArray<IndexEntry>): string =>
+  `{"version":1,"entries":[${entries.map(encodeEntryOnce).join(",")}]}`
 const decodeIndex = Schema.decodeUnknownEither(Schema.parseJson(CaptureIndexFile))
 
 export interface CaptureStoreOptions {
   readonly dir: string
   /** Test-only: write this marker file and wait before renaming a capture into place. */
   readonly pauseBeforeRename?: string | undefined
+  /** The check worker's module (`lib/captures/CaptureChecker.ts`); by default the compiled one beside the checker. */
+  readonly checkWorker?: string | undefined
 }
 
 export interface CaptureStoreService {
@@ -132,6 +163,8 @@ const notRewrittenLine = (id: string, from: number, why: string) =>
 export const makeCaptureStore = (options: CaptureStoreOptions) =>
   Effect.gen(function* () {
     const disk = yield* DiskOps
+    const checker = yield* makeCaptureChecker(options.checkWorker)
+    const scope = yield* Effect.scope
     const dir = options.dir
     const reserved = new Set<string>()
 
@@ -224,7 +257,7 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
         // has a meta of that format: check it whole, migrating it, and write what is missing.
         const read = yield* Effect.either(disk.readWithSignature(dataFile(id)))
         if (Either.isLeft(read)) return
-        const checked = yield* Effect.either(checkCaptureBytes(read.right.bytes))
+        const checked = yield* checker.check(read.right.bytes)
         if (Either.isLeft(checked)) {
           yield* Effect.logWarning(`${invalidFile(id, checked.left.reason).message}; it is not listed`)
           return
@@ -268,7 +301,7 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
      */
     const persistIndex = Effect.suspend(() => {
       const all = [...entries.values()].sort((a, b) => (a.meta.id < b.meta.id ? -1 : 1))
-      return writeAtomic(indexFile, encodeIndex({ version: 1, entries: all }))
+      return writeAtomic(indexFile, encodeIndex(all))
     }).pipe(Effect.catchAll((e) => Effect.logWarning(`could not write the capture index: ${e.message}`)))
 
     const indexDiffers =
@@ -319,6 +352,26 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
         yield* Effect.logInfo(migratedLine(id, from))
       }).pipe(Effect.catchAll((e) => Effect.logWarning(notRewrittenLine(id, from, e.message))))
 
+    /**
+     * The check of one file version, shared: an open that arrives while the background check
+     * (or another open) is checking the same bytes waits for that outcome instead of checking
+     * again. The check runs in the store's scope, not the asker's, so a request that gives up
+     * (its client went away) does not take the outcome from the others.
+     */
+    type Outcome = Either.Either<CheckedCapture, CaptureCheckFailed>
+    const checking = new Map<string, { readonly signature: FileSignature; readonly fiber: Fiber.RuntimeFiber<Outcome> }>()
+    const checkOnce = (id: string, signature: FileSignature, bytes: Uint8Array) =>
+      Effect.gen(function* () {
+        const running = checking.get(id)
+        if (running !== undefined && sameFile(running.signature, signature)) return yield* Fiber.join(running.fiber)
+        const fiber = yield* Effect.forkIn(checker.check(bytes), scope)
+        checking.set(id, { signature, fiber })
+        fiber.addObserver(() => {
+          if (checking.get(id)?.fiber === fiber) checking.delete(id)
+        })
+        return yield* Fiber.join(fiber)
+      })
+
     const open = (id: string) =>
       Effect.gen(function* () {
         if (!isValidCaptureId(id)) return yield* notFound(id)
@@ -336,7 +389,7 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
         if (verdict === undefined) {
           // Not checked yet (found at start, check still pending) or changed on disk since: check
           // these very bytes now, and remember the verdict for this version of the file.
-          const checked = yield* Effect.either(checkCaptureBytes(read.bytes))
+          const checked = yield* checkOnce(id, read.signature, read.bytes)
           if (Either.isRight(checked) && checked.right.upgraded !== undefined) {
             // Of an older format (its rewrite at start failed, or it was put there since): serve
             // the bytes its rewrite stores, and rewrite it once the writer is free (not here: a
@@ -378,14 +431,21 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
 
     const checkPending = Effect.gen(function* () {
       let checked = 0
-      for (const [id, entry] of [...entries]) {
-        if (entry.verdict !== undefined) continue
+      // On the event loop (no worker), after a pause, so the first requests after a start (the
+      // console opened right away) do not queue behind a file's parse. A worker starts at once.
+      if (checker.where === "event loop") yield* Effect.sleep("2 seconds")
+      // Newest first: the captures at the top of the console's list are the ones opened first.
+      const order = [...entries].sort(([, a], [, b]) => newestFirst(a.meta, b.meta))
+      for (const [id] of order) {
+        const entry = entries.get(id)
+        if (entry === undefined || entry.verdict !== undefined) continue
         const started = performance.now()
         const read = yield* Effect.either(disk.readWithSignature(dataFile(id)))
         if (Either.isLeft(read)) continue
-        const result = yield* Effect.either(checkCaptureBytes(read.right.bytes))
-        // At most half of the event loop: a host started on a directory of unchecked captures
-        // answers its requests while it checks them (a 5,400-sample file is ~100 ms of work).
+        const result = yield* checkOnce(id, read.right.signature, read.right.bytes)
+        // At most half of one core (of the event loop where there is no worker): the host checks
+        // in the background while it streams and answers requests (a 5,400-sample file is
+        // ~100 ms of work).
         yield* Effect.sleep(Math.min(1000, performance.now() - started))
         if (Either.isRight(result) && result.right.upgraded !== undefined) {
           // Its rewrite at start failed: try again (the rewrite keeps the index itself).
@@ -552,9 +612,7 @@ export const CaptureStoreLive = (options: CaptureStoreOptions): Layer.Layer<Capt
     CaptureStore,
     Effect.tap(makeCaptureStore(options), (store) =>
       // Files found at start without a verdict (new, or changed since the index was written) are
-      // checked in the background, after a pause so the first requests after a start (the
-      // console opened right away) do not queue behind a file's parse; opening one before its
-      // turn checks it then.
-      Effect.forkScoped(Effect.zipRight(Effect.sleep("2 seconds"), store.checkPending))
+      // checked in the background (`checkPending`); opening one before its turn checks it then.
+      Effect.forkScoped(store.checkPending)
     )
   )
