@@ -10,7 +10,7 @@ import { Config, ConfigProvider, Context, Effect, Layer, Schema } from "effect"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { CaptureSource, Codec, EncoderChoice, FramePriority } from "../streams/Pipeline.js"
+import { CaptureSource, Codec, EncoderChoice, FramePriority } from "../api/PipelineChoices.js"
 import { LogFormat, LogLevelName } from "../lib/Logging.js"
 import { isKnownSetting } from "../lib/Settings.js"
 

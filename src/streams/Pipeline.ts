@@ -12,18 +12,10 @@ import type { Effect, Scope, Stream } from "effect"
 import { StreamKind } from "../api/Stats.js"
 import type { SessionMeta, StatsSample } from "../api/Stats.js"
 import type { FrameSource } from "../lib/captures/FlightLog.js"
+import { CaptureSource, Codec, EncoderChoice, FramePriority } from "../api/PipelineChoices.js"
 
-export const CaptureSource = Schema.Literal("synthetic", "static", "x11")
-export type CaptureSource = typeof CaptureSource.Type
-
-export const EncoderChoice = Schema.Literal("auto", "libx264", "libx265", "h264_nvenc", "hevc_nvenc")
-export type EncoderChoice = typeof EncoderChoice.Type
-
-export const Codec = Schema.Literal("h264", "hevc")
-export type Codec = typeof Codec.Type
-
-export const FramePriority = Schema.Literal("normal", "realtime")
-export type FramePriority = typeof FramePriority.Type
+// The operator's choices are values of the API (the configuration reads them too).
+export { CaptureSource, Codec, EncoderChoice, FramePriority } from "../api/PipelineChoices.js"
 
 /** What a session is asked to be. Validated (typed error) before any thread starts. */
 export const SessionConfig = Schema.Struct({
