@@ -97,9 +97,9 @@ const startLine = (secure: boolean, format: HostConfigShape["logFormat"]) =>
   })
 
 export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
-  const store = CaptureStoreLive({ dir: config.capturesDir, pauseBeforeRename: parts.pauseBeforeRename }).pipe(
-    Layer.provide(parts.disk ?? DiskOpsLive)
-  )
+  // One DiskOps for every durable write (captures, pairing list, identity): the fault tests swap it.
+  const disk = parts.disk ?? DiskOpsLive
+  const store = CaptureStoreLive({ dir: config.capturesDir, pauseBeforeRename: parts.pauseBeforeRename }).pipe(Layer.provide(disk))
   // Every window producer gets the metered Recorder: /metrics follows the same windows, armed or not.
   const recorder = MeteredRecorderLive.pipe(
     Layer.provide(RecorderLive(parts.maxSamples === undefined ? {} : { maxSamples: parts.maxSamples })),
@@ -111,10 +111,10 @@ export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
     Layer.provideMerge(store),
     Layer.provideMerge(parts.pipeline),
     Layer.provideMerge(AuthLive(config.tokenFile)),
-    Layer.provideMerge(PairingLive(config.configDir, parts.pairing)),
+    Layer.provideMerge(PairingLive(config.configDir, parts.pairing).pipe(Layer.provide(disk))),
     Layer.provideMerge(ConnectionLimitsLive),
     // One identity for the native control port and the management API's HTTPS.
-    Layer.provideMerge(HostIdentityLive(config.configDir)),
+    Layer.provideMerge(HostIdentityLive(config.configDir).pipe(Layer.provide(disk))),
     Layer.provideMerge(Layer.succeed(HostConfig, config))
   )
   const sessionConfig = clientlessSessionOf(config)

@@ -8,6 +8,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Either, Fiber, Layer, Option, TestClock } from "effect"
+import { DiskOpsLive } from "../src/services/DiskOps.js"
 import { Pairing, PairingLive } from "../src/services/Pairing.js"
 import type { PairingPolicy, PairingRequest } from "../src/services/Pairing.js"
 import { tempDir } from "./support/TestHost.js"
@@ -15,7 +16,7 @@ import { tempDir } from "./support/TestHost.js"
 const fp = (c: string) => c.repeat(64)
 
 const withPairing = <A, E, R>(effect: Effect.Effect<A, E, R | Pairing>, policy: Partial<PairingPolicy> = {}) =>
-  Effect.provide(effect, PairingLive(tempDir(), policy).pipe(Layer.orDie))
+  Effect.provide(effect, PairingLive(tempDir(), policy).pipe(Layer.provide(DiskOpsLive), Layer.orDie))
 
 /** Let forked fibers and file writes (real I/O, not moved by the test clock) run until `done` holds. */
 const settle = <R>(done: Effect.Effect<boolean, never, R>) =>

@@ -3,8 +3,33 @@
  * a temp file, fsync and rename, so a crash leaves either the old file or the new one — never a
  * half-written key or an empty pairing list that would unpair every client.
  */
+import { Effect } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
+import type { DiskError, DiskOpsService } from "../services/DiskOps.js"
+
+/**
+ * The same write through the host's `DiskOps` (the pairing list, the host's identity): a disk
+ * that refuses is a `DiskError` naming the operation and the file, and the fault tests, which
+ * swap in a `DiskOps` that fails on purpose, reach these writes too. Whatever step fails, the
+ * temp file is removed: the old file stays whole and no half-written one is left beside it.
+ * Why the temp file is removed first: a leftover from a crash keeps its old mode, and `open`'s
+ * 0600 applies only to a file it creates.
+ */
+export const writePrivateFile = (disk: DiskOpsService, file: string, data: string): Effect.Effect<void, DiskError> => {
+  const dir = path.dirname(file)
+  const tmp = `${file}.tmp`
+  return disk.mkdirPrivate(dir).pipe(
+    Effect.zipRight(disk.remove(tmp)),
+    Effect.zipRight(
+      disk.writeDurable(tmp, data).pipe(
+        Effect.zipRight(disk.rename(tmp, file)),
+        Effect.tapError(() => disk.remove(tmp).pipe(Effect.ignore))
+      )
+    ),
+    Effect.zipRight(disk.syncDir(dir))
+  )
+}
 
 export const writePrivateFileAtomic = async (file: string, data: string): Promise<void> => {
   const dir = path.dirname(file)

@@ -6,7 +6,9 @@
 import { Context, Data, Effect, Layer } from "effect"
 import * as path from "node:path"
 import { fingerprintOfPem, generateCertificate } from "../lib/Certificates.js"
-import { readIfExists, writePrivateFileAtomic } from "../lib/PrivateFile.js"
+import { readIfExists, writePrivateFile } from "../lib/PrivateFile.js"
+import { DiskOps, nodeDiskOps } from "./DiskOps.js"
+import type { DiskOpsService } from "./DiskOps.js"
 
 export class IdentityError extends Data.TaggedError("IdentityError")<{ readonly message: string }> {}
 
@@ -18,8 +20,12 @@ export interface HostIdentityShape {
 
 export class HostIdentity extends Context.Tag("punktfunk/HostIdentity")<HostIdentity, HostIdentityShape>() {}
 
-/** `<dir>/<prefix>-cert.pem` and `<prefix>-key.pem`, made on first use. The client keeps its own the same way. */
-export const loadOrCreateIdentity = (dir: string, prefix: string, commonName: string) =>
+/**
+ * `<dir>/<prefix>-cert.pem` and `<prefix>-key.pem`, made on first use. The client keeps its own
+ * the same way. The writes go through `disk` (the host's `DiskOps`), so a refused write is the
+ * same `IdentityError` and leaves no half-written key.
+ */
+export const loadOrCreateIdentity = (dir: string, prefix: string, commonName: string, disk: DiskOpsService = nodeDiskOps) =>
   Effect.tryPromise({
     try: async (): Promise<HostIdentityShape> => {
       const certFile = path.join(dir, `${prefix}-cert.pem`)
@@ -33,12 +39,19 @@ export const loadOrCreateIdentity = (dir: string, prefix: string, commonName: st
       // certificate that was never written, so a new pair is safe.
       const made = await generateCertificate(commonName)
       // Key first: a crash between the two writes leaves no certificate without its key.
-      await writePrivateFileAtomic(keyFile, made.keyPem)
-      await writePrivateFileAtomic(certFile, made.certPem)
+      await Effect.runPromise(
+        writePrivateFile(disk, keyFile, made.keyPem).pipe(
+          Effect.zipRight(writePrivateFile(disk, certFile, made.certPem)),
+          Effect.mapError((e) => new Error(e.message))
+        )
+      )
       return { ...made, fingerprint: fingerprintOfPem(made.certPem) }
     },
     catch: (e) => new IdentityError({ message: `host identity: ${e instanceof Error ? e.message : String(e)}` })
   })
 
-export const HostIdentityLive = (configDir: string): Layer.Layer<HostIdentity, IdentityError> =>
-  Layer.effect(HostIdentity, loadOrCreateIdentity(configDir, "host", "punktfunk host"))
+export const HostIdentityLive = (configDir: string): Layer.Layer<HostIdentity, IdentityError, DiskOps> =>
+  Layer.effect(
+    HostIdentity,
+    Effect.flatMap(DiskOps, (disk) => loadOrCreateIdentity(configDir, "host", "punktfunk host", disk))
+  )

@@ -40,7 +40,8 @@ import {
   WrongPin
 } from "../api/Pairing.js"
 import type { PairingLockout, PairingPath, PendingPairing } from "../api/Pairing.js"
-import { readIfExists, writePrivateFileAtomic } from "../lib/PrivateFile.js"
+import { readIfExists, writePrivateFile } from "../lib/PrivateFile.js"
+import { DiskOps } from "./DiskOps.js"
 
 export class PairingRefused extends Data.TaggedError("PairingRefused")<{ readonly reason: string }> {}
 
@@ -142,10 +143,11 @@ interface Pending {
 const decodeFile = Schema.decodeUnknown(Schema.parseJson(PairedClients))
 const encodeFile = Schema.encodeSync(Schema.parseJson(PairedClients, { space: 2 }))
 
-export const PairingLive = (configDir: string, policyOptions: Partial<PairingPolicy> = {}): Layer.Layer<Pairing, PairingLoadError> =>
+export const PairingLive = (configDir: string, policyOptions: Partial<PairingPolicy> = {}): Layer.Layer<Pairing, PairingLoadError, DiskOps> =>
   Layer.scoped(
     Pairing,
     Effect.gen(function* () {
+      const disk = yield* DiskOps
       const policy = { ...DEFAULT_PAIRING_POLICY, ...policyOptions }
       const pendingTimeout = Duration.decode(policy.pendingTimeout)
       const lockoutFor = Duration.decode(policy.lockoutFor)
@@ -170,10 +172,10 @@ export const PairingLive = (configDir: string, policyOptions: Partial<PairingPol
       const lock = yield* Effect.makeSemaphore(1)
 
       const save = (next: ReadonlyArray<PairedClient>) =>
-        Effect.tryPromise({
-          try: () => writePrivateFileAtomic(file, encodeFile({ version: 1, clients: next })),
-          catch: (e) => new PairingSaveError({ message: `cannot save ${file}: ${e instanceof Error ? e.message : String(e)}` })
-        }).pipe(Effect.zipRight(Ref.set(paired, next)))
+        writePrivateFile(disk, file, encodeFile({ version: 1, clients: next })).pipe(
+          Effect.mapError((e) => new PairingSaveError({ message: `cannot save the paired clients: ${e.message}` })),
+          Effect.zipRight(Ref.set(paired, next))
+        )
 
       const take = (requestId: string) =>
         Ref.modify(pending, (map): readonly [Pending | undefined, ReadonlyMap<string, Pending>] => {

@@ -9,6 +9,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Exit, Fiber, Layer, Option, Scope, TestClock } from "effect"
 import { randomBytes } from "node:crypto"
+import { DiskOpsLive } from "../../src/services/DiskOps.js"
 import { Pairing, PairingLive } from "../../src/services/Pairing.js"
 import { loadOrCreateGameStreamIdentity } from "../../src/streams/gamestream/Identity.js"
 import { makePairingSessions } from "../../src/streams/gamestream/PairingSessions.js"
@@ -62,7 +63,7 @@ const setup = Effect.gen(function* () {
   return { pairing, identity, sessions, client, getServerCert, pinnedAttempt, pinned, toAnswered }
 })
 
-const withPairing = <A, E, R>(effect: Effect.Effect<A, E, R | Pairing>) => Effect.provide(effect, PairingLive(tempDir()).pipe(Layer.orDie))
+const withPairing = <A, E, R>(effect: Effect.Effect<A, E, R | Pairing>) => Effect.provide(effect, PairingLive(tempDir()).pipe(Layer.provide(DiskOpsLive), Layer.orDie))
 
 const stillWaiting = <A, E>(fiber: Fiber.Fiber<A, E>) => Fiber.poll(fiber).pipe(Effect.map(Option.isNone))
 
