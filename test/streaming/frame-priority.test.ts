@@ -128,7 +128,12 @@ describe("frame priority", () => {
         `console.log(JSON.stringify(s.info()))`,
         `s.close()`
       ].join("\n")
-      const out = execFileSync(setpriv!, ["--inh-caps=-sys_nice", "--bounding-set=-sys_nice", process.execPath, "-e", script], {
+      // Under `npm run test:asan` Node needs the sanitizer runtime preloaded, and the suite's
+      // child-process wrapper drops LD_PRELOAD for any program but Node (setpriv here): hand it
+      // on through env(1).
+      const preload = process.env["LD_PRELOAD"]
+      const node = preload === undefined ? [process.execPath] : ["/usr/bin/env", `LD_PRELOAD=${preload}`, process.execPath]
+      const out = execFileSync(setpriv!, ["--inh-caps=-sys_nice", "--bounding-set=-sys_nice", ...node, "-e", script], {
         encoding: "utf8",
         timeout: 30_000
       })
