@@ -96,52 +96,64 @@ const ChunkLine = memo(function ChunkLine({ chunk, count: _count, k, color, dash
 const BASE = { display: "block", willChange: "transform" } as const
 const LAYER = { position: "absolute", top: 0, left: 0, willChange: "transform" } as const
 
-/** The series of one layer: stage bands (stacked) or lines, and the overlay line, per chunk. */
-const Data = ({
-  layer,
-  chunks,
-  overChunks,
-  series,
-  stacked,
-  overlay
-}: {
-  layer: string
-  chunks: ReadonlyArray<Chunk>
-  overChunks: ReadonlyArray<Chunk>
-  series: ReadonlyArray<LiveLine>
-  stacked: boolean
-  overlay: LiveLine | undefined
-}) => (
-  <g data-layer={layer}>
-    {stacked ? (
-      <g data-testid="stage-stack">
-        {series.map((s, k) => (
-          <g key={s.id} data-testid="stack-series" data-series={s.id} aria-label={`stage ${s.id}`}>
-            {chunks.map((chunk) => (
-              <StackBand key={chunk.key} chunk={chunk} count={chunk.count} k={k} color={s.color} />
+/**
+ * What a layer draws, as a key: its chunks' first and last keys and the last one's point count
+ * (chunks are appended and dropped only at the ends, and only the last one grows).
+ */
+const versionOf = (chunks: ReadonlyArray<Chunk>, overChunks: ReadonlyArray<Chunk>): string =>
+  [chunks, overChunks].map((cs) => `${cs[0]?.key ?? -1}-${cs[cs.length - 1]?.key ?? -1}:${cs[cs.length - 1]?.count ?? 0}`).join("|")
+
+/**
+ * The series of one layer: stage bands (stacked) or lines, and the overlay line, per chunk.
+ * Memoised on `version`, so the settled layer is not even reconciled while windows arrive.
+ */
+interface DataProps {
+  readonly layer: string
+  readonly chunks: ReadonlyArray<Chunk>
+  readonly overChunks: ReadonlyArray<Chunk>
+  readonly series: ReadonlyArray<LiveLine>
+  readonly stacked: boolean
+  readonly overlay: LiveLine | undefined
+  /** `versionOf(chunks, overChunks)`: the chunk arrays are new each render, their content is not. */
+  readonly version: string
+}
+
+const Data = memo(
+  function Data({ layer, chunks, overChunks, series, stacked, overlay }: DataProps) {
+    return (
+      <g data-layer={layer}>
+        {stacked ? (
+          <g data-testid="stage-stack">
+            {series.map((s, k) => (
+              <g key={s.id} data-testid="stack-series" data-series={s.id} aria-label={`stage ${s.id}`}>
+                {chunks.map((chunk) => (
+                  <StackBand key={chunk.key} chunk={chunk} count={chunk.count} k={k} color={s.color} />
+                ))}
+              </g>
             ))}
           </g>
-        ))}
-      </g>
-    ) : (
-      <g data-testid="series-lines">
-        {series.map((s, k) => (
-          <g key={s.id} data-series={s.id} aria-label={s.id}>
-            {chunks.map((chunk) => (
-              <ChunkLine key={chunk.key} chunk={chunk} count={chunk.count} k={k} color={s.color} dashed={s.dashed === true} />
+        ) : (
+          <g data-testid="series-lines">
+            {series.map((s, k) => (
+              <g key={s.id} data-series={s.id} aria-label={s.id}>
+                {chunks.map((chunk) => (
+                  <ChunkLine key={chunk.key} chunk={chunk} count={chunk.count} k={k} color={s.color} dashed={s.dashed === true} />
+                ))}
+              </g>
             ))}
           </g>
-        ))}
+        )}
+        {overlay === undefined || overChunks.length === 0 ? null : (
+          <g data-testid="host-total" aria-label="measured host total">
+            {overChunks.map((chunk) => (
+              <ChunkLine key={chunk.key} chunk={chunk} count={chunk.count} k={0} color={overlay.color} dashed={false} />
+            ))}
+          </g>
+        )}
       </g>
-    )}
-    {overlay === undefined || overChunks.length === 0 ? null : (
-      <g data-testid="host-total" aria-label="measured host total">
-        {overChunks.map((chunk) => (
-          <ChunkLine key={chunk.key} chunk={chunk} count={chunk.count} k={0} color={overlay.color} dashed={false} />
-        ))}
-      </g>
-    )}
-  </g>
+    )
+  },
+  (a, b) => a.version === b.version && a.layer === b.layer && a.series === b.series && a.stacked === b.stacked && a.overlay === b.overlay
 )
 
 export const LiveChart = (props: LiveChartProps) => {
@@ -230,7 +242,7 @@ export const LiveChart = (props: LiveChartProps) => {
                   </text>
                   <g clipPath={`url(#${clipId})`} pointerEvents="none">
                     <g transform={transform}>
-                      <Data layer="settled" chunks={settled} overChunks={overSettled} series={series} stacked={stacked} overlay={overlay} />
+                      <Data layer="settled" chunks={settled} overChunks={overSettled} series={series} stacked={stacked} overlay={overlay} version={versionOf(settled, overSettled)} />
                     </g>
                   </g>
                 </g>
@@ -244,7 +256,7 @@ export const LiveChart = (props: LiveChartProps) => {
                 <g transform={`translate(${MARGIN.left},${MARGIN.top})`}>
                   <g clipPath={`url(#${clipId}-tail)`} pointerEvents="none">
                     <g transform={transform}>
-                      <Data layer="tail" chunks={tail} overChunks={overTail} series={series} stacked={stacked} overlay={overlay} />
+                      <Data layer="tail" chunks={tail} overChunks={overTail} series={series} stacked={stacked} overlay={overlay} version={versionOf(tail, overTail)} />
                     </g>
                   </g>
                   {props.budgetMs === undefined || props.budgetMs === null ? null : (
