@@ -7,6 +7,7 @@ import { defineConfig } from "vitest/config"
 // - web: console units (summaries, downsampler, components) in jsdom;
 // - e2e: a built host driven through headless Chromium, one file at a time;
 // - gamestream: the GameStream path (nvhttp, pairing, known answers) with its own TS client, one fork;
+//   its tests that stream through real encoders (test/gamestream/streaming) run in `streaming`;
 // - faults: the fault and abuse suite (`npm run test:faults`): kills, full disks, fuzzing, soak;
 // - package: `npm pack`, install of the tarball into a temporary prefix (a full native build by
 //   the package's install script), its commands against its own host — last and alone, since
@@ -35,7 +36,9 @@ export default defineConfig({
         test: {
           name: "streaming",
           sequence: { groupOrder: 1 },
-          include: ["test/streaming/**/*.test.ts"],
+          // GameStream's tests that run real encoders live with the other GameStream tests, in
+          // their own subfolder, and run here (serially) rather than in the gamestream project.
+          include: ["test/streaming/**/*.test.ts", "test/gamestream/streaming/**/*.test.ts"],
           pool: "forks",
           poolOptions: { forks: { singleFork: true } },
           testTimeout: 120_000,
@@ -47,6 +50,7 @@ export default defineConfig({
           name: "gamestream",
           sequence: { groupOrder: 0 },
           include: ["test/gamestream/**/*.test.ts"],
+          exclude: ["test/gamestream/streaming/**"],
           pool: "forks",
           poolOptions: { forks: { singleFork: true } },
           testTimeout: 60_000,

@@ -5,9 +5,9 @@
  * messages sealed by the test's Moonlight-like client both ways. It answers DECISIONS.md's
  * "check libenet's wire format against what Moonlight's ENet expects" with the real thing.
  *
- * The fork's source is not part of this repository: the test takes it from
- * `PUNKTFUNK_MOONLIGHT_ENET_DIR` (a checkout) or the bare mirror at
- * /work/.mirror/cgutman+enet/repo, and is skipped, saying so, when neither exists or gcc is missing.
+ * The fork's source is not part of this repository: the test takes it from the bare mirror
+ * `cgutman+enet/repo` in the directory `PUNKTFUNK_MOONLIGHT_MIRRORS` names (default
+ * /work/.mirror, test/README.md), and is skipped, saying so, when it is missing or gcc is.
  */
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Queue } from "effect"
@@ -20,9 +20,10 @@ import { fileURLToPath } from "node:url"
 import { makeControlStream } from "../../src/streams/gamestream/ControlStream.js"
 import type { ControlHandlers } from "../../src/streams/gamestream/ControlStream.js"
 import { controlSettings, openAsClient, sealAsClient } from "./support/ControlClient.js"
+import { ENET } from "./support/moonlightBuild.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const MIRROR = "/work/.mirror/cgutman+enet/repo"
+const MIRROR = ENET
 
 /** Builds the peer against the fork; undefined (with the reason logged) when it cannot. */
 const buildDir = fs.mkdtempSync(path.join(os.tmpdir(), "moonlight-enet-"))
@@ -31,14 +32,11 @@ afterAll(() => fs.rmSync(buildDir, { recursive: true, force: true }))
 const buildPeer = (): string | undefined => {
   const dir = buildDir
   try {
-    let src = process.env["PUNKTFUNK_MOONLIGHT_ENET_DIR"]
-    if (src === undefined) {
-      if (!fs.existsSync(MIRROR)) throw new Error(`no ENet fork: set PUNKTFUNK_MOONLIGHT_ENET_DIR or provide ${MIRROR}`)
-      src = path.join(dir, "enet")
-      fs.mkdirSync(src)
-      const tar = execFileSync("git", ["-C", MIRROR, "archive", "HEAD"], { maxBuffer: 64 * 1024 * 1024 })
-      execFileSync("tar", ["-x", "-C", src], { input: tar })
-    }
+    if (!fs.existsSync(MIRROR)) throw new Error(`no ENet fork at ${MIRROR} (set PUNKTFUNK_MOONLIGHT_MIRRORS to the directory of the bare mirrors)`)
+    const src = path.join(dir, "enet")
+    fs.mkdirSync(src)
+    const tar = execFileSync("git", ["-C", MIRROR, "archive", "HEAD"], { maxBuffer: 64 * 1024 * 1024 })
+    execFileSync("tar", ["-x", "-C", src], { input: tar })
     const sources = ["callbacks.c", "compress.c", "host.c", "list.c", "packet.c", "peer.c", "protocol.c", "unix.c"]
     const defines = ["FCNTL", "IOCTL", "POLL", "GETADDRINFO", "GETNAMEINFO", "INET_PTON", "INET_NTOP", "MSGHDR_FLAGS", "SOCKLEN_T"]
     const out = path.join(dir, "moonlight_enet_peer")

@@ -1,7 +1,7 @@
 /**
  * What a paired Moonlight client does after pairing, against a real host: serverinfo fields it
  * reads, the app list, box art as a real PNG, launch/resume/cancel recorded for the stream (the
- * stream itself is tested end to end in test/streaming/gamestream-session.test.ts), the codecs
+ * stream itself is tested end to end in test/gamestream/streaming/session.test.ts), the codecs
  * offered for the configured encoder, and unpair.
  */
 import { describe, expect, it } from "@effect/vitest"

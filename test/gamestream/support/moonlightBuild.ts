@@ -1,16 +1,17 @@
 /**
  * Building Moonlight's client code at test time, for the tests that run it against the host:
  * moonlight-common-c (with its enet and nanors submodules) and moonlight-embedded's
- * libgamestream. None of it is in this repository: it comes from the bare mirrors at
- * /work/.mirror (or the checkout `PUNKTFUNK_MOONLIGHT_COMMON_C_DIR` names), and every function
- * here throws an Error saying what is missing, which the tests turn into a skip with a warning
- * — as on CI, which has no mirrors.
+ * libgamestream. None of it is in this repository: it comes from bare git mirrors in the one
+ * directory `PUNKTFUNK_MOONLIGHT_MIRRORS` names (default /work/.mirror; each repository at
+ * `<owner>+<name>/repo`, see test/README.md), and every function here throws an Error saying what
+ * is missing, which the tests turn into a skip with a warning — as on CI, which has no mirrors.
  */
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 
-export const MIRRORS = "/work/.mirror"
+/** The one setting every test that builds Moonlight's code reads. */
+export const MIRRORS = process.env["PUNKTFUNK_MOONLIGHT_MIRRORS"] ?? "/work/.mirror"
 export const COMMON_C = path.join(MIRRORS, "moonlight-stream+moonlight-common-c", "repo")
 export const ENET = path.join(MIRRORS, "cgutman+enet", "repo")
 export const NANORS = path.join(MIRRORS, "sleepybishop+nanors", "repo")
@@ -71,16 +72,13 @@ export interface MoonlightCommonC {
  */
 export const buildMoonlightCommonC = (buildDir: string): MoonlightCommonC => {
   requireCompiler()
-  let src = process.env["PUNKTFUNK_MOONLIGHT_COMMON_C_DIR"]
-  if (src === undefined) {
-    for (const m of [COMMON_C, ENET, NANORS]) {
-      if (!fs.existsSync(m)) throw new Error(`no mirror at ${m} (or set PUNKTFUNK_MOONLIGHT_COMMON_C_DIR to a checkout with its submodules)`)
-    }
-    src = path.join(buildDir, "moonlight-common-c")
-    extract(COMMON_C, undefined, src)
-    extract(ENET, pinned("enet"), path.join(src, "enet"))
-    extract(NANORS, pinned("nanors"), path.join(src, "nanors"))
+  for (const m of [COMMON_C, ENET, NANORS]) {
+    if (!fs.existsSync(m)) throw new Error(`no mirror at ${m} (set PUNKTFUNK_MOONLIGHT_MIRRORS to the directory of the bare mirrors)`)
   }
+  const src = path.join(buildDir, "moonlight-common-c")
+  extract(COMMON_C, undefined, src)
+  extract(ENET, pinned("enet"), path.join(src, "enet"))
+  extract(NANORS, pinned("nanors"), path.join(src, "nanors"))
   const enetDefines = ["FCNTL", "IOCTL", "POLL", "GETADDRINFO", "GETNAMEINFO", "INET_PTON", "INET_NTOP", "MSGHDR_FLAGS", "SOCKLEN_T"]
   const library = [
     ...fs.readdirSync(path.join(src, "src")).filter((f) => f.endsWith(".c")).map((f) => path.join("src", f)),

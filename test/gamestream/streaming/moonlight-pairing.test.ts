@@ -19,7 +19,8 @@
  * certificate, so the host cannot honour it (only the operator unpairs), though it reports success.
  *
  * Nothing of Moonlight is in this repository: the test builds libgamestream and
- * moonlight-common-c from the bare mirrors at /work/.mirror, and is skipped, saying why, when a
+ * moonlight-common-c from the bare mirrors in `PUNKTFUNK_MOONLIGHT_MIRRORS` (default
+ * /work/.mirror, test/README.md), and is skipped, saying why, when a
  * mirror, gcc, or a library header (libcurl, expat, libuuid, OpenSSL) is missing — as on CI.
  */
 import { afterAll, describe, expect, it } from "@effect/vitest"
@@ -31,12 +32,12 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { nativePipelineLayer } from "../../src/PipelineChoice.js"
-import { fingerprintOfDer } from "../../src/lib/Certificates.js"
-import { enterPin, gameStreamOf, pairedClients, pendingList, startGameStreamHost, waitPending } from "../gamestream/support/Hosts.js"
-import { buildLibGamestream, buildMoonlightCommonC } from "../gamestream/support/moonlightBuild.js"
-import { json, waitFor } from "../support/TestHost.js"
-import type { StartedHost } from "../support/TestHost.js"
+import { nativePipelineLayer } from "../../../src/PipelineChoice.js"
+import { fingerprintOfDer } from "../../../src/lib/Certificates.js"
+import { enterPin, gameStreamOf, pairedClients, pendingList, startGameStreamHost, waitPending } from "../support/Hosts.js"
+import { buildLibGamestream, buildMoonlightCommonC } from "../support/moonlightBuild.js"
+import { json, waitFor } from "../../support/TestHost.js"
+import type { StartedHost } from "../../support/TestHost.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const buildDir = fs.mkdtempSync(path.join(os.tmpdir(), "moonlight-embedded-"))
@@ -52,7 +53,7 @@ const buildClient = (): string | undefined => {
       "-O1", "-Wall",
       "-I", path.join(commonC.src, "src"),
       "-I", path.join(buildDir, "moonlight-embedded", "libgamestream"),
-      path.join(here, "..", "gamestream", "support", "moonlight_embedded_client.c"),
+      path.join(here, "..", "support", "moonlight_embedded_client.c"),
       ...gamestream,
       ...commonC.objects,
       "-lcurl", "-lexpat", "-luuid", "-lssl", "-lcrypto", "-lpthread", "-lm",

@@ -4,10 +4,10 @@
  * and a window that says it has no video target never lends its numbers to the sample.
  */
 import { describe, expect, it } from "vitest"
-import type { NativeSessionInfo, NativeWindow } from "../../src/native/binding.js"
-import { nativeMeta, nativeSample } from "../../src/streams/NativeSample.js"
-import type { SessionConfig } from "../../src/streams/Pipeline.js"
-import { baseConfig } from "./nativeSupport.js"
+import type { NativeSessionInfo, NativeWindow } from "../../../src/native/binding.js"
+import { nativeMeta, nativeSample } from "../../../src/streams/NativeSample.js"
+import type { SessionConfig } from "../../../src/streams/Pipeline.js"
+import { baseConfig } from "../../streaming/nativeSupport.js"
 
 const info: NativeSessionInfo = { encoder_backend: "libx264", note: "", gpu: "none", priority: "normal", priority_note: "", stages: ["capture", "encode", "packetize", "send"] }
 

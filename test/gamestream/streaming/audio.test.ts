@@ -6,7 +6,7 @@
  * from the FEC byte for byte; wrong pings, other hosts and garbage change nothing; stop() and
  * close() leave no thread behind.
  *
- * Where moonlight-common-c's and nanors' sources are mirrored on the machine (/work/.mirror), the
+ * Where moonlight-common-c's and nanors' sources are mirrored on the machine (PUNKTFUNK_MOONLIGHT_MIRRORS, default /work/.mirror), the
  * captured stream is also fed to Moonlight's own audio queue (RtpAudioQueue.c, built with its
  * debug FEC validation), through a small harness of ours compiled at test time; elsewhere those
  * tests are skipped, and the known answers in test/gamestream/audio-known-answers.test.ts stand
@@ -21,12 +21,13 @@ import * as dgram from "node:dgram"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { addonPath } from "../../src/native/addonPath.js"
-import type { GameStreamAudio } from "../../src/native/audio.js"
-import type { AudioStartOptions } from "../../src/streams/gamestream/GameStreamAudio.js"
-import { AudioReceiver, type AudioReceiverOptions, decryptAudio } from "../gamestream/support/AudioReceiver.js"
-import { makeAudioEnds } from "../gamestream/support/AudioEnds.js"
-import { waitFor } from "../support/TestHost.js"
+import { addonPath } from "../../../src/native/addonPath.js"
+import type { GameStreamAudio } from "../../../src/native/audio.js"
+import type { AudioStartOptions } from "../../../src/streams/gamestream/GameStreamAudio.js"
+import { AudioReceiver, type AudioReceiverOptions, decryptAudio } from "../support/AudioReceiver.js"
+import { makeAudioEnds } from "../support/AudioEnds.js"
+import { COMMON_C, NANORS } from "../support/moonlightBuild.js"
+import { waitFor } from "../../support/TestHost.js"
 
 const PAYLOAD = "A1B2C3D4E5F6G7H8"
 const KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
@@ -346,9 +347,8 @@ describe("lifecycle", () => {
 
 // ---- Moonlight's own audio queue, where its sources are on this machine ----------------------
 
-const MIRRORS = "/work/.mirror"
-const MOONLIGHT = `${MIRRORS}/moonlight-stream+moonlight-common-c/repo`
-const NANORS = `${MIRRORS}/sleepybishop+nanors/repo`
+// The mirrors' directory is the one setting of test/README.md (PUNKTFUNK_MOONLIGHT_MIRRORS).
+const MOONLIGHT = COMMON_C
 const hasTool = (tool: string, arg: string) => spawnSync(tool, [arg], { stdio: "ignore" }).status === 0
 const canBuildMoonlight = fs.existsSync(MOONLIGHT) && fs.existsSync(NANORS) && hasTool("gcc", "--version") && hasTool("git", "--version")
 

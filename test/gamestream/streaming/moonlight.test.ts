@@ -18,10 +18,10 @@
  * with the layout and packet duration asked for, the IDR it asks for arrives, leaving and resuming
  * work, and quitting on the host ends the stream gracefully (termination code 0), not as an error.
  *
- * The library is not part of this repository: the test builds it from the bare mirrors at
- * /work/.mirror (moonlight-common-c with its enet and nanors submodules) or from the checkout
- * `PUNKTFUNK_MOONLIGHT_COMMON_C_DIR` names, and is skipped, saying so, when neither exists or gcc
- * (or ffmpeg, which judges the picture) is missing.
+ * The library is not part of this repository: the test builds it from the bare mirrors
+ * (moonlight-common-c with its enet and nanors submodules) in the directory
+ * `PUNKTFUNK_MOONLIGHT_MIRRORS` names (default /work/.mirror, test/README.md), and is skipped,
+ * saying so, when they or gcc (or ffmpeg, which judges the picture) are missing.
  */
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
@@ -32,16 +32,16 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { Capture, CaptureMeta } from "../../src/api/Stats.js"
-import { nativeModule } from "../../src/native/binding.js"
-import { nativeTestHooks } from "../../src/native/testHooks.js"
-import { nativePipelineLayer } from "../../src/PipelineChoice.js"
-import { launchParams } from "../gamestream/support/GameStreamClient.js"
-import { clientFor, gameStreamOf, newIdentity, pairViaOperator, startGameStreamHost } from "../gamestream/support/Hosts.js"
-import { hasXvfb, startXvfb } from "../gamestream/support/inputXvfb.js"
-import { buildMoonlightCommonC } from "../gamestream/support/moonlightBuild.js"
-import { parseVideoPacket } from "../gamestream/support/VideoReceiver.js"
-import { json, waitFor } from "../support/TestHost.js"
+import { Capture, CaptureMeta } from "../../../src/api/Stats.js"
+import { nativeModule } from "../../../src/native/binding.js"
+import { nativeTestHooks } from "../../../src/native/testHooks.js"
+import { nativePipelineLayer } from "../../../src/PipelineChoice.js"
+import { launchParams } from "../support/GameStreamClient.js"
+import { clientFor, gameStreamOf, newIdentity, pairViaOperator, startGameStreamHost } from "../support/Hosts.js"
+import { hasXvfb, startXvfb } from "../support/inputXvfb.js"
+import { buildMoonlightCommonC } from "../support/moonlightBuild.js"
+import { parseVideoPacket } from "../support/VideoReceiver.js"
+import { json, waitFor } from "../../support/TestHost.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const buildDir = fs.mkdtempSync(path.join(os.tmpdir(), "moonlight-common-c-"))
@@ -55,7 +55,7 @@ const buildHarness = (): string | undefined => {
     execFileSync("gcc", [
       "-O1", "-Wall",
       "-I", path.join(library.src, "src"),
-      path.join(here, "..", "gamestream", "support", "moonlight_session.c"),
+      path.join(here, "..", "support", "moonlight_session.c"),
       ...library.objects,
       // The harness loses video and audio datagrams on request by wrapping the library's recvfrom.
       "-Wl,--wrap=recvfrom",
