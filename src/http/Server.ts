@@ -1,6 +1,10 @@
 /**
- * The management HTTP server: the `HttpApi` (stats routes behind the bearer check), its OpenAPI
- * document at `/api/v1/openapi.json`, and the web console at `/`.
+ * The management server: the whole `HttpApi` behind the one bearer check (the stats routes, the
+ * pairing routes, `/metrics`), its OpenAPI document at `/api/v1/openapi.json`, and the web
+ * console at `/`; plain HTTP on loopback, HTTPS with the host's certificate when bound beyond it
+ * (`ManagementTls.ts`); its listener under the management connection limits
+ * (`lib/ConnectionLimiter.ts`); bodies refused before parsing when oversized or multipart, and
+ * unreadable ones answered in the API's `{ _tag, message }` shape.
  *
  * Why no `X-Forwarded-For` handling: the connection limits count the socket's address, and a
  * forwarded header is whatever a client writes — trusting it would let one client pose as many.

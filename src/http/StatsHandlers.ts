@@ -1,4 +1,9 @@
-/** `/api/v1/stats/*`: each handler turns a request into one service call; no logic lives here. */
+/**
+ * `/api/v1/stats/*`: each route asks the Recorder or the capture store and shapes the answer —
+ * the stored bytes served as they are (`get`, the JSON export), the CSV streamed in chunks, the
+ * trace built from the kept frames with its range checked (`BadQuery` naming a bad one), the
+ * live events through `LiveEvents.ts` under the subscriber cap.
+ */
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { Effect, Either, Option, Stream } from "effect"
 import { BadQuery } from "../api/Errors.js"
