@@ -8,7 +8,16 @@
  */
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { BadQuery, CaptureNotFound, CaptureReadError, CaptureSaveError, NotArmed, TooManySubscribers } from "./Errors.js"
+import {
+  BadQuery,
+  CaptureImportInvalid,
+  CaptureNotFound,
+  CaptureReadError,
+  CaptureSaveError,
+  ImportTooLarge,
+  NotArmed,
+  TooManySubscribers
+} from "./Errors.js"
 import { PairingGroup } from "./Pairing.js"
 import { Authorization } from "./Security.js"
 import { Marker, MarkerRequest } from "./Markers.js"
@@ -20,6 +29,18 @@ import { LIVE_EVENTS_ROUTE, STATS_PATH } from "./LiveEvents.js"
 export { Authorization }
 
 const idParam = HttpApiSchema.param("id", Schema.String)
+
+export const IMPORT_ROUTE = "/recordings/import"
+/** The one route whose body may exceed the API's general 64 KiB: it has a bound of its own. */
+export const IMPORT_PATH = `${STATS_PATH}${IMPORT_ROUTE}`
+
+/**
+ * The import body: the bytes of a capture JSON file as exported (any earlier format version), not
+ * a decoded object. Why raw bytes: the host must count them against the import bound while they
+ * stream in, before anything parses them, and an older file would not decode with today's
+ * Schema before its migrations ran (see `services/CaptureImport.ts`).
+ */
+export const ImportBody = HttpApiSchema.Uint8Array({ contentType: "application/json" })
 
 export const LiveQuery = Schema.Struct({
   /** Only samples newer than this (ms since arming): the console polls without re-fetching the series. */
@@ -56,6 +77,15 @@ export class StatsGroup extends HttpApiGroup.make("stats")
     HttpApiEndpoint.post("mark", "/markers").setPayload(MarkerRequest).addSuccess(Marker).addError(NotArmed)
   )
   .add(HttpApiEndpoint.get("list", "/recordings").addSuccess(Schema.Array(CaptureMeta)).addError(CaptureReadError))
+  .add(
+    // A capture JSON this host exported, stored under a new id marked `imported` (never overwriting).
+    HttpApiEndpoint.post("import", IMPORT_ROUTE)
+      .setPayload(ImportBody)
+      .addSuccess(CaptureMeta, { status: 201 })
+      .addError(CaptureImportInvalid)
+      .addError(ImportTooLarge)
+      .addError(CaptureSaveError)
+  )
   .add(
     HttpApiEndpoint.get("get")`/recordings/${idParam}`
       .addSuccess(Capture)

@@ -56,3 +56,24 @@ export class TooManySubscribers extends Schema.TaggedError<TooManySubscribers>()
   { message: Schema.String, max: Schema.Number },
   HttpApiSchema.annotations({ status: 503 })
 ) {}
+
+/**
+ * An imported file that is not a capture this host can store: not JSON, of a format version it
+ * does not know, or a field the Schemas refuse. `field` names it as a path (`samples.6.fps`,
+ * `meta.format_version`); empty when the body as a whole is at fault (not JSON).
+ */
+export class CaptureImportInvalid extends Schema.TaggedError<CaptureImportInvalid>()(
+  "CaptureImportInvalid",
+  { message: Schema.String, field: Schema.String },
+  HttpApiSchema.annotations({ status: 400 })
+) {}
+
+/**
+ * An import body over the import's own bound (`PUNKTFUNK_IMPORT_MAX_BYTES`): refused from its
+ * declared length before it is read, or while it streams, once the bytes read pass the bound.
+ */
+export class ImportTooLarge extends Schema.TaggedError<ImportTooLarge>()(
+  "ImportTooLarge",
+  { message: Schema.String, max_bytes: Schema.Number },
+  HttpApiSchema.annotations({ status: 413 })
+) {}

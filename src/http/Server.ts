@@ -10,7 +10,9 @@
  * forwarded header is whatever a client writes — trusting it would let one client pose as many.
  *
  * Why a body limit: every operator request body here is a small JSON object; refusing anything
- * over 64 KiB (413) keeps a hostile or broken client from making the host buffer megabytes.
+ * over 64 KiB (413) keeps a hostile or broken client from making the host buffer megabytes. The
+ * one exception is a capture file sent to the import route, which has a bound of its own
+ * (`PUNKTFUNK_IMPORT_MAX_BYTES`, see `ImportBody.ts`).
  */
 import { HttpApiBuilder, HttpIncomingMessage, HttpServer, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { HttpApp } from "@effect/platform"
@@ -18,7 +20,7 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Cause, Effect, Layer, Option } from "effect"
 import { createServer } from "node:http"
 import { createServer as createHttpsServer } from "node:https"
-import { PunktfunkApi } from "../api/Api.js"
+import { IMPORT_PATH, PunktfunkApi } from "../api/Api.js"
 import { ConnectionLimits } from "../services/ConnectionLimits.js"
 import { AuthorizationLive } from "./Authorization.js"
 import { StaticConsoleLive } from "./StaticConsole.js"
@@ -27,6 +29,9 @@ import { PairingHandlersLive } from "./PairingHandlers.js"
 import { StatsHandlersLive } from "./StatsHandlers.js"
 
 export const MAX_BODY_BYTES = 64 * 1024
+
+const isImport = (request: HttpServerRequest.HttpServerRequest): boolean =>
+  request.method === "POST" && request.url.split("?")[0] === IMPORT_PATH
 
 export const ApiLive = HttpApiBuilder.api(PunktfunkApi).pipe(
   Layer.provide(StatsHandlersLive),
@@ -64,12 +69,14 @@ const explainRequestErrors: HttpApiBuilder.MiddlewareFn<never> = (app) =>
 
 /**
  * Refuse a declared oversized body before reading it: once the platform starts reading and hits
- * the limit it destroys the socket, and the client would see a reset instead of a 413.
+ * the limit it destroys the socket, and the client would see a reset instead of a 413. The import
+ * route is the one exception: its handler reads its body within a bound of its own
+ * (`ImportBody.ts`), after the bearer check.
  */
 const refuseOversized = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const declared = Number(request.headers["content-length"] ?? "0")
-    if (!(declared > MAX_BODY_BYTES)) return app
+    if (!(declared > MAX_BODY_BYTES) || isImport(request)) return app
     return Effect.succeed(
       HttpServerResponse.unsafeJson(
         { _tag: "PayloadTooLarge", message: `request body of ${declared} bytes is larger than ${MAX_BODY_BYTES} bytes` },

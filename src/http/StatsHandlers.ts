@@ -10,9 +10,12 @@ import { BadQuery } from "../api/Errors.js"
 import { framesToTrace, parseTraceRange } from "../api/Trace.js"
 import { PunktfunkApi } from "../api/Api.js"
 import { captureCsvChunks } from "../api/Csv.js"
+import { importCaptureBytes } from "../services/CaptureImport.js"
 import { CaptureStore } from "../services/CaptureStore.js"
+import { HostConfig } from "../services/Config.js"
 import { ConnectionLimits } from "../services/ConnectionLimits.js"
 import { Recorder } from "../services/Recorder.js"
+import { readImportBody } from "./ImportBody.js"
 import { liveEventsResponse } from "./LiveEvents.js"
 
 const JSON_TYPE = "application/json"
@@ -26,6 +29,7 @@ export const StatsHandlersLive = HttpApiBuilder.group(PunktfunkApi, "stats", (ha
     const recorder = yield* Recorder
     const store = yield* CaptureStore
     const limits = yield* ConnectionLimits
+    const config = yield* HostConfig
     return handlers
       .handle("status", () => recorder.status)
       .handle("start", () => recorder.start())
@@ -33,6 +37,13 @@ export const StatsHandlersLive = HttpApiBuilder.group(PunktfunkApi, "stats", (ha
       .handle("live", ({ urlParams }) => recorder.live(urlParams.since_t_ms))
       .handle("mark", ({ payload }) => recorder.mark(payload.label))
       .handle("liveEvents", () => liveEventsResponse(recorder, limits.maxLiveSubscribers))
+      // Raw: the body is read here within the import's own bound, not parsed by the platform first.
+      .handleRaw("import", ({ request }) =>
+        readImportBody(request, config.importMaxBytes).pipe(
+          Effect.flatMap(importCaptureBytes),
+          Effect.provideService(CaptureStore, store)
+        )
+      )
       .handle("list", () => store.listJson.pipe(Effect.map((bytes) => HttpServerResponse.uint8Array(bytes, { contentType: JSON_TYPE }))))
       .handle("get", ({ path }) =>
         store.open(path.id).pipe(Effect.map((bytes) => HttpServerResponse.uint8Array(bytes, { contentType: JSON_TYPE })))

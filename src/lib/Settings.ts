@@ -59,6 +59,11 @@ export const HOST_SETTINGS: ReadonlyArray<Setting> = [
   { name: "PUNKTFUNK_HEADER_TIMEOUT_MS", fallback: "10000", about: "a TCP connection must finish its TLS handshake and first request or message within this" },
   { name: "PUNKTFUNK_IDLE_TIMEOUT_MS", fallback: "30000", about: "a TCP connection silent this long is closed (live event streams and pairing waits are exempt)" },
   { name: "PUNKTFUNK_MAX_LIVE_SUBSCRIBERS", fallback: "8", about: "live event streams (SSE) open at once; more are refused with 503" },
+  {
+    name: "PUNKTFUNK_IMPORT_MAX_BYTES",
+    fallback: "67108864",
+    about: "largest capture file POST /api/v1/stats/recordings/import takes (64 MiB); a longer body is refused with 413 as it streams in, before it is parsed"
+  },
   { name: "PUNKTFUNK_WEB_DIR", fallback: "web/dist", about: "the console's built files" },
   { name: "PUNKTFUNK_LOG_FORMAT", fallback: "human", about: "log lines: human ([time] LEVEL (#fiber): message) or json (one JSON object per line, for log collectors)" },
   { name: "PUNKTFUNK_LOG_LEVEL", fallback: "info", about: "least severe log level written: trace, debug, info, warning or error" }

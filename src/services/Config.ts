@@ -95,6 +95,12 @@ export interface HostConfigShape {
   readonly idleTimeoutMs: number
   /** Live event streams (SSE) open at once; exempt from the idle timeout, so capped in number. */
   readonly maxLiveSubscribers: number
+  /**
+   * The largest body `POST /stats/recordings/import` reads (a capture file; the rest of the API
+   * keeps its 64 KiB). The host holds up to this much, then its parse (a few times as much), per
+   * import at once: the default, 64 MiB, is twenty times the largest capture a host records.
+   */
+  readonly importMaxBytes: number
   readonly webDir: string
   /** `human` (`[time] LEVEL (#fiber): message`) or `json` (one JSON object per line, `Logging.ts`). */
   readonly logFormat: LogFormat
@@ -144,6 +150,9 @@ const bounded = (name: string, fallback: number, min: number, max: number) =>
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
 
 const defaultConfigDir = path.join(os.homedir(), ".config", "punktfunk")
+
+/** 64 MiB: see `importMaxBytes`. */
+export const IMPORT_MAX_BYTES_DEFAULT = 64 * 1024 * 1024
 
 export const hostConfig: Effect.Effect<HostConfigShape, ConfigError> = Effect.gen(function* () {
   const configDir = yield* Config.string("PUNKTFUNK_CONFIG_DIR").pipe(Config.withDefault(defaultConfigDir))
@@ -197,6 +206,7 @@ export const hostConfig: Effect.Effect<HostConfigShape, ConfigError> = Effect.ge
     headerTimeoutMs: yield* bounded("PUNKTFUNK_HEADER_TIMEOUT_MS", 10_000, 100, 600_000),
     idleTimeoutMs: yield* bounded("PUNKTFUNK_IDLE_TIMEOUT_MS", 30_000, 100, 3_600_000),
     maxLiveSubscribers: yield* bounded("PUNKTFUNK_MAX_LIVE_SUBSCRIBERS", 8, 1, 1_000),
+    importMaxBytes: yield* bounded("PUNKTFUNK_IMPORT_MAX_BYTES", IMPORT_MAX_BYTES_DEFAULT, 1024, 1024 * 1024 * 1024),
     webDir: path.resolve(yield* Config.string("PUNKTFUNK_WEB_DIR").pipe(Config.withDefault(path.join(packageRoot, "web", "dist")))),
     logFormat: yield* literal("PUNKTFUNK_LOG_FORMAT", LogFormat.literals, "human"),
     logLevel: yield* literal("PUNKTFUNK_LOG_LEVEL", LogLevelName.literals, "info")
