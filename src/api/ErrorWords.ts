@@ -42,6 +42,8 @@ export const API_ERROR_WORDS: Readonly<Record<string, Wording>> = {
   NotArmed: { status: 404, fallback: "No capture is armed." },
   CaptureSaveError: { status: 507, fallback: "The host could not save the capture." },
   CaptureReadError: { status: 500, fallback: "The host could not read that recording." },
+  CaptureImportInvalid: { status: 400, fallback: "That file is not a capture this host can import." },
+  ImportTooLarge: { status: 413, fallback: "That file is larger than the host's import bound (PUNKTFUNK_IMPORT_MAX_BYTES)." },
   BadQuery: { status: 400, fallback: "The request's query makes no sense." },
   TooManySubscribers: { status: 503, fallback: "Too many live event streams are open." },
   WrongPin: { status: 403, fallback: "The PIN did not match." },

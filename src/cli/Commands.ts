@@ -96,6 +96,26 @@ const exportCommand = Command.make("export", { ...connection, id, format, output
   )
 ).pipe(Command.withDescription("a capture as CSV (one row per window) or JSON (the whole capture)"))
 
+const readCaptureFile = (file: string) =>
+  Effect.tryPromise({
+    try: () => fs.readFile(file),
+    catch: (e) => new CliError({ message: `cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`, exitCode: 2 })
+  })
+
+// The file's bytes as they are: the host checks them (any earlier format version is migrated) and
+// names the field at fault, so the CLI neither parses nor re-encodes them.
+const importCommand = Command.make(
+  "import",
+  { ...connection, file: Args.text({ name: "FILE" }).pipe(Args.withDescription("a capture JSON file, as 'punktfunk stats export ID' writes it")) },
+  (c) =>
+    readCaptureFile(c.file).pipe(
+      Effect.flatMap((bytes) => call(c, (client) => client.stats.import({ payload: new Uint8Array(bytes) }))),
+      Effect.flatMap((meta) =>
+        Console.log(`imported ${c.file} as capture ${meta.id}: ${meta.sample_count} samples${meta.label === "" ? "" : ` (${meta.label})`}`)
+      )
+    )
+).pipe(Command.withDescription("store a capture file exported by a punktfunk host, under a new id marked imported"))
+
 const remove = Command.make("delete", { ...connection, id }, (c) =>
   call(c, (client) => client.stats.remove({ path: { id: c.id } })).pipe(Effect.zipRight(Console.log(`deleted capture ${c.id}`)))
 ).pipe(Command.withDescription("delete a stored capture"))
@@ -120,7 +140,7 @@ const label = Command.make(
 
 export const stats = Command.make("stats").pipe(
   Command.withDescription("performance-stats captures on a running host"),
-  Command.withSubcommands([status, arm, stop, mark, list, show, exportCommand, remove, label])
+  Command.withSubcommands([status, arm, stop, mark, list, show, exportCommand, importCommand, remove, label])
 )
 
 export const punktfunk = Command.make("punktfunk").pipe(

@@ -63,7 +63,7 @@ export const formatList = (metas: ReadonlyArray<CaptureMeta>): string => {
       `${m.width}x${m.height}@${m.fps} ${m.codec}`,
       formatDuration(m.duration_ms),
       String(m.sample_count),
-      [m.truncated ? "truncated" : "", m.recovered ? "recovered" : ""].filter((f) => f !== "").join(",")
+      [m.truncated ? "truncated" : "", m.recovered ? "recovered" : "", m.imported ? "imported" : ""].filter((f) => f !== "").join(",")
     ])
   )
 }
@@ -86,7 +86,7 @@ export const formatCaptureSummary = (capture: Capture): string => {
   out.push(
     `${meta.kind} ${meta.width}x${meta.height}@${meta.fps} ${meta.codec} via ${meta.encoder_backend}, ` +
       `${formatDuration(meta.duration_ms)}, ${summary.windows} windows, ${meta.sessions.length} session(s)` +
-      `${meta.truncated ? ", truncated" : ""}${meta.recovered ? ", recovered after a crash" : ""}`
+      `${meta.truncated ? ", truncated" : ""}${meta.recovered ? ", recovered after a crash" : ""}${meta.imported ? ", imported from a file" : ""}`
   )
   out.push(`frame budget: ${budgetMs === null ? "unknown" : `${budgetMs.toFixed(2)} ms (${summary.target_fps} fps)`}`)
   out.push("")
