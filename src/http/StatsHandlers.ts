@@ -10,7 +10,7 @@ import { BadQuery } from "../api/Errors.js"
 import { framesToTrace, parseTraceRange } from "../api/Trace.js"
 import { PunktfunkApi } from "../api/Api.js"
 import { captureCsvChunks } from "../api/Csv.js"
-import { importCaptureBytes } from "../services/CaptureImport.js"
+import { decodeImport } from "../lib/captures/CaptureImport.js"
 import { CaptureStore } from "../services/CaptureStore.js"
 import { HostConfig } from "../services/Config.js"
 import { ConnectionLimits } from "../services/ConnectionLimits.js"
@@ -39,10 +39,7 @@ export const StatsHandlersLive = HttpApiBuilder.group(PunktfunkApi, "stats", (ha
       .handle("liveEvents", () => liveEventsResponse(recorder, limits.maxLiveSubscribers))
       // Raw: the body is read here within the import's own bound, not parsed by the platform first.
       .handleRaw("import", ({ request }) =>
-        readImportBody(request, config.importMaxBytes).pipe(
-          Effect.flatMap(importCaptureBytes),
-          Effect.provideService(CaptureStore, store)
-        )
+        readImportBody(request, config.importMaxBytes).pipe(Effect.flatMap(decodeImport), Effect.flatMap(store.importCapture))
       )
       .handle("list", () => store.listJson.pipe(Effect.map((bytes) => HttpServerResponse.uint8Array(bytes, { contentType: JSON_TYPE }))))
       .handle("get", ({ path }) =>

@@ -560,7 +560,9 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
             const { frames: _notImported, ...meta } = capture.meta
             const id = yield* allocateId(meta.started_unix_ms, meta.width, meta.height)
             const stored: Capture = { ...capture, meta: { ...meta, id, imported: true, sample_count: capture.samples.length } }
-            return yield* writeCapture(stored).pipe(Effect.ensuring(Effect.sync(() => void reserved.delete(id))))
+            const saved = yield* writeCapture(stored).pipe(Effect.ensuring(Effect.sync(() => void reserved.delete(id))))
+            yield* Effect.logInfo(`imported capture ${id} (${saved.sample_count} samples) from a file`)
+            return saved
           })
         ),
       list: Effect.sync(sortedMetas),
