@@ -3,7 +3,7 @@
  * under the default thresholds and those thresholds, its meta counts them for the recordings list,
  * the JSON export is the stored bytes (so it carries them) and the CSV has them in its `breaches`
  * column. A capture and an index from before breach events were stored still load and list; the
- * CSV of such a capture finds its events from the samples.
+ * migration that rewrites such a capture stores its events, so the list counts them too.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Schema } from "effect"
@@ -86,7 +86,7 @@ describe("breach events in the capture file", () => {
     })
   )
 
-  it.scopedLive("a capture and an index from before breach events load, list without a count, and export them in the CSV", () =>
+  it.scopedLive("a capture and an index from before breach events load; the migration stores its events, the list counts them, the CSV has them", () =>
     Effect.gen(function* () {
       const dir = tempDir()
       const capturesDir = path.join(dir, "captures")
@@ -112,18 +112,21 @@ describe("breach events in the capture file", () => {
         JSON.stringify({ version: 1, entries: [{ meta, meta_file: sig(`${id}.meta.json`), data_file: sig(`${id}.json`), verdict: { ok: true } }] })
       )
       const host = yield* startHost({ dir })
+      // Migrated to the current format and rewritten when indexed (src/api/CaptureFormat.ts), and
+      // the rewrite stores its breach events (default thresholds), so the list counts them.
       const listed = decodeList(yield* Effect.promise(async () => json(await host.fetch("/recordings"))))
       expect(listed.map((m) => m.id)).toEqual([id])
-      expect(listed[0]?.breach_count).toBeUndefined()
+      expect(listed[0]?.breach_count).toEqual({ total: 1, critical: 0 })
       const got = yield* Effect.promise(() => host.fetch(`/recordings/${id}`).then(async (r) => ({ status: r.status, body: await r.text() })))
       expect(got.status).toBe(200)
-      // Migrated to the current format and rewritten when indexed (src/api/CaptureFormat.ts): served
-      // as it is now stored, with its samples as they were and still no breaches stored.
       const stored = fs.readFileSync(path.join(capturesDir, `${id}.json`), "utf8")
       expect(got.body).toBe(stored)
       expect(stored).not.toBe(body)
-      expect(JSON.parse(stored)).toMatchObject({ samples })
-      expect((JSON.parse(stored) as { breaches?: unknown }).breaches).toBeUndefined()
+      const rewritten = Schema.decodeUnknownSync(Schema.parseJson(Capture))(stored)
+      expect(rewritten).toMatchObject({ samples })
+      expect(rewritten.breaches?.thresholds).toEqual(DEFAULT_BREACH_THRESHOLDS)
+      expect(rewritten.breaches?.events.map((e) => [e.kind, e.severity])).toEqual([["drops", "warning"]])
+      expect(rewritten.meta.breach_count).toEqual({ total: 1, critical: 0 })
       const rows = csvRows(yield* Effect.promise(() => host.fetch(`/recordings/${id}/export?format=csv`).then((r) => r.text())))
       expect(rows.slice(1).map((r) => r[rows[0]!.indexOf("breaches")])).toEqual(["", "drops:warning", ""])
     })

@@ -19,6 +19,7 @@
 import { Data, Effect, Either, ParseResult, Schema } from "effect"
 import { CAPTURE_FORMAT_VERSION, isJsonRecord, migrateCapture } from "../../api/CaptureFormat.js"
 import { Capture, CaptureMeta, StatsSample } from "../../api/Stats.js"
+import { withStoredBreaches } from "./CaptureAssembly.js"
 
 export class CaptureCheckFailed extends Data.TaggedError("CaptureCheckFailed")<{
   /** For the log and a read error: "sample 6 is invalid: …". */
@@ -125,7 +126,12 @@ function* checkSteps(bytes: Uint8Array, keep: boolean): Generator<void, Either.E
   }
   if (!collect) return Either.right({ meta: meta.right, from })
   const capture: Capture = { ...rest.right, meta: meta.right, samples: decoded }
-  return Either.right(old ? { meta: meta.right, from, upgraded: capture, capture } : { meta: meta.right, from, capture })
+  if (!old) return Either.right({ meta: meta.right, from, capture })
+  // A file of an older format predates stored breach events: the rewrite stores them (found
+  // under the default thresholds, as a save would) and counts them in its meta, so the list
+  // counts them too.
+  const upgraded = withStoredBreaches(capture)
+  return Either.right({ meta: upgraded.meta, from, upgraded, capture: upgraded })
 }
 
 const withoutCapture = ({ meta, from, upgraded }: Checked): CheckedCapture => (upgraded === undefined ? { meta, from } : { meta, from, upgraded })

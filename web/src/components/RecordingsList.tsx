@@ -1,6 +1,6 @@
 /**
  * The saved recordings: when, which path, resolution@fps, codec, encoder backend, duration and
- * samples, budget-breach events (as counted at save; "—" for a capture saved before they were
+ * samples, budget-breach events (as counted at save or migration; "—" for a capture that has none
  * stored), with `truncated` / `recovered` badges; and per row view, label, download (JSON or
  * CSV), delete with an inline confirmation, and a tick box to pick recordings to compare.
  */
@@ -152,7 +152,7 @@ export const RecordingsList = ({ api, recordings, error, onView, onCompare, onCh
                 <td className="num">{r.sample_count}</td>
                 <td className="num" data-testid="breach-count">
                   {r.breach_count === undefined ? (
-                    <span className="muted" title="saved before breach events were stored: open it to see them">
+                    <span className="muted" title="no breach events stored (an older capture not yet rewritten): open it to see them">
                       —
                     </span>
                   ) : (
