@@ -1,23 +1,26 @@
 #!/usr/bin/env node
 /**
- * The punktfunk host: `node dist/main.js [--flag value …]` (`--help` lists the flags).
+ * The punktfunk host: `punktfunk-host [--option value …]`, from a clone `node dist/main.js …`
+ * (`--help` lists the options: `HostCommand.ts`, through @effect/cli).
  *
  * Composes every Layer (see `Host.ts`), prints where the console is, and runs until SIGINT or
  * SIGTERM; either releases the Layers in order, which stops an armed capture and saves it before
  * the process exits.
  */
-import { NodeRuntime } from "@effect/platform-node"
+import { Command, ValidationError } from "@effect/cli"
+// Deep imports: the package index loads every Node integration (cluster, sql…).
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, ConfigError, Console, Effect, Layer } from "effect"
 import { makeHostLayer } from "./Host.js"
+import { bareSwitches, hostCommand } from "./HostCommand.js"
 import { pipelineFor } from "./PipelineChoice.js"
-import { argvToEnv, hostConfig, providerFrom } from "./services/Config.js"
+import { hostConfig, providerFrom } from "./services/Config.js"
 import { loggingLayer } from "./lib/Logging.js"
-import { usage } from "./lib/Settings.js"
 
-const argv = process.argv.slice(2)
+const args = bareSwitches(process.argv.slice(2))
 
-const program = Effect.gen(function* () {
-  const flags = yield* argvToEnv(argv)
+const program = (flags: Record<string, string>) => Effect.gen(function* () {
   const config = yield* hostConfig.pipe(Effect.withConfigProvider(providerFrom(flags)))
   const pipeline = yield* pipelineFor(config)
   yield* Layer.launch(
@@ -39,18 +42,22 @@ const explain = (cause: Cause.Cause<unknown>): string => {
   return Cause.pretty(cause)
 }
 
-// `--help` answers and exits before anything binds a port.
-const help = argv.includes("--help") || argv.includes("-h")
+// `--help` answers (through @effect/cli) and exits before anything binds a port.
+const run = Command.run(hostCommand(args, program), { name: "punktfunk-host", version: "0.1.0" })
 
 NodeRuntime.runMain(
-  (help ? Console.log(usage()) : program).pipe(
-    Effect.catchAllCause((cause) =>
-      Cause.isInterruptedOnly(cause)
-        ? Effect.void
-        : Console.error(`punktfunk: cannot start: ${explain(cause)}`).pipe(
-            Effect.zipRight(Effect.sync(() => (process.exitCode = 1)))
-          )
-    )
+  run([process.argv[0] ?? "node", process.argv[1] ?? "punktfunk-host", ...args]).pipe(
+    Effect.catchAllCause((cause) => {
+      if (Cause.isInterruptedOnly(cause)) return Effect.void
+      const failure = Cause.failureOption(cause)
+      // @effect/cli has already printed what is wrong with the command line.
+      const message =
+        failure._tag === "Some" && ValidationError.isValidationError(failure.value)
+          ? "punktfunk: cannot start: the command line is not valid (--help lists every option)"
+          : `punktfunk: cannot start: ${explain(cause)}`
+      return Console.error(message).pipe(Effect.zipRight(Effect.sync(() => (process.exitCode = 1))))
+    }),
+    Effect.provide(NodeContext.layer)
   ),
   { disableErrorReporting: true }
 )

@@ -108,10 +108,10 @@ describe("the host process", () => {
       [{ PUNKTFUNK_SOURCE: "webcam" }, [], "PUNKTFUNK_SOURCE"],
       [{ PUNKTFUNK_PERF: "maybe" }, [], "PUNKTFUNK_PERF"],
       [{}, ["--fps", "0"], "PUNKTFUNK_FPS"],
-      [{}, ["stray"], "unexpected argument 'stray'"],
+      [{}, ["stray"], "unknown argument: 'stray'"],
       // A typo is refused by name, not ignored while the host starts on its defaults.
-      [{}, ["--prot", "47991"], "unknown flag '--prot' (--help lists every flag)"],
-      [{}, ["--gamestream-mdsn=0"], "unknown flag '--gamestream-mdsn'"]
+      [{}, ["--prot", "47991"], "unknown argument: '--prot'"],
+      [{}, ["--gamestream-mdsn=0"], "unknown argument: '--gamestream-mdsn=0'"]
     ] as const) {
       const { code, output } = await runHostToExit({ PUNKTFUNK_CONFIG_DIR: dir, ...env }, args)
       expect(code, output).toBe(1)
@@ -124,7 +124,13 @@ describe("the host process", () => {
     const { code, output } = await runHostToExit({ PUNKTFUNK_CONFIG_DIR: tempDir() }, ["--help"])
     expect(code, output).toBe(0)
     expect(output).not.toContain("listening")
-    for (const s of HOST_SETTINGS) expect(output).toContain(`${flagOf(s.name)} `)
+    // Through @effect/cli: each setting an option in the usage line and in the list, with its
+    // help text and its environment variable.
+    for (const s of HOST_SETTINGS) {
+      expect(output).toContain(`[${flagOf(s.name)} `)
+      expect(output).toContain(s.about)
+      expect(output).toContain(`Environment: ${s.name}`)
+    }
     expect(output).toContain("--gamestream-http-port")
   })
 

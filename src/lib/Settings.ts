@@ -1,6 +1,6 @@
 /**
- * Every setting the host reads, with its default and one line of meaning: what `--help` prints
- * and what a flag is checked against. Why a list beside `Config.ts` rather than inside it: the
+ * Every setting the host reads, with its default and one line of meaning: the host's options
+ * (`HostCommand.ts`: one per setting, this line its help). Why a list beside `Config.ts` rather than inside it: the
  * Effect `Config` values there do not expose their names, and a flag with a typo (`--prot 80`)
  * must be refused by name instead of being silently ignored while the host starts on its
  * default port. A test keeps this list and the names `Config.ts` reads the same.
@@ -69,23 +69,5 @@ export const HOST_SETTINGS: ReadonlyArray<Setting> = [
   { name: "PUNKTFUNK_LOG_LEVEL", fallback: "info", about: "least severe log level written: trace, debug, info, warning or error" }
 ]
 
-const KNOWN = new Set(HOST_SETTINGS.map((s) => s.name))
-
-export const isKnownSetting = (name: string): boolean => KNOWN.has(name)
-
 /** `PUNKTFUNK_GAMESTREAM_HTTP_PORT` → `--gamestream-http-port`. */
 export const flagOf = (name: string): string => `--${name.replace(/^PUNKTFUNK_/, "").toLowerCase().replace(/_/g, "-")}`
-
-export const usage = (): string => {
-  const width = Math.max(...HOST_SETTINGS.map((s) => flagOf(s.name).length))
-  const lines = HOST_SETTINGS.map(
-    (s) => `  ${flagOf(s.name).padEnd(width)}  ${s.name}${s.fallback === "" ? "" : ` (default ${s.fallback})`}: ${s.about}`
-  )
-  return [
-    "usage: punktfunk-host [--flag value | --flag=value | --flag] …   (from a clone: node dist/main.js …)",
-    "",
-    "Every setting is an environment variable and a flag; flags win. A bare flag means 1.",
-    "",
-    ...lines
-  ].join("\n")
-}

@@ -2,7 +2,7 @@
  * Host configuration: flags and environment, validated once at start.
  *
  * Flags are sugar for the environment: `--captures-dir X` is `PUNKTFUNK_CAPTURES_DIR=X`, a bare
- * `--perf` is `PUNKTFUNK_PERF=1`. Flags win over the environment. Everything is read through
+ * `--perf` is `PUNKTFUNK_PERF=1` (parsed by `HostCommand.ts`). Flags win over the environment. Everything is read through
  * Effect `Config`, so an invalid value fails the start with a message naming the variable.
  */
 import type { ConfigError } from "effect/ConfigError"
@@ -12,7 +12,6 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { CaptureSource, Codec, EncoderChoice, FramePriority } from "../api/PipelineChoices.js"
 import { LogFormat, LogLevelName } from "../lib/Logging.js"
-import { isKnownSetting } from "../lib/Settings.js"
 
 export const AudioSourceMode = Schema.Literal("auto", "pulse", "silence")
 export type AudioSourceMode = typeof AudioSourceMode.Type
@@ -223,36 +222,6 @@ export const HostConfigFrom = (env: Record<string, string>) =>
   Layer.effect(HostConfig, hostConfig).pipe(
     Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
   )
-
-export class ArgvError extends Schema.TaggedError<ArgvError>()("ArgvError", { message: Schema.String }) {}
-
-/**
- * `--captures-dir /x --perf --port=0` → { PUNKTFUNK_CAPTURES_DIR: "/x", PUNKTFUNK_PERF: "1", PUNKTFUNK_PORT: "0" }.
- * A bare flag means "1" (so `--demo` and `--perf` read naturally).
- */
-export const argvToEnv = (argv: ReadonlyArray<string>): Effect.Effect<Record<string, string>, ArgvError> =>
-  Effect.suspend(() => {
-    const out: Record<string, string> = {}
-    for (let i = 0; i < argv.length; i++) {
-      const arg = argv[i] ?? ""
-      if (!arg.startsWith("--") || arg.length === 2) {
-        return Effect.fail(new ArgvError({ message: `unexpected argument '${arg}' (flags look like --port 47990)` }))
-      }
-      const eq = arg.indexOf("=")
-      const name = (eq === -1 ? arg.slice(2) : arg.slice(2, eq)).toUpperCase().replace(/-/g, "_")
-      if (!/^[A-Z][A-Z0-9_]*$/.test(name)) return Effect.fail(new ArgvError({ message: `bad flag name '${arg}'` }))
-      if (!isKnownSetting(`PUNKTFUNK_${name}`)) {
-        const flag = eq === -1 ? arg : arg.slice(0, eq)
-        return Effect.fail(new ArgvError({ message: `unknown flag '${flag}' (--help lists every flag)` }))
-      }
-      let value: string
-      if (eq !== -1) value = arg.slice(eq + 1)
-      else if (i + 1 < argv.length && !(argv[i + 1] ?? "").startsWith("--")) value = argv[++i] ?? ""
-      else value = "1"
-      out[`PUNKTFUNK_${name}`] = value
-    }
-    return Effect.succeed(out)
-  })
 
 /** Flags first, then the environment. */
 export const providerFrom = (flags: Record<string, string>): ConfigProvider.ConfigProvider =>

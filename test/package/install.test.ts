@@ -116,8 +116,10 @@ describe("the npm package", () => {
 
     const host = await run(bin("punktfunk-host"), ["--help"])
     expect(host.code, host.stderr).toBe(0)
-    expect(host.stdout).toContain("usage: punktfunk-host")
+    // @effect/cli's help: the usage line and every setting as an option with its variable.
+    expect(host.stdout).toContain("$ punktfunk-host [--port text]")
     expect(host.stdout).toContain("--log-format")
+    expect(host.stdout).toContain("Environment: PUNKTFUNK_LOG_FORMAT")
     const cli = await run(bin("punktfunk"), ["--help"])
     expect(cli.code, cli.stderr).toBe(0)
     expect(cli.stdout).toContain("stats")
