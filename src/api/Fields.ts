@@ -492,7 +492,7 @@ export const CHART_GROUPS: Readonly<Record<Exclude<ChartGroup, "host">, ChartGro
     digits: 2,
     testId: "e2e-chart",
     label: "End-to-end latency, p50 and p99",
-    whenNone: { testId: "e2e-none", text: "End-to-end latency not measured on this path (GameStream clients do not report it)." }
+    whenNone: { testId: "e2e-none", text: "End-to-end latency not measured in this capture: GameStream clients do not report it, nor punktfunk/1 clients that do not offer it in their Hello." }
   },
   rtt: { title: "Round-trip time", unit: "ms", digits: 2, testId: "rtt-chart", label: "Round-trip time", whenNone: { testId: "rtt-none", text: "RTT not measured on this path." } },
   split: { title: "Send split (mean µs per frame, shown in ms)", unit: "ms", digits: 3, testId: "split-chart", label: "Send split: FEC, seal, socket", whenNone: "hide" }
