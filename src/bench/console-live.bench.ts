@@ -22,14 +22,13 @@
  * self time by trace event (paint, commit, layout, style, script), which is how the paint and
  * commit cost of redrawing settled points showed up.
  */
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { chromium } from "playwright-core"
 import type { BenchReport } from "./run.js"
-import { tokenFromStartOutput, urlFromStartOutput } from "./StartOutput.js"
+import { startBenchHost } from "./BenchHost.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
 const WINDOW_MS = process.env["PUNKTFUNK_LIVE_WINDOW_MS"] ?? "10"
@@ -117,37 +116,7 @@ const topSelf = (profile: CpuProfile, count: number): Array<string> => {
   ]
 }
 
-const startHost = (env: Record<string, string>) =>
-  new Promise<{ url: string; token: string; stop: () => Promise<void> }>((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, "dist", "main.js")], {
-      env: { ...process.env, PUNKTFUNK_PORT: "0", PUNKTFUNK_NATIVE_PORT: "0", PUNKTFUNK_GAMESTREAM: "off", ...env },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let out = ""
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL")
-      reject(new Error(`host did not start:\n${out}`))
-    }, 30_000)
-    child.stderr.on("data", (c: Buffer) => (out += c.toString()))
-    child.stdout.on("data", (c: Buffer) => {
-      out += c.toString()
-      const url = urlFromStartOutput(out)
-      const token = tokenFromStartOutput(out)
-      if (url !== undefined && token !== undefined) {
-        clearTimeout(timer)
-        resolve({
-          url,
-          token,
-          stop: () =>
-            new Promise((r) => {
-              child.once("exit", () => r())
-              child.kill("SIGKILL")
-            })
-        })
-      }
-    })
-    child.once("exit", (code) => reject(new Error(`host exited (${code}):\n${out}`)))
-  })
+const startHost = (env: Record<string, string>) => startBenchHost(env, 30_000)
 
 /** In-page: animation-frame intervals until the live count reaches `until` (or 15 s pass). */
 const timeFrames = (until: number): string => `new Promise((resolve) => {

@@ -12,12 +12,11 @@
  * under 500 ms, the host's first byte under 20 ms; the figures before that work are printed beside.
  */
 import { sampleFixture } from "../api/SampleFixture.js"
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { tokenFromStartOutput, urlFromStartOutput } from "./StartOutput.js"
+import { startBenchHost } from "./BenchHost.js"
 import { Schema } from "effect"
 import { chromium } from "playwright-core"
 import type { Capture, MeasuredField, SessionMeta, StatsSample } from "../api/Stats.js"
@@ -77,37 +76,7 @@ export const largeCapture = (): Capture => {
   }
 }
 
-const startHost = (env: Record<string, string>) =>
-  new Promise<{ url: string; token: string; stop: () => Promise<void> }>((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, "dist", "main.js")], {
-      env: { ...process.env, PUNKTFUNK_PORT: "0", PUNKTFUNK_NATIVE_PORT: "0", PUNKTFUNK_GAMESTREAM: "off", ...env },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let out = ""
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL")
-      reject(new Error(`host did not start:\n${out}`))
-    }, 20_000)
-    child.stderr.on("data", (c: Buffer) => (out += c.toString()))
-    child.stdout.on("data", (c: Buffer) => {
-      out += c.toString()
-      const url = urlFromStartOutput(out)
-      const token = tokenFromStartOutput(out)
-      if (url !== undefined && token !== undefined) {
-        clearTimeout(timer)
-        resolve({
-          url,
-          token,
-          stop: () =>
-            new Promise((r) => {
-              child.once("exit", () => r())
-              child.kill("SIGTERM")
-            })
-        })
-      }
-    })
-    child.once("exit", (code) => reject(new Error(`host exited (${code}):\n${out}`)))
-  })
+const startHost = (env: Record<string, string>) => startBenchHost(env, 20_000)
 
 
 /**

@@ -20,17 +20,14 @@
  */
 import { sampleFixture } from "../api/SampleFixture.js"
 import { Schema } from "effect"
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
-import { tokenFromStartOutput, urlFromStartOutput } from "./StartOutput.js"
+import { spawnBenchHost } from "./BenchHost.js"
 import { CaptureMeta, StatsSample } from "../api/Stats.js"
 import { CAPTURE_FORMAT_VERSION } from "../api/CaptureFormat.js"
 import type { SessionMeta } from "../api/Stats.js"
 
-const mainJs = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "main.js")
 const CAPTURES = Number(process.env["PUNKTFUNK_LIST_CAPTURES"] ?? "1000")
 const SAMPLES = Number(process.env["PUNKTFUNK_LIST_SAMPLES"] ?? "5400")
 const RUNS = 50
@@ -116,7 +113,6 @@ export const writeCaptures = (dir: string, captures: number, samples: number): n
 }
 
 const quantile = (sorted: ReadonlyArray<number>, q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 export default async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-list-"))
@@ -149,23 +145,10 @@ export default async () => {
 
 /** Start the host on `dir`, time its first listing and `runs` more, stop it. */
 const timeHost = async (dir: string, runs: number) => {
-  const child = spawn(process.execPath, [mainJs], {
-    env: { ...process.env, PUNKTFUNK_PORT: "0", PUNKTFUNK_NATIVE_PORT: "0", PUNKTFUNK_GAMESTREAM: "off", PUNKTFUNK_CONFIG_DIR: dir, PUNKTFUNK_SOURCE: "none" },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  let out = ""
-  child.stdout.on("data", (c: Buffer) => (out += c.toString()))
-  child.stderr.on("data", (c: Buffer) => (out += c.toString()))
+  const spawned = performance.now()
+  const host = spawnBenchHost({ prefix: "punktfunk-list-", dir, env: { PUNKTFUNK_GAMESTREAM: "off", PUNKTFUNK_SOURCE: "none" } })
   try {
-    const spawned = performance.now()
-    let url: string | undefined
-    let token: string | undefined
-    while (url === undefined || token === undefined) {
-      if (performance.now() - spawned > 60_000) throw new Error(`host did not start:\n${out}`)
-      await sleep(20)
-      url = urlFromStartOutput(out)
-      token = tokenFromStartOutput(out)
-    }
+    const { url, token } = await host.started(60_000, 20)
     const startS = (performance.now() - spawned) / 1000
     const list = async () => {
       const t = performance.now()
@@ -181,10 +164,6 @@ const timeHost = async (dir: string, runs: number) => {
     times.sort((a, b) => a - b)
     return { startS, cold, times }
   } finally {
-    await new Promise<void>((resolve) => {
-      child.once("exit", () => resolve())
-      child.kill("SIGTERM")
-      setTimeout(() => child.kill("SIGKILL"), 10_000).unref()
-    })
+    await host.stop()
   }
 }

@@ -9,16 +9,11 @@
  * Why 100 ms windows: ten times the native cadence, so ten minutes exercise as many windows as
  * a 100-minute session, and the capture reaches its 5,400-sample cap (it must then stay flat).
  */
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { LIVE_EVENTS_PATH } from "../api/LiveEvents.js"
-import { tokenFromStartOutput, urlFromStartOutput } from "./StartOutput.js"
+import { defaultMainJs, spawnBenchHost } from "./BenchHost.js"
 
 /** `dist/main.js` from `dist/bench` (the bench) and from `src/bench` (the fault suite) alike. */
-const defaultMainJs = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "main.js")
 
 export interface SoakResult {
   readonly seconds: number
@@ -43,33 +38,16 @@ const rssMiB = (pid: number): number => {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 export const runSoak = async (seconds: number, mainJs = defaultMainJs): Promise<SoakResult> => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-soak-"))
-  const child = spawn(process.execPath, [mainJs], {
-    env: {
-      ...process.env,
-      PUNKTFUNK_PORT: "0",
-      PUNKTFUNK_NATIVE_PORT: "0",
-      PUNKTFUNK_GAMESTREAM: "off",
-      PUNKTFUNK_CONFIG_DIR: dir,
-      PUNKTFUNK_SOURCE: "fake",
-      PUNKTFUNK_FAKE_WINDOW_MS: "100"
-    },
-    stdio: ["ignore", "pipe", "pipe"]
+  const host = spawnBenchHost({
+    prefix: "punktfunk-soak-",
+    env: { PUNKTFUNK_GAMESTREAM: "off", PUNKTFUNK_SOURCE: "fake", PUNKTFUNK_FAKE_WINDOW_MS: "100" },
+    mainJs,
+    keepChars: 20_000
   })
-  let out = ""
-  child.stdout.on("data", (c: Buffer) => (out = (out + c.toString()).slice(-20_000)))
-  child.stderr.on("data", (c: Buffer) => (out = (out + c.toString()).slice(-20_000)))
+  const child = host.child
   const controller = new AbortController()
   try {
-    const started = Date.now()
-    let url: string | undefined
-    let token: string | undefined
-    while (url === undefined || token === undefined) {
-      if (Date.now() - started > 30_000) throw new Error(`host did not start:\n${out}`)
-      await sleep(50)
-      url = urlFromStartOutput(out)
-      token = tokenFromStartOutput(out)
-    }
+    const { url, token } = await host.started()
     const auth = { authorization: `Bearer ${token}` }
     const api = `${url}/api/v1/stats`
     const armed = await fetch(`${api}/start`, { method: "POST", headers: auth })
@@ -130,8 +108,7 @@ export const runSoak = async (seconds: number, mainJs = defaultMainJs): Promise<
     return result
   } finally {
     controller.abort()
-    child.kill("SIGKILL")
-    fs.rmSync(dir, { recursive: true, force: true })
+    await host.stop(1_000)
   }
 }
 

@@ -9,16 +9,12 @@
  * used to spend on a session of its own, encoding to nowhere (55–63% of a core before the
  * change, on this kind of machine). Figures are printed, never asserted.
  */
-import { execFileSync, spawn } from "node:child_process"
+import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import { GAMESTREAM_ON_PORT_ZERO, spawnBenchHost } from "./BenchHost.js"
 import type { BenchReport } from "./run.js"
-import { tokenFromStartOutput, urlFromStartOutput } from "./StartOutput.js"
 import { watchWithoutMedia } from "./Viewer.js"
-
-const mainJs = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "main.js")
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
@@ -55,47 +51,17 @@ const percent = (share: number) => `${(share * 100).toFixed(2)}%`
 export default async (): Promise<BenchReport> => {
   const seconds = Number(process.env["PUNKTFUNK_IDLE_S"] ?? "30")
   const hz = ticksPerSecond()
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-idle-"))
-  const child = spawn(process.execPath, [mainJs], {
-    env: {
-      ...process.env,
-      PUNKTFUNK_PORT: "0",
-      PUNKTFUNK_NATIVE_PORT: "0",
-      PUNKTFUNK_SOURCE: "synthetic",
-      PUNKTFUNK_GAMESTREAM: "1",
-      PUNKTFUNK_GAMESTREAM_HTTP_PORT: "0",
-      PUNKTFUNK_GAMESTREAM_HTTPS_PORT: "0",
-      PUNKTFUNK_GAMESTREAM_RTSP_PORT: "0",
-      PUNKTFUNK_GAMESTREAM_VIDEO_PORT: "0",
-      PUNKTFUNK_GAMESTREAM_CONTROL_PORT: "0",
-      PUNKTFUNK_GAMESTREAM_AUDIO_PORT: "0",
-      PUNKTFUNK_GAMESTREAM_MDNS: "0",
-      PUNKTFUNK_STREAM_BIND: "127.0.0.1",
-      PUNKTFUNK_CONFIG_DIR: dir
-    },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  let out = ""
-  child.stdout.on("data", (c: Buffer) => (out = (out + c.toString()).slice(-50_000)))
-  child.stderr.on("data", (c: Buffer) => (out = (out + c.toString()).slice(-50_000)))
+  const host = spawnBenchHost({ prefix: "punktfunk-idle-", env: { PUNKTFUNK_SOURCE: "synthetic", ...GAMESTREAM_ON_PORT_ZERO } })
   try {
-    const started = Date.now()
-    let url: string | undefined
-    let token: string | undefined
-    while (url === undefined || token === undefined) {
-      if (Date.now() - started > 30_000) throw new Error(`host did not start:\n${out}`)
-      await sleep(50)
-      url = urlFromStartOutput(out)
-      token = tokenFromStartOutput(out)
-    }
-    const pid = child.pid ?? 0
+    const { url, token } = await host.started()
+    const pid = host.child.pid ?? 0
     // Start-up (module loading, JIT, certificate work) is not idling: let it settle first.
     await sleep(3_000)
     const idleLoad = load()
     const idle = await coreShare(pid, seconds, hz)
     const idleThreads = threadCount(pid)
 
-    const viewer = await watchWithoutMedia({ url, token, output: () => out }, "idle-bench", { width: 1280, height: 720, fps: 60, bitrateKbps: 10_000 })
+    const viewer = await watchWithoutMedia({ url, token, output: host.output }, "idle-bench", { width: 1280, height: 720, fps: 60, bitrateKbps: 10_000 })
     let watched: number
     let watchedLoad: string
     let watchedThreads: number
@@ -121,11 +87,6 @@ export default async (): Promise<BenchReport> => {
       ]
     }
   } finally {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once("exit", r))
-      child.kill("SIGTERM")
-      await exited
-    }
-    fs.rmSync(dir, { recursive: true, force: true })
+    await host.stop()
   }
 }

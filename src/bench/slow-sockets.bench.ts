@@ -8,16 +8,13 @@
  * host still answers. Figures are printed, never asserted. `PUNKTFUNK_SLOW_SOCKETS_S` sets the
  * attack's length (default 30 s).
  */
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as http from "node:http"
-import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { httpPrefix, rtspPrefix, startSlowSockets, tlsPrefix } from "./slow-sockets.js"
+import { GAMESTREAM_ON_PORT_ZERO, spawnBenchHost } from "./BenchHost.js"
 import type { BenchReport } from "./run.js"
 
-const mainJs = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "main.js")
 const PER_LISTENER = 300
 
 const rssMiB = (pid: number): number => {
@@ -42,36 +39,19 @@ const mib = (n: number) => n.toFixed(1)
 
 export default async (): Promise<BenchReport> => {
   const seconds = Number(process.env["PUNKTFUNK_SLOW_SOCKETS_S"] ?? "30")
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-slow-sockets-"))
-  const child = spawn(process.execPath, [mainJs], {
-    env: {
-      ...process.env,
-      PUNKTFUNK_PORT: "0",
-      PUNKTFUNK_NATIVE_PORT: "0",
-      PUNKTFUNK_GAMESTREAM: "1",
-      PUNKTFUNK_GAMESTREAM_HTTP_PORT: "0",
-      PUNKTFUNK_GAMESTREAM_HTTPS_PORT: "0",
-      PUNKTFUNK_GAMESTREAM_RTSP_PORT: "0",
-      PUNKTFUNK_GAMESTREAM_VIDEO_PORT: "0",
-      PUNKTFUNK_GAMESTREAM_CONTROL_PORT: "0",
-      PUNKTFUNK_GAMESTREAM_AUDIO_PORT: "0",
-      PUNKTFUNK_GAMESTREAM_MDNS: "0",
-      PUNKTFUNK_STREAM_BIND: "127.0.0.1",
-      PUNKTFUNK_AUDIO: "silence",
-      PUNKTFUNK_CONFIG_DIR: dir,
-      PUNKTFUNK_SOURCE: "none"
-    },
-    stdio: ["ignore", "pipe", "pipe"]
+  const host = spawnBenchHost({
+    prefix: "punktfunk-slow-sockets-",
+    env: { ...GAMESTREAM_ON_PORT_ZERO, PUNKTFUNK_AUDIO: "silence", PUNKTFUNK_SOURCE: "none" },
+    keepChars: 200_000
   })
-  let out = ""
-  child.stdout.on("data", (c: Buffer) => (out = (out + c.toString()).slice(-200_000)))
-  child.stderr.on("data", (c: Buffer) => (out = (out + c.toString()).slice(-200_000)))
+  const { child, dir } = host
   try {
     const started = Date.now()
     const ports = { management: 0, nvhttp: 0, nvhttps: 0, rtsp: 0, punktfunk1: 0 }
     while (Object.values(ports).some((p) => p === 0)) {
-      if (Date.now() - started > 60_000 || child.exitCode !== null) throw new Error(`host did not start:\n${out.slice(-4_000)}`)
+      if (Date.now() - started > 60_000 || child.exitCode !== null) throw new Error(`host did not start:\n${host.output().slice(-4_000)}`)
       await sleep(100)
+      const out = host.output()
       ports.management = Number(/punktfunk host listening on https?:\/\/[^:\s]+:(\d+)/.exec(out)?.[1] ?? 0)
       const nv = /GameStream nvhttp on [^:\s]+:(\d+) \(HTTP\) and :(\d+) \(HTTPS\)/.exec(out)
       ports.nvhttp = Number(nv?.[1] ?? 0)
@@ -123,7 +103,7 @@ export default async (): Promise<BenchReport> => {
     const stats = attack.stats()
     const connects = Object.values(stats).reduce((n, s) => n + s.connects, 0)
     const closed = Object.values(stats).reduce((n, s) => n + s.closed, 0)
-    const reports = out.split("\n").filter((l) => / connections in the last 10 s: /.test(l)).length
+    const reports = host.output().split("\n").filter((l) => / connections in the last 10 s: /.test(l)).length
     const every = Math.max(1, Math.floor(during.length / 12))
     const trace = during.filter((_, i) => i % every === 0 || i === during.length - 1).map(mib)
     const beforeMiB = Math.max(...before)
@@ -143,7 +123,6 @@ export default async (): Promise<BenchReport> => {
       ]
     }
   } finally {
-    child.kill("SIGKILL")
-    fs.rmSync(dir, { recursive: true, force: true })
+    await host.stop(1_000)
   }
 }
