@@ -34,6 +34,8 @@ export interface ConsoleApi {
   readonly frames?: (id: string) => Promise<FramesFile>
   readonly label: (id: string, label: string) => Promise<CaptureMeta>
   readonly remove: (id: string) => Promise<void>
+  /** Store a capture file on the host under a new id marked imported; absent in test doubles without it. */
+  readonly importFile?: (file: Blob) => Promise<CaptureMeta>
   readonly liveEvents: (signal: AbortSignal, onMessage: (message: LiveMessage) => void) => Promise<void>
 }
 
@@ -126,6 +128,8 @@ export const makeConsoleApi = (baseUrl: string, token: string): ConsoleApi => {
     frames: (id) => run(client.frames({ path: { id } })),
     label: (id, label) => run(client.label({ path: { id }, payload: { label } })),
     remove: (id) => run(client.remove({ path: { id } })),
+    // The file's bytes as they are: the host migrates and checks them.
+    importFile: async (file) => run(client.import({ payload: new Uint8Array(await file.arrayBuffer()) })),
     liveEvents: (signal, onMessage) => readLiveEvents(`${baseUrl}${LIVE_EVENTS_PATH}`, token, signal, onMessage)
   }
 }

@@ -8,6 +8,7 @@ import { useState } from "react"
 import type { CaptureMeta } from "../../../src/api/Stats.js"
 import type { ConsoleApi } from "../api/client.js"
 import { describeError } from "../api/errors.js"
+import { ImportedBadge } from "./ImportedBadge.js"
 import { saveText } from "../lib/download.js"
 import { dateTime, duration } from "../lib/format.js"
 
@@ -138,6 +139,7 @@ export const RecordingsList = ({ api, recordings, error, onView, onCompare, onCh
                   )}
                   {r.truncated ? <span className="badge warn">truncated</span> : null}
                   {r.recovered ? <span className="badge info">recovered</span> : null}
+                  <ImportedBadge meta={r} />
                 </td>
                 <td>
                   {r.kind}

@@ -29,6 +29,7 @@ import type { Marker } from "../../../src/api/Markers.js"
 import { BreachList, BreachThresholdsForm } from "../components/BreachList.js"
 import type { ChartMarker } from "../components/MarkerLines.js"
 import { MarkerList } from "../components/MarkerList.js"
+import { ImportedBadge } from "../components/ImportedBadge.js"
 
 const sameThresholds = (a: BreachThresholds, b: BreachThresholds) =>
   a.host_p99_budget === b.host_p99_budget && a.fps_shortfall === b.fps_shortfall && a.drops === b.drops && a.rtt_factor === b.rtt_factor
@@ -252,6 +253,7 @@ export const DetailView = ({ api, id, onBack }: { api: ConsoleApi; id: string; o
         <h2>{meta.label || meta.id}</h2>
         {meta.truncated ? <span className="badge warn">truncated</span> : null}
         {meta.recovered ? <span className="badge info">recovered</span> : null}
+        <ImportedBadge meta={meta} />
       </div>
       <p className="muted small">
         {meta.id} · {dateTime(meta.started_unix_ms)} · {duration(meta.duration_ms)} · {meta.sample_count} samples ·{" "}

@@ -7,6 +7,7 @@ import type { CaptureMeta } from "../../../src/api/Stats.js"
 import type { ConsoleApi } from "../api/client.js"
 import { describeError } from "../api/errors.js"
 import { CaptureControl } from "../components/CaptureControl.js"
+import { CaptureUpload } from "../components/CaptureUpload.js"
 import { LiveFeedView } from "../components/LiveView.js"
 import { RecordingsList } from "../components/RecordingsList.js"
 import { useLive } from "../hooks/useLive.js"
@@ -53,6 +54,7 @@ export const PerformancePage = ({ api, onUnauthorized }: { api: ConsoleApi; onUn
         onMarked={live.addMarker}
       />
       {live.status?.armed === true ? <LiveFeedView feed={live.feed} sessions={live.sessions} markers={live.markers} /> : null}
+      {view.kind === "list" ? <CaptureUpload api={api} onImported={reload} /> : null}
       {view.kind === "list" ? (
         <RecordingsList
           api={api}
