@@ -7,7 +7,7 @@
  *
  * Asserted: no exception and no defect; the reader answers frames or `FrameError` (and keeps
  * answering it); the decode answers a message its Schema accepts or a `ParseError`. The listener
- * that counts the refusals is tested in test/faults/native-control-fuzz.test.ts.
+ * that counts the refusals is tested in test/faults/punktfunk1-control-fuzz.test.ts.
  */
 import { describe, expect, it } from "vitest"
 import { Arbitrary, Either, FastCheck, Schema } from "effect"
