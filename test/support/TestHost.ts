@@ -16,6 +16,7 @@ import { hostConfig } from "../../src/services/Config.js"
 import type { DiskOps } from "../../src/services/DiskOps.js"
 import type { ArmedFlag } from "../../src/services/ArmedFlag.js"
 import type { Pipeline } from "../../src/streams/Pipeline.js"
+import { GAMESTREAM_ON_PORT_ZERO } from "../../src/bench/BenchHost.js"
 
 export const tempDir = (prefix = "punktfunk-test-"): string => fs.mkdtempSync(path.join(os.tmpdir(), prefix))
 
@@ -48,17 +49,10 @@ export const startHost = (options: TestHostOptions = {}) =>
     const env: Record<string, string> = {
       PUNKTFUNK_PORT: "0",
       PUNKTFUNK_NATIVE_PORT: "0",
-      // GameStream is on by default in a real host; tests that want it turn it on with port 0,
-      // so parallel hosts never fight over 47989.
+      // GameStream is on by default in a real host; tests that want it turn it on, its ports
+      // already 0 (the benches' table), so parallel hosts never fight over 47989.
+      ...GAMESTREAM_ON_PORT_ZERO,
       PUNKTFUNK_GAMESTREAM: "0",
-      PUNKTFUNK_GAMESTREAM_HTTP_PORT: "0",
-      PUNKTFUNK_GAMESTREAM_HTTPS_PORT: "0",
-      PUNKTFUNK_GAMESTREAM_RTSP_PORT: "0",
-      PUNKTFUNK_GAMESTREAM_VIDEO_PORT: "0",
-      PUNKTFUNK_GAMESTREAM_CONTROL_PORT: "0",
-      PUNKTFUNK_GAMESTREAM_AUDIO_PORT: "0",
-      PUNKTFUNK_GAMESTREAM_MDNS: "0",
-      PUNKTFUNK_STREAM_BIND: "127.0.0.1",
       PUNKTFUNK_CONFIG_DIR: dir,
       PUNKTFUNK_SOURCE: "none",
       PUNKTFUNK_WEB_DIR: path.join(dir, "no-web"),

@@ -4,6 +4,7 @@
  */
 import { Context, Effect, Option, Schema } from "effect"
 import { PairedClient, PairingLockout, PendingPairing } from "../../../src/api/Pairing.js"
+import { GAMESTREAM_ON_PORT_ZERO } from "../../../src/bench/BenchHost.js"
 import { GameStream } from "../../../src/streams/gamestream/GameStreamServer.js"
 import type { GameStreamShape } from "../../../src/streams/gamestream/GameStreamServer.js"
 import { json, startHost, waitFor } from "../../support/TestHost.js"
@@ -11,15 +12,8 @@ import type { StartedHost, TestHostOptions } from "../../support/TestHost.js"
 import { GameStreamClient, makeClientIdentity } from "./GameStreamClient.js"
 import type { ClientIdentity, Endpoint, PairOptions, PairOutcome } from "./GameStreamClient.js"
 
-export const GAMESTREAM_ENV = {
-  PUNKTFUNK_GAMESTREAM: "1",
-  PUNKTFUNK_GAMESTREAM_HTTP_PORT: "0",
-  PUNKTFUNK_GAMESTREAM_HTTPS_PORT: "0",
-  PUNKTFUNK_GAMESTREAM_RTSP_PORT: "0",
-  PUNKTFUNK_GAMESTREAM_VIDEO_PORT: "0",
-  PUNKTFUNK_GAMESTREAM_CONTROL_PORT: "0",
-  PUNKTFUNK_GAMESTREAM_AUDIO_PORT: "0"
-} as const
+/** GameStream on, every port 0 (one table with the benches: src/bench/BenchHost.ts). */
+export const GAMESTREAM_ENV = GAMESTREAM_ON_PORT_ZERO
 
 export const startGameStreamHost = (
   options: Pick<TestHostOptions, "dir" | "env" | "pipeline" | "pairing" | "gamestreamPairing"> = {}
