@@ -55,7 +55,24 @@ export class FrameReader {
     return this.headerFill + this.body.length
   }
 
+  /**
+   * Why a one-byte fast path in front: a peer sending a byte per TLS record calls this once per
+   * byte, and the general loop (`pushAny`) is too large for V8 to inline into the socket's
+   * handler; a byte in the middle of a body (not its last) only needs storing.
+   */
   push(chunk: Buffer): ReadonlyArray<string> | FrameError {
+    if (chunk.length === 1 && this.expected >= 0) {
+      const fill = this.bodyFill
+      if (fill + 1 < this.expected && fill < this.body.length) {
+        this.body[fill] = chunk[0]!
+        this.bodyFill = fill + 1
+        return NONE
+      }
+    }
+    return this.pushAny(chunk)
+  }
+
+  private pushAny(chunk: Buffer): ReadonlyArray<string> | FrameError {
     if (this.failed !== undefined) return this.failed
     let out: Array<string> | undefined
     let offset = 0
