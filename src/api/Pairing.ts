@@ -14,6 +14,7 @@
  */
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
+import { ApiError } from "./Errors.js"
 import { Authorization } from "./Security.js"
 
 export const PairingPath = Schema.Literal("native", "gamestream")
@@ -64,30 +65,14 @@ export const PinEntry = Schema.Struct({
 })
 export type PinEntry = typeof PinEntry.Type
 
-export class PairingRequestNotFound extends Schema.TaggedError<PairingRequestNotFound>()(
-  "PairingRequestNotFound",
-  { request_id: Schema.String, message: Schema.String },
-  HttpApiSchema.annotations({ status: 404 })
-) {}
+export class PairingRequestNotFound extends ApiError<PairingRequestNotFound>()("PairingRequestNotFound", 404, { request_id: Schema.String }) {}
 
 /** The PIN did not match the client's proof. The request is refused (the client must start over). */
-export class WrongPin extends Schema.TaggedError<WrongPin>()(
-  "WrongPin",
-  { request_id: Schema.String, message: Schema.String },
-  HttpApiSchema.annotations({ status: 403 })
-) {}
+export class WrongPin extends ApiError<WrongPin>()("WrongPin", 403, { request_id: Schema.String }) {}
 
-export class ClientNotFound extends Schema.TaggedError<ClientNotFound>()(
-  "ClientNotFound",
-  { fingerprint: Schema.String, message: Schema.String },
-  HttpApiSchema.annotations({ status: 404 })
-) {}
+export class ClientNotFound extends ApiError<ClientNotFound>()("ClientNotFound", 404, { fingerprint: Schema.String }) {}
 
-export class PairingSaveError extends Schema.TaggedError<PairingSaveError>()(
-  "PairingSaveError",
-  { message: Schema.String },
-  HttpApiSchema.annotations({ status: 507 })
-) {}
+export class PairingSaveError extends ApiError<PairingSaveError>()("PairingSaveError", 507) {}
 
 const requestId = HttpApiSchema.param("request_id", Schema.String)
 const fingerprint = HttpApiSchema.param("fingerprint", Schema.String)
