@@ -10,6 +10,7 @@ import { describeError } from "../api/errors.js"
 import { duration, seconds } from "../lib/format.js"
 import type { Marker } from "../../../src/api/Markers.js"
 import { MARKER_LABEL_MAX } from "../../../src/api/Markers.js"
+import { ErrorNote } from "./Notes.js"
 
 export interface CaptureControlProps {
   readonly api: ConsoleApi
@@ -135,16 +136,8 @@ export const CaptureControl = ({ api, status, sessions, error, onChanged, onMark
           Saved {saved.id} ({saved.sample_count} samples).
         </p>
       ) : null}
-      {actionError !== null ? (
-        <p className="error" role="alert" data-testid="action-error">
-          {actionError}
-        </p>
-      ) : null}
-      {error !== null ? (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      ) : null}
+      <ErrorNote text={actionError} testId="action-error" />
+      <ErrorNote text={error} />
     </section>
   )
 }

@@ -11,6 +11,8 @@ import { describeError } from "../api/errors.js"
 import { ImportedBadge } from "./ImportedBadge.js"
 import { saveText } from "../lib/download.js"
 import { dateTime, duration } from "../lib/format.js"
+import { ConfirmAction } from "./ConfirmAction.js"
+import { ErrorNote } from "./Notes.js"
 
 export interface RecordingsListProps {
   readonly api: ConsoleApi
@@ -85,16 +87,8 @@ export const RecordingsList = ({ api, recordings, error, onView, onCompare, onCh
           Refresh
         </button>
       </div>
-      {error !== null ? (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      ) : null}
-      {rowError !== null ? (
-        <p className="error" role="alert">
-          {rowError}
-        </p>
-      ) : null}
+      <ErrorNote text={error} />
+      <ErrorNote text={rowError} />
       {recordings === null ? (
         <p className="muted">Loading…</p>
       ) : recordings.length === 0 ? (
@@ -177,21 +171,16 @@ export const RecordingsList = ({ api, recordings, error, onView, onCompare, onCh
                   <button type="button" onClick={() => download(r.id, "csv")}>
                     CSV
                   </button>
-                  {confirming === r.id ? (
-                    <span className="confirm" role="alertdialog" aria-label={`delete ${r.id}?`}>
-                      Delete for good?{" "}
-                      <button type="button" className="danger" onClick={() => remove(r.id)}>
-                        Yes, delete
-                      </button>
-                      <button type="button" onClick={() => setConfirming(null)}>
-                        Keep
-                      </button>
-                    </span>
-                  ) : (
-                    <button type="button" onClick={() => setConfirming(r.id)}>
-                      Delete
-                    </button>
-                  )}
+                  <ConfirmAction
+                    asking={confirming === r.id}
+                    action="Delete"
+                    question="Delete for good?"
+                    yes="Yes, delete"
+                    dialogLabel={`delete ${r.id}?`}
+                    onAsk={() => setConfirming(r.id)}
+                    onKeep={() => setConfirming(null)}
+                    onYes={() => remove(r.id)}
+                  />
                 </td>
               </tr>
             ))}

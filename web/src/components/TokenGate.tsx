@@ -4,6 +4,7 @@
  * names the token file.
  */
 import { useState } from "react"
+import { ErrorNote } from "./Notes.js"
 
 export const TokenGate = ({ onToken, message }: { onToken: (token: string) => void; message: string | null }) => {
   const [text, setText] = useState("")
@@ -14,11 +15,7 @@ export const TokenGate = ({ onToken, message }: { onToken: (token: string) => vo
         Paste the token from the host's token file (the <code>token file:</code> line of its start names it, by default{" "}
         <code>~/.config/punktfunk/token</code>). It is kept for this browser session only.
       </p>
-      {message !== null ? (
-        <p className="error" role="alert">
-          {message}
-        </p>
-      ) : null}
+      <ErrorNote text={message} />
       <form
         onSubmit={(e) => {
           e.preventDefault()

@@ -25,6 +25,7 @@ import type { SeriesSource } from "../components/TimeSeriesChart.js"
 import { TimeSeriesChart } from "../components/TimeSeriesChart.js"
 import { SERIES_COLORS } from "../components/theme.js"
 import { ms, num, percent, signed } from "../lib/format.js"
+import { BackToRecordings, OpenFailed } from "../components/BackToRecordings.js"
 
 interface Row {
   readonly label: string
@@ -117,26 +118,14 @@ export const CompareView = ({ api, ids, onBack }: { api: ConsoleApi; ids: Readon
       })),
     [captures]
   )
-  if (error !== null)
-    return (
-      <section className="panel">
-        <button type="button" onClick={onBack}>
-          ← Recordings
-        </button>
-        <p className="error" role="alert">
-          {error}
-        </p>
-      </section>
-    )
+  if (error !== null) return <OpenFailed error={error} onBack={onBack} />
   if (captures === null) return <p className="muted">Loading {ids.length} recordings…</p>
   const rows = [...stageRows(summaries, captures), ...ROWS]
   const base = summaries[0]
   return (
     <section className="panel compare" data-testid="compare" aria-label="compare recordings">
       <div className="row">
-        <button type="button" onClick={onBack}>
-          ← Recordings
-        </button>
+        <BackToRecordings onBack={onBack} />
         <h2>Compare {captures.length} recordings</h2>
       </div>
       <p className="muted small">Aligned at each capture's first sample. Deltas are against recording 1.</p>

@@ -30,6 +30,7 @@ import { BreachList, BreachThresholdsForm } from "../components/BreachList.js"
 import type { ChartMarker } from "../components/MarkerLines.js"
 import { MarkerList } from "../components/MarkerList.js"
 import { ImportedBadge } from "../components/ImportedBadge.js"
+import { BackToRecordings, OpenFailed } from "../components/BackToRecordings.js"
 
 const sameThresholds = (a: BreachThresholds, b: BreachThresholds) =>
   a.host_p99_budget === b.host_p99_budget && a.fps_shortfall === b.fps_shortfall && a.drops === b.drops && a.rtt_factor === b.rtt_factor
@@ -228,17 +229,7 @@ export const DetailView = ({ api, id, onBack }: { api: ConsoleApi; id: string; o
     }
     return out
   }, [capture])
-  if (error !== null)
-    return (
-      <section className="panel">
-        <button type="button" onClick={onBack}>
-          ← Recordings
-        </button>
-        <p className="error" role="alert">
-          {error}
-        </p>
-      </section>
-    )
+  if (error !== null) return <OpenFailed error={error} onBack={onBack} />
   if (capture === null || summary === null) return <p className="muted">Loading {id}…</p>
   const { meta } = capture
   const first = capture.samples[0]
@@ -247,9 +238,7 @@ export const DetailView = ({ api, id, onBack }: { api: ConsoleApi; id: string; o
   return (
     <section className="panel detail" data-testid="detail" aria-label={`recording ${meta.id}`}>
       <div className="row">
-        <button type="button" onClick={onBack}>
-          ← Recordings
-        </button>
+        <BackToRecordings onBack={onBack} />
         <h2>{meta.label || meta.id}</h2>
         {meta.truncated ? <span className="badge warn">truncated</span> : null}
         {meta.recovered ? <span className="badge info">recovered</span> : null}

@@ -18,6 +18,8 @@ import type { PairedClient, PairingLockout, PendingPairing } from "../../../src/
 import type { DevicesApi } from "../api/client.js"
 import { describeError } from "../api/errors.js"
 import { dateTime } from "../lib/format.js"
+import { ConfirmAction } from "../components/ConfirmAction.js"
+import { ErrorNote, StatusNote } from "../components/Notes.js"
 
 const PIN = /^[0-9]{4,8}$/
 
@@ -143,16 +145,8 @@ export const DevicesPage = ({ api }: { api: DevicesApi }) => {
         <p className="muted small">
           Type the PIN the client shows on its screen. A request waits two minutes, then its client is told to ask again.
         </p>
-        {message !== null ? (
-          <p className="ok" role="status">
-            {message}
-          </p>
-        ) : null}
-        {error !== null ? (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        ) : null}
+        <StatusNote text={message} />
+        <ErrorNote text={error} />
         {pending === null ? (
           <p className="muted">Loading…</p>
         ) : pending.length === 0 ? (
@@ -207,33 +201,24 @@ export const DevicesPage = ({ api }: { api: DevicesApi }) => {
                   </td>
                   <td>{dateTime(c.paired_unix_ms)}</td>
                   <td>
-                    {confirming === c.fingerprint ? (
-                      <span role="alertdialog" aria-label={`unpair ${c.name}?`}>
-                        Unpair? It must pair again with a PIN.{" "}
-                        <button
-                          type="button"
-                          className="danger"
-                          onClick={() =>
-                            api.unpair(c.fingerprint).then(
-                              () => {
-                                setConfirming(null)
-                                done(`Unpaired ${c.name}.`, null)
-                              },
-                              (e: unknown) => done(null, describeError(e).message)
-                            )
-                          }
-                        >
-                          Yes, unpair
-                        </button>
-                        <button type="button" onClick={() => setConfirming(null)}>
-                          Keep
-                        </button>
-                      </span>
-                    ) : (
-                      <button type="button" onClick={() => setConfirming(c.fingerprint)}>
-                        Unpair
-                      </button>
-                    )}
+                    <ConfirmAction
+                      asking={confirming === c.fingerprint}
+                      action="Unpair"
+                      question="Unpair? It must pair again with a PIN."
+                      yes="Yes, unpair"
+                      dialogLabel={`unpair ${c.name}?`}
+                      onAsk={() => setConfirming(c.fingerprint)}
+                      onKeep={() => setConfirming(null)}
+                      onYes={() =>
+                        api.unpair(c.fingerprint).then(
+                          () => {
+                            setConfirming(null)
+                            done(`Unpaired ${c.name}.`, null)
+                          },
+                          (e: unknown) => done(null, describeError(e).message)
+                        )
+                      }
+                    />
                   </td>
                 </tr>
               ))}
