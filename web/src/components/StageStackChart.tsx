@@ -18,16 +18,16 @@ import { Line } from "@nivo/line"
 import type { SliceTooltipProps } from "@nivo/line"
 import { useMemo } from "react"
 import type { StageName, StatsSample } from "../../../src/api/Stats.js"
-import { elapsedTick, ms, seconds } from "../lib/format.js"
+import { ms, seconds } from "../lib/format.js"
 import type { ChartPoint } from "../lib/series.js"
 import { buildSeries } from "../lib/series.js"
 import { ChartBox } from "./ChartBox.js"
+import { elapsedLineProps, markerLayer } from "./elapsedChart.js"
 import type { ChartMarker } from "./MarkerLines.js"
-import { MarkerLines } from "./MarkerLines.js"
 import { Legend } from "./Legend.js"
 import { bandPath, linePath } from "./paths.js"
 import type { Px } from "./paths.js"
-import { BUDGET_COLOR, HOST_COLOR, STAGE_COLORS, chartTheme } from "./theme.js"
+import { BUDGET_COLOR, HOST_COLOR, STAGE_COLORS } from "./theme.js"
 
 export type Percentile = "p50" | "p99"
 
@@ -136,9 +136,7 @@ export const StageStackChart = (props: StageStackChartProps) => {
     )
   }
 
-  const MarkerLayer = ({ xScale, innerWidth, innerHeight }: CustomLayerProps<StackSeries>) => (
-    <MarkerLines markers={props.markers ?? []} toX={(x) => xScale(x)} innerWidth={innerWidth} innerHeight={innerHeight} />
-  )
+  const MarkerLayer = markerLayer(props.markers)
 
   const Tooltip = ({ slice }: SliceTooltipProps<StackSeries>) => {
     const first = slice.points[0]
@@ -189,24 +187,13 @@ export const StageStackChart = (props: StageStackChartProps) => {
     <ChartBox height={props.height ?? 300} label={label} testId={props.testId ?? "stage-chart"} {...(props.width === undefined ? {} : { width: props.width })}>
       {(width, height) => (
         <Line<StackSeries>
+          {...elapsedLineProps({ span, xDomain: props.xDomain, yLegend: `${percentile} ms`, yTicks: 6 })}
           data={series}
           width={width}
           height={height}
-          margin={{ top: 12, right: 16, bottom: 40, left: 56 }}
-          xScale={{
-            type: "linear",
-            min: props.xDomain?.[0] ?? "auto",
-            max: props.xDomain?.[1] ?? "auto"
-          }}
           yScale={{ type: "linear", stacked: true, min: 0, max: yMax }}
           colors={(s) => STAGE_COLORS[String(s.id)] ?? "#999"}
-          theme={chartTheme}
-          animate={false}
-          enablePoints={false}
-          enableSlices="x"
           sliceTooltip={Tooltip}
-          axisBottom={{ legend: span > 120 ? "elapsed" : "elapsed (s)", legendOffset: 32, legendPosition: "middle", tickSize: 4, tickValues: 8, format: elapsedTick(span) }}
-          axisLeft={{ legend: `${percentile} ms`, legendOffset: -44, legendPosition: "middle", tickSize: 4, tickValues: 6 }}
           layers={["grid", "axes", StackLayer, HostLayer, BudgetLayer, MarkerLayer, "crosshair", "slices"]}
           role="img"
           ariaLabel={label}

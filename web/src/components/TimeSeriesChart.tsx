@@ -11,16 +11,16 @@ import { Line } from "@nivo/line"
 import type { SliceTooltipProps } from "@nivo/line"
 import { useMemo } from "react"
 import type { StatsSample } from "../../../src/api/Stats.js"
-import { elapsedTick, num, seconds } from "../lib/format.js"
+import { num, seconds } from "../lib/format.js"
 import type { ChartPoint, SeriesDef } from "../lib/series.js"
 import { buildSeries } from "../lib/series.js"
 import { ChartBox } from "./ChartBox.js"
+import { elapsedLineProps, markerLayer } from "./elapsedChart.js"
 import type { ChartMarker } from "./MarkerLines.js"
-import { MarkerLines } from "./MarkerLines.js"
 import { Legend } from "./Legend.js"
 import type { CustomLayerProps } from "./nivoTypes.js"
 import { linePath } from "./paths.js"
-import { SERIES_COLORS, chartTheme } from "./theme.js"
+import { SERIES_COLORS } from "./theme.js"
 
 export interface LineDef extends SeriesDef {
   readonly color?: string
@@ -98,9 +98,7 @@ export const TimeSeriesChart = (props: TimeSeriesChartProps) => {
     </g>
   )
 
-  const MarkerLayer = ({ xScale, innerWidth, innerHeight }: CustomLayerProps<Drawn>) => (
-    <MarkerLines markers={props.markers ?? []} toX={(x) => xScale(x)} innerWidth={innerWidth} innerHeight={innerHeight} />
-  )
+  const MarkerLayer = markerLayer(props.markers)
 
   const Tooltip = ({ slice }: SliceTooltipProps<Drawn>) => (
     <div className="tooltip">
@@ -126,20 +124,13 @@ export const TimeSeriesChart = (props: TimeSeriesChartProps) => {
     <ChartBox height={props.height ?? 200} label={props.label} testId={props.testId} {...(props.width === undefined ? {} : { width: props.width })}>
       {(width, height) => (
         <Line<Drawn>
+          {...elapsedLineProps({ span, xDomain: props.xDomain, yLegend: props.unit, yTicks: 5 })}
           data={series}
           width={width}
           height={height}
-          margin={{ top: 12, right: 16, bottom: 40, left: 56 }}
-          xScale={{ type: "linear", min: props.xDomain?.[0] ?? "auto", max: props.xDomain?.[1] ?? "auto" }}
           yScale={{ type: "linear", min: 0, max: yMax }}
           colors={(s) => styles.get(String(s.id))?.color ?? "#999"}
-          theme={chartTheme}
-          animate={false}
-          enablePoints={false}
-          enableSlices="x"
           sliceTooltip={Tooltip}
-          axisBottom={{ legend: span > 120 ? "elapsed" : "elapsed (s)", legendOffset: 32, legendPosition: "middle", tickSize: 4, tickValues: 8, format: elapsedTick(span) }}
-          axisLeft={{ legend: props.unit, legendOffset: -44, legendPosition: "middle", tickSize: 4, tickValues: 5 }}
           layers={["grid", "axes", SeriesLayer, MarkerLayer, "crosshair", "slices"]}
           role="img"
           ariaLabel={props.label}
