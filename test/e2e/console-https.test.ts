@@ -8,10 +8,11 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as tls from "node:tls"
-import { root, spawnHost } from "../support/HostProcess.js"
+import { spawnHost } from "../support/HostProcess.js"
 import type { HostProcess } from "../support/HostProcess.js"
 import { launchChromium } from "./browser.js"
 import type { LaunchedBrowser } from "./browser.js"
+import { consoleHostEnv, requireWebBuild, stopConsoleHost } from "./consoleHost.js"
 
 const WAIT = 30_000
 
@@ -19,14 +20,7 @@ let host: HostProcess
 let browser: LaunchedBrowser
 let dir: string
 
-const hostEnv = () => ({
-  PUNKTFUNK_SOURCE: "fake",
-  PUNKTFUNK_FAKE_WINDOW_MS: "200",
-  PUNKTFUNK_CONFIG_DIR: dir,
-  PUNKTFUNK_BIND: "0.0.0.0",
-  PUNKTFUNK_STREAM_BIND: "127.0.0.1",
-  PUNKTFUNK_WEB_DIR: path.join(root, "web", "dist")
-})
+const hostEnv = () => consoleHostEnv(dir, { PUNKTFUNK_SOURCE: "fake", PUNKTFUNK_FAKE_WINDOW_MS: "200", PUNKTFUNK_BIND: "0.0.0.0" })
 
 const servedFingerprint = (port: number) =>
   new Promise<string>((resolve, reject) => {
@@ -39,8 +33,7 @@ const servedFingerprint = (port: number) =>
 
 describe("the console over HTTPS (API bound beyond loopback)", () => {
   beforeAll(async () => {
-    const index = path.join(root, "web", "dist", "index.html")
-    if (!fs.existsSync(index)) throw new Error(`${index} is missing: run 'npm run build:web' before the e2e tests`)
+    requireWebBuild()
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-e2e-https-"))
     // The first start generates (and prints) the token; the second is the one operators see daily.
     const first = await spawnHost(hostEnv())
@@ -52,9 +45,7 @@ describe("the console over HTTPS (API bound beyond loopback)", () => {
 
   afterAll(async () => {
     await browser?.close()
-    host?.child.kill("SIGTERM")
-    await host?.exited
-    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
+    await stopConsoleHost(host, dir)
   })
 
   it("asks for the token, which then works; the token is in no URL and not in the host's output", async () => {

@@ -15,18 +15,14 @@ import { captureStages, csvHeader } from "../../src/api/Csv.js"
 import { Capture, CaptureMeta } from "../../src/api/Stats.js"
 import { watchWithoutMedia } from "../support/Clients.js"
 import type { Viewer } from "../support/Clients.js"
-import { root, spawnHost } from "../support/HostProcess.js"
+import { root } from "../support/HostProcess.js"
 import type { HostProcess } from "../support/HostProcess.js"
 import { launchChromium } from "./browser.js"
 import type { LaunchedBrowser } from "./browser.js"
+import { requireWebBuild, spawnConsoleHost, stopConsoleHost } from "./consoleHost.js"
 
 const ARTIFACTS = path.join(root, "test-artifacts", "e2e")
 const WAIT = 30_000
-
-const requireWebBuild = () => {
-  const index = path.join(root, "web", "dist", "index.html")
-  if (!fs.existsSync(index)) throw new Error(`${index} is missing: run 'npm run build:web' before the e2e tests`)
-}
 
 let host: HostProcess
 let viewer: Viewer | undefined
@@ -73,13 +69,9 @@ describe("performance console in a real browser", () => {
     requireWebBuild()
     fs.mkdirSync(ARTIFACTS, { recursive: true })
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-e2e-"))
-    host = await spawnHost({
+    host = await spawnConsoleHost(dir, {
       PUNKTFUNK_SOURCE: "synthetic",
-      PUNKTFUNK_CONFIG_DIR: dir,
-      PUNKTFUNK_CAPTURES_DIR: path.join(dir, "captures"),
-      PUNKTFUNK_BIND: "127.0.0.1",
-      PUNKTFUNK_STREAM_BIND: "127.0.0.1",
-      PUNKTFUNK_WEB_DIR: path.join(root, "web", "dist")
+      PUNKTFUNK_CAPTURES_DIR: path.join(dir, "captures")
     })
     // A host encodes only while a client watches: a real synthetic session through the native
     // pipeline (libx264) for this client, small so the browser and the encoder share a 2-core CI
@@ -93,9 +85,7 @@ describe("performance console in a real browser", () => {
   afterAll(async () => {
     await browser?.close()
     await viewer?.stop()
-    host?.child.kill("SIGTERM")
-    await host?.exited
-    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
+    await stopConsoleHost(host, dir)
   })
 
   it("the host's console link (token in the fragment) opens without asking and leaves no token in the address bar", async () => {

@@ -14,11 +14,12 @@ import type { Page } from "playwright-core"
 import { pair } from "../../src/client/ControlClient.js"
 import type { ClientIdentity } from "../../src/client/ControlClient.js"
 import { fingerprintOfPem, generateCertificate } from "../../src/lib/Certificates.js"
-import { root, spawnHost } from "../support/HostProcess.js"
+import { root } from "../support/HostProcess.js"
 import type { HostProcess } from "../support/HostProcess.js"
 import { waitFor } from "../support/TestHost.js"
 import { launchChromium } from "./browser.js"
 import type { LaunchedBrowser } from "./browser.js"
+import { requireWebBuild, spawnConsoleHost, stopConsoleHost } from "./consoleHost.js"
 
 const ARTIFACTS = path.join(root, "test-artifacts", "e2e")
 const WAIT = 30_000
@@ -54,17 +55,10 @@ const asking = (address: string, client: ClientIdentity, pin: string) =>
 
 describe("Devices page in a real browser", () => {
   beforeAll(async () => {
-    const index = path.join(root, "web", "dist", "index.html")
-    if (!fs.existsSync(index)) throw new Error(`${index} is missing: run 'npm run build:web' before the e2e tests`)
+    requireWebBuild()
     fs.mkdirSync(ARTIFACTS, { recursive: true })
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-e2e-devices-"))
-    host = await spawnHost({
-      PUNKTFUNK_SOURCE: "none",
-      PUNKTFUNK_CONFIG_DIR: dir,
-      PUNKTFUNK_BIND: "127.0.0.1",
-      PUNKTFUNK_STREAM_BIND: "127.0.0.1",
-      PUNKTFUNK_WEB_DIR: path.join(root, "web", "dist")
-    })
+    host = await spawnConsoleHost(dir, { PUNKTFUNK_SOURCE: "none" })
     await waitFor(() => /punktfunk\/1 control on [^\s]+:\d+/.test(host.output()), WAIT, "the native control port in the host's log")
     nativePort = Number(/punktfunk\/1 control on [^\s]+:(\d+)/.exec(host.output())?.[1])
     browser = await launchChromium()
@@ -74,9 +68,7 @@ describe("Devices page in a real browser", () => {
 
   afterAll(async () => {
     await browser?.close()
-    host?.child.kill("SIGTERM")
-    await host?.exited
-    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
+    await stopConsoleHost(host, dir)
   })
 
   it("lists a locked-out address with its time left, and a request with its address that the page then pairs", async () => {

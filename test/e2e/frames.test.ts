@@ -15,11 +15,12 @@ import { FramesFile } from "../../src/api/Frames.js"
 import type { FrameRecord } from "../../src/api/Frames.js"
 import { Capture } from "../../src/api/Stats.js"
 import type { SessionMeta } from "../../src/api/Stats.js"
-import { root, spawnHost } from "../support/HostProcess.js"
+import { root } from "../support/HostProcess.js"
 import type { HostProcess } from "../support/HostProcess.js"
 import { launchChromium } from "./browser.js"
 import type { LaunchedBrowser } from "./browser.js"
 import { CAPTURE_FORMAT_VERSION } from "../../src/api/CaptureFormat.js"
+import { requireWebBuild, spawnConsoleHost, stopConsoleHost } from "./consoleHost.js"
 
 const ARTIFACTS = path.join(root, "test-artifacts", "e2e")
 const WAIT = 30_000
@@ -127,17 +128,13 @@ let dir: string
 
 describe("frame-time chart in a real browser", () => {
   beforeAll(async () => {
-    if (!fs.existsSync(path.join(root, "web", "dist", "index.html"))) throw new Error("run 'npm run build:web' before the e2e tests")
+    requireWebBuild()
     fs.mkdirSync(ARTIFACTS, { recursive: true })
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-e2e-frames-"))
     writeFixture(path.join(dir, "captures"))
-    host = await spawnHost({
+    host = await spawnConsoleHost(dir, {
       PUNKTFUNK_SOURCE: "none",
-      PUNKTFUNK_CONFIG_DIR: dir,
-      PUNKTFUNK_CAPTURES_DIR: path.join(dir, "captures"),
-      PUNKTFUNK_BIND: "127.0.0.1",
-      PUNKTFUNK_STREAM_BIND: "127.0.0.1",
-      PUNKTFUNK_WEB_DIR: path.join(root, "web", "dist")
+      PUNKTFUNK_CAPTURES_DIR: path.join(dir, "captures")
     })
     browser = await launchChromium()
     page = await browser.context.newPage()
@@ -145,9 +142,7 @@ describe("frame-time chart in a real browser", () => {
 
   afterAll(async () => {
     await browser?.close()
-    host?.child.kill("SIGTERM")
-    await host?.exited
-    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
+    await stopConsoleHost(host, dir)
   })
 
   it("opens a capture with frame records and shows one stacked bar per frame under the budget line", async () => {

@@ -14,10 +14,10 @@ import { zeroFields } from "../../src/api/Fields.js"
 import { Capture, CaptureMeta } from "../../src/api/Stats.js"
 import type { SessionMeta, StatsSample } from "../../src/api/Stats.js"
 import { assembleCapture } from "../../src/lib/captures/CaptureAssembly.js"
-import { root, spawnHost } from "../support/HostProcess.js"
 import type { HostProcess } from "../support/HostProcess.js"
 import { launchChromium } from "./browser.js"
 import type { LaunchedBrowser } from "./browser.js"
+import { requireWebBuild, spawnConsoleHost, stopConsoleHost } from "./consoleHost.js"
 
 const WAIT = 30_000
 const LOCAL_ID = "2026-12-02T08-00-00Z_1280x720"
@@ -53,20 +53,16 @@ const pageErrors: Array<string> = []
 
 describe("importing a capture file in a real browser", () => {
   beforeAll(async () => {
-    if (!fs.existsSync(path.join(root, "web", "dist", "index.html"))) throw new Error("run 'npm run build:web' before the e2e tests")
+    requireWebBuild()
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-e2e-import-"))
     const captures = path.join(dir, "captures")
     fs.mkdirSync(captures, { recursive: true, mode: 0o700 })
     const local = captureOf(LOCAL_ID, "recorded here", "2026-12-02T08:00:00Z", 60)
     fs.writeFileSync(path.join(captures, `${LOCAL_ID}.json`), Schema.encodeSync(Schema.parseJson(Capture))(local))
     fs.writeFileSync(path.join(captures, `${LOCAL_ID}.meta.json`), Schema.encodeSync(Schema.parseJson(CaptureMeta))(local.meta))
-    host = await spawnHost({
+    host = await spawnConsoleHost(dir, {
       PUNKTFUNK_SOURCE: "none",
-      PUNKTFUNK_CONFIG_DIR: dir,
-      PUNKTFUNK_CAPTURES_DIR: captures,
-      PUNKTFUNK_BIND: "127.0.0.1",
-      PUNKTFUNK_STREAM_BIND: "127.0.0.1",
-      PUNKTFUNK_WEB_DIR: path.join(root, "web", "dist")
+      PUNKTFUNK_CAPTURES_DIR: captures
     })
     browser = await launchChromium()
     page = await browser.context.newPage()
@@ -77,9 +73,7 @@ describe("importing a capture file in a real browser", () => {
 
   afterAll(async () => {
     await browser?.close()
-    host?.child.kill("SIGTERM")
-    await host?.exited
-    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
+    await stopConsoleHost(host, dir)
   })
 
   let importedId = ""

@@ -16,10 +16,11 @@ import { zeroFields } from "../../src/api/Fields.js"
 import { Capture, CaptureMeta } from "../../src/api/Stats.js"
 import type { SessionMeta, StatsSample } from "../../src/api/Stats.js"
 import { assembleCapture } from "../../src/lib/captures/CaptureAssembly.js"
-import { root, spawnHost } from "../support/HostProcess.js"
+import { root } from "../support/HostProcess.js"
 import type { HostProcess } from "../support/HostProcess.js"
 import { launchChromium } from "./browser.js"
 import type { LaunchedBrowser } from "./browser.js"
+import { requireWebBuild, spawnConsoleHost, stopConsoleHost } from "./consoleHost.js"
 
 const ARTIFACTS = path.join(root, "test-artifacts", "e2e")
 const WAIT = 30_000
@@ -116,18 +117,14 @@ const openRecording = async (id: string) => {
 
 describe("markers and breach events in a real browser", () => {
   beforeAll(async () => {
-    if (!fs.existsSync(path.join(root, "web", "dist", "index.html"))) throw new Error("run 'npm run build:web' before the e2e tests")
+    requireWebBuild()
     fs.mkdirSync(ARTIFACTS, { recursive: true })
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-e2e-markers-"))
     fixture = writeFixtures(path.join(dir, "captures"))
-    host = await spawnHost({
+    host = await spawnConsoleHost(dir, {
       PUNKTFUNK_SOURCE: "fake",
       PUNKTFUNK_FAKE_WINDOW_MS: "500",
-      PUNKTFUNK_CONFIG_DIR: dir,
-      PUNKTFUNK_CAPTURES_DIR: path.join(dir, "captures"),
-      PUNKTFUNK_BIND: "127.0.0.1",
-      PUNKTFUNK_STREAM_BIND: "127.0.0.1",
-      PUNKTFUNK_WEB_DIR: path.join(root, "web", "dist")
+      PUNKTFUNK_CAPTURES_DIR: path.join(dir, "captures")
     })
     browser = await launchChromium()
     page = await browser.context.newPage()
@@ -138,9 +135,7 @@ describe("markers and breach events in a real browser", () => {
 
   afterAll(async () => {
     await browser?.close()
-    host?.child.kill("SIGTERM")
-    await host?.exited
-    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
+    await stopConsoleHost(host, dir)
   })
 
   it("the recordings list counts each capture's breach events, an old one's too once migrated", async () => {
