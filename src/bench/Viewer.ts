@@ -40,19 +40,25 @@ export interface Viewer {
   readonly stop: () => Promise<void>
 }
 
+const CONTROL_LINE = /punktfunk\/1 control on [^:]+:(\d+)/
+
+/** The host's punktfunk/1 control port, once its start-up output names it. */
+export const controlPort = async (host: WatchedHost): Promise<number> => {
+  await waitFor(() => CONTROL_LINE.test(host.output()), 15_000, "the control port")
+  return Number(CONTROL_LINE.exec(host.output())?.[1])
+}
+
 /**
- * A paired punktfunk/1 client that watches without taking media (`Hello` without a UDP port):
- * the host runs a real session for it — source, encoder, windows — and sends nothing over the
- * network, so its captures list no network counters (`packets_dropped`… are "not measured").
- * In-process (the library client), answering the host's pings until `stop`.
+ * The operator's half of pairing, as the console does it: wait until the host lists a pending
+ * request that `pick` chooses, then type the PIN the client shows for it. Throws unless the host
+ * answers the PIN with 200 (the client's own half then completes).
  */
-export const watchWithoutMedia = async (host: WatchedHost, name: string, format: ViewerFormat): Promise<Viewer> => {
-  await waitFor(() => /punktfunk\/1 control on [^:]+:\d+/.test(host.output()), 15_000, "the control port")
-  const endpoint = { host: "127.0.0.1", port: Number(/punktfunk\/1 control on [^:]+:(\d+)/.exec(host.output())?.[1]) }
-  const made = await generateCertificate(name)
-  const identity: ClientIdentity = { ...made, fingerprint: fingerprintOfPem(made.certPem) }
-  const pin = newPin()
-  const pairing = Effect.runPromise(pair({ endpoint, identity, name, pin }))
+export const enterPinFor = async (
+  host: WatchedHost,
+  pick: (request: PendingPairing) => boolean,
+  pin: string,
+  timeoutMs: number
+): Promise<void> => {
   const api = (route: string, init: RequestInit = {}) =>
     fetch(`${host.url}/api/v1/pairing${route}`, {
       ...init,
@@ -61,11 +67,26 @@ export const watchWithoutMedia = async (host: WatchedHost, name: string, format:
   let requestId = ""
   await waitFor(async () => {
     const pending = Schema.decodeUnknownSync(Schema.Array(PendingPairing))(await (await api("/pending")).json())
-    requestId = pending.find((p) => p.name === name)?.request_id ?? ""
+    requestId = pending.find(pick)?.request_id ?? ""
     return requestId !== ""
-  }, 20_000, "the pairing request")
+  }, timeoutMs, "the pairing request")
   const entered = await api(`/pending/${requestId}/pin`, { method: "POST", body: JSON.stringify({ pin }) })
   if (entered.status !== 200) throw new Error(`the operator's PIN was answered ${entered.status}`)
+}
+
+/**
+ * A paired punktfunk/1 client that watches without taking media (`Hello` without a UDP port):
+ * the host runs a real session for it — source, encoder, windows — and sends nothing over the
+ * network, so its captures list no network counters (`packets_dropped`… are "not measured").
+ * In-process (the library client), answering the host's pings until `stop`.
+ */
+export const watchWithoutMedia = async (host: WatchedHost, name: string, format: ViewerFormat): Promise<Viewer> => {
+  const endpoint = { host: "127.0.0.1", port: await controlPort(host) }
+  const made = await generateCertificate(name)
+  const identity: ClientIdentity = { ...made, fingerprint: fingerprintOfPem(made.certPem) }
+  const pin = newPin()
+  const pairing = Effect.runPromise(pair({ endpoint, identity, name, pin }))
+  await enterPinFor(host, (p) => p.name === name, pin, 20_000)
   const pinnedHost = await pairing
   const opened = await Effect.runPromise(Deferred.make<ClientSession, ClientError>())
   const fiber = Effect.runFork(

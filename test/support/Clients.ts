@@ -6,11 +6,10 @@
  */
 import { spawn } from "node:child_process"
 import * as path from "node:path"
-import { Schema } from "effect"
-import { PendingPairing } from "../../src/api/Pairing.js"
+import { controlPort, enterPinFor } from "../../src/bench/Viewer.js"
 import { root } from "./HostProcess.js"
 import type { HostProcess } from "./HostProcess.js"
-import { tempDir, waitFor } from "./TestHost.js"
+import { tempDir } from "./TestHost.js"
 
 const clientJs = path.join(root, "dist", "client.js")
 
@@ -28,25 +27,12 @@ export const runClient = (args: ReadonlyArray<string>) =>
  * the arguments every later `runClient` call of that client starts with.
  */
 export const pairClient = async (host: HostProcess, name = "e2e"): Promise<ReadonlyArray<string>> => {
-  await waitFor(() => /punktfunk\/1 control on [^:]+:\d+/.test(host.output()), 15_000, "the control port")
-  const port = /punktfunk\/1 control on [^:]+:(\d+)/.exec(host.output())?.[1] ?? ""
+  const port = String(await controlPort(host))
   const dir = tempDir("punktfunk-client-")
   const common = ["--host", "127.0.0.1", "--port", port, "--dir", dir, "--name", name]
   const pairing = runClient(["pair", ...common, "--pin", "2468"])
-  const api = (route: string, init: RequestInit = {}) =>
-    fetch(`${host.url}/api/v1/pairing${route}`, {
-      ...init,
-      headers: { authorization: `Bearer ${host.token}`, "content-type": "application/json" }
-    })
-  let requestId = ""
   // Generous: a loaded 2-core machine takes a while to start the client process and make its key.
-  await waitFor(async () => {
-    const pending = Schema.decodeUnknownSync(Schema.Array(PendingPairing))(await (await api("/pending")).json())
-    requestId = pending[0]?.request_id ?? ""
-    return requestId !== ""
-  }, 60_000, "the pairing request")
-  const entered = await api(`/pending/${requestId}/pin`, { method: "POST", body: JSON.stringify({ pin: "2468" }) })
-  if (entered.status !== 200) throw new Error(`the operator's PIN was answered ${entered.status}`)
+  await enterPinFor(host, () => true, "2468", 60_000)
   const paired = await pairing
   if (paired.code !== 0) throw new Error(`the client did not pair:\n${paired.output}`)
   return common
