@@ -48,7 +48,7 @@ export const DemoLive = Layer.scopedDiscard(
     const common = ["--host", "127.0.0.1", "--port", String(control.port), "--dir", dir, "--name", "demo"]
 
     const session = Effect.gen(function* () {
-      if ((yield* pairing.pairedAs(identity.fingerprint, "native")) === undefined) {
+      if ((yield* pairing.pairedAs(identity.fingerprint, "punktfunk1")) === undefined) {
         const pin = newPin()
         // Answer the demo client's own request, and only that one.
         const approve = pairing.pending.pipe(

@@ -39,7 +39,7 @@ export const clientlessSessionOf = (config: HostConfigShape): SessionConfig | un
   // In demo mode the bundled client's session is the stream; no local one beside it.
   if (config.source !== "fake" || config.demo) return undefined
   return {
-    kind: "native",
+    kind: "punktfunk1",
     source: "synthetic",
     width: config.width,
     height: config.height,

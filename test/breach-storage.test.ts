@@ -21,7 +21,7 @@ import { json, startHost, tempDir } from "./support/TestHost.js"
 const decodeList = Schema.decodeUnknownSync(Schema.Array(CaptureMeta))
 
 const session: SessionMeta = {
-  session_id: "n-1", kind: "native", width: 1280, height: 720, fps: 60, codec: "h264", client: "test",
+  session_id: "n-1", kind: "punktfunk1", width: 1280, height: 720, fps: 60, codec: "h264", client: "test",
   encoder_backend: "fake", gpu: "none", stages: ["encode"], measured: ["fps", "host_p50_us", "host_p99_us", "frames_dropped"]
 }
 
@@ -95,7 +95,7 @@ describe("breach events in the capture file", () => {
       const samples = [1, 2, 3].map((i) => window({ t_ms: i * 2000, frames_dropped: i === 2 ? 1 : 0 }))
       // Written as an older host wrote it: no markers, no breaches, no breach_count.
       const meta = {
-        id, label: "old", started_unix_ms: Date.UTC(2026, 0, 1), duration_ms: 6000, kind: "native", width: 1280, height: 720,
+        id, label: "old", started_unix_ms: Date.UTC(2026, 0, 1), duration_ms: 6000, kind: "punktfunk1", width: 1280, height: 720,
         fps: 60, codec: "h264", client: "test", encoder_backend: "fake", gpu: "none", sample_count: 3, truncated: false,
         recovered: false, measured: session.measured, sessions: [session]
       }
@@ -135,7 +135,7 @@ describe("breach events in the capture file", () => {
   it("withStoredBreaches brings an older capture up to date (for a migration) and leaves a current one as it is", () => {
     const samples = [1, 2, 3, 4].map((i) => window({ t_ms: i * 2000, host_p99_us: i === 3 ? 20_000 : 7000 }))
     const meta = {
-      id: "x", label: "", started_unix_ms: 0, duration_ms: 8000, kind: "native" as const, width: 1280, height: 720, fps: 60,
+      id: "x", label: "", started_unix_ms: 0, duration_ms: 8000, kind: "punktfunk1" as const, width: 1280, height: 720, fps: 60,
       codec: "h264", client: "", encoder_backend: "fake", gpu: "none", sample_count: 4, truncated: false, recovered: false,
       measured: session.measured, sessions: [session], format_version: CAPTURE_FORMAT_VERSION, imported: false
     }

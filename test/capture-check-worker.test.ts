@@ -24,11 +24,11 @@ const compiledWorker = path.join(root, "dist", "lib", "captures", "CaptureCheckW
 
 const captureOf = (id: string, started: number, samples: number, label = ""): Capture => ({
   meta: {
-    format_version: CAPTURE_FORMAT_VERSION, imported: false, id, label, started_unix_ms: started, duration_ms: samples * 2000, kind: "native", width: 1280, height: 720, fps: 60,
+    format_version: CAPTURE_FORMAT_VERSION, imported: false, id, label, started_unix_ms: started, duration_ms: samples * 2000, kind: "punktfunk1", width: 1280, height: 720, fps: 60,
     codec: "h264", client: "test", encoder_backend: "fake", gpu: "none", sample_count: samples, truncated: false,
     recovered: false, measured: ["fps"],
     sessions: [
-      { session_id: "s1", kind: "native", width: 1280, height: 720, fps: 60, codec: "h264", client: "test", encoder_backend: "fake", gpu: "none", stages: ["encode"], measured: ["fps"] }
+      { session_id: "s1", kind: "punktfunk1", width: 1280, height: 720, fps: 60, codec: "h264", client: "test", encoder_backend: "fake", gpu: "none", stages: ["encode"], measured: ["fps"] }
     ]
   },
   samples: Array.from({ length: samples }, (_, i) => ({

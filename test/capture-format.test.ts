@@ -12,7 +12,7 @@ import * as path from "node:path"
 import { CAPTURE_FORMAT_VERSION, MIGRATIONS, migrateCapture } from "../src/api/CaptureFormat.js"
 import { Capture, CaptureMeta } from "../src/api/Stats.js"
 import { DiskOps, nodeDiskOps, toDiskError } from "../src/services/DiskOps.js"
-import { OLD_VERSIONS, oldCapture, writeOldCapture, writeOldIndex } from "./support/OldCaptures.js"
+import { migratedMetaOf, OLD_VERSIONS, oldCapture, writeOldCapture, writeOldIndex } from "./support/OldCaptures.js"
 import type { Json } from "./support/OldCaptures.js"
 import { json, startHost, tempDir } from "./support/TestHost.js"
 
@@ -47,11 +47,13 @@ describe("capture format versions", () => {
       const value = structuredClone(old.data)
       const migrated = migrateCapture(value)
       if (!migrated.ok) throw new Error(migrated.refused.reason)
-      expect(migrated.migrated.from).toBe(1)
+      // Versions 1–7 carry no number (read as 1); 8 says so.
+      expect(migrated.migrated.from).toBe(version >= 8 ? 8 : 1)
       const capture = Schema.decodeUnknownSync(Capture)(migrated.migrated.value)
       expect(capture.meta.format_version).toBe(CAPTURE_FORMAT_VERSION)
       expect(capture.meta.imported).toBe(false)
-      expect(capture.meta).toMatchObject(old.meta)
+      expect(capture.meta).toMatchObject(migratedMetaOf(old))
+      expect([capture.meta.kind, ...capture.meta.sessions.map((s) => s.kind)]).toEqual(["punktfunk1", "punktfunk1"])
       expectKept(old.data["samples"] as ReadonlyArray<Json>, capture.samples)
       // Counters the file predates are 0 (and, absent from its measured, shown as not measured).
       for (const s of capture.samples) {
@@ -64,6 +66,23 @@ describe("capture format versions", () => {
       else expect(capture.breaches).toBeUndefined()
     })
   }
+
+  it("version 9 renames only the punktfunk/1 kind: a GameStream session stays, a kind of the wrong shape is left for the check to name", () => {
+    const value = structuredClone(oldCapture(8).data)
+    const meta = value["meta"] as Json
+    const sessions = meta["sessions"] as Array<Json>
+    sessions.push({ ...sessions[0], session_id: "s2", kind: "gamestream" })
+    const migrated = migrateCapture(value)
+    if (!migrated.ok) throw new Error(migrated.refused.reason)
+    const capture = Schema.decodeUnknownSync(Capture)(migrated.migrated.value)
+    expect(capture.meta.sessions.map((s) => s.kind)).toEqual(["punktfunk1", "gamestream"])
+
+    const odd = structuredClone(oldCapture(8).data)
+    ;((odd["meta"] as Json)["sessions"] as Array<Json>)[0]!["kind"] = 5
+    const oddMigrated = migrateCapture(odd)
+    if (!oddMigrated.ok) throw new Error(oddMigrated.refused.reason)
+    expect(() => Schema.decodeUnknownSync(Capture)(oddMigrated.migrated.value)).toThrow(/kind/)
+  })
 
   it("a file from a newer host is refused, naming its version", () => {
     const value = structuredClone(oldCapture(7).data)
@@ -91,12 +110,13 @@ describe("capture format versions", () => {
       for (const meta of listed) {
         expect(meta.format_version).toBe(CAPTURE_FORMAT_VERSION)
         expect(meta.imported).toBe(false)
+        expect(meta.kind).toBe("punktfunk1")
       }
       for (const old of olds) {
         const stored = fs.readFileSync(path.join(capturesDir, `${old.id}.json`), "utf8")
         const capture = decodeCapture(stored)
         expect(capture.meta.format_version).toBe(CAPTURE_FORMAT_VERSION)
-        expect(capture.meta).toMatchObject(old.meta)
+        expect(capture.meta).toMatchObject(migratedMetaOf(old))
         expectKept(old.data["samples"] as ReadonlyArray<Json>, capture.samples)
         // Every counter is in the file itself now, not only defaulted on decode.
         const raw = JSON.parse(stored) as { samples: Array<Json> }
@@ -113,6 +133,31 @@ describe("capture format versions", () => {
         expect((yield* fetchText(host, `/recordings/${old.id}/export?format=json`)).body).toBe(stored)
       }
       expect(fs.readdirSync(capturesDir).filter((n) => n.endsWith(".tmp"))).toEqual([])
+    })
+  )
+
+  it.scopedLive("the journal of a capture in progress left by a host before format 9 (its session of kind native) is recovered", () =>
+    Effect.gen(function* () {
+      const dir = tempDir()
+      const capturesDir = path.join(dir, "captures")
+      fs.mkdirSync(capturesDir, { recursive: true, mode: 0o700 })
+      // The lines as that host appended them: begin, its session, its samples, a marker.
+      const old = oldCapture(8)
+      const lines: Array<Json> = [
+        { _tag: "begin", started_unix_ms: old.meta["started_unix_ms"], label: "killed while armed" },
+        { _tag: "session", session: (old.meta["sessions"] as Array<Json>)[0]! },
+        ...(old.data["samples"] as Array<Json>).map((sample) => ({ _tag: "sample", sample })),
+        { _tag: "marker", marker: { t_ms: 5000, label: "stutter here", kind: "operator" } }
+      ]
+      const journal = path.join(capturesDir, ".journal.ndjson")
+      fs.writeFileSync(journal, lines.map((l) => JSON.stringify(l)).join("\n") + "\n")
+      const host = yield* startHost({ dir })
+      const listed = yield* listOf(host)
+      expect(listed.map((m) => [m.kind, m.recovered, m.sample_count, m.label])).toEqual([["punktfunk1", true, 6, "killed while armed"]])
+      const capture = decodeCapture(fs.readFileSync(path.join(capturesDir, `${listed[0]!.id}.json`), "utf8"))
+      expect(capture.meta.sessions.map((s) => [s.session_id, s.kind, s.client])).toEqual([["s1", "punktfunk1", "old-client"]])
+      expect(capture.markers?.map((m) => m.label)).toEqual(["stutter here"])
+      expect(fs.existsSync(journal)).toBe(false)
     })
   )
 

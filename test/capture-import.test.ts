@@ -47,7 +47,7 @@ const captureOf = (samples: number, label = "exported elsewhere"): Capture => ({
     label,
     started_unix_ms: STARTED,
     duration_ms: samples * 2000,
-    kind: "native",
+    kind: "punktfunk1",
     width: 1280,
     height: 720,
     fps: 60,
@@ -61,7 +61,7 @@ const captureOf = (samples: number, label = "exported elsewhere"): Capture => ({
     measured: ["fps", "frames_dropped", "host_p50_us", "host_p99_us"],
     sessions: [
       {
-        session_id: "s1", kind: "native", width: 1280, height: 720, fps: 60, codec: "h264", client: "other-host",
+        session_id: "s1", kind: "punktfunk1", width: 1280, height: 720, fps: 60, codec: "h264", client: "other-host",
         encoder_backend: "libx264", gpu: "none", stages: ["encode"], measured: ["fps", "frames_dropped", "host_p50_us", "host_p99_us"]
       }
     ],

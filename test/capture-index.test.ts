@@ -39,7 +39,7 @@ const captureOf = (id: string, started: number, samples: number, label = ""): Ca
     label,
     started_unix_ms: started,
     duration_ms: samples * 2000,
-    kind: "native",
+    kind: "punktfunk1",
     width: 1280,
     height: 720,
     fps: 60,
@@ -53,7 +53,7 @@ const captureOf = (id: string, started: number, samples: number, label = ""): Ca
     measured: ["fps", "frames_dropped"],
     sessions: [
       {
-        session_id: "s1", kind: "native", width: 1280, height: 720, fps: 60, codec: "h264", client: "test",
+        session_id: "s1", kind: "punktfunk1", width: 1280, height: 720, fps: 60, codec: "h264", client: "test",
         encoder_backend: "fake", gpu: "none", stages: ["encode"], measured: ["fps", "frames_dropped"]
       }
     ],

@@ -26,7 +26,7 @@ describe("arm, capture, stop, survive a restart", () => {
         yield* Effect.promise(async () => json(await host.fetch("/start", { method: "POST" })))
       )
       expect(armed.armed).toBe(true)
-      expect(armed.kind).toBe("native")
+      expect(armed.kind).toBe("punktfunk1")
 
       // Arming again wipes nothing.
       yield* Effect.promise(() =>
@@ -43,7 +43,7 @@ describe("arm, capture, stop, survive a restart", () => {
       const meta = Schema.decodeUnknownSync(CaptureMeta)(yield* Effect.promise(() => json(res)))
       expect(meta.id).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z_1280x720$/)
       expect(meta.sample_count).toBeGreaterThanOrEqual(5)
-      expect(meta.kind).toBe("native")
+      expect(meta.kind).toBe("punktfunk1")
       expect(meta.measured).not.toContain("packets_dropped")
 
       // The file on disk decodes through the Schema and holds what stop reported.

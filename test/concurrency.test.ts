@@ -18,7 +18,7 @@ describe("concurrent operators", () => {
       const host = yield* startHost({ env: ONE_SCRIPT })
       const recorder = Context.get(host.context, Recorder)
       const meta = {
-        session_id: "s1", kind: "native" as const, width: 640, height: 360, fps: 60, codec: "h264", client: "",
+        session_id: "s1", kind: "punktfunk1" as const, width: 640, height: 360, fps: 60, codec: "h264", client: "",
         encoder_backend: "fake", gpu: "none", stages: ["capture", "submit", "encode", "send"] as const, measured: ["fps" as const]
       }
       yield* recorder.registerSession({ ...meta, stages: [...meta.stages] })
@@ -27,7 +27,7 @@ describe("concurrent operators", () => {
       const producer = Effect.gen(function* () {
         for (let i = 0; i < 400; i++) {
           yield* recorder.pushSample({ ...fakeWindow({ ...meta, stages: [...meta.stages] }, i, true, {
-            kind: "native", source: "synthetic", width: 640, height: 360, fps: 60, codec: "h264", encoder: "auto",
+            kind: "punktfunk1", source: "synthetic", width: 640, height: 360, fps: 60, codec: "h264", encoder: "auto",
             preset: "ultrafast", tune: "zerolatency", bitrate_kbps: 1000, perf: false, client: ""
           }), host_p50_us: i })
           pushed++

@@ -54,7 +54,7 @@ describe("flight recorder ring (addon)", () => {
 
 const session: SessionMeta = {
   session_id: "s1",
-  kind: "native",
+  kind: "punktfunk1",
   width: 1280,
   height: 720,
   fps: 60,

@@ -91,7 +91,7 @@ describe("capture markers", () => {
   it("a capture saved before markers existed decodes, with none", () => {
     const old = {
       meta: {
-        id: "2026-01-01T00-00-00Z_1280x720", label: "", started_unix_ms: 1, duration_ms: 0, kind: "native", width: 1280, height: 720,
+        id: "2026-01-01T00-00-00Z_1280x720", label: "", started_unix_ms: 1, duration_ms: 0, kind: "punktfunk1", width: 1280, height: 720,
         fps: 60, codec: "h264", client: "", encoder_backend: "libx264", gpu: "none", sample_count: 0, truncated: false,
         recovered: false, measured: [], sessions: []
       },

@@ -51,7 +51,7 @@ const parseExposition = (text: string): Parsed => {
 const find = (p: Parsed, name: string, labels: Record<string, string> = {}) =>
   p.samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
 
-const session = (id: string, kind: "native" | "gamestream", measured: SessionMeta["measured"]): SessionMeta => ({
+const session = (id: string, kind: "punktfunk1" | "gamestream", measured: SessionMeta["measured"]): SessionMeta => ({
   session_id: id,
   kind,
   width: 1280,
@@ -61,7 +61,7 @@ const session = (id: string, kind: "native" | "gamestream", measured: SessionMet
   client: "c",
   encoder_backend: "test",
   gpu: "none",
-  stages: kind === "native" ? ["capture", "submit", "encode", "send"] : ["capture", "encode", "packetize", "send"],
+  stages: kind === "punktfunk1" ? ["capture", "submit", "encode", "send"] : ["capture", "encode", "packetize", "send"],
   measured
 })
 
@@ -86,12 +86,12 @@ const window = (sessionId: string, i: number, over: Partial<StatsSample> = {}): 
   ...over
 })
 
-const NATIVE_MEASURED: SessionMeta["measured"] = ["fps", "repeat_fps", "mbps", "rtt_us", "frames_dropped", "fec_recovered", "packets_dropped"]
+const PUNKTFUNK1_MEASURED: SessionMeta["measured"] = ["fps", "repeat_fps", "mbps", "rtt_us", "frames_dropped", "fec_recovered", "packets_dropped"]
 
 describe("/metrics exposition", () => {
   it("follows Prometheus conventions: HELP and TYPE once per family, base units, _total counters", () => {
     const metrics = makeMetrics()
-    Effect.runSync(metrics.sessionStarted(session("s\"1\\\n", "native", NATIVE_MEASURED)))
+    Effect.runSync(metrics.sessionStarted(session("s\"1\\\n", "punktfunk1", PUNKTFUNK1_MEASURED)))
     Effect.runSync(metrics.observe(window("s\"1\\\n", 3)))
     const text = renderMetrics(Effect.runSync(metrics.snapshot), {
       armed: false, sample_count: 0, started_unix_ms: null, elapsed_ms: 0, kind: null, truncated: false, unsaved_id: null, active_sessions: 1
@@ -108,7 +108,7 @@ describe("/metrics exposition", () => {
     // A hostile session id round-trips through the escapes.
     const fps = find(p, "punktfunk_frames_per_second")
     expect(fps).toHaveLength(1)
-    expect(fps[0]!.labels).toEqual({ path: "native", session: "s\"1\\\n" })
+    expect(fps[0]!.labels).toEqual({ path: "punktfunk1", session: "s\"1\\\n" })
     expect(escapeLabelValue("a\\b\"c\nd")).toBe("a\\\\b\\\"c\\nd")
     expect(find(p, "punktfunk_stage_latency_seconds", { stage: "capture", percentile: "p50" })[0]!.value).toBe(0.001003)
     expect(find(p, "punktfunk_stage_latency_seconds", { stage: "encode", percentile: "p99" })[0]!.value).toBe(0.009)
@@ -123,9 +123,9 @@ describe("/metrics exposition", () => {
 
   it("host latency only for timed windows, by a percentile label (quantile is the summaries')", () => {
     const metrics = makeMetrics()
-    const measured: SessionMeta["measured"] = [...NATIVE_MEASURED, "host_p50_us", "host_p99_us"]
-    Effect.runSync(metrics.sessionStarted(session("timed", "native", measured)))
-    Effect.runSync(metrics.sessionStarted(session("untimed", "native", measured)))
+    const measured: SessionMeta["measured"] = [...PUNKTFUNK1_MEASURED, "host_p50_us", "host_p99_us"]
+    Effect.runSync(metrics.sessionStarted(session("timed", "punktfunk1", measured)))
+    Effect.runSync(metrics.sessionStarted(session("untimed", "punktfunk1", measured)))
     Effect.runSync(metrics.observe(window("timed", 1)))
     // A window whose frames were not timed: no stages, and the host total's fields are 0.
     Effect.runSync(metrics.observe(window("untimed", 1, { stages: [], host_p50_us: 0, host_p99_us: 0 })))
@@ -167,7 +167,7 @@ describe("/metrics exposition", () => {
           expect(res.status).toBe(200)
           return parseExposition(await res.text())
         })
-      yield* recorder.registerSession(session("n1", "native", NATIVE_MEASURED))
+      yield* recorder.registerSession(session("n1", "punktfunk1", PUNKTFUNK1_MEASURED))
       yield* recorder.registerSession(session("g1", "gamestream", ["fps", "send_dropped"]))
 
       // Idle: the Recorder keeps nothing, yet the metrics follow every window.
@@ -179,27 +179,27 @@ describe("/metrics exposition", () => {
       yield* recorder.pushSample(window("g1", 0, { fps: 30, send_dropped: 4 }))
       let p = yield* scrape()
       expect((yield* recorder.status).sample_count).toBe(0)
-      expect(find(p, "punktfunk_frames_dropped_total", { path: "native" })[0]!.value).toBe(expectedFrames)
-      expect(find(p, "punktfunk_fec_recovered_total", { path: "native" })[0]!.value).toBe(15)
-      expect(find(p, "punktfunk_packets_dropped_total", { path: "native" })[0]!.value).toBe(10)
+      expect(find(p, "punktfunk_frames_dropped_total", { path: "punktfunk1" })[0]!.value).toBe(expectedFrames)
+      expect(find(p, "punktfunk_fec_recovered_total", { path: "punktfunk1" })[0]!.value).toBe(15)
+      expect(find(p, "punktfunk_packets_dropped_total", { path: "punktfunk1" })[0]!.value).toBe(10)
       expect(find(p, "punktfunk_send_dropped_total", { path: "gamestream" })[0]!.value).toBe(4)
       // Each path only has the counters its sessions measure.
-      expect(find(p, "punktfunk_send_dropped_total", { path: "native" })).toEqual([])
+      expect(find(p, "punktfunk_send_dropped_total", { path: "punktfunk1" })).toEqual([])
       expect(find(p, "punktfunk_frames_dropped_total", { path: "gamestream" })).toEqual([])
-      expect(find(p, "punktfunk_windows_total", { path: "native" })[0]!.value).toBe(5)
-      expect(find(p, "punktfunk_frames_per_second", { path: "native", session: "n1" })[0]!.value).toBe(59)
+      expect(find(p, "punktfunk_windows_total", { path: "punktfunk1" })[0]!.value).toBe(5)
+      expect(find(p, "punktfunk_frames_per_second", { path: "punktfunk1", session: "n1" })[0]!.value).toBe(59)
       expect(find(p, "punktfunk_frames_per_second", { path: "gamestream", session: "g1" })[0]!.value).toBe(30)
       expect(find(p, "punktfunk_stage_latency_seconds", { session: "n1", stage: "capture", percentile: "p99" })[0]!.value).toBe(0.002004)
       expect(find(p, "punktfunk_active_sessions")[0]!.value).toBe(2)
 
       // Armed: the same windows feed the capture and the metrics.
       yield* Effect.promise(() => host.fetch("/start", { method: "POST" }))
-      const totals: Array<number> = [find(p, "punktfunk_frames_dropped_total", { path: "native" })[0]!.value]
+      const totals: Array<number> = [find(p, "punktfunk_frames_dropped_total", { path: "punktfunk1" })[0]!.value]
       for (let i = 5; i < 9; i++) {
         yield* recorder.pushSample(window("n1", i))
         expectedFrames += i
         p = yield* scrape()
-        totals.push(find(p, "punktfunk_frames_dropped_total", { path: "native" })[0]!.value)
+        totals.push(find(p, "punktfunk_frames_dropped_total", { path: "punktfunk1" })[0]!.value)
       }
       expect(find(p, "punktfunk_capture_armed")[0]!.value).toBe(1)
       expect(find(p, "punktfunk_capture_samples")[0]!.value).toBe(4)
@@ -212,7 +212,7 @@ describe("/metrics exposition", () => {
       p = yield* scrape()
       expect(find(p, "punktfunk_frames_per_second", { session: "n1" })).toEqual([])
       expect(find(p, "punktfunk_stage_latency_seconds", { session: "n1" })).toEqual([])
-      expect(find(p, "punktfunk_frames_dropped_total", { path: "native" })[0]!.value).toBe(expectedFrames)
+      expect(find(p, "punktfunk_frames_dropped_total", { path: "punktfunk1" })[0]!.value).toBe(expectedFrames)
       expect(find(p, "punktfunk_active_sessions")[0]!.value).toBe(1)
       yield* Effect.promise(() => host.fetch("/stop", { method: "POST" }))
       p = yield* scrape()
@@ -228,18 +228,18 @@ describe("/metrics exposition", () => {
       while (Date.now() < deadline) {
         const res = yield* Effect.promise(() => host.fetch(`${host.url}/metrics`))
         p = parseExposition(yield* Effect.promise(() => res.text()))
-        if ((find(p, "punktfunk_windows_total", { path: "native" })[0]?.value ?? 0) >= 3) break
+        if ((find(p, "punktfunk_windows_total", { path: "punktfunk1" })[0]?.value ?? 0) >= 3) break
         yield* Effect.sleep("30 millis")
       }
-      expect(find(p!, "punktfunk_windows_total", { path: "native" })[0]!.value).toBeGreaterThanOrEqual(3)
-      expect(find(p!, "punktfunk_frames_per_second", { path: "native" })[0]!.value).toBe(60)
+      expect(find(p!, "punktfunk_windows_total", { path: "punktfunk1" })[0]!.value).toBeGreaterThanOrEqual(3)
+      expect(find(p!, "punktfunk_frames_per_second", { path: "punktfunk1" })[0]!.value).toBe(60)
       // Disarmed and not in perf mode: the fake source times nothing, so no stage series, and no
       // host latency either (its windows carry 0 there: absent, never a 0 s latency).
       expect(find(p!, "punktfunk_stage_latency_seconds")).toEqual([])
       expect(find(p!, "punktfunk_host_latency_seconds")).toEqual([])
       // Nothing uses the label Prometheus reserves for summaries.
       expect(p!.samples.some((s) => "quantile" in s.labels)).toBe(false)
-      expect(find(p!, "punktfunk_target_frames_per_second", { path: "native" })[0]!.value).toBe(60)
+      expect(find(p!, "punktfunk_target_frames_per_second", { path: "punktfunk1" })[0]!.value).toBe(60)
     })
   )
 })

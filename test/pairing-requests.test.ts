@@ -11,6 +11,8 @@ import { Deferred, Effect, Either, Fiber, Layer, Option, TestClock } from "effec
 import { DiskOpsLive } from "../src/services/DiskOps.js"
 import { Pairing, PairingLive } from "../src/services/Pairing.js"
 import type { PairingPolicy, PairingRequest } from "../src/services/Pairing.js"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { tempDir } from "./support/TestHost.js"
 
 const fp = (c: string) => c.repeat(64)
@@ -35,7 +37,7 @@ const ask = (fields: { fingerprint: string; address: string; checkPin?: PairingR
     return yield* Effect.fork(
       Effect.either(
         pairing.request({
-          path: "native",
+          path: "punktfunk1",
           name: `client-${fields.fingerprint.slice(0, 4)}`,
           fingerprint: fields.fingerprint,
           address: fields.address,
@@ -239,5 +241,35 @@ describe("pairing requests: wrong-PIN lockout", () => {
       }),
       { lockoutAfter: 2, lockoutFor: "5 seconds" }
     )
+  )
+})
+
+describe("the paired-clients file of an older host", () => {
+  it.scopedLive("a client stored with the path 'native' (hosts before issue 13.8) is still paired for punktfunk1; the next save writes punktfunk1", () =>
+    Effect.gen(function* () {
+      const dir = tempDir()
+      const file = path.join(dir, "paired-clients.json")
+      const old = { version: 1, clients: [{ fingerprint: fp("a"), path: "native", name: "old-laptop", paired_unix_ms: 1 }] }
+      fs.writeFileSync(file, JSON.stringify(old))
+      yield* Effect.gen(function* () {
+        const pairing = yield* Pairing
+        expect((yield* pairing.pairedAs(fp("a"), "punktfunk1"))?.name).toBe("old-laptop")
+        expect((yield* pairing.clients).map((c) => [c.fingerprint, c.path])).toEqual([[fp("a"), "punktfunk1"]])
+        // A second client paired: the file is written again, in today's spelling, the old one kept.
+        const waiting = yield* Effect.fork(
+          Effect.either(
+            pairing.request({
+              path: "punktfunk1", name: "new-phone", fingerprint: fp("b"), address: "192.0.2.8",
+              checkPin: (pin) => Effect.succeed(pin === "1234"), onPending: () => Effect.void
+            })
+          )
+        )
+        const request = yield* requestOf(fp("b"), "192.0.2.8")
+        yield* pairing.enterPin(request.request_id, "1234").pipe(Effect.orDie)
+        yield* Fiber.join(waiting)
+      }).pipe(Effect.provide(PairingLive(dir).pipe(Layer.provide(DiskOpsLive), Layer.orDie)))
+      const stored = JSON.parse(fs.readFileSync(file, "utf8")) as { clients: Array<{ name: string; path: string }> }
+      expect(stored.clients.map((c) => [c.name, c.path]).sort()).toEqual([["new-phone", "punktfunk1"], ["old-laptop", "punktfunk1"]])
+    })
   )
 })

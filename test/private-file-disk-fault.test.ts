@@ -35,7 +35,7 @@ const pairOne = (fingerprint: string) =>
     const waiting = yield* Effect.fork(
       Effect.either(
         pairing.request({
-          path: "native",
+          path: "punktfunk1",
           name: `client-${fingerprint.slice(0, 4)}`,
           fingerprint,
           address: "192.0.2.7",

@@ -47,7 +47,7 @@ describe("the host process", () => {
     expect(list).toHaveLength(1)
     expect(list[0]!.recovered).toBe(true)
     expect(list[0]!.sample_count).toBe(journalled)
-    expect(list[0]!.kind).toBe("native")
+    expect(list[0]!.kind).toBe("punktfunk1")
     expect(second.output()).toContain("recovered capture")
     // The journal is gone once its capture is saved: a third start recovers nothing new.
     expect(fs.existsSync(path.join(capturesDir, ".journal.ndjson"))).toBe(false)

@@ -74,7 +74,7 @@ describe("punktfunk/1 control plane", () => {
       const clients = Schema.decodeUnknownSync(Schema.Array(PairedClient))(
         yield* pairingApi(host, "/clients").pipe(Effect.flatMap((r) => Effect.promise(() => json(r))))
       )
-      expect(clients.map((c) => [c.fingerprint, c.path, c.name])).toEqual([[client.fingerprint, "native", "living-room"]])
+      expect(clients.map((c) => [c.fingerprint, c.path, c.name])).toEqual([[client.fingerprint, "punktfunk1", "living-room"]])
       expect(yield* pendingList(host)).toEqual([])
 
       // A second host on the same directory: same certificate, same paired client.
@@ -197,7 +197,7 @@ describe("punktfunk/1 control plane", () => {
       yield* session.goodbye("done")
       yield* Fiber.interrupt(running)
       const capture = Schema.decodeUnknownSync(Capture)(yield* Effect.promise(async () => json(await host.fetch(`/recordings/${meta.id}`))))
-      expect(capture.meta.kind).toBe("native")
+      expect(capture.meta.kind).toBe("punktfunk1")
       expect(capture.meta.client).toBe(client.fingerprint.slice(0, 16))
       expect(capture.meta.sessions[0]?.stages).toEqual(["capture", "submit", "encode", "send"])
       expect(capture.meta.measured).toContain("rtt_us")

@@ -26,14 +26,20 @@
  * what is missing, and a step that finds its key already there leaves it alone, so a version-5
  * file passes the steps to 2 and 3 unchanged.
  *
- * How to add a version (say 9, the stream kind `native` renamed `punktfunk1`): change the Schemas,
- * append one entry to `MIGRATIONS` below — `{ to: 9, what: "…", up: (capture) => { … } }` —
- * whose `up` rewrites a version-8 capture's JSON into version 9 (here: every `kind` in `meta` and
- * `meta.sessions` that says "native" says "punktfunk1"), and set `CAPTURE_FORMAT_VERSION` to 9 (a
- * test checks it is the last step's `to`). The Schema's `format_version` follows the constant, the
- * store migrates and rewrites old files when it indexes them, and import accepts every older
- * version. Add a fixture of a version-8 file to `test/support/OldCaptures.ts`. A step must not fail on a value of the wrong shape: it leaves
- * what it does not recognise for the Schema check after the last step to reject, naming the field.
+ *  9  the punktfunk/1 path's kind is `punktfunk1` (issue 13.8), in `meta.kind` and in each of
+ *     `meta.sessions`; hosts before wrote `native`, a word that now means only the addon. The
+ *     journal of a capture in progress (`lib/captures/Journal.ts`) stores sessions too and renames
+ *     them with `renamedStreamKind` when it is replayed; the index and `<id>.meta.json` of an older
+ *     host carry an older `format_version`, so they are read again from the migrated data file.
+ *
+ * How to add a version (say 10): change the Schemas, append one entry to `MIGRATIONS` below —
+ * `{ to: 10, what: "…", up: (capture) => { … } }` — whose `up` rewrites a version-9 capture's
+ * JSON into version 10, and set `CAPTURE_FORMAT_VERSION` to 10 (a test checks it is the last
+ * step's `to`). The Schema's `format_version` follows the constant, the store migrates and
+ * rewrites old files when it indexes them, and import accepts every older version. Add a fixture
+ * of a version-9 file to `test/support/OldCaptures.ts`. A step must not fail on a value of the
+ * wrong shape: it leaves what it does not recognise for the Schema check after the last step to
+ * reject, naming the field.
  *
  * Why migrations work on the parsed JSON and not on typed values: an old file does not decode with
  * today's Schemas (that is why it needs migrating), and keeping a Schema per old version would be
@@ -74,6 +80,28 @@ const addCounter = (key: string) => (capture: JsonRecord) =>
 
 const nothingToChange = () => {}
 
+/** What hosts before capture format 9 (issue 13.8) called the punktfunk/1 path. */
+const OLD_PUNKTFUNK1_KIND = "native"
+
+/**
+ * A stored stream kind in today's spelling: `native` (format 8 and before) is `punktfunk1`;
+ * anything else is returned as it is, for the Schema check to judge.
+ */
+export const renamedStreamKind = (kind: unknown): unknown => (kind === OLD_PUNKTFUNK1_KIND ? "punktfunk1" : kind)
+
+/** A record's `kind` in today's spelling (a session's meta, the capture's meta), in place. */
+export const renameKindOf = (holder: JsonRecord): void => {
+  if ("kind" in holder) holder["kind"] = renamedStreamKind(holder["kind"])
+}
+
+const renameNativeKind = (capture: JsonRecord) => {
+  const meta = metaOf(capture)
+  if (meta === undefined) return
+  renameKindOf(meta)
+  const sessions = meta["sessions"]
+  if (Array.isArray(sessions)) for (const session of sessions) if (isJsonRecord(session)) renameKindOf(session)
+}
+
 export const MIGRATIONS: ReadonlyArray<Migration> = [
   { to: 2, what: "client_frames_dropped in every sample", up: addCounter("client_frames_dropped") },
   { to: 3, what: "windows_dropped in every sample", up: addCounter("windows_dropped") },
@@ -90,11 +118,12 @@ export const MIGRATIONS: ReadonlyArray<Migration> = [
       const meta = metaOf(capture)
       if (meta !== undefined && !("imported" in meta)) meta["imported"] = false
     }
-  }
+  },
+  { to: 9, what: "the punktfunk/1 kind native is punktfunk1", up: renameNativeKind }
 ]
 
 /** The version this host writes: the last step's `to` (`test/capture-format.test.ts` checks). */
-export const CAPTURE_FORMAT_VERSION = 8 as const
+export const CAPTURE_FORMAT_VERSION = 9 as const
 
 /** Versions 1–7 carry no number: a file without one is version 1 (see the header). */
 export const FIRST_FORMAT_VERSION = 1

@@ -2,7 +2,7 @@
  * One description of each field of a stats sample: the single table that the Schemas
  * (`Stats.ts`), the summary (`Summary.ts`), CSV (`Csv.ts`), `/metrics` (`services/Metrics.ts`,
  * `http/MetricsExposition.ts`), the CLI (`cli/Format.ts`), the console's tables and charts
- * (`web/`), the native sample mapping (`streams/NativeSample.ts`), the session runners' `measured`
+ * (`web/`), the addon's window-to-sample mapping (`streams/NativeSample.ts`), the session runners' `measured`
  * and the test fixtures all read. A counter the addon already emits reaches all of them by one
  * new row here; `test/fields.test.ts` walks the table and checks that every consumer shows every
  * field.
@@ -11,7 +11,7 @@
  * - `label`, `unit`, `meaning`: what the field is, in the stored unit.
  * - `group`: how it is summarised and shown — `counter` (per-window deltas: total, Prometheus
  *   `_total`), `rate` (a per-window value: distribution), `target` (the setting a rate is held
- *   against), `host` (the measured host total, shown beside the stages), `split` (the native send
+ *   against), `host` (the measured host total, shown beside the stages), `split` (the addon's send
  *   split, mean µs per frame).
  * - `wire`: `required` since the first capture format; `when_measured`: present only where measured
  *   (the split); `added`: added after captures existed — a capture written before it lacks the key
@@ -97,7 +97,7 @@ const asIs = (v: number): number => v
 const counterHelp = (what: string): string => `${what} (summed from window deltas; only paths that measure it).`
 const HOST_HELP = "Host latency from frame deadline to last datagram out, last timed window, by percentile (p50, p99)."
 const SPLIT_HELP = "Native send split per frame (mean over the last window), by part: fec, seal, sock."
-const BOTH_ALWAYS = { native: "always", gamestream: "always" } as const
+const BOTH_ALWAYS = { punktfunk1: "always", gamestream: "always" } as const
 const E2E_HELP = "Capture-to-decoded latency on the client, on the host's clock, last window, by percentile (p50, p99); punktfunk/1 clients that measure it."
 
 export const FIELDS = {
@@ -190,7 +190,7 @@ export const FIELDS = {
     integer: true,
     wire: "added",
     source: "control",
-    measuredOn: { native: "sending" },
+    measuredOn: { punktfunk1: "sending" },
     loss: true,
     show: { unit: "", scale: 1, digits: 0 },
     summary: "total",
@@ -206,7 +206,7 @@ export const FIELDS = {
     integer: true,
     wire: "required",
     source: "control",
-    measuredOn: { native: "sending", gamestream: "sending" },
+    measuredOn: { punktfunk1: "sending", gamestream: "sending" },
     loss: true,
     show: { unit: "", scale: 1, digits: 0 },
     summary: "total",
@@ -223,7 +223,7 @@ export const FIELDS = {
     wire: "required",
     source: "pipeline",
     addon: "send_dropped",
-    measuredOn: { native: "sending", gamestream: "sending" },
+    measuredOn: { punktfunk1: "sending", gamestream: "sending" },
     loss: true,
     show: { unit: "", scale: 1, digits: 0 },
     summary: "total",
@@ -239,7 +239,7 @@ export const FIELDS = {
     integer: true,
     wire: "required",
     source: "control",
-    measuredOn: { native: "sending", gamestream: "client_fec_status" },
+    measuredOn: { punktfunk1: "sending", gamestream: "client_fec_status" },
     show: { unit: "", scale: 1, digits: 0 },
     summary: "total",
     compare: [{ label: "FEC recovered", stat: "total", better: "lower" }],
@@ -270,7 +270,7 @@ export const FIELDS = {
     integer: false,
     wire: "required",
     source: "control",
-    measuredOn: { native: "always" },
+    measuredOn: { punktfunk1: "always" },
     show: { unit: "ms", scale: 1 / 1000, digits: 2 },
     summary: "spread",
     compare: [{ label: "RTT p50", stat: "p50", better: "lower" }],
@@ -317,7 +317,7 @@ export const FIELDS = {
     integer: false,
     wire: "when_measured",
     source: "control",
-    measuredOn: { native: "client_e2e" },
+    measuredOn: { punktfunk1: "client_e2e" },
     show: { unit: "ms", scale: 1 / 1000, digits: 2 },
     summary: "spread",
     compare: [{ label: "end-to-end p50", stat: "p50", better: "lower" }],
@@ -332,7 +332,7 @@ export const FIELDS = {
     integer: false,
     wire: "when_measured",
     source: "control",
-    measuredOn: { native: "client_e2e" },
+    measuredOn: { punktfunk1: "client_e2e" },
     show: { unit: "ms", scale: 1 / 1000, digits: 2 },
     summary: "spread",
     compare: [{ label: "end-to-end p99", stat: "p99", better: "lower" }],
@@ -348,7 +348,7 @@ export const FIELDS = {
     wire: "when_measured",
     source: "pipeline",
     addon: "fec_us",
-    measuredOn: { native: "sending", gamestream: "sending" },
+    measuredOn: { punktfunk1: "sending", gamestream: "sending" },
     show: { unit: "ms", scale: 1 / 1000, digits: 3 },
     summary: "spread",
     compare: [{ label: "fec per frame (mean)", stat: "mean", better: "lower" }],
@@ -364,7 +364,7 @@ export const FIELDS = {
     wire: "when_measured",
     source: "pipeline",
     addon: "seal_us",
-    measuredOn: { native: "sealed", gamestream: "sealed" },
+    measuredOn: { punktfunk1: "sealed", gamestream: "sealed" },
     show: { unit: "ms", scale: 1 / 1000, digits: 3 },
     summary: "spread",
     compare: [{ label: "seal per frame (mean)", stat: "mean", better: "lower" }],
@@ -380,7 +380,7 @@ export const FIELDS = {
     wire: "when_measured",
     source: "pipeline",
     addon: "sock_us",
-    measuredOn: { native: "sending", gamestream: "sending" },
+    measuredOn: { punktfunk1: "sending", gamestream: "sending" },
     show: { unit: "ms", scale: 1 / 1000, digits: 3 },
     summary: "spread",
     compare: [{ label: "sock per frame (mean)", stat: "mean", better: "lower" }],

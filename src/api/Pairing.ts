@@ -2,7 +2,7 @@
  * Pairing: which clients may stream from this host. Shared by the host, the CLI and the console's
  * Devices page.
  *
- * The flow (native `punktfunk/1`; GameStream will reuse the same routes): the client shows a
+ * The flow (`punktfunk/1`; GameStream reuses the same routes): the client shows a
  * PIN, connects with its certificate and asks to pair; the request waits here as *pending*; the
  * operator types the PIN the client shows; the host checks it against the client's proof and
  * pins the certificate's fingerprint. Why the operator types the client's PIN and not the other
@@ -17,8 +17,21 @@ import { Schema } from "effect"
 import { ApiError } from "./Errors.js"
 import { Authorization } from "./Security.js"
 
-export const PairingPath = Schema.Literal("native", "gamestream")
+/** The streaming path a client pairs for (the same names as `StreamKind`). */
+export const PairingPath = Schema.Literal("punktfunk1", "gamestream")
 export type PairingPath = typeof PairingPath.Type
+
+/**
+ * A path as the paired-clients file stores it. Hosts before issue 13.8 wrote `"native"` for
+ * punktfunk/1 (the word now means only the addon): it still reads, as `punktfunk1`, and the next
+ * write of the file says `punktfunk1`. The file keeps its version 1, since reading either spelling
+ * is all a reader needs.
+ */
+const StoredPairingPath = Schema.transform(Schema.Literal("punktfunk1", "gamestream", "native"), PairingPath, {
+  strict: true,
+  decode: (stored) => (stored === "native" ? "punktfunk1" : stored),
+  encode: (path) => path
+})
 
 /** SHA-256 of the certificate's DER, lowercase hex: how a client is known everywhere. */
 export const Fingerprint = Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/))
@@ -54,8 +67,11 @@ export const PairedClient = Schema.Struct({
 })
 export type PairedClient = typeof PairedClient.Type
 
-/** The paired-clients file on disk. */
-export const PairedClients = Schema.Struct({ version: Schema.Literal(1), clients: Schema.Array(PairedClient) })
+/** The paired-clients file on disk (a client's path in the stored spelling, see `StoredPairingPath`). */
+export const PairedClients = Schema.Struct({
+  version: Schema.Literal(1),
+  clients: Schema.Array(Schema.Struct({ ...PairedClient.fields, path: StoredPairingPath }))
+})
 export type PairedClients = typeof PairedClients.Type
 
 export const PinEntry = Schema.Struct({

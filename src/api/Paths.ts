@@ -1,6 +1,6 @@
 /**
  * The streaming paths as values: each path's name, what an operator calls it, its stage set and
- * the length of its aggregation window. Everything that used to ask "native or GameStream?" —
+ * the length of its aggregation window. Everything that used to ask "punktfunk/1 or GameStream?" —
  * `stagesOf`, the addon's stage names and window length, the console's and CLI's wording — reads
  * this table instead, so a third path is one more entry here plus its transport.
  *
@@ -28,7 +28,7 @@ export interface PathDescription {
 }
 
 export const PATHS = {
-  native: {
+  punktfunk1: {
     title: "punktfunk/1",
     stages: ["capture", "submit", "encode", "send"],
     window_ms: 2000

@@ -37,7 +37,7 @@ const MEASURED: ReadonlyArray<MeasuredField> = [
 ]
 
 const sessionMeta = (session_id: string): SessionMeta => ({
-  session_id, kind: "native", width: 1920, height: 1080, fps: 60, codec: "h264", client: "bench",
+  session_id, kind: "punktfunk1", width: 1920, height: 1080, fps: 60, codec: "h264", client: "bench",
   encoder_backend: "libx264", gpu: "none", stages: ["capture", "submit", "encode", "send"], measured: MEASURED
 })
 
@@ -68,7 +68,7 @@ export const largeCapture = (): Capture => {
   return {
     meta: {
       format_version: CAPTURE_FORMAT_VERSION, id: ID, label: "bench: 5,400 samples", started_unix_ms: Date.UTC(2026, 0, 1), duration_ms: last?.t_ms ?? 0,
-      kind: "native", width: 1920, height: 1080, fps: 60, codec: "h264", client: "bench", encoder_backend: "libx264",
+      kind: "punktfunk1", width: 1920, height: 1080, fps: 60, codec: "h264", client: "bench", encoder_backend: "libx264",
       gpu: "none", sample_count: samples.length, truncated: false, recovered: false, measured: MEASURED,
       sessions: [sessionMeta("s1"), sessionMeta("s2")], imported: false
     },

@@ -45,7 +45,7 @@ const idOf = (ms: number) => {
 
 const session: SessionMeta = {
   session_id: "bench-1",
-  kind: "native",
+  kind: "punktfunk1",
   width: 1920,
   height: 1080,
   fps: 60,
@@ -88,7 +88,7 @@ export const writeCaptures = (dir: string, captures: number, samples: number): n
       label: c % 3 === 0 ? `run ${c}` : "",
       started_unix_ms: started,
       duration_ms: samples * 2000,
-      kind: "native",
+      kind: "punktfunk1",
       width: 1920,
       height: 1080,
       fps: 60,

@@ -11,8 +11,8 @@ import type { NativeOptions, NativeSession, NativeWindow } from "../native/bindi
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 export const options720 = (overrides: Partial<NativeOptions> = {}): NativeOptions => ({
-  stages: PATHS.native.stages,
-  window_ms: PATHS.native.window_ms,
+  stages: PATHS.punktfunk1.stages,
+  window_ms: PATHS.punktfunk1.window_ms,
   source: "synthetic",
   width: 1280,
   height: 720,

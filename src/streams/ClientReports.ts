@@ -40,7 +40,7 @@ const factsOf = (side: ClientSide): { readonly kind: StreamKind; readonly facts:
     case "local":
       return undefined
     case "punktfunk1":
-      return { kind: "native", facts: { sending: side.media, sealed: side.media, client_fec_status: false, client_e2e: side.media && side.e2e === true } }
+      return { kind: "punktfunk1", facts: { sending: side.media, sealed: side.media, client_fec_status: false, client_e2e: side.media && side.e2e === true } }
     case "gamestream":
       return { kind: "gamestream", facts: { sending: true, sealed: false, client_fec_status: side.fecStatus, client_e2e: false } }
   }

@@ -29,7 +29,7 @@ const FRAMES = 90
 
 const session: SessionMeta = {
   session_id: "native-1-1",
-  kind: "native",
+  kind: "punktfunk1",
   width: 1280,
   height: 720,
   fps: 60,
@@ -94,7 +94,7 @@ const writeFixture = (captures: string) => {
       label: "with frames",
       started_unix_ms: Date.parse("2026-12-03T08:00:00Z"),
       duration_ms: 6000,
-      kind: "native",
+      kind: "punktfunk1",
       width: 1280,
       height: 720,
       fps: 60,

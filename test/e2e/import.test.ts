@@ -23,7 +23,7 @@ const WAIT = 30_000
 const LOCAL_ID = "2026-12-02T08-00-00Z_1280x720"
 
 const session: SessionMeta = {
-  session_id: "s1", kind: "native", width: 1280, height: 720, fps: 60, codec: "h264", client: "e2e",
+  session_id: "s1", kind: "punktfunk1", width: 1280, height: 720, fps: 60, codec: "h264", client: "e2e",
   encoder_backend: "libx264", gpu: "none", stages: ["capture", "encode", "send"], measured: ["fps", "host_p50_us", "host_p99_us"]
 }
 

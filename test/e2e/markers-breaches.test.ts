@@ -29,7 +29,7 @@ const OLD_ID = "2026-12-01T08-00-00Z_1280x720"
 
 const session: SessionMeta = {
   session_id: "native-1-1",
-  kind: "native",
+  kind: "punktfunk1",
   width: 1280,
   height: 720,
   fps: 60,

@@ -20,7 +20,7 @@ import { checkCapturesDir } from "./support.js"
 
 const session = (id: string): SessionMeta => ({
   session_id: id,
-  kind: "native",
+  kind: "punktfunk1",
   width: 640,
   height: 360,
   fps: 60,

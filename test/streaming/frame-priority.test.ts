@@ -31,7 +31,7 @@ const threadPolicies = (): Array<{ readonly name: string; readonly policy: numbe
   })
 
 const options = (overrides: Partial<NativeOptions>): NativeOptions => ({
-  stages: PATHS.native.stages,
+  stages: PATHS.punktfunk1.stages,
   window_ms: 500,
   source: "synthetic",
   width: 320,

@@ -19,7 +19,7 @@ describe("window hand-off under a busy JavaScript thread", () => {
     const got: Array<NativeWindow> = []
     const session = new (nativeModule().NativeSession)(
       {
-        stages: PATHS.native.stages, source: "synthetic", width: 160, height: 120, fps: 60, codec: "h264", encoder: "libx264",
+        stages: PATHS.punktfunk1.stages, source: "synthetic", width: 160, height: 120, fps: 60, codec: "h264", encoder: "libx264",
         preset: "ultrafast", tune: "zerolatency", bitrate_kbps: 500, perf: true, window_ms: 50
       },
       (w) => void got.push(w)

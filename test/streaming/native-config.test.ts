@@ -80,7 +80,7 @@ describe("the path's stages come from TypeScript, checked by the addon", () => {
   it.live("a GameStream video target needs a path with a packetize stage", () =>
     Effect.gen(function* () {
       const config = baseConfig({
-        kind: "native",
+        kind: "punktfunk1",
         gamestream: { videoFd: 0, clientHost: "127.0.0.1", pingPayload: "", packetSize: 1024, fecPercent: 20, minRequiredFecPackets: 2 }
       })
       expect(yield* refusal(config)).toMatch(/needs a path with a packetize stage/)

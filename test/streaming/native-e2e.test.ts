@@ -71,7 +71,7 @@ describe("punktfunk/1 end to end on loopback", () => {
 
     await waitFor(async () => ((await (await host.fetch("/status")).json()) as { active_sessions: number }).active_sessions === 0, 15_000, "the session to end")
     const c = await capture(host)
-    expect(c.meta.kind).toBe("native")
+    expect(c.meta.kind).toBe("punktfunk1")
     expect(c.meta.sessions[0]?.stages).toEqual(["capture", "submit", "encode", "send"])
     expect(c.meta.encoder_backend).toBe("libx264")
     expect(c.meta.client).toMatch(/^[0-9a-f]{16}$/)

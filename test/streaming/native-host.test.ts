@@ -96,7 +96,7 @@ describe("host on the native pipeline", () => {
       expect(res.status).toBe(200)
       const meta = Schema.decodeUnknownSync(CaptureMeta)(await json(res))
       // The capture holds only the client's session: the first (and only) one is native, for it.
-      expect(meta.kind).toBe("native")
+      expect(meta.kind).toBe("punktfunk1")
       expect(meta.sessions).toHaveLength(1)
       expect(meta.sessions[0]?.client).toMatch(/^[0-9a-f]{16}$/)
       expect(meta.encoder_backend).toBe("libx264")

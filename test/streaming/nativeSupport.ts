@@ -10,7 +10,7 @@ import * as path from "node:path"
 import type { SessionConfig, SessionWindow } from "../../src/streams/Pipeline.js"
 
 export const baseConfig = (overrides: Partial<SessionConfig> = {}): SessionConfig => ({
-  kind: "native",
+  kind: "punktfunk1",
   source: "synthetic",
   width: 320,
   height: 240,

@@ -98,7 +98,7 @@ describe("a real Prometheus scraping the host", () => {
     )
     const series = fps.find((s) => Number(s.value[1]) > 0)
     expect(series?.metric["job"]).toBe("punktfunk")
-    expect(series?.metric["path"]).toBe("native")
+    expect(series?.metric["path"]).toBe("punktfunk1")
     // The session's requested rate beside it, as the dashboard's "fps vs target" draws them.
     const targetFps = await query(`punktfunk_target_frames_per_second{session="${series?.metric["session"] ?? ""}"}`)
     expect(Number(targetFps[0]?.value[1])).toBeGreaterThan(0)

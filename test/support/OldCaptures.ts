@@ -10,7 +10,7 @@ import * as path from "node:path"
 export type Json = Record<string, unknown>
 
 /** The versions these fixtures cover: every one before the current. */
-export const OLD_VERSIONS = [1, 2, 3, 4, 5, 6, 7] as const
+export const OLD_VERSIONS = [1, 2, 3, 4, 5, 6, 7, 8] as const
 export type OldVersion = (typeof OLD_VERSIONS)[number]
 
 const STARTED = Date.UTC(2026, 10, 20, 18, 0, 0)
@@ -78,6 +78,7 @@ export const oldCapture = (version: OldVersion): OldCapture => {
     }
     return s
   })
+  // Up to version 8 the punktfunk/1 path's kind was stored as "native" (version 9 renamed it).
   const session = {
     session_id: "s1", kind: "native", width: 1280, height: 720, fps: 60, codec: "h264", client: "old-client",
     encoder_backend: "libx264", gpu: "none", stages: ["capture", "submit", "encode", "send"], measured
@@ -86,6 +87,11 @@ export const oldCapture = (version: OldVersion): OldCapture => {
     id, label: `written by format ${version}`, started_unix_ms: STARTED + version * 1000, duration_ms: (SAMPLES - 1) * 2000,
     kind: "native", width: 1280, height: 720, fps: 60, codec: "h264", client: "old-client", encoder_backend: "libx264",
     gpu: "none", sample_count: SAMPLES, truncated: false, recovered: false, measured, sessions: [session]
+  }
+  // v8: the format's number and the import mark in the meta.
+  if (version >= 8) {
+    meta["format_version"] = 8
+    meta["imported"] = false
   }
   // v5: what the frames file beside the capture holds.
   if (version >= 5) meta["frames"] = { spans: 1, frames: 3, bound_hit: false }
@@ -117,6 +123,22 @@ export const oldCapture = (version: OldVersion): OldCapture => {
     meta,
     ...(version >= 5 ? { frames: `{"version":1,"id":"${id}","note":"kept as it was"}` } : {})
   }
+}
+
+/**
+ * The old meta as today's host holds it after the migration, where a migration changes a value
+ * rather than adding one: the punktfunk/1 kind `native` is `punktfunk1` (format 9), and the
+ * format's number is the current one (the tests check it beside this).
+ */
+export const migratedMetaOf = (old: OldCapture): Json => {
+  const meta = structuredClone(old.meta)
+  delete meta["format_version"]
+  const rename = (holder: Json) => {
+    if (holder["kind"] === "native") holder["kind"] = "punktfunk1"
+  }
+  rename(meta)
+  for (const session of meta["sessions"] as Array<Json>) rename(session)
+  return meta
 }
 
 /** Write an old capture as its host did: frames, data file, then its meta beside it. Returns the data bytes. */

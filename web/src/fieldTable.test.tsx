@@ -99,8 +99,8 @@ describe("the field table", () => {
       const extra = ("labels" in p ? p.labels : []).map(([k, v]) => `,${k}="${v}"`).join("")
       const [labels, value] =
         p.type === "counter"
-          ? [`{path="native"}`, c.samples.reduce((sum, s) => sum + (s[f] ?? 0), 0)]
-          : [`{path="native",session="s1"${extra}}`, p.toBase(valueOf(f, 2))]
+          ? [`{path="punktfunk1"}`, c.samples.reduce((sum, s) => sum + (s[f] ?? 0), 0)]
+          : [`{path="punktfunk1",session="s1"${extra}}`, p.toBase(valueOf(f, 2))]
       expect(text, f).toContain(`# HELP ${p.name} ${p.help}`)
       expect(text, f).toContain(`\n${p.name}${labels} ${value}\n`)
     }
@@ -135,11 +135,11 @@ describe("the field table", () => {
 
   it("paths and runners: what a session measures comes from the table, in its order", () => {
     // A punktfunk/1 session sending sealed media to a client measures every row the table gives it.
-    const native = unionMeasured(
-      measuredFields("native", "pipeline", { sending: true, sealed: true, client_fec_status: false, client_e2e: true }),
-      measuredFields("native", "control", { sending: true, sealed: true, client_fec_status: false, client_e2e: true })
+    const punktfunk1 = unionMeasured(
+      measuredFields("punktfunk1", "pipeline", { sending: true, sealed: true, client_fec_status: false, client_e2e: true }),
+      measuredFields("punktfunk1", "control", { sending: true, sealed: true, client_fec_status: false, client_e2e: true })
     )
-    expect(native).toEqual(FIELD_NAMES.filter((f) => "native" in FIELDS[f].measuredOn))
+    expect(punktfunk1).toEqual(FIELD_NAMES.filter((f) => "punktfunk1" in FIELDS[f].measuredOn))
     // The one meaning of frames_dropped: the host's missed deadlines; the client's drops are their own.
     expect(FIELDS.frames_dropped.source).toBe("pipeline")
     expect(FIELDS.client_frames_dropped.source).toBe("control")

@@ -42,7 +42,7 @@ export const assembleCapture = (parts: CaptureParts): Capture => {
     label: parts.label,
     started_unix_ms: parts.startedUnixMs,
     duration_ms: Math.max(0, Math.round(parts.durationMs)),
-    kind: first?.kind ?? "native",
+    kind: first?.kind ?? "punktfunk1",
     width: first?.width ?? 0,
     height: first?.height ?? 0,
     fps: first?.fps ?? 0,

@@ -6,7 +6,8 @@
  * at sample 10 and at sample 5,000, and a torn last line (killed mid-append) is detected and
  * dropped on its own without touching the lines before it.
  */
-import { Schema } from "effect"
+import { Option, Schema } from "effect"
+import { isJsonRecord, renameKindOf } from "../../api/CaptureFormat.js"
 import { Marker } from "../../api/Markers.js"
 import { SessionMeta, StatsSample } from "../../api/Stats.js"
 
@@ -27,7 +28,24 @@ export const JournalLine = Schema.Union(
 export type JournalLine = typeof JournalLine.Type
 
 const encodeLine = Schema.encodeSync(Schema.parseJson(JournalLine))
-const decodeLine = Schema.decodeUnknownOption(Schema.parseJson(JournalLine))
+const decodeLine = Schema.decodeUnknownOption(JournalLine)
+
+/**
+ * One line as the journal holds it. A journal is replayed by the host that starts after a crash,
+ * which may be a newer one than the host that wrote it: a session line of a host before capture
+ * format 9 names the punktfunk/1 path `native`, read here as `punktfunk1` (the rest of a line has
+ * not changed since). A line that is not JSON is `None`, like one that does not decode.
+ */
+const parseLine = (raw: string) => {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(raw)
+  } catch {
+    return Option.none()
+  }
+  if (isJsonRecord(parsed) && parsed["_tag"] === "session" && isJsonRecord(parsed["session"])) renameKindOf(parsed["session"])
+  return decodeLine(parsed)
+}
 
 export const journalLine = (line: JournalLine): string => encodeLine(line) + "\n"
 
@@ -52,7 +70,7 @@ export const replayJournal = (text: string): ReplayedJournal | undefined => {
   let skipped = 0
   for (const raw of text.split("\n")) {
     if (raw.trim() === "") continue
-    const decoded = decodeLine(raw)
+    const decoded = parseLine(raw)
     if (decoded._tag === "None") {
       skipped++
       continue

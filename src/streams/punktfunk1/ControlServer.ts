@@ -225,7 +225,7 @@ export const ControlServerLive = (
             const outcome = yield* Effect.raceFirst(
               pairing
                 .request({
-                  path: "native",
+                  path: "punktfunk1",
                   name: first.name,
                   fingerprint,
                   address: (socket.remoteAddress ?? "").replace(/^::ffff:/, ""),
@@ -249,7 +249,7 @@ export const ControlServerLive = (
           if (first.protocol !== PROTOCOL) {
             return yield* refuse(`this host speaks ${PROTOCOL}; the client asked for '${first.protocol}'`)
           }
-          const client = yield* pairing.pairedAs(fingerprint, "native")
+          const client = yield* pairing.pairedAs(fingerprint, "punktfunk1")
           if (client === undefined) {
             return yield* refuse(
               "this client is not paired with the host: run 'punktfunk-client pair' and enter the PIN it shows in the host's console"
@@ -295,7 +295,7 @@ export const ControlServerLive = (
                 ? {}
                 : { media: { host: clientAddress, port: hello.udp_port, key_hex: media.key_hex, mtu: media.mtu, fec_percent: media.fec_percent } }),
               ...options.session,
-              kind: "native",
+              kind: "punktfunk1",
               width: hello.width,
               height: hello.height,
               fps: hello.fps,

@@ -5,7 +5,7 @@ import type { Capture, CaptureMeta, SessionMeta, StageName, StatsSample } from "
 
 export const session = (session_id: string, overrides: Partial<SessionMeta> = {}): SessionMeta => ({
   session_id,
-  kind: "native",
+  kind: "punktfunk1",
   width: 1280,
   height: 720,
   fps: 60,
@@ -48,7 +48,7 @@ export const capture = (samples: ReadonlyArray<StatsSample>, sessions: ReadonlyA
       label: "",
       started_unix_ms: 1_767_225_600_000,
       duration_ms: samples.length === 0 ? 0 : (samples[samples.length - 1]?.t_ms ?? 0),
-      kind: first?.kind ?? "native",
+      kind: first?.kind ?? "punktfunk1",
       width: first?.width ?? 0,
       height: first?.height ?? 0,
       fps: first?.fps ?? 0,

@@ -9,7 +9,7 @@ const status: StatsStatus = {
   sample_count: 3,
   started_unix_ms: 1_700_000_000_000,
   elapsed_ms: 6000,
-  kind: "native",
+  kind: "punktfunk1",
   truncated: false,
   unsaved_id: null,
   active_sessions: 1

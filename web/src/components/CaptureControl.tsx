@@ -1,6 +1,6 @@
 /**
  * Arm / Stop and where the capture stands, from the host's own status: armed or idle, elapsed time
- * on the host's clock, sample count, the path (native / GameStream) and its sessions. An API
+ * on the host's clock, sample count, the path (punktfunk/1 / GameStream) and its sessions. An API
  * failure is shown in words next to the buttons, not swallowed.
  */
 import { useState } from "react"

@@ -210,7 +210,7 @@ describe("CaptureControl", () => {
     render(
       <CaptureControl
         api={api}
-        status={{ ...idleStatus, armed: true, elapsed_ms: 83_000, sample_count: 41, kind: "native", active_sessions: 1 }}
+        status={{ ...idleStatus, armed: true, elapsed_ms: 83_000, sample_count: 41, kind: "punktfunk1", active_sessions: 1 }}
         sessions={[session("s1")]}
         error={null}
         onChanged={() => undefined}

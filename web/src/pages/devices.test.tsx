@@ -12,10 +12,10 @@ const fp = (c: string) => c.repeat(64)
 const fakeDevices = () => {
   const calls: Array<string> = []
   let pending: Array<PendingPairing> = [
-    { request_id: "r1", path: "native", name: "living-room", fingerprint: fp("a"), address: "192.168.1.20", requested_unix_ms: 0 }
+    { request_id: "r1", path: "punktfunk1", name: "living-room", fingerprint: fp("a"), address: "192.168.1.20", requested_unix_ms: 0 }
   ]
   let lockouts: Array<PairingLockout> = []
-  let clients: Array<PairedClient> = [{ fingerprint: fp("b"), path: "native", name: "laptop", paired_unix_ms: 0 }]
+  let clients: Array<PairedClient> = [{ fingerprint: fp("b"), path: "punktfunk1", name: "laptop", paired_unix_ms: 0 }]
   const api: DevicesApi = {
     pending: async () => pending,
     clients: async () => clients,
@@ -56,7 +56,7 @@ describe("DevicesPage", () => {
     await waitFor(() => expect(screen.getByRole("alert").textContent).toContain("did not match"))
     fireEvent.change(pin, { target: { value: "1234" } })
     await act(async () => fireEvent.click(within(row).getByRole("button", { name: "Pair" })))
-    await screen.findByText("Paired living-room (native).")
+    await screen.findByText("Paired living-room (punktfunk1).")
     await screen.findByTestId("no-pending")
     await waitFor(() => expect(screen.getAllByTestId("client-row")).toHaveLength(2))
   })
@@ -75,7 +75,7 @@ describe("DevicesPage", () => {
     await act(async () => fireEvent.click(within(row).getByRole("button", { name: "Pair" })))
     expect((await screen.findByRole("status")).textContent).toContain("Waiting for living-room to finish pairing")
     await act(async () => finish())
-    await screen.findByText("Paired living-room (native).")
+    await screen.findByText("Paired living-room (punktfunk1).")
   })
 
   it("shows where a request comes from", async () => {

@@ -60,7 +60,7 @@ describe("the Performance page's live view", () => {
     // jsdom lays nothing out: give the chart boxes a width so the charts draw.
     vi.spyOn(HTMLElement.prototype, "getBoundingClientRect").mockReturnValue({ width: 900, height: 240, top: 0, left: 0, right: 900, bottom: 240, x: 0, y: 0, toJSON: () => ({}) })
     let emit: (message: LiveMessage) => void = () => undefined
-    const armed = { ...idleStatus, armed: true, started_unix_ms: 1_767_225_600_000, kind: "native" as const, active_sessions: 1 }
+    const armed = { ...idleStatus, armed: true, started_unix_ms: 1_767_225_600_000, kind: "punktfunk1" as const, active_sessions: 1 }
     const api = fakeApi([], {
       status: async () => armed,
       liveEvents: (signal, onMessage) =>

@@ -97,12 +97,12 @@ describe("a GameStream recording", () => {
   })
 
   it("compares with a punktfunk/1 recording stage by stage, in critical-path order, saying which stages a path lacks", async () => {
-    const native = capture(
+    const punktfunk1 = capture(
       [0, 1000].map((t) => sample(t, { stages: [stage("capture", 500), stage("submit", 700), stage("encode", 2000), stage("send", 300)] })),
       [session("s1")],
-      { id: "n-1", label: "native" }
+      { id: "n-1", label: "punktfunk1" }
     )
-    const api = fakeApi([native, gamestream()])
+    const api = fakeApi([punktfunk1, gamestream()])
     render(<CompareView api={api} ids={["n-1", "gs-1"]} onBack={() => undefined} />)
     const table = await screen.findByTestId("compare-table")
     const labels = [...table.querySelectorAll("tbody th")].map((th) => th.textContent ?? "").filter((l) => l.includes("p50 (ms)"))
@@ -111,7 +111,7 @@ describe("a GameStream recording", () => {
     expect(cells("submit p50 (ms)")).toEqual(["0.70", "not in this path"])
     expect(cells("packetize p50 (ms)")).toEqual(["not in this path", "0.20"])
     expect(cells("encode p50 (ms)")[1]).toContain("3.00")
-    // A counter the native path does not report here is still "not measured", not "not in this path".
+    // A counter the punktfunk/1 path does not report here is still "not measured", not "not in this path".
     expect(cells("packets dropped")).toEqual(["not measured", expect.stringContaining("9")])
   })
 })
