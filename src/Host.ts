@@ -1,6 +1,7 @@
 /**
  * The host program as one Layer: every service composed once, used by `src/main.ts` and by the
- * tests (which swap the pipeline for a fake and point the store at a temp directory).
+ * tests (which swap the pipeline for a fake, point the store at a temp directory, and may swap
+ * GameStream's audio sender and input injector for recording fakes).
  */
 import { Console, Effect, Layer, Logger, LogLevel, Redacted } from "effect"
 import { Auth, AuthLive } from "./services/Auth.js"
@@ -24,6 +25,10 @@ import { DemoLive } from "./Demo.js"
 import { ControlServerLive } from "./streams/punktfunk1/ControlServer.js"
 import { HostIdentity, HostIdentityLive } from "./services/HostIdentity.js"
 import { GameStreamLive } from "./streams/gamestream/GameStreamServer.js"
+import { GameStreamAudioSenderLive } from "./streams/gamestream/GameStreamAudio.js"
+import type { GameStreamAudioSender } from "./streams/gamestream/GameStreamAudio.js"
+import { InputInjectorLive } from "./streams/gamestream/InputInjector.js"
+import type { InputInjector } from "./streams/gamestream/InputInjector.js"
 import { GameStreamMdnsLive } from "./streams/gamestream/MdnsAdvertiser.js"
 import type { PairingSessionsOptions } from "./streams/gamestream/PairingSessions.js"
 import { sessionDefaultsOf } from "./streams/SessionDefaults.js"
@@ -69,6 +74,10 @@ export interface HostParts {
   readonly pairing?: Partial<PairingPolicy>
   /** GameStream pairing's own limits (completion window, long polls); the defaults otherwise. */
   readonly gamestreamPairing?: PairingSessionsOptions
+  /** GameStream's audio sender: the native one unless a test records instead. */
+  readonly gamestreamAudio?: Layer.Layer<GameStreamAudioSender>
+  /** Where GameStream input goes: XTEST unless a test records instead. */
+  readonly inputInjector?: Layer.Layer<InputInjector>
 }
 
 /**
@@ -130,12 +139,17 @@ export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
     session: sessionDefaultsOf(config)
   })
   // GameStream (Moonlight clients): nvhttp, pairing, RTSP, the ENet control stream, RTP video and audio.
-  // Its tag is looked up at run time (tests use Context.getOption), hence `Layer<never>` here.
-  const gamestream: Layer.Layer<never, Layer.Layer.Error<ReturnType<typeof GameStreamLive>>, Layer.Layer.Context<ReturnType<typeof GameStreamLive>>> =
+  // Its audio and input seams are provided here (live unless a test swapped them); the pipeline
+  // comes from `core` like every other path's. Its tag is looked up at run time (tests use
+  // Context.getOption), hence `Layer<never>` here.
+  const gamestreamLive = GameStreamLive(parts.gamestreamPairing).pipe(
+    Layer.provide(Layer.merge(parts.gamestreamAudio ?? GameStreamAudioSenderLive, parts.inputInjector ?? InputInjectorLive))
+  )
+  const gamestream: Layer.Layer<never, Layer.Layer.Error<typeof gamestreamLive>, Layer.Layer.Context<typeof gamestreamLive>> =
     config.gamestream
       ? config.gamestreamMdns
-        ? GameStreamMdnsLive.pipe(Layer.provideMerge(GameStreamLive(parts.gamestreamPairing)))
-        : GameStreamLive(parts.gamestreamPairing)
+        ? GameStreamMdnsLive.pipe(Layer.provideMerge(gamestreamLive))
+        : gamestreamLive
       : Layer.empty
   const secure = !isLoopbackBind(config.bind)
   const http = Layer.unwrapEffect(

@@ -3,8 +3,9 @@
  * (Recorder, store, HTTP, console) can be driven in tests and demos without native threads.
  *
  * It honours the same contract as the native pipeline: stage timings only while `perf || armed`
- * (read from `ArmedFlag`), the path's own stage set, counters it does not "measure" left at 0 and
- * out of `measured`. The numbers are a deterministic function of the window index, so a test can
+ * (read from `ArmedFlag`), the path's own stage set (a GameStream session's is capture, encode,
+ * packetize, send), counters it does not "measure" left at 0 and out of `measured`, and no
+ * sending claimed (see `BASE_US`). The numbers are a deterministic function of the window index, so a test can
  * tell one window from the next; they are labelled `fake` in the meta and never presented as real.
  *
  * It keeps a flight recorder too (`FrameSource`), so host-level tests of kept frame spans run
@@ -28,7 +29,15 @@ import type { SessionConfig, SessionControl, SessionWindow } from "./Pipeline.js
 
 let nextSession = 1
 
-const BASE_US: Record<string, number> = { capture: 900, submit: 400, encode: 2_100, packetize: 300, send: 600 }
+/**
+ * Each stage's p50 in a fake window. The fake has no packetizer and no sender: nothing leaves it,
+ * whatever target the session names (a GameStream client's video port, punktfunk/1 media). So
+ * its `packetize` and `send` stages read 0 on every path, as the addon's packetize stage does in
+ * a session without a video target: the stage set is the path's, but no time is invented for
+ * sending video that was never sent. For the same reason its `measured` never lists a send-side
+ * counter (`send_dropped`, the send split).
+ */
+const BASE_US: Record<string, number> = { capture: 900, submit: 400, encode: 2_100, packetize: 0, send: 0 }
 
 /** How much slower a slow window's stages are (test hook: `slowWindows`). */
 export const SLOW_FACTOR = 10
@@ -111,7 +120,8 @@ const fakeFrames = (
         packetized_us: packetized,
         sent_us: ends["send"] ?? packetized,
         bytes: 20_000 + (k % 7) * 1000,
-        packets: 15,
+        // Datagrams sent: none (see BASE_US), as the addon's measurement-only frames record.
+        packets: 0,
         dropped_before: 0,
         key: k % fps === 0,
         repeat: false

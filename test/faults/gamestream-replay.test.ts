@@ -23,6 +23,7 @@ import { launchParams } from "../gamestream/support/GameStreamClient.js"
 import { clientFor, gameStreamOf, newIdentity, pairViaOperator, startGameStreamHost } from "../gamestream/support/Hosts.js"
 import { hasXvfb, startXvfb, until } from "../gamestream/support/inputXvfb.js"
 import type { TestDisplay } from "../gamestream/support/inputXvfb.js"
+import { absoluteMove, key, relativeMove } from "../gamestream/support/InputEvents.js"
 import { DEFAULT_CLIENT_CONFIG, moonlightAnnounce, RtspClient } from "../gamestream/support/RtspClient.js"
 import { waitFor } from "../support/TestHost.js"
 
@@ -32,19 +33,6 @@ const XK_a = 0x61
 /** Moonlight's channels (CTRL_CHANNEL_KEYBOARD, CTRL_CHANNEL_MOUSE). */
 const KEYBOARD = 2
 const MOUSE = 3
-
-const inputEvent = (magic: number, fields: ReadonlyArray<number>): Buffer => {
-  const out = Buffer.alloc(8 + fields.length)
-  out.writeUInt32BE(4 + fields.length, 0)
-  out.writeUInt32LE(magic, 4)
-  Buffer.from(fields).copy(out, 8)
-  return out
-}
-const be16 = (v: number) => [(v >> 8) & 0xff, v & 0xff]
-const relativeMove = (dx: number, dy: number) => inputEvent(0x07, [...be16(dx & 0xffff), ...be16(dy & 0xffff)])
-const absoluteMove = (x: number, y: number, viewW: number, viewH: number) =>
-  inputEvent(0x05, [...be16(x), ...be16(y), 0, 0, ...be16(viewW - 1), ...be16(viewH - 1)])
-const key = (down: boolean, vk: number) => inputEvent(down ? 0x03 : 0x04, [0, vk & 0xff, 0x80, 0, 0, 0])
 
 const available = hasXvfb()
 if (!available) console.warn("gamestream-replay: Xvfb is not installed (apt-get install xvfb); the replay attack test is skipped")

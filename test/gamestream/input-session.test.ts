@@ -16,6 +16,7 @@ import { launchParams } from "./support/GameStreamClient.js"
 import { clientFor, gameStreamOf, newIdentity, pairViaOperator, startGameStreamHost } from "./support/Hosts.js"
 import { hasXvfb, startXvfb, until } from "./support/inputXvfb.js"
 import type { TestDisplay } from "./support/inputXvfb.js"
+import { absoluteMove, button, inputEvent, key, relativeMove } from "./support/InputEvents.js"
 import { DEFAULT_CLIENT_CONFIG, moonlightAnnounce, RtspClient } from "./support/RtspClient.js"
 import { waitFor } from "../support/TestHost.js"
 
@@ -24,22 +25,6 @@ const STREAM = { ...DEFAULT_CLIENT_CONFIG, width: 320, height: 240, fps: 30, bit
 const RIKEY = launchParams(1).rikey ?? ""
 const BUTTON1_MASK = 1 << 8
 const XK_a = 0x61
-
-/** One input event as Moonlight frames it. */
-const inputEvent = (magic: number, fields: ReadonlyArray<number>): Buffer => {
-  const out = Buffer.alloc(8 + fields.length)
-  out.writeUInt32BE(4 + fields.length, 0)
-  out.writeUInt32LE(magic, 4)
-  Buffer.from(fields).copy(out, 8)
-  return out
-}
-const be16 = (v: number) => [(v >> 8) & 0xff, v & 0xff]
-const relativeMove = (dx: number, dy: number) => inputEvent(0x07, [...be16(dx & 0xffff), ...be16(dy & 0xffff)])
-/** Moonlight sends its view size − 1 as the reference. */
-const absoluteMove = (x: number, y: number, viewW: number, viewH: number) =>
-  inputEvent(0x05, [...be16(x), ...be16(y), 0, 0, ...be16(viewW - 1), ...be16(viewH - 1)])
-const button = (down: boolean, which: number) => inputEvent(down ? 0x08 : 0x09, [which])
-const key = (down: boolean, vk: number) => inputEvent(down ? 0x03 : 0x04, [0, vk & 0xff, 0x80, 0, 0, 0])
 
 const available = hasXvfb()
 if (!available) console.warn("input-session: Xvfb is not installed (apt-get install xvfb); the end-to-end input test is skipped")

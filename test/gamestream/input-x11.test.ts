@@ -11,9 +11,14 @@ import { Effect, Either, Exit, Scope } from "effect"
 import { InjectOpCode, inputModule } from "../../src/native/input.js"
 import type { XInjector } from "../../src/native/input.js"
 import { decodeInput } from "../../src/streams/gamestream/InputMessages.js"
-import { makeInputSink } from "../../src/streams/gamestream/InputSink.js"
+import { InputInjectorLive } from "../../src/streams/gamestream/InputInjector.js"
+import { makeInputSink as makeSink } from "../../src/streams/gamestream/InputSink.js"
+import type { InputSinkOptions } from "../../src/streams/gamestream/InputSink.js"
 import { hasXvfb, startXvfb, until } from "./support/inputXvfb.js"
 import type { TestDisplay } from "./support/inputXvfb.js"
+
+/** The session sink with the host's injector (XTEST), as a GameStream session gets it. */
+const makeInputSink = (options: InputSinkOptions) => makeSink(options).pipe(Effect.provide(InputInjectorLive))
 
 const W = 640
 const H = 480

@@ -31,6 +31,9 @@ export interface TestHostOptions {
   /** Pairing limits (shorter durations than a real host's, so tests need not wait minutes). */
   readonly pairing?: HostParts["pairing"]
   readonly gamestreamPairing?: HostParts["gamestreamPairing"]
+  /** GameStream's seams (test/gamestream/support/Fake*.ts); the live ones otherwise. */
+  readonly gamestreamAudio?: HostParts["gamestreamAudio"]
+  readonly inputInjector?: HostParts["inputInjector"]
 }
 
 export interface TestHost<R> {
@@ -66,7 +69,9 @@ export const startHost = (options: TestHostOptions = {}) =>
       ...(options.disk === undefined ? {} : { disk: options.disk }),
       ...(options.maxSamples === undefined ? {} : { maxSamples: options.maxSamples }),
       ...(options.pairing === undefined ? {} : { pairing: options.pairing }),
-      ...(options.gamestreamPairing === undefined ? {} : { gamestreamPairing: options.gamestreamPairing })
+      ...(options.gamestreamPairing === undefined ? {} : { gamestreamPairing: options.gamestreamPairing }),
+      ...(options.gamestreamAudio === undefined ? {} : { gamestreamAudio: options.gamestreamAudio }),
+      ...(options.inputInjector === undefined ? {} : { inputInjector: options.inputInjector })
     })
     const context = yield* Layer.build(layer)
     // `https://` when bound beyond loopback (see http/ManagementTls.ts).

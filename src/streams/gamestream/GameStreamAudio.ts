@@ -4,8 +4,14 @@
  * field), and the wait for the PulseAudio capture to settle into the one log line a session's
  * sound gets. The native class and its plain types are `src/native/audio.ts`, which knows
  * nothing of Effect (see ARCHITECTURE.md, "Who may import whom").
+ *
+ * The `GameStreamAudioSender` Tag is the seam the GameStream layer opens its audio port through:
+ * the host provides `GameStreamAudioSenderLive` (the native sender); tests swap in a fake that
+ * records each session's start options and stop and sends nothing
+ * (test/gamestream/support/FakeAudioSender.ts), so a whole launch runs without PulseAudio or Opus
+ * and a test can still assert what the session asked of its sound.
  */
-import { Data, Effect, Schedule, Schema, type Scope } from "effect"
+import { Context, Data, Effect, Layer, Schedule, Schema, type Scope } from "effect"
 import {
   audio,
   type AudioSourceMode,
@@ -130,3 +136,33 @@ export const gameStreamAudioOut = (
   start: (options) => startGameStreamAudio(sender, options),
   stop: Effect.sync(() => sender.stop())
 })
+
+/**
+ * An audio port as the GameStream layer holds it: bound for the host's life (RTSP announces it
+ * before any session), one session's sound at a time between `start` and `stop`. `start` yields
+ * what the sound turned out to be when the sender can tell (the native one), nothing otherwise.
+ */
+export interface AudioPort {
+  readonly port: number
+  readonly start: (options: AudioStartInput) => Effect.Effect<AudioStarted | void, GameStreamAudioError>
+  readonly stop: Effect.Effect<void>
+}
+
+export interface GameStreamAudioSenderService {
+  /** Binds `bind:port` (0: the kernel picks) for the scope's life. */
+  readonly open: (bind: string, port: number) => Effect.Effect<AudioPort, GameStreamAudioError, Scope.Scope>
+}
+
+export class GameStreamAudioSender extends Context.Tag("punktfunk/GameStreamAudioSender")<
+  GameStreamAudioSender,
+  GameStreamAudioSenderService
+>() {}
+
+/** The native sender (Opus, RTP, FEC, optional AES; PulseAudio or silence). */
+export const GameStreamAudioSenderLive: Layer.Layer<GameStreamAudioSender> = Layer.succeed(
+  GameStreamAudioSender,
+  GameStreamAudioSender.of({
+    open: (bind, port) =>
+      openGameStreamAudio(bind, port).pipe(Effect.map((sender): AudioPort => ({ port: sender.port, ...gameStreamAudioOut(sender) })))
+  })
+)

@@ -23,6 +23,12 @@
  * Bad input: an unparseable request or oversized headers get `400` with an XML reason from the
  * socket handler; a body over 64 KiB (nvhttp requests have none) is refused and the connection
  * closed; a failed TLS handshake is counted and dropped.
+ *
+ * What a stream is made from comes from the Layer's context, not from imports, so tests swap it:
+ * the `Pipeline` (video source and encoder), the `GameStreamAudioSender` (the audio port) and the
+ * `InputInjector` (where the client's input goes). src/Host.ts provides the live ones; a test
+ * composes this layer with fakes and runs a whole launch (test/gamestream/seams.test.ts). The
+ * sockets of the protocol itself (nvhttp, RTSP, the video port, the control stream) stay real.
  */
 import { Cause, Context, Data, Effect, Fiber, FiberSet, Layer, Stream } from "effect"
 import * as http from "node:http"
@@ -45,7 +51,8 @@ import type { PairingSessionsOptions } from "./PairingSessions.js"
 import { queryRecord } from "./Query.js"
 import { refusal, xmlDocument } from "./Xml.js"
 import { nativeModule } from "../../native/binding.js"
-import { openGameStreamAudio, startGameStreamAudio } from "./GameStreamAudio.js"
+import { GameStreamAudioSender } from "./GameStreamAudio.js"
+import type { InputInjector } from "./InputInjector.js"
 import { makeControlStream } from "./ControlStream.js"
 import type { ControlCounters } from "./ControlStream.js"
 import { makeRtspServer, RtspPlayRefused } from "./RtspServer.js"
@@ -117,7 +124,7 @@ export const GameStreamLive = (
 ): Layer.Layer<
   GameStream,
   GameStreamIdentityError | GameStreamListenError,
-  HostConfig | Pairing | Pipeline | Recorder | HostMarkers | ConnectionLimits
+  HostConfig | Pairing | Pipeline | Recorder | HostMarkers | ConnectionLimits | GameStreamAudioSender | InputInjector
 > =>
   Layer.scoped(
     GameStream,
@@ -326,7 +333,9 @@ export const GameStreamLive = (
         }),
         (port) => Effect.sync(() => port.close())
       )
-      const audio = yield* openGameStreamAudio(config.streamBind, config.gamestreamAudioPort).pipe(
+      // The audio port through its seam (the native sender in the host, a recording fake in tests).
+      const audioSender = yield* GameStreamAudioSender
+      const audio = yield* audioSender.open(config.streamBind, config.gamestreamAudioPort).pipe(
         Effect.mapError(listenError("audio", config.gamestreamAudioPort))
       )
       const control = yield* makeControlStream({
@@ -341,10 +350,7 @@ export const GameStreamLive = (
       const runner = yield* makeStreamRunner({
         session: sessionDefaultsOf(config),
         videoFd: videoPort.fd,
-        audio: {
-          start: (o) => startGameStreamAudio(audio, o),
-          stop: Effect.sync(() => audio.stop())
-        },
+        audio,
         control,
         clientTimeoutMs: config.gamestreamClientTimeoutMs,
         currentLaunch: launches.current,

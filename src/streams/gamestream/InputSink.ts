@@ -1,6 +1,7 @@
 /**
  * Where one GameStream session's input goes: the X display the session captures, through the
- * XTEST injector (src/native/input), or nowhere, counted.
+ * injector the `InputInjector` Tag provides (the host's: XTEST, src/native/input; a test's: a fake
+ * that records what it is given, InputInjector.ts), or nowhere, counted.
  *
  * - `PUNKTFUNK_INPUT=0` (view-only): every event is counted and dropped.
  * - The synthetic source: there is no desktop to inject into; counted and dropped.
@@ -17,12 +18,11 @@
  */
 import { Effect } from "effect"
 import type { Scope } from "effect"
-import { InjectOpCode, inputModule } from "../../native/input.js"
-import type { XInjector, XInjectorCounters } from "../../native/input.js"
 import type { InputHandler } from "./ControlStream.js"
+import { InputInjector } from "./InputInjector.js"
+import type { Injector, InjectorCounters } from "./InputInjector.js"
 import type { InputEvent } from "./InputMessages.js"
 import { makeTranslator } from "./InputTranslate.js"
-import type { InjectOp } from "./InputTranslate.js"
 
 export interface InputCounters {
   /** Decoded input events received. */
@@ -40,7 +40,7 @@ export interface InputCounters {
 export interface InputSink extends InputHandler {
   readonly counters: () => InputCounters
   /** The injector's own counters (what the X server processed), when one is open. */
-  readonly injector: () => XInjectorCounters | undefined
+  readonly injector: () => InjectorCounters | undefined
 }
 
 export interface InputSinkOptions {
@@ -53,21 +53,6 @@ export interface InputSinkOptions {
   readonly height: number
 }
 
-const codeOf = (op: InjectOp): readonly [number, number, number] => {
-  switch (op.op) {
-    case "motion":
-      return [InjectOpCode.motion, op.dx, op.dy]
-    case "moveTo":
-      return [InjectOpCode.moveTo, op.x, op.y]
-    case "button":
-      return [InjectOpCode.button, op.button, op.down ? 1 : 0]
-    case "key":
-      return [InjectOpCode.key, op.keysym, op.down ? 1 : 0]
-    case "text":
-      return [InjectOpCode.text, op.keysym, 0]
-  }
-}
-
 /** Why this session injects nothing (undefined: it injects into the display). */
 const withoutInjection = (options: InputSinkOptions): string | undefined =>
   !options.enabled
@@ -78,20 +63,18 @@ const withoutInjection = (options: InputSinkOptions): string | undefined =>
         ? "no X display is configured"
         : undefined
 
-export const makeInputSink = (options: InputSinkOptions): Effect.Effect<InputSink, never, Scope.Scope> =>
+export const makeInputSink = (options: InputSinkOptions): Effect.Effect<InputSink, never, Scope.Scope | InputInjector> =>
   Effect.gen(function* () {
     const counts = { received: 0, injected: 0, not_applied: 0, malformed: 0, dropped: 0 }
-    let injector: XInjector | undefined
+    let injector: Injector | undefined
     const why = withoutInjection(options)
     if (why === undefined && options.display !== undefined) {
       const display = options.display
-      injector = yield* Effect.acquireRelease(
-        Effect.try({ try: () => new (inputModule().XInjector)(display), catch: (e) => (e instanceof Error ? e.message : String(e)) }),
-        (i) => Effect.sync(() => i.close())
-      ).pipe(
+      const injectors = yield* InputInjector
+      injector = yield* injectors.open(display).pipe(
         Effect.tap(() => Effect.logInfo(`GameStream input: injecting into X display '${display}' (XTEST)`)),
-        Effect.catchAll((message) =>
-          Effect.logWarning(`GameStream input: client input is counted and dropped this session (${message})`).pipe(Effect.as(undefined))
+        Effect.catchAll((e) =>
+          Effect.logWarning(`GameStream input: client input is counted and dropped this session (${e.message})`).pipe(Effect.as(undefined))
         )
       )
     } else {
@@ -122,10 +105,7 @@ export const makeInputSink = (options: InputSinkOptions): Effect.Effect<InputSin
           return
         }
         let queued = true
-        for (const op of t.ops) {
-          const [code, a, b] = codeOf(op)
-          queued = target.push(code, a, b) && queued
-        }
+        for (const op of t.ops) queued = target.push(op) && queued
         if (queued) counts.injected++
         else counts.dropped++
       } catch {

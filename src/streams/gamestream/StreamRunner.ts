@@ -1,13 +1,16 @@
 /**
  * One GameStream stream at a time: what happens between RTSP `PLAY` and the client going away.
  *
- * PLAY opens the native session (capture → encode → packetize → send on native threads, video
- * to the port the client pings), starts the audio sender, and registers the session with the
- * Recorder as `kind: "gamestream"` with the client's fingerprint prefix. Then the stream runs
- * until the first of: the client's control stream ends (disconnect, time-out, termination), the
- * launch is cancelled or its client removed (`/cancel`, unpair), the pipeline fails, or a new
- * PLAY replaces it. Each of those only ends the stream; the host and the launch record stay, so
- * a client that merely disconnected can `resume`.
+ * PLAY opens the pipeline session (capture → encode → packetize → send, video to the port the
+ * client pings), starts the audio sender, and registers the session with the Recorder as
+ * `kind: "gamestream"` with the client's fingerprint prefix. Each of those is a seam taken from
+ * the layer's context — the `Pipeline` (through the session runner), the audio port the
+ * `GameStreamAudioSender` opened, the `InputInjector` the input sink opens — so a test swaps
+ * fakes for all of them and runs a whole launch without an encoder, a sound server or a desktop.
+ * Then the stream runs until the first of: the client's control stream ends (disconnect, time-out,
+ * termination), the launch is cancelled or its client removed (`/cancel`, unpair), the pipeline
+ * fails, or a new PLAY replaces it. Each of those only ends the stream; the host and the launch
+ * record stay, so a client that merely disconnected can `resume`.
  *
  * Why PLAY waits for the pipeline to open and fails with its reason: a client whose stream
  * cannot start (an encoder that refuses the mode, a display that is gone) should see RTSP refuse
@@ -31,29 +34,22 @@ import type { OpenedSession } from "../SessionRunner.js"
 import type { SessionDefaults } from "../SessionDefaults.js"
 import type { LaunchRecord } from "./Launches.js"
 import type { ControlHandlers } from "./ControlStream.js"
+import { InputInjector } from "./InputInjector.js"
 import { makeInputSink } from "./InputSink.js"
 import type { InputCounters } from "./InputSink.js"
 import { ENCRYPTION_AUDIO, ENCRYPTION_VIDEO } from "./Sdp.js"
 import type { AudioSourceMode, AudioSourceStatus } from "../../native/audio.js"
-import type { AudioStarted } from "./GameStreamAudio.js"
+import type { AudioPort } from "./GameStreamAudio.js"
 import type { StreamSettings } from "./StreamSettings.js"
 
 /** What a PLAY is refused with (RTSP answers it as a server error naming the reason). */
 export class StreamStartError extends Data.TaggedError("StreamStartError")<{ readonly message: string }> {}
 
-/** The audio sender as the runner uses it (the native `GameStreamAudio`, its port bound for the host's life). */
-export interface AudioOut {
-  readonly start: (options: {
-    readonly clientHost: string
-    readonly pingPayload: string
-    readonly packetDurationMs: number
-    readonly channels: number
-    readonly encryption?: { readonly keyHex: string; readonly keyId: number }
-    readonly source?: AudioSourceMode
-    readonly device?: string
-  }) => Effect.Effect<AudioStarted | void, { readonly message: string }>
-  readonly stop: Effect.Effect<void>
-}
+/**
+ * The audio sender as the runner uses it: the port the `GameStreamAudioSender` Tag opened
+ * (GameStreamAudio.ts; native in the host, a recording fake in tests), bound for the host's life.
+ */
+export type AudioOut = Pick<AudioPort, "start" | "stop">
 
 /** The control stream as the runner uses it: expect this session's peer; its scope ends it. */
 export interface ControlIn {
@@ -108,6 +104,9 @@ export const makeStreamRunner = (options: StreamRunnerOptions) =>
   Effect.gen(function* () {
     const runner = yield* makeSessionRunner
     const markers = yield* HostMarkers
+    // Taken once here so each session's input sink opens its injector from the layer's context
+    // (the host's XTEST one, or a test's fake) without `play` itself requiring it.
+    const injectors = yield* InputInjector
     const handle = yield* FiberHandle.make<void, never>()
     const current = yield* Ref.make<RunningStream | undefined>(undefined)
     const lock = yield* Effect.makeSemaphore(1)
@@ -150,7 +149,7 @@ export const makeStreamRunner = (options: StreamRunnerOptions) =>
           display: options.session.display,
           width: settings.width,
           height: settings.height
-        })
+        }).pipe(Effect.provideService(InputInjector, injectors))
         yield* Ref.set(current, { session_id: meta.session_id, client: meta.client, input: input.counters })
         yield* Effect.addFinalizer(() => Ref.set(current, undefined))
 

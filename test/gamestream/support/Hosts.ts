@@ -16,7 +16,7 @@ import type { ClientIdentity, Endpoint, PairOptions, PairOutcome } from "./GameS
 export const GAMESTREAM_ENV = GAMESTREAM_ON_PORT_ZERO
 
 export const startGameStreamHost = (
-  options: Pick<TestHostOptions, "dir" | "env" | "pipeline" | "pairing" | "gamestreamPairing"> = {}
+  options: Pick<TestHostOptions, "dir" | "env" | "pipeline" | "pairing" | "gamestreamPairing" | "gamestreamAudio" | "inputInjector"> = {}
 ) => startHost({ ...options, env: { ...GAMESTREAM_ENV, ...options.env } })
 
 export const gameStreamOf = (host: StartedHost): GameStreamShape =>
