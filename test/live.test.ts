@@ -1,29 +1,18 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { LiveSnapshot, StatsSample, StatsStatus } from "../src/api/Stats.js"
+import { sseEvents } from "./support/Sse.js"
+import type { SseEvent } from "./support/Sse.js"
 import { json, startHost, waitFor } from "./support/TestHost.js"
 
 /** Read server-sent events until `count` of type `type` arrived (or the deadline passes). */
 const readEvents = async (res: Response, type: string, count: number, timeoutMs = 5000) => {
-  const reader = res.body!.getReader()
-  const decoder = new TextDecoder()
-  let buffer = ""
-  const events: Array<{ event: string; data: string }> = []
+  const events: Array<SseEvent> = []
   const deadline = Date.now() + timeoutMs
-  while (events.filter((e) => e.event === type).length < count && Date.now() < deadline) {
-    const { value, done } = await reader.read()
-    if (done) break
-    buffer += decoder.decode(value, { stream: true })
-    let idx: number
-    while ((idx = buffer.indexOf("\n\n")) !== -1) {
-      const block = buffer.slice(0, idx)
-      buffer = buffer.slice(idx + 2)
-      const event = /^event: (.*)$/m.exec(block)?.[1]
-      const data = /^data: (.*)$/m.exec(block)?.[1]
-      if (event !== undefined && data !== undefined) events.push({ event, data })
-    }
+  for await (const e of sseEvents(res.body!)) {
+    events.push(e)
+    if (events.filter((x) => x.event === type).length >= count || Date.now() >= deadline) break
   }
-  await reader.cancel()
   return events
 }
 

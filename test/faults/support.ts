@@ -16,6 +16,7 @@ import { Capture, CaptureMeta, StatsSample } from "../../src/api/Stats.js"
 import { JournalLine } from "../../src/lib/captures/Journal.js"
 import { spawnHost } from "../support/HostProcess.js"
 import type { HostProcess } from "../support/HostProcess.js"
+import { sseEvents } from "../support/Sse.js"
 
 export const FAULT_RUNS = Number(process.env["PUNKTFUNK_FAULT_RUNS"] ?? "12")
 
@@ -39,24 +40,12 @@ export const recordSse = async (url: string, token: string): Promise<SseRecorder
   })
   if (res.status !== 200 || res.body === null) throw new Error(`SSE answered ${res.status}`)
   const samples: Array<StatsSample> = []
-  const reader = res.body.getReader()
-  const decoder = new TextDecoder()
+  const body = res.body
   const done = (async () => {
-    let buffer = ""
     try {
-      for (;;) {
-        const { value, done } = await reader.read()
-        if (done) return
-        buffer += decoder.decode(value, { stream: true })
-        let idx: number
-        while ((idx = buffer.indexOf("\n\n")) !== -1) {
-          const block = buffer.slice(0, idx)
-          buffer = buffer.slice(idx + 2)
-          const event = /^event: (.*)$/m.exec(block)?.[1]
-          const data = /^data: (.*)$/m.exec(block)?.[1]
-          const message = event !== undefined && data !== undefined ? decodeLiveEvent(event, data) : null
-          if (message?.type === "sample") samples.push(message.sample)
-        }
+      for await (const { event, data } of sseEvents(body)) {
+        const message = decodeLiveEvent(event, data)
+        if (message?.type === "sample") samples.push(message.sample)
       }
     } catch {
       // The host was killed or the test aborted: what arrived is what the operator saw.
