@@ -2,23 +2,18 @@
  * `--demo`: a new user gets a host with the bundled client already paired and streaming to it,
  * without typing a PIN — and the pairing is a real one, listed like any other client's.
  */
-import { afterEach, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Schema } from "effect"
 import { PairedClient } from "../src/api/Pairing.js"
 import { LiveSnapshot } from "../src/api/Stats.js"
-import { spawnHost } from "./support/HostProcess.js"
-import type { HostProcess } from "./support/HostProcess.js"
+import { hostsKilledAfterEach } from "./support/HostProcess.js"
 import { tempDir, waitFor } from "./support/TestHost.js"
 
-const started: Array<HostProcess> = []
-afterEach(() => {
-  for (const h of started.splice(0)) h.child.kill("SIGKILL")
-})
+const spawn = hostsKilledAfterEach()
 
 describe("--demo", () => {
   it("pairs the bundled client and records its session when armed", async () => {
-    const host = await spawnHost({ PUNKTFUNK_CONFIG_DIR: tempDir(), PUNKTFUNK_SOURCE: "fake", PUNKTFUNK_FAKE_WINDOW_MS: "200" }, ["--demo"])
-    started.push(host)
+    const host = await spawn({ PUNKTFUNK_CONFIG_DIR: tempDir(), PUNKTFUNK_SOURCE: "fake", PUNKTFUNK_FAKE_WINDOW_MS: "200" }, ["--demo"])
     const pairing = (route: string) =>
       fetch(`${host.url}/api/v1/pairing${route}`, { headers: { authorization: `Bearer ${host.token}` } })
     await waitFor(async () => ((await (await pairing("/clients")).json()) as Array<unknown>).length === 1, 30_000, "the demo client paired")

@@ -1,22 +1,13 @@
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Capture, CaptureMeta } from "../src/api/Stats.js"
 import { HOST_SETTINGS, flagOf } from "../src/lib/Settings.js"
-import { root, runHostToExit, spawnHost } from "./support/HostProcess.js"
-import type { HostProcess } from "./support/HostProcess.js"
+import { hostsKilledAfterEach, root, runHostToExit } from "./support/HostProcess.js"
 import { tempDir, waitFor } from "./support/TestHost.js"
 
-const started: Array<HostProcess> = []
-afterEach(() => {
-  for (const h of started.splice(0)) h.child.kill("SIGKILL")
-})
-const spawn = async (env: Record<string, string>) => {
-  const h = await spawnHost(env)
-  started.push(h)
-  return h
-}
+const spawn = hostsKilledAfterEach()
 
 const journalSamples = (capturesDir: string): number => {
   const file = path.join(capturesDir, ".journal.ndjson")

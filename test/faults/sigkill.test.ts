@@ -12,25 +12,16 @@
  *   decision (once journalled) is in the recovered capture.
  */
 import fc from "fast-check"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { Capture } from "../../src/api/Stats.js"
 import { PENDING_JOURNAL_PREFIX } from "../../src/lib/captures/Journal.js"
-import { spawnHost } from "../support/HostProcess.js"
-import type { HostProcess } from "../support/HostProcess.js"
+import { hostsKilledAfterEach } from "../support/HostProcess.js"
 import { tempDir, waitFor } from "../support/TestHost.js"
 import { agreeingPrefix, checkCapturesDir, FAULT_RUNS, journalSampleCount, readJournal, recordSse, sh, sleep } from "./support.js"
 
-const started: Array<HostProcess> = []
-afterEach(() => {
-  for (const h of started.splice(0)) h.child.kill("SIGKILL")
-})
-const spawn = async (env: Record<string, string>) => {
-  const h = await spawnHost(env)
-  started.push(h)
-  return h
-}
+const spawn = hostsKilledAfterEach()
 
 type Phase = "arm" | "capture" | "save" | "save-paused"
 

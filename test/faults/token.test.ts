@@ -5,7 +5,7 @@
  * certificate whose fingerprint the host printed — plain HTTP, even with the right token, gets
  * no answer, and the CLI sends nothing to a certificate it was not pinned to.
  */
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { execFile } from "node:child_process"
 import { X509Certificate } from "node:crypto"
 import * as fs from "node:fs"
@@ -15,22 +15,11 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as tls from "node:tls"
 import { generateCertificate } from "../../src/lib/Certificates.js"
-import { root, runHostToExit, spawnHost } from "../support/HostProcess.js"
-import type { HostProcess } from "../support/HostProcess.js"
+import { hostsKilledAfterEach, root, runHostToExit } from "../support/HostProcess.js"
 import { tempDir } from "../support/TestHost.js"
+import { servedFingerprint } from "../support/Tls.js"
 
-const started: Array<HostProcess> = []
-afterEach(async () => {
-  for (const h of started.splice(0)) {
-    h.child.kill("SIGKILL")
-    await h.exited
-  }
-})
-const spawn = async (env: Record<string, string>) => {
-  const h = await spawnHost(env)
-  started.push(h)
-  return h
-}
+const spawn = hostsKilledAfterEach()
 
 const envFor = (dir: string, extra: Record<string, string> = {}) => ({
   PUNKTFUNK_CONFIG_DIR: dir,
@@ -49,16 +38,6 @@ const plainExchange = (port: number, request: string) =>
     socket.on("error", () => undefined)
     socket.on("close", () => resolve(got))
     setTimeout(() => socket.destroy(), 5_000)
-  })
-
-/** The certificate a TLS server on `port` presents, as `AB:CD:…`. */
-const servedFingerprint = (port: number) =>
-  new Promise<string>((resolve, reject) => {
-    const socket = tls.connect({ port, host: "127.0.0.1", rejectUnauthorized: false }, () => {
-      resolve(socket.getPeerCertificate().fingerprint256)
-      socket.end()
-    })
-    socket.on("error", reject)
   })
 
 /** One HTTPS request; the certificate was compared by fingerprint before, so no CA check here. */

@@ -7,6 +7,7 @@ import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { afterEach } from "vitest"
 import { fingerprintFromStartOutput, tokenFileFromStartOutput, urlFromStartOutput } from "../../src/bench/StartOutput.js"
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
@@ -86,6 +87,26 @@ export const spawnHost = (
       reject(new Error(`host exited (${code}) before listening:\n${out}`))
     })
   })
+
+/**
+ * `spawnHost` for a test file whose hosts must not outlive their test: every host started through
+ * the function this returns is SIGKILLed after its test, passed or failed, and waited for. Call it
+ * once at the top of the file (it registers the `afterEach`).
+ */
+export const hostsKilledAfterEach = () => {
+  const started: Array<HostProcess> = []
+  afterEach(async () => {
+    for (const h of started.splice(0)) {
+      h.child.kill("SIGKILL")
+      await h.exited
+    }
+  })
+  return async (env: Record<string, string>, args: ReadonlyArray<string> = []): Promise<HostProcess> => {
+    const h = await spawnHost(env, args)
+    started.push(h)
+    return h
+  }
+}
 
 /** Run the host to completion (for start-up failures): exit code and everything it printed. */
 export const runHostToExit = (env: Record<string, string>, args: ReadonlyArray<string> = []) =>
