@@ -3,10 +3,10 @@ import { Effect, Schema } from "effect"
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import { X509Certificate } from "node:crypto"
-import * as net from "node:net"
 import * as path from "node:path"
 import { Capture, CaptureMeta, StatsStatus } from "../src/api/Stats.js"
 import { root } from "./support/HostProcess.js"
+import { freePort } from "./support/Sockets.js"
 import { startHost, tempDir, waitFor } from "./support/TestHost.js"
 
 const cliJs = path.join(root, "dist", "cli.js")
@@ -34,17 +34,6 @@ const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
         )
       })
   )
-
-/** A port nothing listens on: bind one, note it, close it. */
-const closedPort = () =>
-  new Promise<number>((resolve) => {
-    const server = net.createServer()
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 
 describe("the punktfunk CLI against a running host", () => {
   it.scopedLive("status, arm, stop, list, show, export, label, delete", () =>
@@ -140,7 +129,7 @@ describe("the punktfunk CLI against a running host", () => {
 
   it.effect("no host: 'no punktfunk host answers at URL', nonzero exit", () =>
     Effect.gen(function* () {
-      const port = yield* Effect.promise(closedPort)
+      const port = yield* Effect.promise(freePort)
       const tokenFile = path.join(tempDir(), "token")
       fs.writeFileSync(tokenFile, "some-token-that-is-long-enough\n")
       const url = `http://127.0.0.1:${port}`

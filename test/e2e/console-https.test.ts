@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import * as tls from "node:tls"
 import { spawnHost } from "../support/HostProcess.js"
 import type { HostProcess } from "../support/HostProcess.js"
+import { servedFingerprint } from "../support/Tls.js"
 import { launchChromium } from "./browser.js"
 import type { LaunchedBrowser } from "./browser.js"
 import { consoleHostEnv, requireWebBuild, stopConsoleHost } from "./consoleHost.js"
@@ -21,15 +21,6 @@ let browser: LaunchedBrowser
 let dir: string
 
 const hostEnv = () => consoleHostEnv(dir, { PUNKTFUNK_SOURCE: "fake", PUNKTFUNK_FAKE_WINDOW_MS: "200", PUNKTFUNK_BIND: "0.0.0.0" })
-
-const servedFingerprint = (port: number) =>
-  new Promise<string>((resolve, reject) => {
-    const socket = tls.connect({ port, host: "127.0.0.1", rejectUnauthorized: false }, () => {
-      resolve(socket.getPeerCertificate().fingerprint256)
-      socket.end()
-    })
-    socket.on("error", reject)
-  })
 
 describe("the console over HTTPS (API bound beyond loopback)", () => {
   beforeAll(async () => {

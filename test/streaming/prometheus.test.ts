@@ -11,25 +11,14 @@
 import { spawn, spawnSync } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { spawnHost } from "../support/HostProcess.js"
 import type { HostProcess } from "../support/HostProcess.js"
+import { freePort } from "../support/Sockets.js"
 import { tempDir, waitFor } from "../support/TestHost.js"
 
 const hasPrometheus = spawnSync("prometheus", ["--version"], { stdio: "ignore" }).status === 0
-
-/** A loopback port free a moment ago (Prometheus takes its listen address as a flag). */
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = net.createServer()
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 
 interface Series {
   readonly metric: Record<string, string>

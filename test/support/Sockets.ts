@@ -1,12 +1,26 @@
 /**
  * Raw sockets for the connection-limit tests: hold a connection open from a chosen loopback
  * address (attackers use 127.0.0.2–254), see whether the host closed it, trickle a head a byte at
- * a time. Every socket is destroyed by the caller's scope.
+ * a time. Every socket is destroyed by the caller's scope. Also a loopback port free a moment ago.
  */
 import { Effect } from "effect"
 import type { Scope } from "effect"
 import * as net from "node:net"
 import { waitFor } from "./TestHost.js"
+
+/**
+ * A loopback port nothing listened on a moment ago: bound, noted, closed. For a program that takes
+ * its port as a flag, or for a port that must refuse a connection.
+ */
+export const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = net.createServer()
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
 
 export interface Held {
   readonly socket: net.Socket
