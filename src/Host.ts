@@ -63,7 +63,7 @@ export const clientlessSessionOf = (config: HostConfigShape): SessionConfig | un
 }
 
 export interface HostParts {
-  /** The frame producer and the armed flag it reads: native in production, fake in tests. */
+  /** The frame producer and the armed flag it reads: the addon's in production, fake in tests. */
   readonly pipeline: Layer.Layer<Pipeline | ArmedFlag>
   /** File-system operations of the capture store (tests inject failures here). */
   readonly disk?: Layer.Layer<DiskOps>
@@ -122,7 +122,7 @@ export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
     Layer.provideMerge(AuthLive(config.tokenFile)),
     Layer.provideMerge(PairingLive(config.configDir, parts.pairing).pipe(Layer.provide(disk))),
     Layer.provideMerge(ConnectionLimitsLive),
-    // One identity for the native control port and the management API's HTTPS.
+    // One identity for the punktfunk/1 control port and the management API's HTTPS.
     Layer.provideMerge(HostIdentityLive(config.configDir).pipe(Layer.provide(disk))),
     Layer.provideMerge(Layer.succeed(HostConfig, config))
   )
@@ -131,11 +131,11 @@ export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
     sessionConfig === undefined
       ? Layer.empty
       : Layer.scopedDiscard(Effect.forkScoped(Effect.flatMap(makeSessionRunner, (runner) => runner.runLocal(sessionConfig))))
-  // The native path's control plane: paired clients connect here and each gets its own session.
-  const native = ControlServerLive({
-    port: config.nativePort,
+  // The punktfunk/1 control plane: paired clients connect here and each gets its own session.
+  const punktfunk1 = ControlServerLive({
+    port: config.punktfunk1Port,
     bind: config.streamBind,
-    clientTimeout: `${config.nativeClientTimeoutMs} millis`,
+    clientTimeout: `${config.punktfunk1ClientTimeoutMs} millis`,
     session: sessionDefaultsOf(config)
   })
   // GameStream (Moonlight clients): nvhttp, pairing, RTSP, the ENet control stream, RTP video and audio.
@@ -162,7 +162,9 @@ export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
       })
     )
   )
-  const serving = Layer.mergeAll(native, gamestream, Layer.effectDiscard(startLine(secure, config.logFormat)).pipe(Layer.provideMerge(http)))
+  // A setting read under its former name says so once, at start (Config.ts, `renamedSetting`).
+  const deprecations = Layer.effectDiscard(Effect.forEach(config.deprecations, (line) => Effect.logWarning(line), { discard: true }))
+  const serving = Layer.mergeAll(punktfunk1, gamestream, deprecations, Layer.effectDiscard(startLine(secure, config.logFormat)).pipe(Layer.provideMerge(http)))
   return Layer.mergeAll(sessions, DemoLive.pipe(Layer.provideMerge(serving))).pipe(
     Layer.provideMerge(core)
   )

@@ -9,7 +9,8 @@
  * are refused with the same words. The command only turns the options given into the settings'
  * names; the environment fills the rest, and an option wins over it.
  *
- * Two adjustments to @effect/cli's parsing keep the flags that worked before working:
+ * Three adjustments to @effect/cli's parsing keep the flags that worked before working:
+ * - A renamed setting's former flag (`--native-port`) is written as its new one (`hostArgs`).
  * - A switch (a setting whose default is 0 or 1: `--demo`, `--perf`, `--gamestream`…) may stand
  *   bare and means 1 (`--demo`, `--demo --width 1920`) — @effect/cli would take the next flag as
  *   its value. `bareSwitches` writes such a bare switch as `--demo=1` before parsing; `--demo 0`
@@ -39,7 +40,8 @@ export const bareSwitches = (args: ReadonlyArray<string>): ReadonlyArray<string>
 const describe = (s: Setting): string =>
   `${s.about}. Environment: ${s.name}` +
   (s.fallback === "" ? "" : `, default ${s.fallback}`) +
-  (isSwitch(s) ? ` (0 or 1; a bare ${flagOf(s.name)} means 1)` : "")
+  (isSwitch(s) ? ` (0 or 1; a bare ${flagOf(s.name)} means 1)` : "") +
+  (s.formerly === undefined ? "" : `. Formerly ${s.formerly} and ${flagOf(s.formerly)}, still read (deprecated)`)
 
 const options: Record<string, Options.Options<Option.Option<string>>> = Object.fromEntries(
   HOST_SETTINGS.map((s) => {
@@ -47,6 +49,25 @@ const options: Record<string, Options.Options<Option.Option<string>>> = Object.f
     return [s.name, (isSwitch(s) ? Options.withPseudoName(text, "0|1") : text).pipe(Options.optional)]
   })
 )
+
+/** A renamed setting's former flag → its flag now (`--native-port` → `--punktfunk1-port`). */
+const FORMER_FLAGS = new Map(
+  HOST_SETTINGS.flatMap((s) => (s.formerly === undefined ? [] : [[flagOf(s.formerly), flagOf(s.name)] as const]))
+)
+
+/**
+ * The command line as @effect/cli parses it: a renamed setting's former flag written as the new
+ * one (so `--help` lists only the new name, and an operator's old unit file still starts the
+ * host), then bare switches made explicit (`bareSwitches`).
+ */
+export const hostArgs = (args: ReadonlyArray<string>): ReadonlyArray<string> =>
+  bareSwitches(
+    args.map((arg) => {
+      const [flag = arg, ...value] = arg.split("=")
+      const now = FORMER_FLAGS.get(flag)
+      return now === undefined ? arg : [now, ...value].join("=")
+    })
+  )
 
 const LOG_LEVEL_FLAG = "--log-level"
 

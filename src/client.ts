@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `punktfunk-client` (`dist/client.js`): the native path's own client (`--help` lists the
+ * `punktfunk-client` (`dist/client.js`): the punktfunk/1 path's own client (`--help` lists the
  * subcommands; `punktfunk-client stream --help` their options; see `client/Commands.ts`).
  *
  * `pair` shows a PIN, waits for the operator to type it into the host's console, and pins the

@@ -13,12 +13,12 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, ConfigError, Console, Effect, Layer } from "effect"
 import { makeHostLayer } from "./Host.js"
-import { bareSwitches, hostCommand } from "./HostCommand.js"
+import { hostArgs, hostCommand } from "./HostCommand.js"
 import { pipelineFor } from "./PipelineChoice.js"
 import { hostConfig, providerFrom } from "./services/Config.js"
 import { loggingLayer } from "./lib/Logging.js"
 
-const args = bareSwitches(process.argv.slice(2))
+const args = hostArgs(process.argv.slice(2))
 
 const program = (flags: Record<string, string>) => Effect.gen(function* () {
   const config = yield* hostConfig.pipe(Effect.withConfigProvider(providerFrom(flags)))

@@ -8,11 +8,11 @@ import { Command } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect, Either } from "effect"
 import { describe, expect, it } from "vitest"
-import { bareSwitches, hostCommand } from "../src/HostCommand.js"
+import { hostArgs, hostCommand } from "../src/HostCommand.js"
 
 /** The settings the host would start with, or the parse failure. */
 const parse = (argv: ReadonlyArray<string>) => {
-  const args = bareSwitches(argv)
+  const args = hostArgs(argv)
   let seen: Record<string, string> | undefined
   const run = Command.run(
     hostCommand(args, (flags) => Effect.sync(() => void (seen = flags))),
@@ -30,11 +30,17 @@ const parse = (argv: ReadonlyArray<string>) => {
 
 describe("punktfunk-host's command line", () => {
   it("maps each form of an option to its setting", async () => {
-    expect(await parse(["--port", "0", "--native-port=0", "--gamestream", "0", "--width", "320", "--captures-dir", "/x"])).toEqual({
-      flags: { PUNKTFUNK_PORT: "0", PUNKTFUNK_NATIVE_PORT: "0", PUNKTFUNK_GAMESTREAM: "0", PUNKTFUNK_WIDTH: "320", PUNKTFUNK_CAPTURES_DIR: "/x" }
+    expect(await parse(["--port", "0", "--punktfunk1-port=0", "--gamestream", "0", "--width", "320", "--captures-dir", "/x"])).toEqual({
+      flags: { PUNKTFUNK_PORT: "0", PUNKTFUNK_PUNKTFUNK1_PORT: "0", PUNKTFUNK_GAMESTREAM: "0", PUNKTFUNK_WIDTH: "320", PUNKTFUNK_CAPTURES_DIR: "/x" }
     })
     expect(await parse(["--gamestream=0", "--gamestream-mdns", "1"])).toEqual({ flags: { PUNKTFUNK_GAMESTREAM: "0", PUNKTFUNK_GAMESTREAM_MDNS: "1" } })
     expect(await parse([])).toEqual({ flags: {} })
+  })
+
+  it("a renamed setting's former flag still works, under the new name (--native-port is --punktfunk1-port)", async () => {
+    expect(await parse(["--native-port", "0", "--native-client-timeout-ms=1500"])).toEqual({
+      flags: { PUNKTFUNK_PUNKTFUNK1_PORT: "0", PUNKTFUNK_PUNKTFUNK1_CLIENT_TIMEOUT_MS: "1500" }
+    })
   })
 
   it("a bare switch means 1, wherever it stands", async () => {

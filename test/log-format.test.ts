@@ -26,7 +26,7 @@ const start = (env: Record<string, string>): Running => {
     env: {
       ...process.env,
       PUNKTFUNK_PORT: "0",
-      PUNKTFUNK_NATIVE_PORT: "0",
+      PUNKTFUNK_PUNKTFUNK1_PORT: "0",
       PUNKTFUNK_GAMESTREAM: "off",
       PUNKTFUNK_SOURCE: "fake",
       PUNKTFUNK_FAKE_WINDOW_MS: "50",

@@ -1,10 +1,11 @@
 /**
- * The native path's control plane against a real host (fake frame producer, real TLS 1.3 on
- * loopback, real pairing store on disk): pairing by PIN, refusals an operator would read,
- * sessions that end alone when their client misbehaves, and a capture of a client session.
+ * The punktfunk/1 path's control plane against a real host (fake frame producer, real TLS 1.3
+ * on loopback, real pairing store on disk): pairing by PIN, refusals an operator would read,
+ * sessions that end alone when their client misbehaves, a capture of a client session, and a
+ * bitrate storm that cannot flood the host's log.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Fiber, Schema } from "effect"
+import { Context, Effect, Fiber, Logger, Schema } from "effect"
 import * as net from "node:net"
 import * as tls from "node:tls"
 import { PairedClient, PendingPairing } from "../src/api/Pairing.js"
@@ -146,7 +147,7 @@ describe("punktfunk/1 control plane", () => {
 
   it.scopedLive("garbage from one client ends only its session; a silent client is dropped; unpairing ends a session", () =>
     Effect.gen(function* () {
-      const host = yield* startHost({ env: { PUNKTFUNK_NATIVE_CLIENT_TIMEOUT_MS: "1500" } })
+      const host = yield* startHost({ env: { PUNKTFUNK_PUNKTFUNK1_CLIENT_TIMEOUT_MS: "1500" } })
       const a = yield* identity("a")
       const b = yield* identity("b")
       const c = yield* identity("c")
@@ -235,4 +236,33 @@ describe("punktfunk/1 control plane", () => {
       expect(sum("frames_dropped")).toBe(0)
     })
   )
+
+  it.scopedLive("a client's bitrate storm: at most one log line per session and second, every change counted", () => {
+    const lines: Array<string> = []
+    const collect = Logger.make(({ message }) => {
+      const text = Array.isArray(message) ? message.join(" ") : String(message)
+      if (text.includes("bitrate")) lines.push(text)
+    })
+    return Effect.gen(function* () {
+      const host = yield* startHost()
+      const client = yield* identity("storm")
+      const hostFp = yield* pairThroughApi(host, client, "storm")
+      const session = yield* connect({ endpoint: endpointOf(host), identity: client, pinnedHost: hostFp, name: "storm", request })
+      const running = yield* Effect.fork(session.run)
+      // 200 changes as fast as the client can send them, to a target that moves every time.
+      const STORM = 200
+      for (let i = 1; i <= STORM; i++) yield* session.setBitrate(4000 + i)
+      yield* Effect.promise(() => waitFor(() => session.bitrateKbps() === 4000 + STORM, 10_000, "the host to apply the last change"))
+      // Every change is in the log once its burst's summary is out.
+      const counted = () =>
+        lines.reduce((n, l) => n + (/: (\d+) more bitrate changes? /.exec(l) !== null ? Number(/: (\d+) more/.exec(l)![1]) : 1), 0)
+      yield* Effect.promise(() => waitFor(() => counted() === STORM, 10_000, `${STORM} changes counted in the log: ${lines.join(" | ")}`))
+      expect(lines[0]).toMatch(/^punktfunk\/1 session \S+: bitrate 4001 kb\/s at the client's request$/)
+      expect(lines.at(-1)).toMatch(new RegExp(`the last to ${4000 + STORM} kb/s$`))
+      // One line at once, then at most one a second while the storm lasts: a handful, not 200.
+      expect(lines.length).toBeLessThan(STORM / 10)
+      yield* session.goodbye("done")
+      yield* Fiber.await(running)
+    }).pipe(Effect.provide(Logger.add(collect)))
+  })
 })

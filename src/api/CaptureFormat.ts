@@ -94,7 +94,7 @@ export const renameKindOf = (holder: JsonRecord): void => {
   if ("kind" in holder) holder["kind"] = renamedStreamKind(holder["kind"])
 }
 
-const renameNativeKind = (capture: JsonRecord) => {
+const renameFormerPunktfunk1Kind = (capture: JsonRecord) => {
   const meta = metaOf(capture)
   if (meta === undefined) return
   renameKindOf(meta)
@@ -119,7 +119,7 @@ export const MIGRATIONS: ReadonlyArray<Migration> = [
       if (meta !== undefined && !("imported" in meta)) meta["imported"] = false
     }
   },
-  { to: 9, what: "the punktfunk/1 kind native is punktfunk1", up: renameNativeKind }
+  { to: 9, what: "the punktfunk/1 kind native is punktfunk1", up: renameFormerPunktfunk1Kind }
 ]
 
 /** The version this host writes: the last step's `to` (`test/capture-format.test.ts` checks). */

@@ -3,7 +3,7 @@
  * spreadsheet or pandas can read any capture without knowing the path it came from.
  *
  * Why stage columns are the union over the capture's sessions and not per row: a capture may span
- * a native and a GameStream session; a fixed header keeps every row the same width, and a stage a
+ * a punktfunk/1 and a GameStream session; a fixed header keeps every row the same width, and a stage a
  * session does not have is left empty (not 0 — an empty cell is "not this path", not "took 0 µs").
  * Counters the capture did not measure are empty for the same reason.
  *

@@ -96,7 +96,7 @@ const seconds = (us: number): number => us / 1e6
 const asIs = (v: number): number => v
 const counterHelp = (what: string): string => `${what} (summed from window deltas; only paths that measure it).`
 const HOST_HELP = "Host latency from frame deadline to last datagram out, last timed window, by percentile (p50, p99)."
-const SPLIT_HELP = "Native send split per frame (mean over the last window), by part: fec, seal, sock."
+const SPLIT_HELP = "Send split per frame in the addon's sender (mean over the last window), by part: fec, seal, sock."
 const BOTH_ALWAYS = { punktfunk1: "always", gamestream: "always" } as const
 const E2E_HELP = "Capture-to-decoded latency on the client, on the host's clock, last window, by percentile (p50, p99); punktfunk/1 clients that measure it."
 

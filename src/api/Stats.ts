@@ -36,8 +36,8 @@ export const MeasuredField = Schema.Literal(...(FIELD_NAMES as [FieldName, ...Ar
 export type MeasuredField = typeof MeasuredField.Type
 
 /**
- * One aggregation window (~2 s native, ~1 s GameStream). Counters are deltas over the window.
- * The fields after `stages` are the rows of `Fields.ts`; the native send split is present only
+ * One aggregation window (~2 s punktfunk/1, ~1 s GameStream). Counters are deltas over the window.
+ * The fields after `stages` are the rows of `Fields.ts`; the addon's send split is present only
  * where measured, and a field added after captures existed decodes as 0 from an older file.
  */
 export const StatsSample = Schema.Struct({

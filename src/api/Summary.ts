@@ -2,7 +2,7 @@
  * Summary math over a capture's samples: what the console's summary table and the CLI's
  * `punktfunk stats show ID` print. Pure functions over the Schemas' types, no I/O, no Effect.
  *
- * Why everything is computed over windows: a sample is one aggregation window (~2 s native,
+ * Why everything is computed over windows: a sample is one aggregation window (~2 s punktfunk/1,
  * ~1 s GameStream) that already holds p50/p99/max/mean per stage; the frames themselves are not
  * kept. So a capture-level figure is a statistic of window statistics, and the names say which:
  * - `mean_us`: the mean of the window means (each window weighs the same);

@@ -57,7 +57,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 export const spawnBenchHost = (options: BenchHostOptions): BenchHost => {
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), options.prefix))
   const child = spawn(process.execPath, [options.mainJs ?? defaultMainJs], {
-    env: { ...process.env, PUNKTFUNK_PORT: "0", PUNKTFUNK_NATIVE_PORT: "0", PUNKTFUNK_CONFIG_DIR: dir, ...options.env },
+    env: { ...process.env, PUNKTFUNK_PORT: "0", PUNKTFUNK_PUNKTFUNK1_PORT: "0", PUNKTFUNK_CONFIG_DIR: dir, ...options.env },
     stdio: ["ignore", "pipe", "pipe"]
   })
   const keep = options.keepChars ?? 50_000

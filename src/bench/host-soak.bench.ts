@@ -6,7 +6,7 @@
  * fault suite (`test/faults/soak.test.ts`) runs the same soak short and asserts only a generous
  * bound on growth after warm-up.
  *
- * Why 100 ms windows: ten times the native cadence, so ten minutes exercise as many windows as
+ * Why 100 ms windows: ten times the punktfunk/1 cadence, so ten minutes exercise as many windows as
  * a 100-minute session, and the capture reaches its 5,400-sample cap (it must then stay flat).
  */
 import * as fs from "node:fs"

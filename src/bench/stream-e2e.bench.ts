@@ -54,7 +54,7 @@ interface Summary {
 const session = async (seconds: number, loss: number) => {
   const config = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-bench-e2e-"))
   const host = spawn(process.execPath, [mainJs], {
-    env: { ...process.env, PUNKTFUNK_CONFIG_DIR: config, PUNKTFUNK_PORT: "0", PUNKTFUNK_NATIVE_PORT: "0", PUNKTFUNK_SOURCE: "none", PUNKTFUNK_GAMESTREAM: "0", PUNKTFUNK_STREAM_BIND: "127.0.0.1" },
+    env: { ...process.env, PUNKTFUNK_CONFIG_DIR: config, PUNKTFUNK_PORT: "0", PUNKTFUNK_PUNKTFUNK1_PORT: "0", PUNKTFUNK_SOURCE: "none", PUNKTFUNK_GAMESTREAM: "0", PUNKTFUNK_STREAM_BIND: "127.0.0.1" },
     stdio: ["ignore", "pipe", "pipe"]
   })
   let out = ""

@@ -1,5 +1,5 @@
 /**
- * `punktfunk-client pair|stream`: the command line of the native path's own client, through
+ * `punktfunk-client pair|stream`: the command line of the punktfunk/1 path's own client, through
  * @effect/cli so that `--help` (on the command and on each subcommand) lists every option with its
  * default, and an unknown option is refused by name.
  *
@@ -25,7 +25,7 @@ const text = (name: string, fallback: string, description: string) =>
 
 const common = {
   host: text("host", "127.0.0.1", "the host's address"),
-  port: text("port", "47970", "the host's punktfunk/1 control port (PUNKTFUNK_NATIVE_PORT on the host)"),
+  port: text("port", "47970", "the host's punktfunk/1 control port (PUNKTFUNK_PUNKTFUNK1_PORT on the host)"),
   name: text("name", os.hostname(), "this client's name, as the host's Devices page lists it"),
   dir: text(
     "dir",

@@ -5,7 +5,7 @@
  * token operates the host (captures, pairing, so input). On loopback nothing crosses a network
  * and a browser treats `http://127.0.0.1` as a secure context, so plain HTTP stays there and
  * needs no certificate warning. Bound anywhere else (`0.0.0.0`, a LAN address, a host name) the
- * API serves HTTPS with the host's own certificate — the one native clients pin when they pair —
+ * API serves HTTPS with the host's own certificate — the one punktfunk/1 clients pin when they pair —
  * and the host prints its SHA-256 fingerprint, which the operator compares with what the browser
  * or `punktfunk --fingerprint` sees. A name is never trusted to be loopback except `localhost`.
  */

@@ -9,6 +9,12 @@ export interface Setting {
   readonly name: string
   readonly fallback: string
   readonly about: string
+  /**
+   * The setting's earlier name, still read (environment and flag) for operators whose unit files
+   * say it: the host logs one line naming the new name when only the old one is set, and the new
+   * one wins when both are.
+   */
+  readonly formerly?: string
 }
 
 export const HOST_SETTINGS: ReadonlyArray<Setting> = [
@@ -31,8 +37,14 @@ export const HOST_SETTINGS: ReadonlyArray<Setting> = [
   { name: "PUNKTFUNK_PERF", fallback: "0", about: "measure every frame and log a perf line per window" },
   { name: "PUNKTFUNK_FAKE_WINDOW_MS", fallback: "2000", about: "window length of the fake source (tests)" },
   { name: "PUNKTFUNK_DEMO", fallback: "0", about: "the bundled client pairs itself and streams over loopback" },
-  { name: "PUNKTFUNK_NATIVE_PORT", fallback: "47970", about: "native punktfunk/1 control port" },
-  { name: "PUNKTFUNK_NATIVE_CLIENT_TIMEOUT_MS", fallback: "10000", about: "a silent native client is gone after this" },
+  // Were PUNKTFUNK_NATIVE_*: "native" now means only the addon (issue 13.8); the old names stay read.
+  { name: "PUNKTFUNK_PUNKTFUNK1_PORT", fallback: "47970", about: "punktfunk/1 control port", formerly: "PUNKTFUNK_NATIVE_PORT" },
+  {
+    name: "PUNKTFUNK_PUNKTFUNK1_CLIENT_TIMEOUT_MS",
+    fallback: "10000",
+    about: "a silent punktfunk/1 client is gone after this",
+    formerly: "PUNKTFUNK_NATIVE_CLIENT_TIMEOUT_MS"
+  },
   { name: "PUNKTFUNK_STREAM_BIND", fallback: "0.0.0.0", about: "address of the streaming ports" },
   { name: "PUNKTFUNK_GAMESTREAM", fallback: "1", about: "GameStream (Moonlight) path on/off" },
   { name: "PUNKTFUNK_GAMESTREAM_HTTP_PORT", fallback: "47989", about: "nvhttp over HTTP" },

@@ -6,12 +6,13 @@
  * Effect `Config`, so an invalid value fails the start with a message naming the variable.
  */
 import type { ConfigError } from "effect/ConfigError"
-import { Config, ConfigProvider, Context, Effect, Layer, Schema } from "effect"
+import { Config, ConfigProvider, Context, Effect, Layer, Option, Schema } from "effect"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { CaptureSource, Codec, EncoderChoice, FramePriority } from "../api/PipelineChoices.js"
 import { LogFormat, LogLevelName } from "../lib/Logging.js"
+import { flagOf } from "../lib/Settings.js"
 
 export const AudioSourceMode = Schema.Literal("auto", "pulse", "silence")
 export type AudioSourceMode = typeof AudioSourceMode.Type
@@ -78,9 +79,10 @@ export interface HostConfigShape {
   readonly audio: AudioSourceMode
   /** The PulseAudio source to record (`pactl list short sources`); unset = the default sink's monitor. */
   readonly audioDevice: string | undefined
-  readonly nativePort: number
+  /** The punktfunk/1 control port (TLS, pairing and sessions). */
+  readonly punktfunk1Port: number
   /** A streaming client silent this long is gone: its session ends and frees everything. */
-  readonly nativeClientTimeoutMs: number
+  readonly punktfunk1ClientTimeoutMs: number
   readonly streamBind: string
   /**
    * Limits of every TCP listener (management API, nvhttp HTTP and HTTPS, RTSP, punktfunk/1), each
@@ -105,6 +107,8 @@ export interface HostConfigShape {
   readonly logFormat: LogFormat
   /** The least severe log level written. */
   readonly logLevel: LogLevelName
+  /** One line for each setting read under its former name (`renamedSetting`), logged at start. */
+  readonly deprecations: ReadonlyArray<string>
 }
 
 export class HostConfig extends Context.Tag("punktfunk/HostConfig")<HostConfig, HostConfigShape>() {}
@@ -153,7 +157,28 @@ const defaultConfigDir = path.join(os.homedir(), ".config", "punktfunk")
 /** 64 MiB: see `importMaxBytes`. */
 export const IMPORT_MAX_BYTES_DEFAULT = 64 * 1024 * 1024
 
+/**
+ * Which name to read a renamed setting under (`formerly` in `Settings.ts`): the new one when it is
+ * set or neither is, else the old one — so a wrong value is refused naming the variable the
+ * operator wrote — with a line for the start-up log saying what to write instead.
+ */
+const renamedSetting = (name: string, formerly: string, deprecations: Array<string>) =>
+  Effect.gen(function* () {
+    if (Option.isSome(yield* Config.option(Config.string(name)))) return name
+    if (Option.isNone(yield* Config.option(Config.string(formerly)))) return name
+    deprecations.push(`${formerly} is deprecated and read as ${name} (${flagOf(name)}): rename it where the host's settings are kept`)
+    return formerly
+  })
+
 export const hostConfig: Effect.Effect<HostConfigShape, ConfigError> = Effect.gen(function* () {
+  const deprecations: Array<string> = []
+  // Were PUNKTFUNK_NATIVE_*: "native" now means only the addon (issue 13.8).
+  const punktfunk1Port = yield* renamedSetting("PUNKTFUNK_PUNKTFUNK1_PORT", "PUNKTFUNK_NATIVE_PORT", deprecations)
+  const punktfunk1ClientTimeout = yield* renamedSetting(
+    "PUNKTFUNK_PUNKTFUNK1_CLIENT_TIMEOUT_MS",
+    "PUNKTFUNK_NATIVE_CLIENT_TIMEOUT_MS",
+    deprecations
+  )
   const configDir = yield* Config.string("PUNKTFUNK_CONFIG_DIR").pipe(Config.withDefault(defaultConfigDir))
   const capturesDir = yield* Config.string("PUNKTFUNK_CAPTURES_DIR").pipe(
     Config.withDefault(path.join(configDir, "captures"))
@@ -197,8 +222,8 @@ export const hostConfig: Effect.Effect<HostConfigShape, ConfigError> = Effect.ge
     input: yield* flag("PUNKTFUNK_INPUT", true),
     audio: yield* literal("PUNKTFUNK_AUDIO", AudioSourceMode.literals, "auto"),
     audioDevice: audioDevice._tag === "Some" ? audioDevice.value : undefined,
-    nativePort: yield* port("PUNKTFUNK_NATIVE_PORT", 47970),
-    nativeClientTimeoutMs: yield* bounded("PUNKTFUNK_NATIVE_CLIENT_TIMEOUT_MS", 10_000, 500, 600_000),
+    punktfunk1Port: yield* port(punktfunk1Port, 47970),
+    punktfunk1ClientTimeoutMs: yield* bounded(punktfunk1ClientTimeout, 10_000, 500, 600_000),
     streamBind: yield* Config.nonEmptyString("PUNKTFUNK_STREAM_BIND").pipe(Config.withDefault("0.0.0.0")),
     maxConnections: yield* bounded("PUNKTFUNK_MAX_CONNECTIONS", 128, 1, 100_000),
     maxConnectionsPerAddress: yield* bounded("PUNKTFUNK_MAX_CONNECTIONS_PER_ADDRESS", 16, 1, 100_000),
@@ -208,7 +233,8 @@ export const hostConfig: Effect.Effect<HostConfigShape, ConfigError> = Effect.ge
     importMaxBytes: yield* bounded("PUNKTFUNK_IMPORT_MAX_BYTES", IMPORT_MAX_BYTES_DEFAULT, 1024, 1024 * 1024 * 1024),
     webDir: path.resolve(yield* Config.string("PUNKTFUNK_WEB_DIR").pipe(Config.withDefault(path.join(packageRoot, "web", "dist")))),
     logFormat: yield* literal("PUNKTFUNK_LOG_FORMAT", LogFormat.literals, "human"),
-    logLevel: yield* literal("PUNKTFUNK_LOG_LEVEL", LogLevelName.literals, "info")
+    logLevel: yield* literal("PUNKTFUNK_LOG_LEVEL", LogLevelName.literals, "info"),
+    deprecations
   } satisfies HostConfigShape
 })
 

@@ -110,7 +110,7 @@ export interface PairingPolicy {
   readonly pendingTimeout: Duration.DurationInput
   /**
    * Wrong PINs from one address before it is locked out. 5: an operator who mistypes a 4-digit
-   * PIN rarely does so five times running, while a man in the middle of the native pairing who
+   * PIN rarely does so five times running, while a man in the middle of the punktfunk/1 pairing who
    * must guess the PIN online gets no more than 5 guesses per lockout period — 10,000 PINs then
    * take about 17 hours on average (every guess also needs the operator to type a PIN).
    */

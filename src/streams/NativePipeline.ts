@@ -55,7 +55,7 @@ export const rawFrames = ({ data, stride }: NativeFrames): ReadonlyArray<RawFram
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
 let sessionCounter = 0
-// Named by kind, so a log line or a capture tells a GameStream session from a native one at a glance.
+// Named by kind, so a log line or a capture tells a GameStream session from a punktfunk/1 one at a glance.
 const nextSessionId = (kind: string): string => `${kind}-${process.pid}-${++sessionCounter}`
 
 const loadModule = Effect.try({

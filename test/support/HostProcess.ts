@@ -43,7 +43,7 @@ export const spawnHost = (
     requireBuild()
     const [command, ...rest] = [...prefix, process.execPath]
     const child = spawn(command ?? process.execPath, [...rest, mainJs, ...args], {
-      env: { ...process.env, PUNKTFUNK_PORT: "0", PUNKTFUNK_NATIVE_PORT: "0", PUNKTFUNK_GAMESTREAM: "off", ...env },
+      env: { ...process.env, PUNKTFUNK_PORT: "0", PUNKTFUNK_PUNKTFUNK1_PORT: "0", PUNKTFUNK_GAMESTREAM: "off", ...env },
       stdio: ["ignore", "pipe", "pipe"]
     })
     let out = ""
@@ -113,7 +113,7 @@ export const runHostToExit = (env: Record<string, string>, args: ReadonlyArray<s
   new Promise<{ code: number | null; output: string }>((resolve) => {
     requireBuild()
     const child = spawn(process.execPath, [mainJs, ...args], {
-      env: { ...process.env, PUNKTFUNK_PORT: "0", PUNKTFUNK_NATIVE_PORT: "0", PUNKTFUNK_GAMESTREAM: "off", ...env },
+      env: { ...process.env, PUNKTFUNK_PORT: "0", PUNKTFUNK_PUNKTFUNK1_PORT: "0", PUNKTFUNK_GAMESTREAM: "off", ...env },
       stdio: ["ignore", "pipe", "pipe"]
     })
     let out = ""

@@ -51,7 +51,7 @@ export const startHost = (options: TestHostOptions = {}) =>
     const dir = options.dir ?? tempDir()
     const env: Record<string, string> = {
       PUNKTFUNK_PORT: "0",
-      PUNKTFUNK_NATIVE_PORT: "0",
+      PUNKTFUNK_PUNKTFUNK1_PORT: "0",
       // GameStream is on by default in a real host; tests that want it turn it on, its ports
       // already 0 (the benches' table), so parallel hosts never fight over 47989.
       ...GAMESTREAM_ON_PORT_ZERO,

@@ -2,8 +2,8 @@
  * The host's GameStream identity: an RSA 2048 certificate and key in `<config>/gamestream-cert.pem`
  * and `gamestream-key.pem` (`0600`), made on first start and kept.
  *
- * Why a second identity beside the native `host-cert.pem`: Moonlight clients sign and verify the
- * pairing with RSA keys and pin this certificate by its bytes; the native path's ECDSA key would
+ * Why a second identity beside the punktfunk/1 `host-cert.pem`: Moonlight clients sign and verify the
+ * pairing with RSA keys and pin this certificate by its bytes; the punktfunk/1 path's ECDSA key would
  * not do. Why it is never regenerated: every Moonlight client pinned it when it paired, so a new
  * one would silently break every pairing.
  *

@@ -117,7 +117,7 @@ export interface PairingSessionsOptions {
   readonly completeWithin?: Duration.DurationInput
   /**
    * `getservercert` long polls waiting at once (default 8): half the Pairing service's list, so
-   * Moonlight clients alone cannot fill it and leave native clients no room.
+   * Moonlight clients alone cannot fill it and leave punktfunk/1 clients no room.
    */
   readonly maxLongPolls?: number
   /** Long polls from one address (default 2, as the Pairing service's requests per address). */

@@ -1,5 +1,6 @@
 /**
- * The native path's control plane: TLS 1.3 with client certificates on `PUNKTFUNK_NATIVE_PORT`.
+ * The punktfunk/1 path's control plane: TLS 1.3 with client certificates on
+ * `PUNKTFUNK_PUNKTFUNK1_PORT`.
  *
  * A connection either pairs (`Pair`: the request waits for the operator's PIN) or streams
  * (`Hello`: only a paired certificate gets a session). A streaming connection owns one pipeline
@@ -16,6 +17,9 @@
  * handshake to the first message; a connection is authenticated by a paired `Hello` or a `Pair`
  * request the host accepted (pending), and a pending pairing is held open (no idle timeout while
  * the operator types the PIN).
+ *
+ * Log lines a client can cause at will are bounded: a bitrate change is logged at most once per
+ * session and second (`lib/Coalesced.ts`), the rest of a burst counted in the next line.
  */
 import { Cause, Context, Data, Deferred, Duration, Effect, Either, FiberSet, Layer, Option, Schedule, Schema, Stream } from "effect"
 import type { Scope } from "effect"
@@ -23,6 +27,7 @@ import { randomBytes } from "node:crypto"
 import * as tls from "node:tls"
 import type { AddressInfo } from "node:net"
 import { fingerprintOfDer } from "../../lib/Certificates.js"
+import { makeCoalesced } from "../../lib/Coalesced.js"
 import { HostIdentity } from "../../services/HostIdentity.js"
 import { ConnectionLimits } from "../../services/ConnectionLimits.js"
 import { Pairing, PairingRefused } from "../../services/Pairing.js"
@@ -95,6 +100,9 @@ class SessionEnd extends Data.TaggedError("SessionEnd")<{ readonly reason: strin
 
 const decodeClient = Schema.decodeUnknownEither(Schema.parseJson(ClientMessage))
 
+/** At most one log line of a session's bitrate changes in this span (see the header). */
+export const BITRATE_LOG_MS = 1_000
+
 /** A short reason for a frame that is not a client message (the full parse tree is for logs). */
 const whatIsWrong = (body: string): string => {
   try {
@@ -121,6 +129,8 @@ export const ControlServerLive = (
       const pingInterval = Duration.decode(options.pingInterval ?? "500 millis")
       const helloTimeout = Duration.decode(options.helloTimeout ?? "10 seconds")
       const counts = { refused: 0, malformed: 0, active_sessions: 0 }
+      // Bursts outlive their session by at most a second: the summary line still comes.
+      const coalescedLog = yield* makeCoalesced(BITRATE_LOG_MS, (line) => Effect.logInfo(line))
 
       /** The next client message; garbage and a closed socket end the session. */
       const read = (conn: Framed) =>
@@ -153,7 +163,7 @@ export const ControlServerLive = (
             Effect.sync(() => void counts.refused++).pipe(
               Effect.zipRight(say(new Refused({ reason }))),
               Effect.zipRight(conn.end),
-              Effect.zipRight(Effect.logInfo(`native client refused: ${reason}`))
+              Effect.zipRight(Effect.logInfo(`punktfunk/1 client refused: ${reason}`))
             )
           const peer = socket.getPeerX509Certificate()
           if (peer === undefined) return yield* refuse("a client certificate is required")
@@ -262,10 +272,10 @@ export const ControlServerLive = (
           )
         }).pipe(
           Effect.scoped,
-          Effect.catchTag("SessionEnd", (e) => Effect.logInfo(`native control connection ended: ${e.reason}`)),
+          Effect.catchTag("SessionEnd", (e) => Effect.logInfo(`punktfunk/1 control connection ended: ${e.reason}`)),
           // A bug in one connection's handling is logged and ends that connection only.
           Effect.catchAllCause((cause) =>
-            Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("native control connection failed", cause)
+            Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("punktfunk/1 control connection failed", cause)
           )
         )
 
@@ -360,7 +370,14 @@ export const ControlServerLive = (
                     Effect.zipRight(Effect.suspend(() => say(new BitrateApplied({ kbps: currentKbps })))),
                     // Only a real move is a marker: the same target again changes nothing.
                     Effect.zipRight(before === m.kbps ? Effect.void : markers.bitrateChanged(meta.session_id, before, m.kbps, "client")),
-                    Effect.zipRight(Effect.logInfo(`native session ${meta.session_id}: bitrate ${m.kbps} kb/s at the client's request`))
+                    Effect.zipRight(
+                      coalescedLog(
+                        meta.session_id,
+                        `punktfunk/1 session ${meta.session_id}: bitrate ${m.kbps} kb/s at the client's request`,
+                        (more) =>
+                          `punktfunk/1 session ${meta.session_id}: ${more} more bitrate change${more === 1 ? "" : "s"} at the client's request within ${BITRATE_LOG_MS / 1000} s, the last to ${m.kbps} kb/s`
+                      )
+                    )
                   )
                 }
                 case "ReceiverReport":
@@ -397,7 +414,7 @@ export const ControlServerLive = (
           endReason = ended.reason
           if (ended.tell) yield* say(new Goodbye({ reason: ended.reason.slice(0, 200) }))
           yield* conn.end
-          yield* Effect.logInfo(`native session ${meta.session_id} ended: ${ended.reason}`)
+          yield* Effect.logInfo(`punktfunk/1 session ${meta.session_id} ended: ${ended.reason}`)
         })
 
       const fibers = yield* FiberSet.make()
