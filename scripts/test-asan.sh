@@ -77,7 +77,7 @@ echo "== self-check: a deliberate heap overflow and a signed overflow were both 
 export ASAN_OPTIONS="$(asan_options "$reports")"
 export UBSAN_OPTIONS="$(ubsan_options "$reports")"
 export PUNKTFUNK_NATIVE_BUILD_DIR="$root/build/asan/native"
-# Tells the one test with a frame-rate floor (native-e2e) that the pipeline runs instrumented.
+# Tells the one test with a frame-rate floor (punktfunk1-e2e) that the pipeline runs instrumented.
 export PUNKTFUNK_SANITIZED=1
 export PUNKTFUNK_FUZZ_ITERATIONS="${PUNKTFUNK_FUZZ_ITERATIONS:-20000}"
 # Only Node processes keep the preload; other programs the tests start run without it

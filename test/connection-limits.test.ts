@@ -2,7 +2,7 @@
  * Connection limits on the management API and the punktfunk/1 control port of a real host:
  * the per-address cap, the oldest unauthenticated connection evicted when a port is full, a
  * trickled head cut by the header timeout, live event streams (authenticated, held open) that
- * outlive the idle timeout but are capped in number, and a native pairing's wait for the PIN
+ * outlive the idle timeout but are capped in number, and a punktfunk/1 pairing's wait for the PIN
  * that outlives it too. Attackers connect from 127.0.0.2–254; the operator and the clients from
  * 127.0.0.1. Asserted: who gets in, who is closed, the counters; never a time.
  */
@@ -100,7 +100,7 @@ const identity = (name: string) =>
     return { ...made, fingerprint: fingerprintOfPem(made.certPem) }
   })
 
-const nativeEndpoint = (host: StartedHost): Endpoint => ({ host: "127.0.0.1", port: Context.get(host.context, ControlServer).port })
+const punktfunk1Endpoint = (host: StartedHost): Endpoint => ({ host: "127.0.0.1", port: Context.get(host.context, ControlServer).port })
 
 const caps = { PUNKTFUNK_MAX_CONNECTIONS: "4", PUNKTFUNK_MAX_CONNECTIONS_PER_ADDRESS: "2" }
 
@@ -182,7 +182,7 @@ describe("connection limits on the management API and punktfunk/1", () => {
       const host = yield* startHost({
         env: { ...caps, PUNKTFUNK_HEADER_TIMEOUT_MS: "1000", PUNKTFUNK_IDLE_TIMEOUT_MS: "1000" }
       })
-      const port = nativeEndpoint(host).port
+      const port = punktfunk1Endpoint(host).port
       const counters = countersOf(host, "punktfunk1")
       const openIs = (n: number) =>
         Effect.promise(() => waitFor(async () => (await Effect.runPromise(counters)).open === n, 5_000, `${n} open`))
@@ -195,9 +195,9 @@ describe("connection limits on the management API and punktfunk/1", () => {
       yield* openIs(4)
       // Full of silent connections: a client pairing still gets in (the oldest silent one goes),
       // and its wait for the operator outlasts the idle timeout (it is held open).
-      const client = yield* identity("limits-native")
+      const client = yield* identity("limits-punktfunk1")
       const pin = newPin()
-      const pairing = yield* Effect.fork(pair({ endpoint: nativeEndpoint(host), identity: client, name: "limits-native", pin }))
+      const pairing = yield* Effect.fork(pair({ endpoint: punktfunk1Endpoint(host), identity: client, name: "limits-punktfunk1", pin }))
       yield* closedByHost(a[0] as (typeof a)[number], "the oldest silent connection to go")
       // The silent ones are cut by the header timeout meanwhile; the pairing waits on.
       yield* Effect.promise(() =>
@@ -206,7 +206,7 @@ describe("connection limits on the management API and punktfunk/1", () => {
       const [pending] = Schema.decodeUnknownSync(Schema.Array(PendingPairing))(
         yield* Effect.promise(() => host.fetch(`${host.url}/api/v1/pairing/pending`).then(json))
       )
-      expect(pending?.name).toBe("limits-native")
+      expect(pending?.name).toBe("limits-punktfunk1")
       expect((yield* counters).streams).toBe(1)
       // Longer than the idle timeout without a byte on the pairing's connection.
       yield* Effect.sleep("1500 millis")

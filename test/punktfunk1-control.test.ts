@@ -181,7 +181,7 @@ describe("punktfunk/1 control plane", () => {
     })
   )
 
-  it.scopedLive("an armed capture of a client session is native, names the client and carries measured RTT", () =>
+  it.scopedLive("an armed capture of a client session is punktfunk1, names the client and carries measured RTT", () =>
     Effect.gen(function* () {
       const host = yield* startHost({ windowMs: 300 })
       const client = yield* identity("desk")

@@ -28,7 +28,7 @@ let host: HostProcess
 let browser: LaunchedBrowser
 let page: Page
 let dir: string
-let nativePort = 0
+let punktfunk1Port = 0
 const pageErrors: Array<string> = []
 
 const identity = async (name: string): Promise<ClientIdentity> => {
@@ -47,10 +47,10 @@ const pendingFrom = async (address: string): Promise<string | undefined> => {
   return list.find((p) => p.address === address)?.request_id
 }
 
-/** A native client on `address` asks to pair showing `pin`; resolves with what it was told. */
+/** A punktfunk/1 client on `address` asks to pair showing `pin`; resolves with what it was told. */
 const asking = (address: string, client: ClientIdentity, pin: string) =>
   Effect.runPromise(
-    Effect.either(pair({ endpoint: { host: "127.0.0.1", port: nativePort, localAddress: address }, identity: client, name: `at-${address}`, pin }))
+    Effect.either(pair({ endpoint: { host: "127.0.0.1", port: punktfunk1Port, localAddress: address }, identity: client, name: `at-${address}`, pin }))
   ).then((r) => (Either.isLeft(r) ? r.left.message : "paired"))
 
 describe("Devices page in a real browser", () => {
@@ -59,8 +59,8 @@ describe("Devices page in a real browser", () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true })
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-e2e-devices-"))
     host = await spawnConsoleHost(dir, { PUNKTFUNK_SOURCE: "none" })
-    await waitFor(() => /punktfunk\/1 control on [^\s]+:\d+/.test(host.output()), WAIT, "the native control port in the host's log")
-    nativePort = Number(/punktfunk\/1 control on [^\s]+:(\d+)/.exec(host.output())?.[1])
+    await waitFor(() => /punktfunk\/1 control on [^\s]+:\d+/.test(host.output()), WAIT, "the punktfunk/1 control port in the host's log")
+    punktfunk1Port = Number(/punktfunk\/1 control on [^\s]+:(\d+)/.exec(host.output())?.[1])
     browser = await launchChromium()
     page = await browser.context.newPage()
     page.on("pageerror", (error) => pageErrors.push(error.message))
@@ -103,7 +103,7 @@ describe("Devices page in a real browser", () => {
 
     await row.getByLabel("PIN shown by at-127.0.0.3").fill("2468")
     await row.getByRole("button", { name: "Pair" }).click()
-    await page.getByText("Paired at-127.0.0.3 (native).").waitFor({ timeout: WAIT })
+    await page.getByText("Paired at-127.0.0.3 (punktfunk1).").waitFor({ timeout: WAIT })
     expect(await visitorTold).toBe("paired")
     await page.getByTestId("client-row").waitFor({ timeout: WAIT })
     expect(pageErrors).toEqual([])

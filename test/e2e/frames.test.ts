@@ -28,7 +28,7 @@ const ID = "2026-12-03T08-00-00Z_1280x720"
 const FRAMES = 90
 
 const session: SessionMeta = {
-  session_id: "native-1-1",
+  session_id: "punktfunk1-1-1",
   kind: "punktfunk1",
   width: 1280,
   height: 720,

@@ -28,7 +28,7 @@ const NEW_ID = "2026-12-02T08-00-00Z_1280x720"
 const OLD_ID = "2026-12-01T08-00-00Z_1280x720"
 
 const session: SessionMeta = {
-  session_id: "native-1-1",
+  session_id: "punktfunk1-1-1",
   kind: "punktfunk1",
   width: 1280,
   height: 720,
@@ -71,7 +71,7 @@ const writeFixtures = (captures: string) => {
     sessions: [session],
     samples,
     markers: [
-      { t_ms: 500, label: "native session 1280x720@60 for e2e", kind: "session_start", session_id: session.session_id },
+      { t_ms: 500, label: "punktfunk1 session 1280x720@60 for e2e", kind: "session_start", session_id: session.session_id },
       { t_ms: 61_000, label: "boss fight", kind: "operator" },
       { t_ms: 100_000, label: "alt-tab", kind: "operator" }
     ],

@@ -48,7 +48,7 @@ describe("slow sockets on every TCP listener", () => {
       Effect.gen(function* () {
         const host = yield* startGameStreamHost({ pipeline: nativePipelineLayer(), env: { PUNKTFUNK_AUDIO: "silence" } })
         const gs = gameStreamOf(host)
-        const nativePort = Context.get(host.context, ControlServer).port
+        const punktfunk1Port = Context.get(host.context, ControlServer).port
         const limits = Context.get(host.context, ConnectionLimits)
         const counters = limits.counters
 
@@ -60,7 +60,7 @@ describe("slow sockets on every TCP listener", () => {
                 { name: "nvhttp", port: gs.httpPort, prefix: httpPrefix("127.0.0.1") },
                 { name: "nvhttps", port: gs.httpsPort, prefix: tlsPrefix() },
                 { name: "rtsp", port: gs.rtspPort, prefix: rtspPrefix() },
-                { name: "punktfunk1", port: nativePort, prefix: tlsPrefix() }
+                { name: "punktfunk1", port: punktfunk1Port, prefix: tlsPrefix() }
               ],
               { perTarget: PER_LISTENER, byteEveryMs: 2_000, reconnectAfterMs: 2_000, rampMs: 3_000 }
             )
@@ -100,24 +100,24 @@ describe("slow sockets on every TCP listener", () => {
         expect(frames.every((f) => f.decoded)).toBe(true)
 
         // A punktfunk/1 client pairs too (its wait for the PIN is held open among the attackers).
-        const made = yield* promise(() => generateCertificate("flooded-native"))
-        const native: ClientIdentity = { ...made, fingerprint: fingerprintOfPem(made.certPem) }
+        const made = yield* promise(() => generateCertificate("flooded-punktfunk1"))
+        const punktfunk1Client: ClientIdentity = { ...made, fingerprint: fingerprintOfPem(made.certPem) }
         const pin = newPin()
-        const nativePairing = yield* Effect.fork(
-          pair({ endpoint: { host: "127.0.0.1", port: nativePort }, identity: native, name: "flooded-native", pin })
+        const punktfunk1Pairing = yield* Effect.fork(
+          pair({ endpoint: { host: "127.0.0.1", port: punktfunk1Port }, identity: punktfunk1Client, name: "flooded-punktfunk1", pin })
         )
         const pending = yield* promise(() =>
           waitFor(
             async () =>
               Schema.decodeUnknownSync(Schema.Array(PendingPairing))(await json(await host.fetch(`${host.url}/api/v1/pairing/pending`))).some(
-                (p) => p.name === "flooded-native"
+                (p) => p.name === "flooded-punktfunk1"
               ),
             30_000,
-            "the native pairing request"
+            "the punktfunk/1 pairing request"
           )
         ).pipe(
           Effect.zipRight(promise(() => host.fetch(`${host.url}/api/v1/pairing/pending`).then(json))),
-          Effect.map((body) => Schema.decodeUnknownSync(Schema.Array(PendingPairing))(body).find((p) => p.name === "flooded-native"))
+          Effect.map((body) => Schema.decodeUnknownSync(Schema.Array(PendingPairing))(body).find((p) => p.name === "flooded-punktfunk1"))
         )
         const entered = yield* promise(() =>
           host.fetch(`${host.url}/api/v1/pairing/pending/${pending?.request_id ?? ""}/pin`, {
@@ -127,7 +127,7 @@ describe("slow sockets on every TCP listener", () => {
           })
         )
         expect(entered.status).toBe(200)
-        yield* Fiber.join(nativePairing)
+        yield* Fiber.join(punktfunk1Pairing)
 
         // The counts, still under attack.
         const seen = yield* counters

@@ -126,7 +126,7 @@ describe("the management API bound beyond loopback", () => {
     const port = Number(new URL(host.url).port)
     expect(host.fingerprint).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/)
     expect(await servedFingerprint(port)).toBe(host.fingerprint)
-    // The host's one identity: the certificate native clients pin when they pair.
+    // The host's one identity: the certificate punktfunk/1 clients pin when they pair.
     expect(new X509Certificate(fs.readFileSync(path.join(dir, "host-cert.pem"))).fingerprint256).toBe(host.fingerprint)
 
     const status = await httpsRequest(port, "GET", "/api/v1/stats/status", host.token)

@@ -19,14 +19,14 @@ describe("CSV writer (src/api/Csv.ts)", () => {
   })
 
   it("stage columns are the union over sessions in pipeline order; an absent stage is empty, not 0", () => {
-    const native = session("n", { stages: ["capture", "submit", "encode", "send"] })
+    const punktfunk1 = session("n", { stages: ["capture", "submit", "encode", "send"] })
     const gs = session("g", { kind: "gamestream", stages: ["capture", "encode", "packetize", "send"] })
     const c = capture(
       [
         sample(0, { session_id: "n", stages: [stage("capture", 1), stage("submit", 2), stage("encode", 3), stage("send", 4)] }),
         sample(1000, { session_id: "g", stages: [stage("capture", 1), stage("encode", 3), stage("packetize", 5), stage("send", 4)] })
       ],
-      [native, gs]
+      [punktfunk1, gs]
     )
     expect(captureStages(c)).toEqual(["capture", "submit", "encode", "packetize", "send"])
     const [header, first, second] = parse(captureToCsv(c))

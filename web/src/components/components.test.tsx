@@ -13,11 +13,11 @@ import { TimeSeriesChart } from "./TimeSeriesChart.js"
 
 afterEach(cleanup)
 
-const nativeStages = [stage("capture", 900), stage("submit", 400), stage("encode", 2100), stage("send", 600)]
+const punktfunk1Stages = [stage("capture", 900), stage("submit", 400), stage("encode", 2100), stage("send", 600)]
 
 describe("StageStackChart", () => {
   it("draws one band per stage in pipeline order, the budget line and the host total", () => {
-    const samples = Array.from({ length: 50 }, (_, i) => sample(i * 2000, { stages: nativeStages }))
+    const samples = Array.from({ length: 50 }, (_, i) => sample(i * 2000, { stages: punktfunk1Stages }))
     const { container } = render(
       <StageStackChart samples={samples} stages={["capture", "submit", "encode", "send"]} percentile="p50" budgetMs={16.67} hostMeasured width={800} />
     )
@@ -29,7 +29,7 @@ describe("StageStackChart", () => {
   })
 
   it("stacks: each band's top edge is above (smaller y than) the one below it", () => {
-    const samples = [sample(0, { stages: nativeStages }), sample(2000, { stages: nativeStages })]
+    const samples = [sample(0, { stages: punktfunk1Stages }), sample(2000, { stages: punktfunk1Stages })]
     const { container } = render(
       <StageStackChart samples={samples} stages={["capture", "submit", "encode", "send"]} percentile="p50" budgetMs={null} hostMeasured={false} width={600} />
     )
@@ -45,10 +45,10 @@ describe("StageStackChart", () => {
 
   it("lifts the pen at a session boundary: each band is two runs", () => {
     const samples = [
-      sample(0, { session_id: "a", stages: nativeStages }),
-      sample(2000, { session_id: "a", stages: nativeStages }),
-      sample(10_000, { session_id: "b", stages: nativeStages }),
-      sample(12_000, { session_id: "b", stages: nativeStages })
+      sample(0, { session_id: "a", stages: punktfunk1Stages }),
+      sample(2000, { session_id: "a", stages: punktfunk1Stages }),
+      sample(10_000, { session_id: "b", stages: punktfunk1Stages }),
+      sample(12_000, { session_id: "b", stages: punktfunk1Stages })
     ]
     const { container } = render(
       <StageStackChart samples={samples} stages={["capture", "submit", "encode", "send"]} percentile="p99" budgetMs={16.67} hostMeasured width={600} />
@@ -63,10 +63,10 @@ describe("StageStackChart", () => {
 describe("StageStackChart host line", () => {
   it("draws the host total only over the sessions that measured it", () => {
     const samples = [
-      sample(0, { session_id: "a", stages: nativeStages }),
-      sample(2000, { session_id: "a", stages: nativeStages }),
-      sample(4000, { session_id: "b", stages: nativeStages }),
-      sample(6000, { session_id: "b", stages: nativeStages })
+      sample(0, { session_id: "a", stages: punktfunk1Stages }),
+      sample(2000, { session_id: "a", stages: punktfunk1Stages }),
+      sample(4000, { session_id: "b", stages: punktfunk1Stages }),
+      sample(6000, { session_id: "b", stages: punktfunk1Stages })
     ]
     const { container } = render(
       <StageStackChart

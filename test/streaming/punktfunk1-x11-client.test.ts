@@ -1,7 +1,7 @@
 /**
  * A still X11 desktop through the real processes: the compiled host capturing a private Xvfb
  * (`PUNKTFUNK_SOURCE=x11`) and the real `punktfunk-client` (src/client), paired through the
- * operator API as in native-e2e.test.ts. While the screen is still the client keeps its stream
+ * operator API as in punktfunk1-e2e.test.ts. While the screen is still the client keeps its stream
  * (the host's keepalive, src/native/sink.cc); a window drawn mid-stream is a new picture that
  * the client's decoder gets: the bitstream it saved shows the window where it was drawn, and
  * the first picture it got did not. Skipped where Xvfb is not installed.

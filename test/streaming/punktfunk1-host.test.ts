@@ -1,9 +1,9 @@
 /**
- * The compiled host with `PUNKTFUNK_SOURCE=synthetic` runs the native pipeline (PipelineChoice),
+ * The compiled host with `PUNKTFUNK_SOURCE=synthetic` runs the addon's pipeline (PipelineChoice),
  * but only for someone: idle, it has no session — the status API, `punktfunk stats status` and
  * `/metrics` say 0, and no frame thread (`pf-frame`, the thread that captures and encodes) runs
- * in the process. A paired client that streams gets a native session, recorded when armed: the
- * native stage set, the backend that really encoded (libx264, no GPU here), samples whose stages
+ * in the process. A paired client that streams gets a punktfunk1 session, recorded when armed: the
+ * punktfunk/1 stage set, the backend that really encoded (libx264, no GPU here), samples whose stages
  * are real numbers. When the client leaves, the session, its frame thread and its source stop
  * with it. SIGTERM then ends the host cleanly.
  */
@@ -60,9 +60,9 @@ const expectIdle = async (host: HostProcess, pid: number) => {
   expect(frameThreads(pid)).toBe(0)
 }
 
-describe("host on the native pipeline", () => {
-  it("idle: no session and no frame thread; a client's session is native with real stages, and stops with the client", async () => {
-    const dir = tmp("pf-native-host-")
+describe("host on the addon's pipeline", () => {
+  it("idle: no session and no frame thread; a client's session is punktfunk1 with real stages, and stops with the client", async () => {
+    const dir = tmp("pf-punktfunk1-host-")
     const host = await spawnHost({
       PUNKTFUNK_CONFIG_DIR: dir,
       PUNKTFUNK_SOURCE: "synthetic",
@@ -71,7 +71,7 @@ describe("host on the native pipeline", () => {
     })
     const pid = host.child.pid ?? 0
     try {
-      const common = await pairClient(host, "native-host")
+      const common = await pairClient(host, "punktfunk1-host")
       // Idle for longer than a window (2 s): a session opened at start would have registered
       // and sent its first window by now.
       await new Promise((r) => setTimeout(r, 3_000))
@@ -83,7 +83,7 @@ describe("host on the native pipeline", () => {
       // While the client watches, the frame loop runs; the metrics count the session.
       await waitFor(() => frameThreads(pid) === 1, 10_000, "the frame thread")
       expect(await activeSessionsMetric(host)).toBe(1)
-      await waitFor(async () => (await status(host)).sample_count >= 2, 60_000, "2 native windows")
+      await waitFor(async () => (await status(host)).sample_count >= 2, 60_000, "2 punktfunk/1 windows")
       const run = await streaming
       expect(run.code, run.output).toBe(0)
 
@@ -95,7 +95,7 @@ describe("host on the native pipeline", () => {
       const res = await host.fetch("/stop", { method: "POST" })
       expect(res.status).toBe(200)
       const meta = Schema.decodeUnknownSync(CaptureMeta)(await json(res))
-      // The capture holds only the client's session: the first (and only) one is native, for it.
+      // The capture holds only the client's session: the first (and only) one is punktfunk1, for it.
       expect(meta.kind).toBe("punktfunk1")
       expect(meta.sessions).toHaveLength(1)
       expect(meta.sessions[0]?.client).toMatch(/^[0-9a-f]{16}$/)
@@ -120,7 +120,7 @@ describe("host on the native pipeline", () => {
         expect(s.fps).toBeGreaterThan(0)
         expect(s.mbps).toBeGreaterThan(0)
       }
-      expect(host.output()).toMatch(/session native-\d+-1 \(native\) 640x360@30 h264 via libx264 for client [0-9a-f]{16}/)
+      expect(host.output()).toMatch(/session punktfunk1-\d+-1 \(punktfunk1\) 640x360@30 h264 via libx264 for client [0-9a-f]{16}/)
       expect(host.output()).toMatch(/no NVIDIA GPU found; using software encoder libx264/)
     } finally {
       host.child.kill("SIGTERM")

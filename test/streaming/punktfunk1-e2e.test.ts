@@ -1,11 +1,11 @@
 /**
- * punktfunk/1 end to end, as an operator runs it: a real host process (native pipeline:
+ * punktfunk/1 end to end, as an operator runs it: a real host process (the addon's pipeline:
  * synthetic 720p60, libx264) and the real `punktfunk-client` process, paired through the
  * operator API, streaming over loopback with an armed capture.
  *
  * What is asserted is what an operator would notice: the client decodes (nearly) every frame
  * the host sent; under 5% loss with 20% parity frames still decode and the capture shows both
- * the loss and the repair; the saved capture is a native one with the native stage set, the
+ * the loss and the repair; the saved capture is a punktfunk1 one with punktfunk/1's stage set, the
  * client named, and the counters the path measures listed as measured.
  */
 import { afterEach, describe, expect, it } from "vitest"
@@ -55,7 +55,7 @@ const capture = async (host: HostProcess) => {
 }
 
 describe("punktfunk/1 end to end on loopback", () => {
-  it("pair, stream 10 s of synthetic 720p60: the client decodes at least 99% of the frames; the capture is native", async () => {
+  it("pair, stream 10 s of synthetic 720p60: the client decodes at least 99% of the frames; the capture is punktfunk1", async () => {
     const { host, common } = await startPairedHost()
     expect((await host.fetch("/start", { method: "POST" })).status).toBe(200)
     const run = await runClient(["stream", ...common, "--seconds", "10", "--width", "1280", "--height", "720", "--fps", "60"])

@@ -3,7 +3,7 @@
  * wire long before the encoder's own GOP would (4 s), and a bitrate change moves both what the
  * client receives and the target the host's windows report.
  *
- * A real host process (native pipeline, libx264) and the client library in this process, so the
+ * A real host process (the addon's pipeline, libx264) and the client library in this process, so the
  * test reads the receiver's own counters.
  */
 import { afterEach, describe, expect, it } from "vitest"
