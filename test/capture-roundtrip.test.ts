@@ -4,7 +4,7 @@ import { Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { PunktfunkApi } from "../src/api/Api.js"
-import { Capture, CaptureMeta, StatsStatus } from "../src/api/Stats.js"
+import { Capture, CaptureListItem, CaptureMeta, StatsStatus } from "../src/api/Stats.js"
 import { json, startHost, tempDir, waitFor } from "./support/TestHost.js"
 
 const decodeCapture = Schema.decodeUnknownSync(Capture)
@@ -67,11 +67,20 @@ describe("arm, capture, stop, survive a restart", () => {
   it.scopedLive("a fresh host on the same directory lists, loads, labels, exports and deletes it", () =>
     Effect.gen(function* () {
       const host = yield* startHost({ dir })
-      const list = Schema.decodeUnknownSync(Schema.Array(CaptureMeta))(
-        yield* Effect.promise(async () => json(await host.fetch("/recordings")))
-      )
+      const listRes = yield* Effect.promise(() => host.fetch("/recordings"))
+      const etag = listRes.headers.get("etag")
+      const list = Schema.decodeUnknownSync(Schema.Array(CaptureListItem))(yield* Effect.promise(() => json(listRes)))
       expect(list).toHaveLength(1)
       const id = list[0]!.id
+      // A row holds the list's columns (not the sessions' stages and fields: `get` has those).
+      expect(list[0]).toMatchObject({ id, label: "", kind: "punktfunk1", width: 1280, height: 720, session_count: 1, imported: false })
+      expect(Object.keys(list[0]!)).not.toContain("sessions")
+      expect(Object.keys(list[0]!)).not.toContain("measured")
+      // Asked again with its ETag, an unchanged listing is `304` with no body.
+      expect(etag).toMatch(/^"[\w-]+"$/)
+      const notModified = yield* Effect.promise(() => host.fetch("/recordings", { headers: { "if-none-match": etag! } }))
+      expect(notModified.status).toBe(304)
+      expect(yield* Effect.promise(() => notModified.text())).toBe("")
 
       // The typed client derived from the same HttpApi definition reads it too.
       const client = yield* HttpApiClient.make(PunktfunkApi, {
@@ -86,6 +95,11 @@ describe("arm, capture, stop, survive a restart", () => {
       expect(labelled.label).toBe("baseline, run 1")
       const relisted = yield* client.stats.list()
       expect(relisted[0]!.label).toBe("baseline, run 1")
+      // The relabel changed the listing: the old ETag gets the new rows, under a new ETag.
+      const changed = yield* Effect.promise(() => host.fetch("/recordings", { headers: { "if-none-match": etag! } }))
+      expect(changed.status).toBe(200)
+      expect(changed.headers.get("etag")).not.toBe(etag)
+      expect(Schema.decodeUnknownSync(Schema.Array(CaptureListItem))(yield* Effect.promise(() => json(changed)))[0]!.label).toBe("baseline, run 1")
 
       const csvRes = yield* Effect.promise(() => host.fetch(`/recordings/${id}/export?format=csv`))
       expect(csvRes.status).toBe(200)

@@ -9,7 +9,7 @@ import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { CAPTURE_FORMAT_VERSION } from "../src/api/CaptureFormat.js"
-import { CaptureMeta } from "../src/api/Stats.js"
+import { CaptureListItem, CaptureMeta } from "../src/api/Stats.js"
 import { root } from "./support/HostProcess.js"
 import { oldCapture } from "./support/OldCaptures.js"
 import { json, startHost, tempDir, waitFor } from "./support/TestHost.js"
@@ -30,7 +30,7 @@ const cli = (args: ReadonlyArray<string>, env: Record<string, string>) =>
       })
   )
 
-const decodeList = Schema.decodeUnknownSync(Schema.Array(CaptureMeta))
+const decodeList = Schema.decodeUnknownSync(Schema.Array(CaptureListItem))
 
 describe("punktfunk stats import", () => {
   it.scopedLive("a capture exported by one host is imported into another; refusals are named", () =>

@@ -4,7 +4,7 @@ import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import { X509Certificate } from "node:crypto"
 import * as path from "node:path"
-import { Capture, CaptureMeta, StatsStatus } from "../src/api/Stats.js"
+import { Capture, CaptureListItem, StatsStatus } from "../src/api/Stats.js"
 import { root } from "./support/HostProcess.js"
 import { freePort } from "./support/Sockets.js"
 import { startHost, tempDir, waitFor } from "./support/TestHost.js"
@@ -69,8 +69,10 @@ describe("the punktfunk CLI against a running host", () => {
       const list = yield* cli(["stats", "list"], env)
       expect(list.code).toBe(0)
       expect(list.stdout).toContain(id)
-      const listJson = Schema.decodeUnknownSync(Schema.parseJson(Schema.Array(CaptureMeta)))((yield* cli(["stats", "list", "--json"], env)).stdout)
-      expect(listJson.map((m) => m.id)).toEqual([id])
+      const listJson = Schema.decodeUnknownSync(Schema.parseJson(Schema.Array(CaptureListItem)))((yield* cli(["stats", "list", "--json"], env)).stdout)
+      expect(listJson.map((m) => [m.id, m.sample_count, m.session_count])).toEqual([[id, Number(saved![2]), 1]])
+      // The table's row: id, format and sample count as the listing's row gives them.
+      expect(list.stdout).toMatch(new RegExp(`^${id}\\s.*\\d+x\\d+@\\d+ \\w+\\s+\\S+\\s+${saved![2]}\\b`, "m"))
 
       const stored = Schema.decodeUnknownSync(Capture)(yield* Effect.promise(async () => (await host.fetch(`/recordings/${id}`)).json()))
       const show = yield* cli(["stats", "show", id], env)

@@ -9,7 +9,7 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Config, Console, Effect, Option, Schema } from "effect"
 import * as fs from "node:fs/promises"
-import { CaptureMeta, StatsStatus } from "../api/Stats.js"
+import { CaptureListItem, StatsStatus } from "../api/Stats.js"
 import { formatCaptureSummary, formatList, formatStatus } from "./Format.js"
 import { call, CliError, DEFAULT_HOST, defaultTokenFile } from "./HostClient.js"
 import type { Connection } from "./HostClient.js"
@@ -61,7 +61,7 @@ const stop = Command.make("stop", connection, (c) =>
 
 const list = Command.make("list", { ...connection, json }, (c: Connection & { readonly json: boolean }) =>
   call(c, (client) => client.stats.list()).pipe(
-    Effect.flatMap((metas) => (c.json ? printJson(Schema.Array(CaptureMeta), metas) : Console.log(formatList(metas))))
+    Effect.flatMap((rows) => (c.json ? printJson(Schema.Array(CaptureListItem), rows) : Console.log(formatList(rows))))
   )
 ).pipe(Command.withDescription("stored captures, newest first"))
 

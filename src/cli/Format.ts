@@ -6,7 +6,7 @@
  * the figures are computed over windows, and counters only where some session measured them:
  * an unmeasured counter is "not measured", never "0".
  */
-import type { Capture, CaptureMeta, StatsStatus } from "../api/Stats.js"
+import type { Capture, CaptureListItem, StatsStatus } from "../api/Stats.js"
 import { COUNTER_FIELDS, FIELD_NAMES, FIELDS } from "../api/Fields.js"
 import { SUMMARY_METHOD, summarizeCapture } from "../api/Summary.js"
 import type { CounterSummary, Distribution } from "../api/Summary.js"
@@ -52,11 +52,11 @@ export const formatStatus = (status: StatsStatus): string => {
   return lines.join("\n")
 }
 
-export const formatList = (metas: ReadonlyArray<CaptureMeta>): string => {
-  if (metas.length === 0) return "no stored captures"
+export const formatList = (rows: ReadonlyArray<CaptureListItem>): string => {
+  if (rows.length === 0) return "no stored captures"
   return table(
     ["id", "label", "kind", "format", "duration", "samples", "flags"],
-    metas.map((m) => [
+    rows.map((m) => [
       m.id,
       m.label,
       m.kind,

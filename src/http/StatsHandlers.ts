@@ -21,6 +21,18 @@ import { liveEventsResponse } from "./LiveEvents.js"
 const JSON_TYPE = "application/json"
 const attachment = (id: string, ext: string) => ({ "content-disposition": `attachment; filename="${id}.${ext}"` })
 
+/**
+ * Whether an `If-None-Match` header names this entity tag (a list of tags, `W/` weak forms and
+ * `*` allowed, as RFC 9110 says a GET compares them: weakly).
+ */
+export const ifNoneMatch = (header: string | undefined, etag: string): boolean => {
+  if (header === undefined) return false
+  return header.split(",").some((tag) => {
+    const t = tag.trim()
+    return t === "*" || (t.startsWith("W/") ? t.slice(2) : t) === etag
+  })
+}
+
 // Why raw responses for list, get and export: the bytes are already the Schema's encoding (the
 // listing encoded once per change, a capture as stored and checked), so the API's schemas still
 // describe these bodies — clients decode them as before — while the host spares the re-encode.
@@ -41,7 +53,16 @@ export const StatsHandlersLive = HttpApiBuilder.group(PunktfunkApi, "stats", (ha
       .handleRaw("import", ({ request }) =>
         readImportBody(request, config.importMaxBytes).pipe(Effect.flatMap(decodeImport), Effect.flatMap(store.importCapture))
       )
-      .handle("list", () => store.listJson.pipe(Effect.map((bytes) => HttpServerResponse.uint8Array(bytes, { contentType: JSON_TYPE }))))
+      .handle("list", ({ request }) =>
+        store.listJson.pipe(
+          Effect.map(({ bytes, etag }) =>
+            // `no-cache`: a browser may keep the copy but asks each time (with `If-None-Match`).
+            ifNoneMatch(request.headers["if-none-match"], etag)
+              ? HttpServerResponse.empty({ status: 304, headers: { etag, "cache-control": "no-cache" } })
+              : HttpServerResponse.uint8Array(bytes, { contentType: JSON_TYPE, headers: { etag, "cache-control": "no-cache" } })
+          )
+        )
+      )
       .handle("get", ({ path }) =>
         store.open(path.id).pipe(Effect.map((bytes) => HttpServerResponse.uint8Array(bytes, { contentType: JSON_TYPE })))
       )

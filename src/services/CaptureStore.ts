@@ -14,11 +14,12 @@
  *   so the listing never shows a capture whose body is missing;
  * - ids are never reused: a colliding start time gets a `-2`, `-3`… suffix.
  */
+import { createHash } from "node:crypto"
 import { Context, Effect, Either, Fiber, Layer, Option, Schema } from "effect"
 import { CAPTURE_FORMAT_VERSION } from "../api/CaptureFormat.js"
 import { CaptureNotFound, CaptureReadError, CaptureSaveError } from "../api/Errors.js"
 import { FramesFile } from "../api/Frames.js"
-import { Capture, CaptureMeta } from "../api/Stats.js"
+import { Capture, CaptureListItem, CaptureMeta, captureListItem } from "../api/Stats.js"
 import { assembleCapture } from "../lib/captures/CaptureAssembly.js"
 import { parseCheckedCapture } from "../lib/captures/CaptureCheck.js"
 import type { CaptureCheckFailed, CheckedCapture } from "../lib/captures/CaptureCheck.js"
@@ -51,22 +52,38 @@ const decodeMeta = Schema.decodeUnknownOption(Schema.parseJson(CaptureMeta))
  * elements' encodings joined — the same bytes the array's Schema would give (JSON.stringify
  * without spaces; test/capture-check-worker.test.ts compares them).
  */
-const encodedOnce = <A extends object, I>(schema: Schema.Schema<A, I>) => {
+const encodedOnce = <K extends object, A, I>(schema: Schema.Schema<A, I>, from: (key: K) => A) => {
   const encode = Schema.encodeSync(Schema.parseJson(schema))
-  const cache = new WeakMap<A, string>()
-  return (value: A): string => {
-    let json = cache.get(value)
+  const cache = new WeakMap<K, string>()
+  return (key: K): string => {
+    let json = cache.get(key)
     if (json === undefined) {
-      json = encode(value)
-      cache.set(value, json)
+      json = encode(from(key))
+      cache.set(key, json)
     }
     return json
   }
 }
-const encodeMetaOnce = encodedOnce(CaptureMeta)
-const encodeEntryOnce = encodedOnce(IndexEntry)
-/** `Schema.Array(CaptureMeta)` as JSON, from each meta's remembered encoding. */
-export const encodeListing = (metas: ReadonlyArray<CaptureMeta>): string => `[${metas.map(encodeMetaOnce).join(",")}]`
+// A meta's listing row, remembered by the meta (a relabel replaces the meta, so its row too).
+const encodeRowOnce = encodedOnce(CaptureListItem, captureListItem)
+const encodeEntryOnce = encodedOnce(IndexEntry, (entry: IndexEntry) => entry)
+/** `Schema.Array(CaptureListItem)` of these metas as JSON, from each meta's remembered row. */
+export const encodeListing = (metas: ReadonlyArray<CaptureMeta>): string => `[${metas.map(encodeRowOnce).join(",")}]`
+
+/** The listing as served: its bytes and their entity tag, both made once per change. */
+export interface ListingBytes {
+  readonly bytes: Uint8Array
+  /**
+   * A strong `ETag` (quoted): a hash of the bytes, so it is the same after a restart for the
+   * same listing and a client's cached copy stays good across one.
+   */
+  readonly etag: string
+}
+
+const listingBytes = (json: string): ListingBytes => {
+  const bytes = new TextEncoder().encode(json)
+  return { bytes, etag: `"${createHash("sha256").update(bytes).digest("base64url").slice(0, 27)}"` }
+}
 /** `CaptureIndexFile` as JSON, from each entry's remembered encoding. */
 export const encodeIndex = (entries: ReadonlyArray<IndexEntry>): string =>
   `{"version":1,"entries":[${entries.map(encodeEntryOnce).join(",")}]}`
@@ -99,10 +116,11 @@ export interface CaptureStoreService {
   /** Every stored capture's meta, newest first (from the index: no file is read). */
   readonly list: Effect.Effect<ReadonlyArray<CaptureMeta>, CaptureReadError>
   /**
-   * The same listing as JSON bytes, encoded once per change of the directory and then served as
-   * they are: a request for 1,000 metas costs no encode.
+   * The listing as served: one `CaptureListItem` row per capture, newest first, as JSON bytes
+   * with their ETag — encoded once per change of the directory and then served as they are, so
+   * a request for 1,000 rows costs no encode.
    */
-  readonly listJson: Effect.Effect<Uint8Array, CaptureReadError>
+  readonly listJson: Effect.Effect<ListingBytes, CaptureReadError>
   /**
    * The stored bytes of a capture, as they are on disk, once they have passed the full check
    * (`CaptureCheck.ts`) — remembered per file version, so a file is decoded once, not per request.
@@ -210,7 +228,7 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
      * file where its entries still match the files and from the files where they do not.
      */
     const entries = new Map<string, IndexEntry>()
-    let listing: Uint8Array | undefined
+    let listing: ListingBytes | undefined
     const changed = () => {
       listing = undefined
     }
@@ -462,7 +480,7 @@ export const makeCaptureStore = (options: CaptureStoreOptions) =>
     })
 
     const listJson = Effect.sync(() => {
-      if (listing === undefined) listing = new TextEncoder().encode(encodeListing(sortedMetas()))
+      if (listing === undefined) listing = listingBytes(encodeListing(sortedMetas()))
       return listing
     })
 

@@ -11,7 +11,7 @@ import { PunktfunkApi } from "../../../src/api/Api.js"
 import type { Marker } from "../../../src/api/Markers.js"
 import { LIVE_EVENTS_PATH, STATS_PATH } from "../../../src/api/LiveEvents.js"
 import type { PairedClient, PairingLockout, PendingPairing } from "../../../src/api/Pairing.js"
-import { Capture } from "../../../src/api/Stats.js"
+import { Capture, CaptureListItem } from "../../../src/api/Stats.js"
 import type { CaptureMeta, LiveSnapshot, StatsStatus } from "../../../src/api/Stats.js"
 import { ApiFailure, describeError } from "./errors.js"
 import type { LiveMessage } from "./sse.js"
@@ -27,7 +27,8 @@ export interface ConsoleApi {
   readonly live: (sinceMs?: number) => Promise<LiveSnapshot | null>
   /** A marker with the operator's label on the armed capture, at the host's clock. */
   readonly mark: (label: string) => Promise<Marker>
-  readonly list: () => Promise<ReadonlyArray<CaptureMeta>>
+  /** One row per stored capture (the list's columns; a capture's full meta comes with `get`). */
+  readonly list: () => Promise<ReadonlyArray<CaptureListItem>>
   readonly get: (id: string) => Promise<Capture>
   readonly exportText: (id: string, format: "json" | "csv") => Promise<string>
   /** The capture's kept frame spans (flight recorder); absent in test doubles that have none. */
@@ -61,30 +62,61 @@ const isCapture = structureGuard(Capture)
  * Schema's own words (the slow decode runs only then, to say what is wrong).
  */
 const getCapture = async (baseUrl: string, token: string, id: string): Promise<Capture> => {
+  const { res, body } = await fetchJson(`${baseUrl}${STATS}/recordings/${encodeURIComponent(id)}`, { authorization: `Bearer ${token}` })
+  return checked(res, body, Capture, isCapture)
+}
+
+const fetchJson = async (url: string, headers: Record<string, string>): Promise<{ res: Response; body: unknown }> => {
   let res: Response
   try {
-    res = await fetch(`${baseUrl}${STATS}/recordings/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${token}` } })
+    res = await fetch(url, { headers })
   } catch {
     throw describeError({ _tag: "RequestError" })
   }
+  if (res.status === 304) return { res, body: undefined }
   const text = await res.text()
-  let body: unknown
   try {
-    body = JSON.parse(text)
+    return { res, body: JSON.parse(text) }
   } catch {
     throw describeError({ _tag: "ResponseError", response: { status: res.status }, message: "not JSON" })
   }
+}
+
+const checked = <A, I>(res: Response, body: unknown, schema: Schema.Schema<A, I>, is: (u: unknown) => u is A): A => {
   if (!res.ok) {
     // The API's typed errors carry a `_tag` and a message for people; describeError knows them.
     throw describeError(typeof body === "object" && body !== null && "_tag" in body ? body : { _tag: "ResponseError", response: { status: res.status } })
   }
-  if (isCapture(body)) return body
-  const decoded = Schema.decodeUnknownEither(Capture)(body)
+  if (is(body)) return body
+  const decoded = Schema.decodeUnknownEither(schema)(body)
   throw new ApiFailure(
     `The host's answer did not match the API this console was built with: ${Either.isLeft(decoded) ? ParseResult.TreeFormatter.formatErrorSync(decoded.left) : "unexpected shape"}`,
     null,
     "ParseError"
   )
+}
+
+const CaptureList = Schema.Array(CaptureListItem)
+const isCaptureList = structureGuard(CaptureList)
+
+/**
+ * `GET /recordings`, parsed and shape-checked like `getCapture` (the host encoded the rows with
+ * the Schema), and conditional: the last answer is kept with its `ETag`, sent back as
+ * `If-None-Match`, and a `304` (nothing changed since) hands back the rows already parsed — a
+ * refresh of an unchanged list moves no body and parses nothing.
+ */
+const listFetcher = (baseUrl: string, token: string) => {
+  let last: { readonly etag: string; readonly rows: ReadonlyArray<CaptureListItem> } | undefined
+  return async (): Promise<ReadonlyArray<CaptureListItem>> => {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` }
+    if (last !== undefined) headers["if-none-match"] = last.etag
+    const { res, body } = await fetchJson(`${baseUrl}${STATS}/recordings`, headers)
+    if (res.status === 304 && last !== undefined) return last.rows
+    const rows = checked(res, body, CaptureList, isCaptureList)
+    const etag = res.headers.get("etag")
+    last = etag === null ? undefined : { etag, rows }
+    return rows
+  }
 }
 
 // Effect.runPromise would reject with a FiberFailure wrapper; reject with our own ApiFailure
@@ -122,7 +154,7 @@ export const makeConsoleApi = (baseUrl: string, token: string): ConsoleApi => {
         )
       ),
     mark: (label) => run(client.mark({ payload: { label } })),
-    list: () => run(client.list({})),
+    list: listFetcher(baseUrl, token),
     get: (id) => getCapture(baseUrl, token, id),
     exportText: (id, format) => run(client.export({ path: { id }, urlParams: { format } })),
     frames: (id) => run(client.frames({ path: { id } })),

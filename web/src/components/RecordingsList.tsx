@@ -5,7 +5,7 @@
  * CSV), delete with an inline confirmation, and a tick box to pick recordings to compare.
  */
 import { useState } from "react"
-import type { CaptureMeta } from "../../../src/api/Stats.js"
+import type { CaptureListItem } from "../../../src/api/Stats.js"
 import type { ConsoleApi } from "../api/client.js"
 import { describeError } from "../api/errors.js"
 import { ImportedBadge } from "./ImportedBadge.js"
@@ -16,14 +16,14 @@ import { ErrorNote } from "./Notes.js"
 
 export interface RecordingsListProps {
   readonly api: ConsoleApi
-  readonly recordings: ReadonlyArray<CaptureMeta> | null
+  readonly recordings: ReadonlyArray<CaptureListItem> | null
   readonly error: string | null
   readonly onView: (id: string) => void
   readonly onCompare: (ids: ReadonlyArray<string>) => void
   readonly onChanged: () => void
 }
 
-const LabelEditor = ({ meta, api, onDone }: { meta: CaptureMeta; api: ConsoleApi; onDone: (error: string | null) => void }) => {
+const LabelEditor = ({ meta, api, onDone }: { meta: CaptureListItem; api: ConsoleApi; onDone: (error: string | null) => void }) => {
   const [text, setText] = useState(meta.label)
   return (
     <form
@@ -137,7 +137,7 @@ export const RecordingsList = ({ api, recordings, error, onView, onCompare, onCh
                 </td>
                 <td>
                   {r.kind}
-                  {r.sessions.length > 1 ? ` (${r.sessions.length} sessions)` : ""}
+                  {r.session_count > 1 ? ` (${r.session_count} sessions)` : ""}
                 </td>
                 <td>
                   {r.width}×{r.height}@{r.fps}

@@ -1,5 +1,6 @@
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react"
 import { afterEach, describe, expect, it } from "vitest"
+import { captureListItem } from "../../../src/api/Stats.js"
 import { summarizeCapture } from "../../../src/api/Summary.js"
 import { ApiFailure } from "../api/errors.js"
 import { capture, sample, session, stage } from "../api/fixtures.js"
@@ -157,7 +158,7 @@ describe("RecordingsList", () => {
     render(
       <RecordingsList
         api={api}
-        recordings={captures.map((c) => c.meta)}
+        recordings={captures.map((c) => captureListItem(c.meta))}
         error={null}
         onView={() => undefined}
         onCompare={(ids) => (compared = ids)}
@@ -187,6 +188,28 @@ describe("RecordingsList", () => {
     expect(compared).toEqual(["cap-a", "cap-b"])
   })
 
+  it("shows each row's columns from the list item: label, path and sessions, format, samples, breaches, badges", () => {
+    const captures = [
+      capture([sample(0), sample(2000)], [session("s1"), session("s2")], { id: "cap-a", label: "baseline", codec: "hevc", breach_count: { total: 3, critical: 1 } }),
+      capture([sample(0)], [session("s1")], { id: "cap-b", label: "imported one", imported: true })
+    ]
+    const rows = captures.map((c) => captureListItem(c.meta))
+    // The row carries the columns, not the whole meta.
+    expect(Object.keys(rows[0]!)).not.toContain("sessions")
+    expect(rows[0]!.session_count).toBe(2)
+    render(<RecordingsList api={fakeApi(captures)} recordings={rows} error={null} onView={() => undefined} onCompare={() => undefined} onChanged={() => undefined} />)
+    const [rowA, rowB] = ["cap-a", "cap-b"].map((id) => screen.getAllByTestId("recording-row").find((r) => r.getAttribute("data-id") === id)!)
+    expect(within(rowA!).getByTestId("label").textContent).toBe("baseline")
+    expect(rowA!.textContent).toContain("(2 sessions)")
+    expect(rowA!.textContent).toContain("hevc")
+    expect(within(rowA!).getByTestId("breach-count").textContent).toBe("31 critical")
+    expect(within(rowA!).queryByTestId("imported-badge")).toBeNull()
+    expect(within(rowB!).getByTestId("label").textContent).toBe("imported one")
+    expect(rowB!.textContent).not.toContain("sessions)")
+    expect(within(rowB!).getByTestId("breach-count").textContent).toBe("—")
+    expect(within(rowB!).getByTestId("imported-badge")).toBeTruthy()
+  })
+
   it("shows a failed delete in words", async () => {
     const captures = two()
     const api = fakeApi(captures, {
@@ -194,7 +217,7 @@ describe("RecordingsList", () => {
         throw new ApiFailure("The host could not remove it: read-only file system", 507, "CaptureSaveError")
       }
     })
-    render(<RecordingsList api={api} recordings={captures.map((c) => c.meta)} error={null} onView={() => undefined} onCompare={() => undefined} onChanged={() => undefined} />)
+    render(<RecordingsList api={api} recordings={captures.map((c) => captureListItem(c.meta))} error={null} onView={() => undefined} onCompare={() => undefined} onChanged={() => undefined} />)
     const row = screen.getAllByTestId("recording-row")[1]!
     fireEvent.click(within(row).getByRole("button", { name: "Delete" }))
     await act(async () => {

@@ -1,4 +1,5 @@
 /** A host in memory for component tests: each method records its calls and answers from state. */
+import { captureListItem } from "../../../src/api/Stats.js"
 import type { Capture, CaptureMeta, StatsStatus } from "../../../src/api/Stats.js"
 import type { ConsoleApi } from "../api/client.js"
 import { ApiFailure } from "../api/errors.js"
@@ -32,7 +33,7 @@ export const fakeApi = (captures: Array<Capture>, overrides: Partial<ConsoleApi>
     stop: async () => (calls.push("stop"), null),
     live: async () => (calls.push("live"), null),
     mark: async (label) => (calls.push(`mark ${label}`), { t_ms: 0, label, kind: "operator" as const }),
-    list: async () => (calls.push("list"), captures.map((c) => c.meta)),
+    list: async () => (calls.push("list"), captures.map((c) => captureListItem(c.meta))),
     get: async (id) => (calls.push(`get ${id}`), find(id)),
     exportText: async (id, format) => (calls.push(`export ${id} ${format}`), "t_ms\r\n"),
     label: async (id, label): Promise<CaptureMeta> => {

@@ -3,7 +3,7 @@
  * opens its detail, two or more open the compare view.
  */
 import { useCallback, useEffect, useState } from "react"
-import type { CaptureMeta } from "../../../src/api/Stats.js"
+import type { CaptureListItem } from "../../../src/api/Stats.js"
 import type { ConsoleApi } from "../api/client.js"
 import { describeError } from "../api/errors.js"
 import { CaptureControl } from "../components/CaptureControl.js"
@@ -19,7 +19,7 @@ type View = { readonly kind: "list" } | { readonly kind: "detail"; readonly id: 
 export const PerformancePage = ({ api, onUnauthorized }: { api: ConsoleApi; onUnauthorized: (message: string) => void }) => {
   const live = useLive(api)
   const [view, setView] = useState<View>({ kind: "list" })
-  const [recordings, setRecordings] = useState<ReadonlyArray<CaptureMeta> | null>(null)
+  const [recordings, setRecordings] = useState<ReadonlyArray<CaptureListItem> | null>(null)
   const [listError, setListError] = useState<string | null>(null)
   const reload = useCallback(() => {
     api.list().then(
