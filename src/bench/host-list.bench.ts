@@ -13,6 +13,13 @@
  * (none has a verdict yet): the requests are timed while that runs, as they would be on a host
  * upgraded with a full directory.
  *
+ * The client does what the console's does (`web/src/api/client.ts`): the body as text,
+ * `JSON.parse`, the shape check compiled from `Schema.Array(CaptureListItem)`, and every figure
+ * includes it. Beside the full requests, the same client's refresh with the last `ETag`
+ * (`If-None-Match` → `304`, no body) is timed, and the gzip of the answer is measured in this
+ * process (its size, the host's one-off compress, the client's inflate per request), to say
+ * whether compressing it would pay on loopback.
+ *
  * The bench's own `fetch` is loaded before the host starts (Node loads its HTTP client on the
  * first call, tens of milliseconds that belong to this process, not to the host's first answer).
  *
@@ -24,7 +31,9 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { spawnBenchHost } from "./BenchHost.js"
-import { CaptureMeta, StatsSample } from "../api/Stats.js"
+import { CaptureListItem, CaptureMeta, StatsSample } from "../api/Stats.js"
+import { structureGuard } from "../api/StructureGuard.js"
+import * as zlib from "node:zlib"
 import { CAPTURE_FORMAT_VERSION } from "../api/CaptureFormat.js"
 import type { SessionMeta } from "../api/Stats.js"
 
@@ -33,6 +42,9 @@ const SAMPLES = Number(process.env["PUNKTFUNK_LIST_SAMPLES"] ?? "5400")
 const RUNS = 50
 /** Measured before issue 15's work (in-memory metas, the listing encoded per request). */
 const BEFORE = { cold: 502, p50: 39.6, p99: 152 }
+/** The lead's idle rerun (2026-12-03 12:53 UTC) with every meta in full in the answer (751 KB). */
+const BEFORE_FULL = { cold: 48.4, restart: 22.8, p50: 13.2, p99: 62.6, max: 62.6 }
+const isListing = structureGuard(Schema.Array(CaptureListItem))
 
 const encodeMeta = Schema.encodeSync(Schema.parseJson(CaptureMeta))
 const encodeSamples = Schema.encodeSync(Schema.parseJson(Schema.Array(StatsSample)))
@@ -126,6 +138,7 @@ export default async () => {
   try {
     const first = await timeHost(dir, RUNS)
     const again = await timeHost(dir, 0)
+    const gz = gzipFigures(first.body)
     return {
       title: `Listing ${CAPTURES.toLocaleString("en")} stored captures of ${SAMPLES.toLocaleString("en")} samples`,
       lines: [
@@ -135,12 +148,32 @@ export default async () => {
         "| | first after start | first after restart | p50 | p99 | max |",
         "|---|---|---|---|---|---|",
         `| before (issue 15) | ${f(BEFORE.cold)} | — | ${f(BEFORE.p50)} | ${f(BEFORE.p99)} | — |`,
-        `| now | ${f(first.cold)} | ${f(again.cold)} | ${f(quantile(first.times, 0.5))} | ${f(quantile(first.times, 0.99))} | ${f(first.times[first.times.length - 1] ?? Number.NaN)} |`
+        `| before: every meta in full (751 KB), lead's idle rerun 12:53 | ${f(BEFORE_FULL.cold)} | ${f(BEFORE_FULL.restart)} | ${f(BEFORE_FULL.p50)} | ${f(BEFORE_FULL.p99)} | ${f(BEFORE_FULL.max)} |`,
+        `| now: list rows (${(Buffer.byteLength(first.body) / 1024).toFixed(0)} KB) | ${f(first.cold)} | ${f(again.cold)} | ${f(quantile(first.times, 0.5))} | ${f(quantile(first.times, 0.99))} | ${f(first.times[first.times.length - 1] ?? Number.NaN)} |`,
+        `| now: refresh with the ETag (304, no body) | | | ${f(quantile(first.refreshes, 0.5))} | ${f(quantile(first.refreshes, 0.99))} | ${f(first.refreshes[first.refreshes.length - 1] ?? Number.NaN)} |`,
+        "",
+        `gzip of the answer (level 6, measured in this process): ${(Buffer.byteLength(first.body) / 1024).toFixed(0)} KB → ${(gz.bytes / 1024).toFixed(0)} KB; compressing it once per change ${f(gz.compressMs)}, the client's inflate per request p50 ${f(gz.inflateP50)}.`
       ]
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/** What gzip would change: the compressed size, one compress (per change) and the inflate a client would pay per request. */
+const gzipFigures = (body: string) => {
+  const raw = Buffer.from(body)
+  let t = performance.now()
+  const packed = zlib.gzipSync(raw)
+  const compressMs = performance.now() - t
+  const inflates: Array<number> = []
+  for (let i = 0; i < RUNS; i++) {
+    t = performance.now()
+    zlib.gunzipSync(packed)
+    inflates.push(performance.now() - t)
+  }
+  inflates.sort((a, b) => a - b)
+  return { bytes: packed.length, compressMs, inflateP50: quantile(inflates, 0.5) }
 }
 
 /** Start the host on `dir`, time its first listing and `runs` more, stop it. */
@@ -150,19 +183,37 @@ const timeHost = async (dir: string, runs: number) => {
   try {
     const { url, token } = await host.started(60_000, 20)
     const startS = (performance.now() - spawned) / 1000
+    let body = ""
+    let etag = ""
     const list = async () => {
       const t = performance.now()
       const res = await fetch(`${url}/api/v1/stats/recordings`, { headers: { authorization: `Bearer ${token}` } })
-      const metas = (await res.json()) as ReadonlyArray<unknown>
+      body = await res.text()
+      const rows: unknown = JSON.parse(body)
+      if (!isListing(rows)) throw new Error("the listing's rows do not have the Schema's shape")
       const ms = performance.now() - t
-      if (res.status !== 200 || metas.length !== CAPTURES) throw new Error(`listing answered ${res.status} with ${metas.length} captures`)
+      if (res.status !== 200 || rows.length !== CAPTURES) throw new Error(`listing answered ${res.status} with ${rows.length} captures`)
+      etag = res.headers.get("etag") ?? ""
+      return ms
+    }
+    const refresh = async () => {
+      const t = performance.now()
+      const res = await fetch(`${url}/api/v1/stats/recordings`, { headers: { authorization: `Bearer ${token}`, "if-none-match": etag } })
+      await res.arrayBuffer()
+      const ms = performance.now() - t
+      if (res.status !== 304) throw new Error(`a refresh with the ETag answered ${res.status}`)
       return ms
     }
     const cold = await list()
     const times: Array<number> = []
-    for (let i = 0; i < runs; i++) times.push(await list())
+    const refreshes: Array<number> = []
+    for (let i = 0; i < runs; i++) {
+      times.push(await list())
+      refreshes.push(await refresh())
+    }
     times.sort((a, b) => a - b)
-    return { startS, cold, times }
+    refreshes.sort((a, b) => a - b)
+    return { startS, cold, times, refreshes, body }
   } finally {
     await host.stop()
   }

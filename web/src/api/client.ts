@@ -16,7 +16,7 @@ import type { CaptureMeta, LiveSnapshot, StatsStatus } from "../../../src/api/St
 import { ApiFailure, describeError } from "./errors.js"
 import type { LiveMessage } from "./sse.js"
 import { readLiveEvents } from "./sse.js"
-import { structureGuard } from "./structure.js"
+import { structureGuard } from "../../../src/api/StructureGuard.js"
 
 export interface ConsoleApi {
   readonly status: () => Promise<StatsStatus>
@@ -57,7 +57,7 @@ const isCapture = structureGuard(Capture)
 
 /**
  * `GET /recordings/:id` without the typed client's Schema decode: the body is the host's stored
- * file, which the host checked with the full Schemas before serving it (see `structure.ts`), so
+ * file, which the host checked with the full Schemas before serving it (see `src/api/StructureGuard.ts`), so
  * the page parses it and checks its shape. A body of the wrong shape still fails with the
  * Schema's own words (the slow decode runs only then, to say what is wrong).
  */

@@ -2,7 +2,7 @@ import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { Capture } from "../../../src/api/Stats.js"
 import { capture, sample, session } from "./fixtures.js"
-import { structureGuard } from "./structure.js"
+import { structureGuard } from "../../../src/api/StructureGuard.js"
 
 const isCapture = structureGuard(Capture)
 const good = capture([sample(0), sample(2000, { fec_us: 12 }), sample(4000)], [session("s1")])

@@ -9,6 +9,9 @@
  * must not do is draw from a body of the wrong shape (an older host, a proxy's error page), so it
  * checks the shape, which takes a few milliseconds. Why derived from the Schema and not written
  * by hand: a field added to the Schema is checked without anyone remembering to.
+ *
+ * Here in `src/api` (not in the console's sources) because the listing bench checks the rows as
+ * the console does, so its client costs what the console's costs.
  */
 import type { Schema } from "effect"
 import { SchemaAST } from "effect"
