@@ -11,6 +11,7 @@ import { CaptureUpload } from "../components/CaptureUpload.js"
 import { LiveFeedView } from "../components/LiveView.js"
 import { RecordingsList } from "../components/RecordingsList.js"
 import { useLive } from "../hooks/useLive.js"
+import { scheduleChartWarmup } from "../lib/chartWarmup.js"
 import { CompareView } from "./CompareView.js"
 import { DetailView } from "./DetailView.js"
 
@@ -35,6 +36,12 @@ export const PerformancePage = ({ api, onUnauthorized }: { api: ConsoleApi; onUn
     )
   }, [api, onUnauthorized])
   useEffect(reload, [reload])
+  // Once the list has painted, the detail view's code is run on idle (`chartWarmup.tsx`), so the
+  // first capture opened opens as fast as the next.
+  const listed = recordings !== null
+  useEffect(() => {
+    if (listed) scheduleChartWarmup()
+  }, [listed])
   // A capture that stops (here or from the CLI) appears in the list without a manual refresh.
   const armed = live.status?.armed
   useEffect(() => {
