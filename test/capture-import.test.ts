@@ -158,6 +158,21 @@ describe("import", () => {
       expect(stored.samples.map((s) => [s.fps, s.client_frames_dropped, s.windows_dropped])).toEqual(
         (old.data["samples"] as Array<{ fps: number }>).map((s) => [s.fps, 0, 0])
       )
+      // Its punktfunk/1 session was of kind native then: punktfunk1 now (format 9).
+      expect([stored.meta.kind, ...stored.meta.sessions.map((s) => s.kind)]).toEqual(["punktfunk1", "punktfunk1"])
+    })
+  )
+
+  it.scopedLive("a version-8 export (the last to say native) imports as punktfunk1", () =>
+    Effect.gen(function* () {
+      const host = yield* startHost()
+      const old = oldCapture(8)
+      expect((old.data["meta"] as { kind: string }).kind).toBe("native")
+      const res = yield* post(host, JSON.stringify(old.data))
+      expect(res.status, res.body).toBe(201)
+      const meta = decodeMeta(JSON.parse(res.body))
+      expect([meta.kind, meta.format_version, meta.imported]).toEqual(["punktfunk1", CAPTURE_FORMAT_VERSION, true])
+      expect((yield* listOf(host)).find((m) => m.id === meta.id)?.kind).toBe("punktfunk1")
     })
   )
 
