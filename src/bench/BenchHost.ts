@@ -96,6 +96,19 @@ export const spawnBenchHost = (options: BenchHostOptions): BenchHost => {
 }
 
 /**
+ * The settings of a host that serves the console's build (`webDir`) to a browser on this machine:
+ * its configuration in `dir`, every listener on loopback; `env` comes last and wins. For the
+ * console benches and the browser tests (`test/e2e/consoleHost.ts`).
+ */
+export const loopbackConsoleEnv = (dir: string, webDir: string, env: Readonly<Record<string, string>> = {}): Record<string, string> => ({
+  PUNKTFUNK_CONFIG_DIR: dir,
+  PUNKTFUNK_BIND: "127.0.0.1",
+  PUNKTFUNK_STREAM_BIND: "127.0.0.1",
+  PUNKTFUNK_WEB_DIR: webDir,
+  ...env
+})
+
+/**
  * A host with GameStream off, started and waited for (the console benches): its URL, token and
  * stop. `env` may name its own `PUNKTFUNK_CONFIG_DIR` (a prepared captures folder).
  */

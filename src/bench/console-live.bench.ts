@@ -26,9 +26,9 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { chromium } from "playwright-core"
 import type { BenchReport } from "./run.js"
-import { startBenchHost } from "./BenchHost.js"
+import { loopbackConsoleEnv, startBenchHost } from "./BenchHost.js"
+import { launchChromium } from "./Chromium.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
 const WINDOW_MS = process.env["PUNKTFUNK_LIVE_WINDOW_MS"] ?? "10"
@@ -210,21 +210,9 @@ interface Run {
 const measure = async (webDir: string): Promise<Run> => {
   if (!fs.existsSync(path.join(webDir, "index.html"))) throw new Error(`${webDir} has no console build: run npm run build:web`)
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-bench-live-"))
-  const host = await startHost({
-    PUNKTFUNK_SOURCE: "fake",
-    PUNKTFUNK_FAKE_WINDOW_MS: WINDOW_MS,
-    PUNKTFUNK_CONFIG_DIR: dir,
-    PUNKTFUNK_BIND: "127.0.0.1",
-    PUNKTFUNK_STREAM_BIND: "127.0.0.1",
-    PUNKTFUNK_WEB_DIR: webDir
-  })
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-bench-chromium-"))
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    viewport: { width: 1400, height: 1000 },
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-  })
+  const host = await startHost(loopbackConsoleEnv(dir, webDir, { PUNKTFUNK_SOURCE: "fake", PUNKTFUNK_FAKE_WINDOW_MS: WINDOW_MS }))
+  const browser = await launchChromium()
+  const { context, profile } = browser
   try {
     const page = await context.newPage()
     await page.goto(`${host.url}/#token=${host.token}`)
@@ -282,9 +270,8 @@ const measure = async (webDir: string): Promise<Run> => {
       notes
     }
   } finally {
-    await context.close().catch(() => undefined)
+    await browser.close()
     await host.stop()
-    fs.rmSync(profile, { recursive: true, force: true })
     fs.rmSync(dir, { recursive: true, force: true })
   }
 }

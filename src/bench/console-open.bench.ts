@@ -16,9 +16,9 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { startBenchHost } from "./BenchHost.js"
+import { loopbackConsoleEnv, startBenchHost } from "./BenchHost.js"
+import { launchChromium } from "./Chromium.js"
 import { Schema } from "effect"
-import { chromium } from "playwright-core"
 import type { Capture, MeasuredField, SessionMeta, StatsSample } from "../api/Stats.js"
 import { Capture as CaptureSchema, CaptureMeta as CaptureMetaSchema } from "../api/Stats.js"
 import { CAPTURE_FORMAT_VERSION } from "../api/CaptureFormat.js"
@@ -137,21 +137,9 @@ export default async (): Promise<BenchReport> => {
   const body = Schema.encodeSync(Schema.parseJson(CaptureSchema))(capture)
   fs.writeFileSync(path.join(captures, `${ID}.json`), body)
   fs.writeFileSync(path.join(captures, `${ID}.meta.json`), Schema.encodeSync(Schema.parseJson(CaptureMetaSchema))(capture.meta))
-  const host = await startHost({
-    PUNKTFUNK_SOURCE: "none",
-    PUNKTFUNK_CONFIG_DIR: dir,
-    PUNKTFUNK_CAPTURES_DIR: captures,
-    PUNKTFUNK_BIND: "127.0.0.1",
-    PUNKTFUNK_STREAM_BIND: "127.0.0.1",
-    PUNKTFUNK_WEB_DIR: path.join(root, "web", "dist")
-  })
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-bench-chromium-"))
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    viewport: { width: 1400, height: 1000 },
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-  })
+  const host = await startHost(loopbackConsoleEnv(dir, path.join(root, "web", "dist"), { PUNKTFUNK_SOURCE: "none", PUNKTFUNK_CAPTURES_DIR: captures }))
+  const browser = await launchChromium()
+  const { context } = browser
   const runs: Array<Run> = []
   // This machine is shared: the load average says how much of the figure is other people's work.
   const loadBefore = os.loadavg()[0] ?? Number.NaN
@@ -166,9 +154,8 @@ export default async (): Promise<BenchReport> => {
       await page.getByRole("button", { name: "← Recordings" }).click()
     }
   } finally {
-    await context.close().catch(() => undefined)
+    await browser.close()
     await host.stop()
-    fs.rmSync(profile, { recursive: true, force: true })
     fs.rmSync(dir, { recursive: true, force: true })
   }
   const times = runs.map((r) => r.total)

@@ -5,6 +5,7 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { loopbackConsoleEnv } from "../../src/bench/BenchHost.js"
 import { root, spawnHost } from "../support/HostProcess.js"
 import type { HostProcess } from "../support/HostProcess.js"
 
@@ -15,13 +16,7 @@ export const requireWebBuild = () => {
   if (!fs.existsSync(index)) throw new Error(`${index} is missing: run 'npm run build:web' before the e2e tests`)
 }
 
-export const consoleHostEnv = (dir: string, env: Record<string, string>): Record<string, string> => ({
-  PUNKTFUNK_CONFIG_DIR: dir,
-  PUNKTFUNK_BIND: "127.0.0.1",
-  PUNKTFUNK_STREAM_BIND: "127.0.0.1",
-  PUNKTFUNK_WEB_DIR: WEB_DIST,
-  ...env
-})
+export const consoleHostEnv = (dir: string, env: Record<string, string>): Record<string, string> => loopbackConsoleEnv(dir, WEB_DIST, env)
 
 export const spawnConsoleHost = (dir: string, env: Record<string, string>): Promise<HostProcess> => spawnHost(consoleHostEnv(dir, env))
 
