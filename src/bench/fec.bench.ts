@@ -32,7 +32,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { nativeTestHooks } from "../native/testHooks.js"
 import { pipelineFrames } from "./gamestream.bench.js"
-import { fmt, load, sleep } from "./native-support.js"
+import { fmt, load, pct, sleep } from "./native-support.js"
 import type { BenchReport } from "./run.js"
 
 const PACKET_SIZE = 1392
@@ -40,10 +40,6 @@ const FEC_PERCENT = 20
 const MIN_FEC = 2
 const SAMPLES = 200
 
-const pct = (xs: ReadonlyArray<number>, p: number): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length === 0 ? 0 : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!
-}
 const p50p99 = (xs: ReadonlyArray<number>, digits = 1) => `${fmt(pct(xs, 50), digits)} / ${fmt(pct(xs, 99), digits)}`
 
 interface Frame {

@@ -53,7 +53,7 @@ import type { NativeOptions, NativeWindow } from "../native/binding.js"
 import { nativeTestHooks } from "../native/testHooks.js"
 import { loadVideoReceiver } from "./gamestream-support.js"
 import type { BenchReceiverCounters, BenchReceiverOptions } from "./gamestream-support.js"
-import { fmt, load, median, openSession, options720, sleep } from "./native-support.js"
+import { fmt, load, median, openSession, options720, pct, sleep } from "./native-support.js"
 import type { BenchReport } from "./run.js"
 
 const PACKET_SIZE = 1392
@@ -66,10 +66,6 @@ const SAMPLES = 60
 const WARMUP_WINDOWS = 1
 const STEADY_WINDOWS = 6
 
-const pct = (xs: ReadonlyArray<number>, p: number): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length === 0 ? 0 : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!
-}
 const nowUs = (): number => Number(process.hrtime.bigint()) / 1000
 
 // ── frame sizes from our own pipeline ─────────────────────────────────────────────────────────

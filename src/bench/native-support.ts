@@ -43,6 +43,12 @@ export const median = (xs: ReadonlyArray<number>): number => {
   return n === 0 ? 0 : n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2
 }
 
+/** The `p`th percentile (0–100) of `xs`, nearest rank below; 0 for none. */
+export const pct = (xs: ReadonlyArray<number>, p: number): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length === 0 ? 0 : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!
+}
+
 export const fmt = (x: number, digits = 1): string => x.toFixed(digits)
 
 /** The machine's 1-minute load average, printed beside figures taken on a shared machine. */
