@@ -8,7 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { sampleFixture } from "../src/api/SampleFixture.js"
+import { sampleFixture, sessionFixture } from "../src/api/SampleFixture.js"
 import { FramesFile } from "../src/api/Frames.js"
 import { Capture } from "../src/api/Stats.js"
 import type { SessionMeta, StatsSample } from "../src/api/Stats.js"
@@ -52,19 +52,7 @@ describe("flight recorder ring (addon)", () => {
   })
 })
 
-const session: SessionMeta = {
-  session_id: "s1",
-  kind: "punktfunk1",
-  width: 1280,
-  height: 720,
-  fps: 60,
-  codec: "h264",
-  client: "",
-  encoder_backend: "fake",
-  gpu: "none",
-  stages: ["capture", "submit", "encode", "send"],
-  measured: ["fps", "host_p50_us", "host_p99_us"]
-}
+const session: SessionMeta = sessionFixture({ encoder_backend: "fake" })
 
 const sample = (t: number, hostP99: number): StatsSample => sampleFixture({
   t_ms: t,

@@ -10,7 +10,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import type { Page } from "playwright-core"
 import { Schema } from "effect"
-import { sampleFixture } from "../../src/api/SampleFixture.js"
+import { sampleFixture, sessionFixture } from "../../src/api/SampleFixture.js"
 import { FramesFile } from "../../src/api/Frames.js"
 import type { FrameRecord } from "../../src/api/Frames.js"
 import { Capture } from "../../src/api/Stats.js"
@@ -27,19 +27,7 @@ const WAIT = 30_000
 const ID = "2026-12-03T08-00-00Z_1280x720"
 const FRAMES = 90
 
-const session: SessionMeta = {
-  session_id: "punktfunk1-1-1",
-  kind: "punktfunk1",
-  width: 1280,
-  height: 720,
-  fps: 60,
-  codec: "h264",
-  client: "",
-  encoder_backend: "libx264",
-  gpu: "none",
-  stages: ["capture", "submit", "encode", "send"],
-  measured: ["fps", "host_p50_us", "host_p99_us"]
-}
+const session: SessionMeta = sessionFixture({ session_id: "punktfunk1-1-1" })
 
 /** Frames of 6 ms, every 10th one 30 ms (its encode stage), so some bars cross the 16.7 ms line. */
 const frame = (i: number): FrameRecord => {

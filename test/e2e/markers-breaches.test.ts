@@ -13,6 +13,7 @@ import * as path from "node:path"
 import type { Page } from "playwright-core"
 import { Schema } from "effect"
 import { zeroFields } from "../../src/api/Fields.js"
+import { sessionFixture } from "../../src/api/SampleFixture.js"
 import { Capture, CaptureMeta } from "../../src/api/Stats.js"
 import type { SessionMeta, StatsSample } from "../../src/api/Stats.js"
 import { assembleCapture } from "../../src/lib/captures/CaptureAssembly.js"
@@ -27,19 +28,11 @@ const WAIT = 30_000
 const NEW_ID = "2026-12-02T08-00-00Z_1280x720"
 const OLD_ID = "2026-12-01T08-00-00Z_1280x720"
 
-const session: SessionMeta = {
+const session: SessionMeta = sessionFixture({
   session_id: "punktfunk1-1-1",
-  kind: "punktfunk1",
-  width: 1280,
-  height: 720,
-  fps: 60,
-  codec: "h264",
   client: "e2e",
-  encoder_backend: "libx264",
-  gpu: "none",
-  stages: ["capture", "submit", "encode", "send"],
   measured: ["fps", "host_p50_us", "host_p99_us", "frames_dropped", "rtt_us"]
-}
+})
 
 /**
  * 60 windows of 2 s. Host p99 20 ms (1.2× the 16.7 ms budget: a breach at the default ×1, none at

@@ -9,7 +9,7 @@
  * once; every `200` stop names a capture on disk with the samples it claims; a `204` saved
  * nothing; and at the end the state is one: disarmed, nothing unsaved, no temp file.
  */
-import { sampleFixture } from "../../src/api/SampleFixture.js"
+import { sampleFixture, sessionFixture } from "../../src/api/SampleFixture.js"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Schema, Stream } from "effect"
 import type { SessionMeta, StatsSample } from "../../src/api/Stats.js"
@@ -18,19 +18,8 @@ import { Recorder } from "../../src/services/Recorder.js"
 import { startHost } from "../support/TestHost.js"
 import { checkCapturesDir } from "./support.js"
 
-const session = (id: string): SessionMeta => ({
-  session_id: id,
-  kind: "punktfunk1",
-  width: 640,
-  height: 360,
-  fps: 60,
-  codec: "h264",
-  client: "",
-  encoder_backend: "test",
-  gpu: "none",
-  stages: ["capture", "submit", "encode", "send"],
-  measured: ["fps"]
-})
+const session = (id: string): SessionMeta =>
+  sessionFixture({ session_id: id, width: 640, height: 360, encoder_backend: "test", measured: ["fps"] })
 
 const numbered = (sessionId: string, i: number): StatsSample => sampleFixture({
   t_ms: 0,

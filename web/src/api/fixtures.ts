@@ -1,22 +1,15 @@
 /** Small hand-written captures for the unit tests: every number is chosen so the answer is known. */
 import { CAPTURE_FORMAT_VERSION } from "../../../src/api/CaptureFormat.js"
-import { sampleFixture } from "../../../src/api/SampleFixture.js"
+import { sampleFixture, sessionFixture } from "../../../src/api/SampleFixture.js"
 import type { Capture, CaptureMeta, SessionMeta, StageName, StatsSample } from "../../../src/api/Stats.js"
 
-export const session = (session_id: string, overrides: Partial<SessionMeta> = {}): SessionMeta => ({
-  session_id,
-  kind: "punktfunk1",
-  width: 1280,
-  height: 720,
-  fps: 60,
-  codec: "h264",
-  client: "test",
-  encoder_backend: "libx264",
-  gpu: "none",
-  stages: ["capture", "submit", "encode", "send"],
-  measured: ["fps", "repeat_fps", "mbps", "bitrate_kbps", "host_p50_us", "host_p99_us"],
-  ...overrides
-})
+export const session = (session_id: string, overrides: Partial<SessionMeta> = {}): SessionMeta =>
+  sessionFixture({
+    session_id,
+    client: "test",
+    measured: ["fps", "repeat_fps", "mbps", "bitrate_kbps", "host_p50_us", "host_p99_us"],
+    ...overrides
+  })
 
 export const stage = (name: StageName, p50_us: number, p99_us = p50_us * 2, max_us = p99_us * 2, mean_us = p50_us) => ({
   name,
