@@ -22,6 +22,7 @@
  */
 import { Context, Effect, Layer } from "effect"
 import type { Scope } from "effect"
+import { makeCoalesced } from "../lib/Coalesced.js"
 import { Recorder } from "./Recorder.js"
 import type { MarkerKind } from "../api/Markers.js"
 
@@ -65,13 +66,6 @@ export interface HostMarkersService {
 
 export class HostMarkers extends Context.Tag("punktfunk/HostMarkers")<HostMarkers, HostMarkersService>() {}
 
-interface Burst {
-  /** Events since the last marker of this burst. */
-  more: number
-  /** The label of the latest event's summary, given the count. */
-  summary: (more: number) => string
-}
-
 interface ClientMemory {
   live: number
   endedAtMs: number
@@ -83,41 +77,12 @@ const short = (fingerprint: string) => fingerprint.slice(0, 16)
 
 export const makeHostMarkers: Effect.Effect<HostMarkersService, never, Recorder | Scope.Scope> = Effect.gen(function* () {
   const recorder = yield* Recorder
-  const scope = yield* Effect.scope
   const now = () => performance.now()
 
-  const bursts = new Map<string, Burst>()
-  /**
-   * Marks the first event of a burst at once; the rest only count until the burst's second is
-   * over, then one marker sums them up. The timer is a fiber of this service's scope (ends with
-   * the host), one per open burst, never per event.
-   */
+  // Bursts of IDR requests and bitrate changes (see the module comment), one per kind and session.
+  const coalesce = yield* makeCoalesced(COALESCE_MS)
   const coalesced = (kind: MarkerKind, sessionId: string, first: string, summary: (more: number) => string) =>
-    Effect.suspend(() => {
-      const key = `${kind}\u0000${sessionId}`
-      const burst = bursts.get(key)
-      if (burst !== undefined) {
-        burst.more++
-        burst.summary = summary
-        return Effect.void
-      }
-      bursts.set(key, { more: 0, summary })
-      const closeSecond: Effect.Effect<void> = Effect.sleep(COALESCE_MS).pipe(
-        Effect.zipRight(
-          Effect.suspend(() => {
-            const open = bursts.get(key)
-            if (open === undefined || open.more === 0) {
-              bursts.delete(key)
-              return Effect.void
-            }
-            const more = open.more
-            open.more = 0
-            return recorder.note(kind, open.summary(more), sessionId).pipe(Effect.zipRight(closeSecond))
-          })
-        )
-      )
-      return recorder.note(kind, first, sessionId).pipe(Effect.zipRight(Effect.forkIn(closeSecond, scope)), Effect.asVoid)
-    })
+    coalesce(`${kind}\u0000${sessionId}`, recorder.note(kind, first, sessionId), (more) => recorder.note(kind, summary(more), sessionId))
 
   const clients = new Map<string, ClientMemory>()
   const clientKey = (c: ClientIdentity) => `${c.path}:${c.fingerprint}`

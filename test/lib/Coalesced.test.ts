@@ -12,15 +12,16 @@ describe("coalesced lines", () => {
   it.scoped("a burst of 50 is one line at once and one summary with the other 49; a quiet second ends it", () =>
     Effect.gen(function* () {
       const lines: Array<string> = []
-      const coalesce = yield* makeCoalesced(1000, (line) => Effect.sync(() => void lines.push(line)))
-      for (let i = 1; i <= 50; i++) yield* coalesce("s1", `change ${i}`, (more) => `${more} more, the last ${i}`)
+      const coalesce = yield* makeCoalesced(1000)
+      const write = (line: string) => Effect.sync(() => void lines.push(line))
+      for (let i = 1; i <= 50; i++) yield* coalesce("s1", write(`change ${i}`), (more) => write(`${more} more, the last ${i}`))
       expect(lines).toEqual(["change 1"])
       yield* TestClock.adjust("1 second")
       expect(lines).toEqual(["change 1", "49 more, the last 50"])
       // A quiet second: nothing more, and the burst is over.
       yield* TestClock.adjust("1 second")
       expect(lines).toHaveLength(2)
-      yield* coalesce("s1", "change 51", (more) => `${more} more`)
+      yield* coalesce("s1", write("change 51"), (more) => write(`${more} more`))
       expect(lines).toEqual(["change 1", "49 more, the last 50", "change 51"])
     })
   )
@@ -28,10 +29,11 @@ describe("coalesced lines", () => {
   it.scoped("a burst that goes on gets one line per second, each counting its own second; keys are apart", () =>
     Effect.gen(function* () {
       const lines: Array<string> = []
-      const coalesce = yield* makeCoalesced(1000, (line) => Effect.sync(() => void lines.push(line)))
+      const coalesce = yield* makeCoalesced(1000)
+      const write = (line: string) => Effect.sync(() => void lines.push(line))
       for (let second = 0; second < 3; second++) {
-        for (let i = 0; i < 10; i++) yield* coalesce("a", "a first", (more) => `a ${more} more`)
-        yield* coalesce("b", "b first", (more) => `b ${more} more`)
+        for (let i = 0; i < 10; i++) yield* coalesce("a", write("a first"), (more) => write(`a ${more} more`))
+        yield* coalesce("b", write("b first"), (more) => write(`b ${more} more`))
         yield* TestClock.adjust("1 second")
       }
       // a: its first line, 9 more in the first second, then 10 a second; b, one event a second,

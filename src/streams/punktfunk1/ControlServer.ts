@@ -130,7 +130,7 @@ export const ControlServerLive = (
       const helloTimeout = Duration.decode(options.helloTimeout ?? "10 seconds")
       const counts = { refused: 0, malformed: 0, active_sessions: 0 }
       // Bursts outlive their session by at most a second: the summary line still comes.
-      const coalescedLog = yield* makeCoalesced(BITRATE_LOG_MS, (line) => Effect.logInfo(line))
+      const coalescedLog = yield* makeCoalesced(BITRATE_LOG_MS)
 
       /** The next client message; garbage and a closed socket end the session. */
       const read = (conn: Framed) =>
@@ -373,9 +373,11 @@ export const ControlServerLive = (
                     Effect.zipRight(
                       coalescedLog(
                         meta.session_id,
-                        `punktfunk/1 session ${meta.session_id}: bitrate ${m.kbps} kb/s at the client's request`,
+                        Effect.logInfo(`punktfunk/1 session ${meta.session_id}: bitrate ${m.kbps} kb/s at the client's request`),
                         (more) =>
-                          `punktfunk/1 session ${meta.session_id}: ${more} more bitrate change${more === 1 ? "" : "s"} at the client's request within ${BITRATE_LOG_MS / 1000} s, the last to ${m.kbps} kb/s`
+                          Effect.logInfo(
+                            `punktfunk/1 session ${meta.session_id}: ${more} more bitrate change${more === 1 ? "" : "s"} at the client's request within ${BITRATE_LOG_MS / 1000} s, the last to ${m.kbps} kb/s`
+                          )
                       )
                     )
                   )
