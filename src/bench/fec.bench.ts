@@ -32,7 +32,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { nativeTestHooks } from "../native/testHooks.js"
 import { pipelineFrames } from "./gamestream.bench.js"
-import { fmt, load, pct, sleep } from "./native-support.js"
+import { drained, fmt, load, pct } from "./native-support.js"
 import type { BenchReport } from "./run.js"
 
 const PACKET_SIZE = 1392
@@ -84,14 +84,6 @@ const pfCase = async (f: Frame, kernels: ReadonlyArray<string>, sinkPort: number
   let packets = 0
   let expected = 0
   const before = m.fecKernel().kernel
-  const drained = async () => {
-    const deadline = Date.now() + 500
-    for (;;) {
-      const c = sender.counters()
-      if (c.packets_sent + c.send_dropped >= expected || Date.now() > deadline) return
-      await sleep(1)
-    }
-  }
   try {
     for (let s = 0; s <= SAMPLES; s++) {
       for (let i = 0; i < kernels.length; i++) {
@@ -101,7 +93,7 @@ const pfCase = async (f: Frame, kernels: ReadonlyArray<string>, sinkPort: number
         expected += r.packets
         if (s > 0) fec[i]!.push(r.fec_us) // sample 0 warms each
       }
-      if (s % 16 === 0) await drained()
+      if (s % 16 === 0) await drained(sender, expected)
     }
   } finally {
     m.fecKernel(before)

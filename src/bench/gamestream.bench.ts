@@ -53,7 +53,7 @@ import type { NativeOptions, NativeWindow } from "../native/binding.js"
 import { nativeTestHooks } from "../native/testHooks.js"
 import { loadVideoReceiver } from "./gamestream-support.js"
 import type { BenchReceiverCounters, BenchReceiverOptions } from "./gamestream-support.js"
-import { fmt, load, median, openSession, options720, pct, sleep } from "./native-support.js"
+import { drained, fmt, load, median, openSession, options720, pct, sleep } from "./native-support.js"
 import type { BenchReport } from "./run.js"
 
 const PACKET_SIZE = 1392
@@ -131,18 +131,10 @@ const costCase = async (au: Buffer, idr: boolean, k: number, sinkPort: number) =
   const sender = new addon.MediaSender({ keyHex: randomBytes(20).toString("hex"), host: "127.0.0.1", port: sinkPort, fecPercent: FEC_PERCENT, fps: 240 })
   try {
     let expected = 0
-    const drained = async () => {
-      const deadline = Date.now() + 500
-      for (;;) {
-        const c = sender.counters()
-        if (c.packets_sent + c.send_dropped >= expected || Date.now() > deadline) return
-        await sleep(1)
-      }
-    }
     // Warm both.
     addon.gsPacketizeFrame(au, { ...o, frames: k })
     for (let i = 0; i < k; i++) expected += sender.sendFrame(au, idr).packets
-    await drained()
+    await drained(sender, expected)
     const droppedBefore = sender.counters().send_dropped
     const base: Array<number> = []
     const gsBatch: Array<number> = []
@@ -167,7 +159,7 @@ const costCase = async (au: Buffer, idr: boolean, k: number, sinkPort: number) =
         expected += r.packets
       }
       pfWall.push((nowUs() - t) / k)
-      await drained()
+      await drained(sender, expected)
     }
     const b = median(base)
     const gsPer = gsBatch.map((x) => Math.max(0, x - b) / k)

@@ -49,6 +49,24 @@ export const pct = (xs: ReadonlyArray<number>, p: number): number => {
   return s.length === 0 ? 0 : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!
 }
 
+/**
+ * Waits until a media sender's pacer has sent (or dropped) `expected` packets, at most `timeoutMs`:
+ * the pacer sends after `send` returns, so a bench that times the call drains it between rounds
+ * to keep one round's datagrams out of the next one's figures.
+ */
+export const drained = async (
+  sender: { readonly counters: () => { readonly packets_sent: number; readonly send_dropped: number } },
+  expected: number,
+  timeoutMs = 500
+): Promise<void> => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const c = sender.counters()
+    if (c.packets_sent + c.send_dropped >= expected || Date.now() > deadline) return
+    await sleep(1)
+  }
+}
+
 export const fmt = (x: number, digits = 1): string => x.toFixed(digits)
 
 /** The machine's 1-minute load average, printed beside figures taken on a shared machine. */
