@@ -13,23 +13,12 @@ import { Pairing, PairingLive } from "../src/services/Pairing.js"
 import type { PairingPolicy, PairingRequest } from "../src/services/Pairing.js"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { tempDir } from "./support/TestHost.js"
+import { settle, tempDir } from "./support/TestHost.js"
 
 const fp = (c: string) => c.repeat(64)
 
 const withPairing = <A, E, R>(effect: Effect.Effect<A, E, R | Pairing>, policy: Partial<PairingPolicy> = {}) =>
   Effect.provide(effect, PairingLive(tempDir(), policy).pipe(Layer.provide(DiskOpsLive), Layer.orDie))
-
-/** Let forked fibers and file writes (real I/O, not moved by the test clock) run until `done` holds. */
-const settle = <R>(done: Effect.Effect<boolean, never, R>) =>
-  Effect.gen(function* () {
-    const deadline = Date.now() + 10_000
-    while (Date.now() < deadline) {
-      if (yield* done) return
-      yield* Effect.promise(() => new Promise<void>((r) => setTimeout(r, 5)))
-    }
-    throw new Error("did not settle within 10 s")
-  })
 
 const ask = (fields: { fingerprint: string; address: string; checkPin?: PairingRequest["checkPin"] }) =>
   Effect.gen(function* () {

@@ -14,22 +14,8 @@ import { Pairing, PairingLive } from "../../src/services/Pairing.js"
 import { loadOrCreateGameStreamIdentity } from "../../src/streams/gamestream/Identity.js"
 import { makePairingSessions } from "../../src/streams/gamestream/PairingSessions.js"
 import type { PairingSessionsShape } from "../../src/streams/gamestream/PairingSessions.js"
-import { tempDir } from "../support/TestHost.js"
+import { settle, tempDir } from "../support/TestHost.js"
 import { makeClientIdentity } from "./support/GameStreamClient.js"
-
-/**
- * Let forked fibers and file writes (fsync: real I/O, unaffected by the test clock) run until
- * `done` holds; a generous real-time bound only turns a hang into a failure.
- */
-const settle = (done: Effect.Effect<boolean>) =>
-  Effect.gen(function* () {
-    const deadline = Date.now() + 10_000
-    while (Date.now() < deadline) {
-      if (yield* done) return
-      yield* Effect.promise(() => new Promise<void>((r) => setTimeout(r, 5)))
-    }
-    throw new Error("did not settle within 10 s")
-  })
 
 const setup = Effect.gen(function* () {
   const dir = tempDir()

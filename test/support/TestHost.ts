@@ -100,6 +100,20 @@ export type HostScope = Scope.Scope
 
 export const json = async (res: Response): Promise<unknown> => JSON.parse(await res.text())
 
+/**
+ * Let forked fibers and file writes (fsync: real I/O, not moved by the test clock) run until
+ * `done` holds; a generous real-time bound only turns a hang into a failure.
+ */
+export const settle = <R>(done: Effect.Effect<boolean, never, R>) =>
+  Effect.gen(function* () {
+    const deadline = Date.now() + 10_000
+    while (Date.now() < deadline) {
+      if (yield* done) return
+      yield* Effect.promise(() => new Promise<void>((r) => setTimeout(r, 5)))
+    }
+    throw new Error("did not settle within 10 s")
+  })
+
 /** Poll until `f` holds, for tests that wait on a real clock. */
 export const waitFor = async (f: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition") => {
   const deadline = Date.now() + timeoutMs
