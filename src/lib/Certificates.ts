@@ -50,7 +50,7 @@ const selfSigned = async (commonName: string, algorithm: SigningAlgorithm): Prom
 }
 
 // GameStream only: RSA 2048 with SHA-256 (PKCS#1 v1.5), what Moonlight clients expect of a host
-// and make for themselves. Key generation is native (OpenSSL under WebCrypto): well under a second.
+// and make for themselves. Key generation runs in OpenSSL (under WebCrypto): well under a second.
 const RSA_ALGORITHM = {
   name: "RSASSA-PKCS1-v1_5",
   hash: "SHA-256",

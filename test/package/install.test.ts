@@ -130,7 +130,7 @@ describe("the npm package", () => {
 
     // The installed host, with the addon the install built (the synthetic source encodes natively).
     const configDir = path.join(work, "config")
-    const child = spawn(bin("punktfunk-host"), ["--port", "0", "--native-port", "0", "--gamestream", "0", "--width", "320", "--height", "240", "--fps", "15"], {
+    const child = spawn(bin("punktfunk-host"), ["--port", "0", "--punktfunk1-port", "0", "--gamestream", "0", "--width", "320", "--height", "240", "--fps", "15"], {
       env: { ...userEnv(), PUNKTFUNK_CONFIG_DIR: configDir },
       stdio: ["ignore", "pipe", "pipe"]
     })

@@ -98,8 +98,8 @@ interface MutableSpan {
 }
 
 export interface FlightLog {
-  /** A window of an armed capture arrived: `nativeTMs` its producer-clock end, `stamped` as the capture keeps it. */
-  readonly window: (meta: SessionMeta, source: FrameSource | undefined, stamped: StatsSample, nativeTMs: number) => ReadonlyArray<string>
+  /** A window of an armed capture arrived: `producerTMs` its producer-clock end, `stamped` as the capture keeps it. */
+  readonly window: (meta: SessionMeta, source: FrameSource | undefined, stamped: StatsSample, producerTMs: number) => ReadonlyArray<string>
   /** A marker: every session's span from the start of its previous window up to now. Returns the spans kept. */
   readonly snapshot: (label: string) => number
   readonly isEmpty: () => boolean
@@ -117,11 +117,11 @@ export const makeFlightLog = (bounds: { readonly maxSpans?: number | undefined; 
   let frameCount = 0
   let boundHit = false
 
-  /** Keeps the frames of `track` in [fromNative, toNative]; extends the session's last span when they overlap. */
-  const keep = (track: SessionTrack, reason: FrameSpanReason, detail: string, fromNative: number, toNative: number): boolean => {
+  /** Keeps the frames of `track` in [fromProducer, toProducer]; extends the session's last span when they overlap. */
+  const keep = (track: SessionTrack, reason: FrameSpanReason, detail: string, fromProducer: number, toProducer: number): boolean => {
     if (track.source === undefined) return false
     const offset = track.lastStamped - (track.ends[track.ends.length - 1] ?? 0)
-    const fromMs = Math.max(0, fromNative + offset)
+    const fromMs = Math.max(0, fromProducer + offset)
     let last: MutableSpan | undefined
     for (let i = spans.length - 1; i >= 0 && last === undefined; i--) if (spans[i]!.session_id === track.meta.session_id) last = spans[i]
     // Only breach spans merge: a marker's span is its own, with its label.
@@ -136,7 +136,7 @@ export const makeFlightLog = (bounds: { readonly maxSpans?: number | undefined; 
     }
     const after = extending?.frames[extending.frames.length - 1]?.t_ms ?? -1
     const fresh: Array<FrameRecord> = []
-    for (const raw of track.source.copy(fromNative, toNative)) {
+    for (const raw of track.source.copy(fromProducer, toProducer)) {
       // A frame from before the capture was armed has no place on its clock.
       if (raw.deadline_ms + offset < 0) continue
       const record = frameRecord(raw, track.meta.stages, offset)
@@ -149,7 +149,7 @@ export const makeFlightLog = (bounds: { readonly maxSpans?: number | undefined; 
     }
     frameCount += fresh.length
     // A marker copies up to now: its span ends at its last frame.
-    const toMs = toNative === UP_TO_NOW ? Math.max(fromMs, fresh[fresh.length - 1]?.t_ms ?? fromMs) : Math.max(fromMs, toNative + offset)
+    const toMs = toProducer === UP_TO_NOW ? Math.max(fromMs, fresh[fresh.length - 1]?.t_ms ?? fromMs) : Math.max(fromMs, toProducer + offset)
     if (extending !== undefined) {
       extending.frames.push(...fresh)
       extending.to_ms = Math.max(extending.to_ms, toMs)
@@ -179,7 +179,7 @@ export const makeFlightLog = (bounds: { readonly maxSpans?: number | undefined; 
   }
 
   return {
-    window: (meta, source, stamped, nativeTMs) => {
+    window: (meta, source, stamped, producerTMs) => {
       let track = tracks.get(meta.session_id)
       if (track === undefined) {
         track = { meta, source, samples: [], ends: [], lastStamped: stamped.t_ms }
@@ -188,14 +188,14 @@ export const makeFlightLog = (bounds: { readonly maxSpans?: number | undefined; 
       track.meta = meta
       track.source = source
       track.samples.push(stamped)
-      track.ends.push(nativeTMs)
+      track.ends.push(producerTMs)
       if (track.ends.length > 3) track.ends.shift()
       track.lastStamped = stamped.t_ms
       const captureMeta = metaFor(meta)
       const events = findBreaches(captureMeta, track.samples).filter((e) => e.to_ms === stamped.t_ms)
       if (events.length === 0) return []
       const detail = events.map((e) => e.message).join("; ")
-      keep(track, "breach", detail, spanStart(track), nativeTMs)
+      keep(track, "breach", detail, spanStart(track), producerTMs)
       return events.map((e) => e.message)
     },
     snapshot: (label) => {
