@@ -18,6 +18,7 @@ import { useState } from "react"
 import type { BreachEvent, BreachThresholds } from "../../../src/api/Breaches.js"
 import { BreachThresholds as BreachThresholdsSchema } from "../../../src/api/Breaches.js"
 import { seconds } from "../lib/format.js"
+import { TableHead } from "./TableHead.js"
 
 const decodeThresholds = Schema.decodeUnknownEither(BreachThresholdsSchema)
 
@@ -154,14 +155,7 @@ export const BreachList = ({ events, source, onSelect }: BreachListProps) => {
       </h3>
       {events.length === 0 ? null : (
         <table className="grid compact">
-          <thead>
-            <tr>
-              <th>time</th>
-              <th>rule</th>
-              <th>severity</th>
-              <th>what</th>
-            </tr>
-          </thead>
+          <TableHead columns={["time", "rule", "severity", "what"]} />
           <tbody>
             {events.map((e) => (
               <tr key={`${e.session_id}-${e.kind}-${e.from_ms}`} data-testid="breach-row" data-kind={e.kind} data-severity={e.severity}>

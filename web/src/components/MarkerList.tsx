@@ -6,6 +6,7 @@
 import type { Marker } from "../../../src/api/Markers.js"
 import { seconds } from "../lib/format.js"
 import { markerColor } from "./MarkerLines.js"
+import { TableHead } from "./TableHead.js"
 
 export interface MarkerListProps {
   readonly markers: ReadonlyArray<Marker>
@@ -19,14 +20,7 @@ export const MarkerList = ({ markers, onSelect }: MarkerListProps) => (
     </h3>
     {markers.length === 0 ? null : (
       <table className="grid compact">
-        <thead>
-          <tr>
-            <th>time</th>
-            <th>label</th>
-            <th>kind</th>
-            <th>session</th>
-          </tr>
-        </thead>
+        <TableHead columns={["time", "label", "kind", "session"]} />
         <tbody>
           {markers.map((m, i) => (
             <tr key={`${m.t_ms}-${m.kind}-${i}`} data-testid="marker-row" data-label={m.label}>

@@ -13,6 +13,7 @@ import type { CaptureSummary, CounterSummary, Distribution } from "../../../src/
 import { SUMMARY_METHOD, fieldSummary } from "../../../src/api/Summary.js"
 import type { BreachCount } from "../../../src/api/Breaches.js"
 import { ms, num, seconds } from "../lib/format.js"
+import { TableHead } from "./TableHead.js"
 
 const NOT_MEASURED = "not measured"
 
@@ -91,17 +92,7 @@ export const SummaryTable = ({ summary, title, breaches }: SummaryTableProps) =>
           Stage latency in ms. Frame budget {budget === null ? "unknown" : `${budget.toFixed(2)} ms (1000 / ${summary.target_fps} fps)`};
           values over budget are marked. {SUMMARY_METHOD}
         </caption>
-        <thead>
-          <tr>
-            <th>stage</th>
-            <th>mean</th>
-            <th>p50</th>
-            <th>p95</th>
-            <th>p99</th>
-            <th>max</th>
-            <th>p50 % of budget</th>
-          </tr>
-        </thead>
+        <TableHead columns={["stage", "mean", "p50", "p95", "p99", "max", "p50 % of budget"]} />
         <tbody>
           {summary.stages.map((s) => (
             <tr key={s.name} data-stage={s.name}>

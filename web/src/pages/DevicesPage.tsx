@@ -20,6 +20,7 @@ import { describeError } from "../api/errors.js"
 import { dateTime } from "../lib/format.js"
 import { ConfirmAction } from "../components/ConfirmAction.js"
 import { ErrorNote, StatusNote } from "../components/Notes.js"
+import { TableHead } from "../components/TableHead.js"
 
 const PIN = /^[0-9]{4,8}$/
 
@@ -92,12 +93,7 @@ const Lockouts = ({ lockouts }: { lockouts: { readonly list: ReadonlyArray<Pairi
       <h2>Locked-out addresses</h2>
       <p className="muted small">Too many wrong PINs came from these addresses: the host refuses pairing from them until the time runs out.</p>
       <table className="grid">
-        <thead>
-          <tr>
-            <th>address</th>
-            <th>time left</th>
-          </tr>
-        </thead>
+        <TableHead columns={["address", "time left"]} />
         <tbody>
           {live.map((l) => (
             <tr key={l.address} data-testid="lockout-row" data-address={l.address}>
@@ -155,16 +151,7 @@ export const DevicesPage = ({ api }: { api: DevicesApi }) => {
           </p>
         ) : (
           <table className="grid">
-            <thead>
-              <tr>
-                <th>client</th>
-                <th>path</th>
-                <th>from</th>
-                <th>certificate</th>
-                <th>asked at</th>
-                <th />
-              </tr>
-            </thead>
+            <TableHead columns={["client", "path", "from", "certificate", "asked at", ""]} />
             <tbody>
               {pending.map((r) => (
                 <PendingRow key={r.request_id} request={r} api={api} onDone={done} />
@@ -182,15 +169,7 @@ export const DevicesPage = ({ api }: { api: DevicesApi }) => {
           <p className="muted">No client is paired yet.</p>
         ) : (
           <table className="grid">
-            <thead>
-              <tr>
-                <th>client</th>
-                <th>path</th>
-                <th>certificate</th>
-                <th>paired at</th>
-                <th />
-              </tr>
-            </thead>
+            <TableHead columns={["client", "path", "certificate", "paired at", ""]} />
             <tbody>
               {clients.map((c) => (
                 <tr key={c.fingerprint} data-testid="client-row" data-fingerprint={c.fingerprint}>
