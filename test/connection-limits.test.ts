@@ -19,6 +19,7 @@ import { ControlServer } from "../src/streams/punktfunk1/ControlServer.js"
 import { closedByHost, hold, trickle } from "./support/Sockets.js"
 import { json, startHost, waitFor } from "./support/TestHost.js"
 import type { StartedHost } from "./support/TestHost.js"
+import { typePin } from "./support/PairedClient.js"
 
 const countersOf = (host: StartedHost, listener: ListenerName) =>
   Context.get(host.context, ConnectionLimits).counters.pipe(
@@ -210,13 +211,7 @@ describe("connection limits on the management API and punktfunk/1", () => {
       expect((yield* counters).streams).toBe(1)
       // Longer than the idle timeout without a byte on the pairing's connection.
       yield* Effect.sleep("1500 millis")
-      const entered = yield* Effect.promise(() =>
-        host.fetch(`${host.url}/api/v1/pairing/pending/${pending?.request_id ?? ""}/pin`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ pin })
-        })
-      )
+      const entered = yield* typePin(host, pending?.request_id ?? "", pin)
       expect(entered.status).toBe(200)
       yield* Fiber.join(pairing)
 

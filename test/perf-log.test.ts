@@ -17,6 +17,7 @@ import { spawnHost } from "./support/HostProcess.js"
 import type { HostProcess } from "./support/HostProcess.js"
 import { perfLines, withLogLines } from "./support/LogLines.js"
 import { json, startHost, tempDir, waitFor } from "./support/TestHost.js"
+import { typePin } from "./support/PairedClient.js"
 
 const withoutTime = ({ t_ms: _t, ...rest }: StatsSample) => JSON.stringify(rest)
 
@@ -78,13 +79,7 @@ describe("PUNKTFUNK_PERF", () => {
           waitFor(async () => ((await json(await host.fetch(`${host.url}/api/v1/pairing/pending`))) as Array<unknown>).length === 1)
         )
         const [request] = (yield* Effect.promise(async () => json(await host.fetch(`${host.url}/api/v1/pairing/pending`)))) as Array<{ request_id: string }>
-        const entered = yield* Effect.promise(() =>
-          host.fetch(`${host.url}/api/v1/pairing/pending/${request?.request_id ?? ""}/pin`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ pin })
-          })
-        )
+        const entered = yield* typePin(host, request?.request_id ?? "", pin)
         expect(entered.status).toBe(200)
         const hostFp = yield* Fiber.join(pairing)
 

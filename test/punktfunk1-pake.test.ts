@@ -18,6 +18,7 @@ import { clientStart, sessionIdOf } from "../src/streams/punktfunk1/PairingPake.
 import { frame } from "../src/streams/punktfunk1/Protocol.js"
 import { json, startHost, waitFor } from "./support/TestHost.js"
 import type { StartedHost } from "./support/TestHost.js"
+import { typePin } from "./support/PairedClient.js"
 
 const identity = (name: string) =>
   Effect.promise(async (): Promise<ClientIdentity> => {
@@ -89,13 +90,7 @@ describe("punktfunk/1 CPace pairing against bad peers", () => {
       expect(yield* wrong.hear).toMatchObject({ _tag: "PairingPending" })
       const [request] = yield* pending(host)
       const answering = yield* Effect.fork(
-        Effect.promise(() =>
-          host.fetch(`${host.url}/api/v1/pairing/pending/${request?.request_id ?? ""}/pin`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ pin: "1234" })
-          })
-        )
+        typePin(host, request?.request_id ?? "", "1234")
       )
       expect(yield* wrong.hear).toMatchObject({ _tag: "PairResponse" })
       yield* wrong.say({ _tag: "PairConfirm", ta: "ab".repeat(64) })

@@ -15,47 +15,20 @@ import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Fiber, Schema } from "effect"
 import fc from "fast-check"
 import * as tls from "node:tls"
-import { PendingPairing } from "../../src/api/Pairing.js"
 import { Capture, CaptureMeta } from "../../src/api/Stats.js"
-import { connect, newPin, pair } from "../../src/client/ControlClient.js"
+import { connect } from "../../src/client/ControlClient.js"
 import type { ClientIdentity, Endpoint } from "../../src/client/ControlClient.js"
-import { fingerprintOfPem, generateCertificate } from "../../src/lib/Certificates.js"
 import { ControlServer } from "../../src/streams/punktfunk1/ControlServer.js"
 import { frame, MAX_FRAME_BYTES } from "../../src/streams/punktfunk1/FrameReader.js"
 import { ClientMessage } from "../../src/streams/punktfunk1/Protocol.js"
 import { applyEdits, edits } from "../support/Mutate.js"
+import { endpointOf, identity, pairThroughApi } from "../support/PairedClient.js"
 import { json, startHost, waitFor } from "../support/TestHost.js"
 import type { StartedHost } from "../support/TestHost.js"
 
 const RUNS = Number(process.env["PUNKTFUNK_FUZZ_RUNS"] ?? "30")
 
-const identity = (name: string) =>
-  Effect.promise(async (): Promise<ClientIdentity> => {
-    const made = await generateCertificate(name)
-    return { ...made, fingerprint: fingerprintOfPem(made.certPem) }
-  })
-
-const endpointOf = (host: StartedHost): Endpoint => ({ host: "127.0.0.1", port: Context.get(host.context, ControlServer).port })
 const counters = (host: StartedHost) => Context.get(host.context, ControlServer).counters
-
-const pairThroughApi = (host: StartedHost, client: ClientIdentity, name: string) =>
-  Effect.gen(function* () {
-    const pin = newPin()
-    const waiting = yield* Effect.fork(pair({ endpoint: endpointOf(host), identity: client, name, pin }))
-    const pendingList = async () =>
-      Schema.decodeUnknownSync(Schema.Array(PendingPairing))(await json(await host.fetch(`${host.url}/api/v1/pairing/pending`)))
-    yield* Effect.promise(() => waitFor(async () => (await pendingList()).length > 0, 10_000, "a pending pairing request"))
-    const pending = yield* Effect.promise(pendingList)
-    const res = yield* Effect.promise(() =>
-      host.fetch(`${host.url}/api/v1/pairing/pending/${pending[0]?.request_id ?? ""}/pin`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ pin })
-      })
-    )
-    expect(res.status).toBe(200)
-    return yield* Fiber.join(waiting)
-  })
 
 /** Connects with a throwaway certificate, sends `bytes`, resolves once the host has closed. */
 const sendRaw = (endpoint: Endpoint, cert: ClientIdentity, bytes: Buffer) =>

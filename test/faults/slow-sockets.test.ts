@@ -33,6 +33,7 @@ import { clientFor, gameStreamOf, newIdentity, pairViaOperator, startGameStreamH
 import { DEFAULT_CLIENT_CONFIG, moonlightAnnounce, RtspClient } from "../gamestream/support/RtspClient.js"
 import { makeVideoReceiver } from "../gamestream/support/VideoReceiver.js"
 import { json, waitFor } from "../support/TestHost.js"
+import { typePin } from "../support/PairedClient.js"
 
 const PER_LISTENER = 300
 const STREAM = { ...DEFAULT_CLIENT_CONFIG, width: 320, height: 180, fps: 30, bitrateKbps: 2_000, encryptAudio: false }
@@ -119,13 +120,7 @@ describe("slow sockets on every TCP listener", () => {
           Effect.zipRight(promise(() => host.fetch(`${host.url}/api/v1/pairing/pending`).then(json))),
           Effect.map((body) => Schema.decodeUnknownSync(Schema.Array(PendingPairing))(body).find((p) => p.name === "flooded-punktfunk1"))
         )
-        const entered = yield* promise(() =>
-          host.fetch(`${host.url}/api/v1/pairing/pending/${pending?.request_id ?? ""}/pin`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ pin })
-          })
-        )
+        const entered = yield* typePin(host, pending?.request_id ?? "", pin)
         expect(entered.status).toBe(200)
         yield* Fiber.join(punktfunk1Pairing)
 

@@ -22,6 +22,16 @@ export const identity = (name: string) =>
 
 export const endpointOf = (host: StartedHost): Endpoint => ({ host: "127.0.0.1", port: Context.get(host.context, ControlServer).port })
 
+/** The operator types `pin` for the pairing request `requestId`, as the console does: the host's answer. */
+export const typePin = (host: StartedHost, requestId: string, pin: string) =>
+  promise(() =>
+    host.fetch(`${host.url}/api/v1/pairing/pending/${requestId}/pin`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ pin })
+    })
+  )
+
 export const pairThroughApi = (host: StartedHost, client: ClientIdentity, name: string) =>
   Effect.gen(function* () {
     const pin = newPin()
@@ -34,13 +44,7 @@ export const pairThroughApi = (host: StartedHost, client: ClientIdentity, name: 
         return requestId !== ""
       }, 10_000, "the pairing request")
     )
-    const res = yield* promise(() =>
-      host.fetch(`${host.url}/api/v1/pairing/pending/${requestId}/pin`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ pin })
-      })
-    )
+    const res = yield* typePin(host, requestId, pin)
     expect(res.status).toBe(200)
     return yield* Fiber.join(waiting)
   })
