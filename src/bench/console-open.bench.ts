@@ -10,6 +10,12 @@
  * summary over every sample, downsampling and the SVG render. The first open (cold code, cold
  * caches) is reported apart from the warm runs. Targets (issue 15): warm p50 under 300 ms, cold
  * under 500 ms, the host's first byte under 20 ms; the figures before that work are printed beside.
+ *
+ * `PUNKTFUNK_OPEN_BEFORE_WEB_DIR` measures another console build beside this one (alternating,
+ * each page load against its own host), `PUNKTFUNK_OPEN_ROUNDS` repeats the page load (one cold
+ * open each, the median reported), and `PUNKTFUNK_BENCH_WEB_DIR` points at another build for
+ * "now". On this shared machine one cold open is one sample of the load: compare builds side by
+ * side over several rounds.
  */
 import { sampleFixture } from "../api/SampleFixture.js"
 import * as fs from "node:fs"
@@ -25,6 +31,16 @@ import { CAPTURE_FORMAT_VERSION } from "../api/CaptureFormat.js"
 import type { BenchReport } from "./run.js"
 
 const RUNS = 7
+/** Page loads per build (`PUNKTFUNK_OPEN_ROUNDS`): each gives one cold open. */
+const ROUNDS = Number(process.env["PUNKTFUNK_OPEN_ROUNDS"] ?? "1")
+/**
+ * How long after the list shows the first click comes (`PUNKTFUNK_OPEN_SETTLE_MS`): an operator
+ * reads the list first. The page may spend that second (the console warms its chart code then);
+ * 0 clicks at once, as the bench did before.
+ */
+const SETTLE_MS = Number(process.env["PUNKTFUNK_OPEN_SETTLE_MS"] ?? "1000")
+/** A console build to measure beside this one (`PUNKTFUNK_OPEN_BEFORE_WEB_DIR`), e.g. one built from an older commit. */
+const BEFORE_WEB_DIR = process.env["PUNKTFUNK_OPEN_BEFORE_WEB_DIR"]
 /** Measured before issue 15's work (the host decoded and re-encoded per request, the page decoded again). */
 const BEFORE = { cold: 770, warm: 551, firstByte: "174–192 ms" }
 const SAMPLES = 5400
@@ -128,26 +144,19 @@ interface Run {
 
 const pct = (sorted: ReadonlyArray<number>, q: number) => sorted[Math.min(sorted.length - 1, Math.round(q * (sorted.length - 1)))] ?? Number.NaN
 
-export default async (): Promise<BenchReport> => {
-  if (!fs.existsSync(path.join(root, "web", "dist", "index.html"))) throw new Error("web/dist is missing: run npm run build:web")
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-bench-console-"))
-  const captures = path.join(dir, "captures")
-  fs.mkdirSync(captures, { recursive: true })
-  const capture = largeCapture()
-  const body = Schema.encodeSync(Schema.parseJson(CaptureSchema))(capture)
-  fs.writeFileSync(path.join(captures, `${ID}.json`), body)
-  fs.writeFileSync(path.join(captures, `${ID}.meta.json`), Schema.encodeSync(Schema.parseJson(CaptureMetaSchema))(capture.meta))
-  const host = await startHost(loopbackConsoleEnv(dir, path.join(root, "web", "dist"), { PUNKTFUNK_SOURCE: "none", PUNKTFUNK_CAPTURES_DIR: captures }))
+/** One fresh host and browser on `webDir`: the page loads, then `RUNS` opens (the first cold). */
+const measure = async (webDir: string, dir: string, captures: string): Promise<ReadonlyArray<Run>> => {
+  const host = await startHost(loopbackConsoleEnv(dir, webDir, { PUNKTFUNK_SOURCE: "none", PUNKTFUNK_CAPTURES_DIR: captures }))
   const browser = await launchChromium()
   const { context } = browser
   const runs: Array<Run> = []
-  // This machine is shared: the load average says how much of the figure is other people's work.
-  const loadBefore = os.loadavg()[0] ?? Number.NaN
   try {
     const page = await context.newPage()
     await page.goto(`${host.url}/#token=${host.token}`)
     const row = page.locator(`[data-testid="recording-row"][data-id="${ID}"]`)
     await row.waitFor({ timeout: 30_000 })
+    // An operator reads the list before the first click; the page may use that second.
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
     for (let run = 0; run < RUNS; run++) {
       await row.waitFor({ timeout: 30_000 })
       runs.push((await page.evaluate(openAndTime(ID))) as Run)
@@ -156,32 +165,67 @@ export default async (): Promise<BenchReport> => {
   } finally {
     await browser.close()
     await host.stop()
+  }
+  return runs
+}
+
+export default async (): Promise<BenchReport> => {
+  const webDir = process.env["PUNKTFUNK_BENCH_WEB_DIR"] ?? path.join(root, "web", "dist")
+  if (!fs.existsSync(path.join(webDir, "index.html"))) throw new Error(`${webDir} has no index.html: run npm run build:web`)
+  if (BEFORE_WEB_DIR !== undefined && !fs.existsSync(path.join(BEFORE_WEB_DIR, "index.html"))) throw new Error(`${BEFORE_WEB_DIR} has no index.html`)
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-bench-console-"))
+  const captures = path.join(dir, "captures")
+  fs.mkdirSync(captures, { recursive: true })
+  const capture = largeCapture()
+  const body = Schema.encodeSync(Schema.parseJson(CaptureSchema))(capture)
+  fs.writeFileSync(path.join(captures, `${ID}.json`), body)
+  fs.writeFileSync(path.join(captures, `${ID}.meta.json`), Schema.encodeSync(Schema.parseJson(CaptureMetaSchema))(capture.meta))
+  // Rounds alternate the two builds (before first), each a fresh host and browser, so the
+  // machine's load falls on both alike and each round gives one cold open per build.
+  const rounds: Array<{ readonly before: ReadonlyArray<Run> | undefined; readonly now: ReadonlyArray<Run> }> = []
+  // This machine is shared: the load average says how much of the figure is other people's work.
+  const loadBefore = os.loadavg()[0] ?? Number.NaN
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      const before = BEFORE_WEB_DIR === undefined ? undefined : await measure(BEFORE_WEB_DIR, dir, captures)
+      rounds.push({ before, now: await measure(webDir, dir, captures) })
+    }
+  } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }
-  const times = runs.map((r) => r.total)
-  const [cold, ...warm] = times
-  const sorted = [...warm].sort((a, b) => a - b)
-  const median = (f: (r: Run) => number) => pct([...runs.slice(1).map(f)].sort((a, b) => a - b), 0.5)
   const f = (ms: number) => `${Math.round(ms)} ms`
+  const median = (xs: ReadonlyArray<number>) => pct([...xs].sort((a, b) => a - b), 0.5)
+  const row = (name: string, all: ReadonlyArray<ReadonlyArray<Run>>) => {
+    const colds = all.map((runs) => runs[0]?.total ?? Number.NaN)
+    const warm = all.flatMap((runs) => runs.slice(1))
+    const warmTotals = [...warm.map((r) => r.total)].sort((a, b) => a - b)
+    return `| ${name} | ${all.length} × ${RUNS} | ${f(median(colds))}${all.length > 1 ? ` (${colds.map((c) => Math.round(c)).join(", ")})` : ""} | ${f(pct(warmTotals, 0.5))} | ${f(warmTotals[warmTotals.length - 1] ?? Number.NaN)} | ${f(median(warm.map((r) => r.firstByte)))} |`
+  }
+  const nowRuns = rounds.map((r) => r.now)
+  const beforeRuns = rounds.flatMap((r) => (r.before === undefined ? [] : [r.before]))
+  const warmNow = nowRuns.flatMap((runs) => runs.slice(1))
+  const firstNow = nowRuns[0]?.[0]
   return {
     title: "Console: opening a 5,400-sample capture (time to charts drawn, headless Chromium)",
     lines: [
       `Capture: ${SAMPLES} samples, 2 sessions, 4 stages, every counter measured; JSON ${(Buffer.byteLength(body) / 2 ** 20).toFixed(1)} MiB.`,
-      `Timed from the click on View to every chart's series drawn and painted (7 charts, summary table).`,
+      `Timed from the click on View to every chart's series drawn and painted (7 charts, summary table); the first open of each page load is the cold one (the first click ${SETTLE_MS} ms after the list shows).`,
       `Load average (1 min) ${loadBefore.toFixed(1)} before and ${(os.loadavg()[0] ?? Number.NaN).toFixed(1)} after the runs, on ${os.cpus().length} cores.`,
+      ...(BEFORE_WEB_DIR === undefined ? [] : [`before (measured): the console build in ${BEFORE_WEB_DIR}, alternating with this one round by round, each against its own host.`]),
       ``,
-      `| | runs | first open (cold) | p50 (warm) | max (warm) | host first byte (warm p50) |`,
+      `| | page loads × opens | first open (cold; median, each load's) | p50 (warm) | max (warm) | host first byte (warm p50) |`,
       `|---|---|---|---|---|---|`,
-      `| before (issue 15) | 7 | ${f(BEFORE.cold)} | ${f(BEFORE.warm)} | — | ${BEFORE.firstByte} |`,
-      `| now | ${times.length} | ${f(cold ?? Number.NaN)} | ${f(pct(sorted, 0.5))} | ${f(sorted[sorted.length - 1] ?? Number.NaN)} | ${f(median((r) => r.firstByte))} |`,
+      `| before (issue 15) | 1 × 7 | ${f(BEFORE.cold)} | ${f(BEFORE.warm)} | — | ${BEFORE.firstByte} |`,
+      ...(beforeRuns.length === 0 ? [] : [row("before (measured)", beforeRuns)]),
+      row("now", nowRuns),
       `| target | | < 500 ms | < 300 ms | | < 20 ms |`,
       ``,
-      `Where the warm p50 goes: the host's first byte at ${f(median((r) => r.firstByte))} (stored bytes, checked once, not decoded`,
-      `per request), body received at ${f(median((r) => r.received))}, parsed and shape-checked by ${f(median((r) => r.loaded))},`,
-      `then summary over all samples (one pass) + LTTB + render + paint to ${f(median((r) => r.total))}.`,
-      `The first open: first byte at ${f(runs[0]?.firstByte ?? Number.NaN)}, body received at ${f(runs[0]?.received ?? Number.NaN)}, parsed and shape-checked by ${f(runs[0]?.loaded ?? Number.NaN)}, drawn at ${f(runs[0]?.total ?? Number.NaN)}.`,
+      `Where the warm p50 goes: the host's first byte at ${f(median(warmNow.map((r) => r.firstByte)))} (stored bytes, checked once, not decoded`,
+      `per request), body received at ${f(median(warmNow.map((r) => r.received)))}, parsed and shape-checked by ${f(median(warmNow.map((r) => r.loaded)))},`,
+      `then summary over all samples (one pass) + LTTB + render + paint to ${f(median(warmNow.map((r) => r.total)))}.`,
+      `The first open (first load): first byte at ${f(firstNow?.firstByte ?? Number.NaN)}, body received at ${f(firstNow?.received ?? Number.NaN)}, parsed and shape-checked by ${f(firstNow?.loaded ?? Number.NaN)}, drawn at ${f(firstNow?.total ?? Number.NaN)}.`,
       ``,
-      `All runs: ${times.map((t) => Math.round(t)).join(", ")} ms.`
+      ...rounds.map((r, i) => `Round ${i + 1}: ${r.before === undefined ? "" : `before ${r.before.map((x) => Math.round(x.total)).join(", ")} ms; `}now ${r.now.map((x) => Math.round(x.total)).join(", ")} ms.`)
     ]
   }
 }
