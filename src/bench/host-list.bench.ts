@@ -86,8 +86,9 @@ const sampleAt = (i: number): StatsSample => sampleFixture({
   host_p99_us: 7900
 })
 
-/** Write the store's two files per capture; returns the bytes written. */
-export const writeCaptures = (dir: string, captures: number, samples: number): number => {
+/** Write the store's two files per capture; returns the bytes written and the metas. */
+export const writeCaptures = (dir: string, captures: number, samples: number): { readonly bytes: number; readonly metas: ReadonlyArray<CaptureMeta> } => {
+  const metas: Array<CaptureMeta> = []
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
   const body = encodeSamples(Array.from({ length: samples }, (_, i) => sampleAt(i)))
   let bytes = 0
@@ -120,8 +121,31 @@ export const writeCaptures = (dir: string, captures: number, samples: number): n
     fs.writeFileSync(path.join(dir, `${meta.id}.json`), data, { mode: 0o600 })
     fs.writeFileSync(path.join(dir, `${meta.id}.meta.json`), metaJson, { mode: 0o600 })
     bytes += data.length + metaJson.length
+    metas.push(meta)
   }
-  return bytes
+  return { bytes, metas }
+}
+
+/**
+ * The client's share, side by side in this process: `JSON.parse` and the shape check of the
+ * answer as it was (every meta in full) and as it is (the rows), each `RUNS` times, interleaved.
+ */
+const clientShare = (metas: ReadonlyArray<CaptureMeta>, rowsBody: string) => {
+  const fullBody = Schema.encodeSync(Schema.parseJson(Schema.Array(CaptureMeta)))(metas)
+  const isFull = structureGuard(Schema.Array(CaptureMeta))
+  const full: Array<number> = []
+  const rows: Array<number> = []
+  for (let i = 0; i < RUNS; i++) {
+    let t = performance.now()
+    if (!isFull(JSON.parse(fullBody))) throw new Error("full metas: wrong shape")
+    full.push(performance.now() - t)
+    t = performance.now()
+    if (!isListing(JSON.parse(rowsBody))) throw new Error("rows: wrong shape")
+    rows.push(performance.now() - t)
+  }
+  full.sort((a, b) => a - b)
+  rows.sort((a, b) => a - b)
+  return { fullKb: Buffer.byteLength(fullBody) / 1024, full: quantile(full, 0.5), rows: quantile(rows, 0.5) }
 }
 
 const quantile = (sorted: ReadonlyArray<number>, q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN
@@ -130,7 +154,7 @@ export default async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "punktfunk-list-"))
   const capturesDir = path.join(dir, "captures")
   const t0 = performance.now()
-  const bytes = writeCaptures(capturesDir, CAPTURES, SAMPLES)
+  const { bytes, metas } = writeCaptures(capturesDir, CAPTURES, SAMPLES)
   const writeS = (performance.now() - t0) / 1000
   const f = (ms: number) => `${ms.toFixed(1)} ms`
   const loadBefore = os.loadavg()[0] ?? Number.NaN
@@ -139,6 +163,7 @@ export default async () => {
     const first = await timeHost(dir, RUNS)
     const again = await timeHost(dir, 0)
     const gz = gzipFigures(first.body)
+    const share = clientShare(metas, first.body)
     return {
       title: `Listing ${CAPTURES.toLocaleString("en")} stored captures of ${SAMPLES.toLocaleString("en")} samples`,
       lines: [
@@ -152,6 +177,7 @@ export default async () => {
         `| now: list rows (${(Buffer.byteLength(first.body) / 1024).toFixed(0)} KB) | ${f(first.cold)} | ${f(again.cold)} | ${f(quantile(first.times, 0.5))} | ${f(quantile(first.times, 0.99))} | ${f(first.times[first.times.length - 1] ?? Number.NaN)} |`,
         `| now: refresh with the ETag (304, no body) | | | ${f(quantile(first.refreshes, 0.5))} | ${f(quantile(first.refreshes, 0.99))} | ${f(first.refreshes[first.refreshes.length - 1] ?? Number.NaN)} |`,
         "",
+        `The client's parse and shape check alone, in this process, interleaved (p50 of ${RUNS}): every meta in full (${share.fullKb.toFixed(0)} KB) ${f(share.full)}, the rows (${(Buffer.byteLength(first.body) / 1024).toFixed(0)} KB) ${f(share.rows)} (×${(share.rows / share.full).toFixed(2)}).`,
         `gzip of the answer (level 6, measured in this process): ${(Buffer.byteLength(first.body) / 1024).toFixed(0)} KB → ${(gz.bytes / 1024).toFixed(0)} KB; compressing it once per change ${f(gz.compressMs)}, the client's inflate per request p50 ${f(gz.inflateP50)}.`
       ]
     }
