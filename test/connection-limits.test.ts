@@ -13,22 +13,12 @@ import { PendingPairing } from "../src/api/Pairing.js"
 import { newPin, pair } from "../src/client/ControlClient.js"
 import type { ClientIdentity, Endpoint } from "../src/client/ControlClient.js"
 import { fingerprintOfPem, generateCertificate } from "../src/lib/Certificates.js"
-import { ConnectionLimits } from "../src/services/ConnectionLimits.js"
-import type { ListenerName } from "../src/services/ConnectionLimits.js"
 import { ControlServer } from "../src/streams/punktfunk1/ControlServer.js"
-import { closedByHost, hold, trickle } from "./support/Sockets.js"
+import { closedByHost, countersOf, hold, trickle } from "./support/Sockets.js"
 import { json, startHost, waitFor } from "./support/TestHost.js"
 import type { StartedHost } from "./support/TestHost.js"
 import { typePin } from "./support/PairedClient.js"
 
-const countersOf = (host: StartedHost, listener: ListenerName) =>
-  Context.get(host.context, ConnectionLimits).counters.pipe(
-    Effect.map((all) => {
-      const c = all[listener]
-      if (c === undefined) throw new Error(`no limiter for ${listener}`)
-      return c
-    })
-  )
 
 const portOf = (host: StartedHost) => Number(new URL(host.url).port)
 

@@ -7,18 +7,7 @@
 import { describe, expect, it } from "vitest"
 import fc from "fast-check"
 import { frame, FrameError, FrameReader, MAX_FRAME_BYTES } from "../src/streams/punktfunk1/FrameReader.js"
-
-/** Cuts `bytes` at the given offsets (any order, duplicates and out-of-range ones allowed). */
-const cut = (bytes: Buffer, at: ReadonlyArray<number>): Array<Buffer> => {
-  const points = [...new Set(at.map((n) => n % (bytes.length + 1)))].sort((a, b) => a - b)
-  const out: Array<Buffer> = []
-  let from = 0
-  for (const p of [...points, bytes.length]) {
-    out.push(bytes.subarray(from, p))
-    from = p
-  }
-  return out
-}
+import { cut } from "./support/Mutate.js"
 
 /** Pushes every chunk; the frames in order, or the first FrameError. */
 const readAll = (reader: FrameReader, chunks: ReadonlyArray<Buffer>): Array<string> | FrameError => {

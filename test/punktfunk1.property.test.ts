@@ -14,7 +14,7 @@ import { Arbitrary, Either, FastCheck, Schema } from "effect"
 import fc from "fast-check"
 import { frame, FrameError, FrameReader } from "../src/streams/punktfunk1/FrameReader.js"
 import { ClientMessage, ReceiverReport } from "../src/streams/punktfunk1/Protocol.js"
-import { applyEdits, edits, hostile, randomBytes } from "./support/Mutate.js"
+import { applyEdits, cut, edits, hostile, randomBytes } from "./support/Mutate.js"
 
 const RUNS = { numRuns: Number(process.env["PUNKTFUNK_FUZZ_RUNS"] ?? "400") }
 
@@ -27,12 +27,6 @@ const encodeClient = Schema.encodeSync(Schema.parseJson(ClientMessage))
 const VALID_MESSAGES = FastCheck.sample(Arbitrary.make(ClientMessage), { numRuns: 300, seed: 42 })
 const validMessage = fc.constantFrom(...VALID_MESSAGES)
 const validJson = validMessage.map((m) => encodeClient(m))
-
-/** Cuts `bytes` at the given offsets. */
-const cut = (bytes: Buffer, at: ReadonlyArray<number>): Array<Buffer> => {
-  const points = [...new Set(at.map((n) => n % (bytes.length + 1)))].sort((a, b) => a - b)
-  return [...points, bytes.length].map((p, i, all) => bytes.subarray(i === 0 ? 0 : all[i - 1], p))
-}
 
 describe("punktfunk/1 frames", () => {
   it("any byte stream, cut anywhere: frame bodies or a FrameError that stays; never a throw", () => {

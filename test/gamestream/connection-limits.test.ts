@@ -7,25 +7,16 @@
  * counters; never a time.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect } from "effect"
+import { Effect } from "effect"
 import * as net from "node:net"
 import * as tls from "node:tls"
-import { ConnectionLimits } from "../../src/services/ConnectionLimits.js"
 import type { ListenerName } from "../../src/services/ConnectionLimits.js"
-import { closedByHost, hold, trickle } from "../support/Sockets.js"
+import { closedByHost, countersOf, hold, trickle } from "../support/Sockets.js"
 import type { StartedHost } from "../support/TestHost.js"
 import { waitFor } from "../support/TestHost.js"
 import type { ClientIdentity } from "./support/GameStreamClient.js"
 import { clientFor, gameStreamOf, newIdentity, pairViaOperator, startGameStreamHost } from "./support/Hosts.js"
 
-const countersOf = (host: StartedHost, listener: ListenerName) =>
-  Context.get(host.context, ConnectionLimits).counters.pipe(
-    Effect.map((all) => {
-      const c = all[listener]
-      if (c === undefined) throw new Error(`no limiter for ${listener}`)
-      return c
-    })
-  )
 
 const openIs = (host: StartedHost, listener: ListenerName, n: number) =>
   Effect.promise(() => waitFor(async () => (await Effect.runPromise(countersOf(host, listener))).open === n, 5_000, `${n} open on ${listener}`))

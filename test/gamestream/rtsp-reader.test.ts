@@ -10,18 +10,7 @@ import { describe, expect, it } from "vitest"
 import fc from "fast-check"
 import { MAX_BODY_BYTES, MAX_HEAD_BYTES, parseRequest, RtspRequestReader } from "../../src/streams/gamestream/RtspMessage.js"
 import type { ParseOutcome } from "../../src/streams/gamestream/RtspMessage.js"
-
-/** Cuts `bytes` at the given offsets (any order, duplicates and out-of-range ones allowed). */
-const cut = (bytes: Buffer, at: ReadonlyArray<number>): Array<Buffer> => {
-  const points = [...new Set(at.map((n) => n % (bytes.length + 1)))].sort((a, b) => a - b)
-  const out: Array<Buffer> = []
-  let from = 0
-  for (const p of [...points, bytes.length]) {
-    out.push(bytes.subarray(from, p))
-    from = p
-  }
-  return out
-}
+import { cut } from "../support/Mutate.js"
 
 /** The outcome as plain data (the refusal is an Error: compare its fields, not its identity). */
 const plain = (o: ParseOutcome) =>

@@ -1,9 +1,22 @@
 /**
  * fast-check arbitraries for fuzzing parsers of network input: random bytes, and valid messages
  * mutated the ways a broken or hostile peer would — bytes overwritten, cut short, extended,
- * slices repeated or dropped.
+ * slices repeated or dropped; and a stream cut into chunks anywhere, as TCP may deliver it.
  */
 import fc from "fast-check"
+
+/** Cuts `bytes` at the given offsets (any order, duplicates and out-of-range ones allowed). */
+export const cut = (bytes: Buffer, at: ReadonlyArray<number>): Array<Buffer> => {
+  const points = [...new Set(at.map((n) => n % (bytes.length + 1)))].sort((a, b) => a - b)
+  const out: Array<Buffer> = []
+  let from = 0
+  for (const p of [...points, bytes.length]) {
+    out.push(bytes.subarray(from, p))
+    from = p
+  }
+  return out
+}
+
 
 export type Edit = readonly [at: number, value: number, kind: "flip" | "cut" | "extend" | "dup" | "drop"]
 

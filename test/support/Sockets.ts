@@ -3,9 +3,12 @@
  * address (attackers use 127.0.0.2–254), see whether the host closed it, trickle a head a byte at
  * a time. Every socket is destroyed by the caller's scope. Also a loopback port free a moment ago.
  */
-import { Effect } from "effect"
+import { Context, Effect } from "effect"
 import type { Scope } from "effect"
 import * as net from "node:net"
+import { ConnectionLimits } from "../../src/services/ConnectionLimits.js"
+import type { ListenerName } from "../../src/services/ConnectionLimits.js"
+import type { StartedHost } from "./TestHost.js"
 import { waitFor } from "./TestHost.js"
 
 /**
@@ -21,6 +24,16 @@ export const freePort = () =>
       server.close(() => resolve(port))
     })
   })
+
+/** One TCP listener's connection counters (`ConnectionLimiter.ts`) in an in-process test host. */
+export const countersOf = (host: StartedHost, listener: ListenerName) =>
+  Context.get(host.context, ConnectionLimits).counters.pipe(
+    Effect.map((all) => {
+      const c = all[listener]
+      if (c === undefined) throw new Error(`no limiter for ${listener}`)
+      return c
+    })
+  )
 
 export interface Held {
   readonly socket: net.Socket
