@@ -11,13 +11,12 @@ import { Context, Effect, Fiber, Schema } from "effect"
 import * as http from "node:http"
 import { PendingPairing } from "../src/api/Pairing.js"
 import { newPin, pair } from "../src/client/ControlClient.js"
-import type { ClientIdentity, Endpoint } from "../src/client/ControlClient.js"
-import { fingerprintOfPem, generateCertificate } from "../src/lib/Certificates.js"
+import type { Endpoint } from "../src/client/ControlClient.js"
 import { ControlServer } from "../src/streams/punktfunk1/ControlServer.js"
 import { closedByHost, countersOf, hold, trickle } from "./support/Sockets.js"
 import { json, startHost, waitFor } from "./support/TestHost.js"
 import type { StartedHost } from "./support/TestHost.js"
-import { typePin } from "./support/PairedClient.js"
+import { identity, typePin } from "./support/PairedClient.js"
 
 
 const portOf = (host: StartedHost) => Number(new URL(host.url).port)
@@ -84,12 +83,6 @@ const subscribe = (host: StartedHost) =>
     ),
     (s) => Effect.sync(() => s.close())
   )
-
-const identity = (name: string) =>
-  Effect.promise(async (): Promise<ClientIdentity> => {
-    const made = await generateCertificate(name)
-    return { ...made, fingerprint: fingerprintOfPem(made.certPem) }
-  })
 
 const punktfunk1Endpoint = (host: StartedHost): Endpoint => ({ host: "127.0.0.1", port: Context.get(host.context, ControlServer).port })
 

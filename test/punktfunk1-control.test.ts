@@ -11,21 +11,14 @@ import * as tls from "node:tls"
 import { PairedClient, PendingPairing } from "../src/api/Pairing.js"
 import { Capture, CaptureMeta } from "../src/api/Stats.js"
 import { connect, newPin, pair } from "../src/client/ControlClient.js"
-import type { ClientIdentity, Endpoint } from "../src/client/ControlClient.js"
-import { fingerprintOfPem, generateCertificate } from "../src/lib/Certificates.js"
+import type { ClientIdentity } from "../src/client/ControlClient.js"
 import { HostIdentity } from "../src/services/HostIdentity.js"
 import { ControlServer } from "../src/streams/punktfunk1/ControlServer.js"
 import { frame, ReceiverReport } from "../src/streams/punktfunk1/Protocol.js"
 import { json, startHost, tempDir, waitFor } from "./support/TestHost.js"
 import type { StartedHost } from "./support/TestHost.js"
+import { endpointOf, identity } from "./support/PairedClient.js"
 
-const identity = (name: string) =>
-  Effect.promise(async (): Promise<ClientIdentity> => {
-    const made = await generateCertificate(name)
-    return { ...made, fingerprint: fingerprintOfPem(made.certPem) }
-  })
-
-const endpointOf = (host: StartedHost): Endpoint => ({ host: "127.0.0.1", port: Context.get(host.context, ControlServer).port })
 
 const pairingApi = (host: StartedHost, route: string, init: RequestInit = {}) =>
   Effect.promise(() => host.fetch(`${host.url}/api/v1/pairing${route}`, init))

@@ -5,22 +5,13 @@
  * so instead of waiting forever. The expiry is shortened to a second (the host's is two minutes).
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Fiber, Schema } from "effect"
+import { Effect, Fiber, Schema } from "effect"
 import { PendingPairing } from "../src/api/Pairing.js"
 import { pair } from "../src/client/ControlClient.js"
-import type { ClientIdentity, Endpoint } from "../src/client/ControlClient.js"
-import { fingerprintOfPem, generateCertificate } from "../src/lib/Certificates.js"
-import { ControlServer } from "../src/streams/punktfunk1/ControlServer.js"
 import { json, startHost, waitFor } from "./support/TestHost.js"
 import type { StartedHost } from "./support/TestHost.js"
+import { endpointOf, identity } from "./support/PairedClient.js"
 
-const identity = (name: string) =>
-  Effect.promise(async (): Promise<ClientIdentity> => {
-    const made = await generateCertificate(name)
-    return { ...made, fingerprint: fingerprintOfPem(made.certPem) }
-  })
-
-const endpointOf = (host: StartedHost): Endpoint => ({ host: "127.0.0.1", port: Context.get(host.context, ControlServer).port })
 
 const pendingList = (host: StartedHost) =>
   Effect.promise(async () => Schema.decodeUnknownSync(Schema.Array(PendingPairing))(await json(await host.fetch(`${host.url}/api/v1/pairing/pending`))))

@@ -11,20 +11,13 @@ import * as tls from "node:tls"
 import { PendingPairing } from "../src/api/Pairing.js"
 import { pair } from "../src/client/ControlClient.js"
 import type { ClientIdentity } from "../src/client/ControlClient.js"
-import { fingerprintOfPem, generateCertificate } from "../src/lib/Certificates.js"
 import { ControlServer } from "../src/streams/punktfunk1/ControlServer.js"
 import { framed } from "../src/streams/punktfunk1/Framed.js"
 import { clientStart, sessionIdOf } from "../src/streams/punktfunk1/PairingPake.js"
 import { frame } from "../src/streams/punktfunk1/Protocol.js"
 import { json, startHost, waitFor } from "./support/TestHost.js"
 import type { StartedHost } from "./support/TestHost.js"
-import { typePin } from "./support/PairedClient.js"
-
-const identity = (name: string) =>
-  Effect.promise(async (): Promise<ClientIdentity> => {
-    const made = await generateCertificate(name)
-    return { ...made, fingerprint: fingerprintOfPem(made.certPem) }
-  })
+import { identity, typePin } from "./support/PairedClient.js"
 
 const NOT_AN_ELEMENT = "2b3c6b8c4f3800e7aef6864025b4ed79bd599117e427c41bd47d93d654b4a51c" // the draft's Y_i1
 const IDENTITY = "00".repeat(32)

@@ -13,16 +13,10 @@ import { Context, Effect, Fiber, Schema } from "effect"
 import { PairingLockout, PendingPairing } from "../../src/api/Pairing.js"
 import { pair } from "../../src/client/ControlClient.js"
 import type { ClientIdentity, Endpoint } from "../../src/client/ControlClient.js"
-import { fingerprintOfPem, generateCertificate } from "../../src/lib/Certificates.js"
 import { ControlServer } from "../../src/streams/punktfunk1/ControlServer.js"
 import { json, startHost, waitFor } from "../support/TestHost.js"
 import type { StartedHost } from "../support/TestHost.js"
-
-const identity = (name: string) =>
-  Effect.promise(async (): Promise<ClientIdentity> => {
-    const made = await generateCertificate(name)
-    return { ...made, fingerprint: fingerprintOfPem(made.certPem) }
-  })
+import { identity } from "../support/PairedClient.js"
 
 const endpoint = (host: StartedHost, localAddress: string): Endpoint => ({
   host: "127.0.0.1",
