@@ -9,13 +9,13 @@ import { Context, Effect, Fiber, Logger, Schema } from "effect"
 import * as net from "node:net"
 import * as tls from "node:tls"
 import { PairedClient, PendingPairing } from "../src/api/Pairing.js"
-import { Capture, CaptureMeta } from "../src/api/Stats.js"
+import { CaptureMeta } from "../src/api/Stats.js"
 import { connect, newPin, pair } from "../src/client/ControlClient.js"
 import type { ClientIdentity } from "../src/client/ControlClient.js"
 import { HostIdentity } from "../src/services/HostIdentity.js"
 import { ControlServer } from "../src/streams/punktfunk1/ControlServer.js"
 import { frame, ReceiverReport } from "../src/streams/punktfunk1/Protocol.js"
-import { json, startHost, tempDir, waitFor } from "./support/TestHost.js"
+import { armedSamples, json, savedCapture, startHost, tempDir, waitFor } from "./support/TestHost.js"
 import type { StartedHost } from "./support/TestHost.js"
 import { endpointOf, identity } from "./support/PairedClient.js"
 
@@ -182,15 +182,13 @@ describe("punktfunk/1 control plane", () => {
       expect((yield* Effect.promise(() => host.fetch("/start", { method: "POST" }))).status).toBe(200)
       const session = yield* connect({ endpoint: endpointOf(host), identity: client, pinnedHost: hostFp, name: "desk", request })
       const running = yield* Effect.fork(session.run)
-      yield* Effect.promise(() =>
-        waitFor(async () => ((await json(await host.fetch("/status"))) as { sample_count: number }).sample_count >= 4, 15_000, "4 samples")
-      )
+      yield* armedSamples(host, 4)
       const meta = Schema.decodeUnknownSync(CaptureMeta)(
         yield* Effect.promise(async () => json(await host.fetch("/stop", { method: "POST" })))
       )
       yield* session.goodbye("done")
       yield* Fiber.interrupt(running)
-      const capture = Schema.decodeUnknownSync(Capture)(yield* Effect.promise(async () => json(await host.fetch(`/recordings/${meta.id}`))))
+      const capture = yield* savedCapture(host, meta.id)
       expect(capture.meta.kind).toBe("punktfunk1")
       expect(capture.meta.client).toBe(client.fingerprint.slice(0, 16))
       expect(capture.meta.sessions[0]?.stages).toEqual(["capture", "submit", "encode", "send"])
@@ -212,15 +210,13 @@ describe("punktfunk/1 control plane", () => {
       const report = { packets_received: 100, packets_lost: 4, fec_recovered: 3, frames_decoded: 30, frames_dropped: 5, decode_us: 900 }
       yield* session.report(new ReceiverReport(report))
       yield* session.report(new ReceiverReport(report))
-      yield* Effect.promise(() =>
-        waitFor(async () => ((await json(await host.fetch("/status"))) as { sample_count: number }).sample_count >= 4, 15_000, "4 samples")
-      )
+      yield* armedSamples(host, 4)
       const meta = Schema.decodeUnknownSync(CaptureMeta)(
         yield* Effect.promise(async () => json(await host.fetch("/stop", { method: "POST" })))
       )
       yield* session.goodbye("done")
       yield* Fiber.interrupt(running)
-      const capture = Schema.decodeUnknownSync(Capture)(yield* Effect.promise(async () => json(await host.fetch(`/recordings/${meta.id}`))))
+      const capture = yield* savedCapture(host, meta.id)
       const sum = (f: "client_frames_dropped" | "frames_dropped" | "packets_dropped") => capture.samples.reduce((n, s) => n + s[f], 0)
       expect(capture.meta.measured).toEqual(expect.arrayContaining(["client_frames_dropped", "packets_dropped", "fec_recovered"]))
       expect(sum("client_frames_dropped")).toBe(10)

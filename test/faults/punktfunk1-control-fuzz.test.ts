@@ -15,7 +15,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Fiber, Schema } from "effect"
 import fc from "fast-check"
 import * as tls from "node:tls"
-import { Capture, CaptureMeta } from "../../src/api/Stats.js"
+import { CaptureMeta } from "../../src/api/Stats.js"
 import { connect } from "../../src/client/ControlClient.js"
 import type { ClientIdentity, Endpoint } from "../../src/client/ControlClient.js"
 import { ControlServer } from "../../src/streams/punktfunk1/ControlServer.js"
@@ -23,7 +23,7 @@ import { frame, MAX_FRAME_BYTES } from "../../src/streams/punktfunk1/FrameReader
 import { ClientMessage } from "../../src/streams/punktfunk1/Protocol.js"
 import { applyEdits, edits } from "../support/Mutate.js"
 import { endpointOf, identity, pairThroughApi } from "../support/PairedClient.js"
-import { json, startHost, waitFor } from "../support/TestHost.js"
+import { armedSamples, json, savedCapture, startHost, waitFor } from "../support/TestHost.js"
 import type { StartedHost } from "../support/TestHost.js"
 
 const RUNS = Number(process.env["PUNKTFUNK_FUZZ_RUNS"] ?? "30")
@@ -113,9 +113,7 @@ describe("punktfunk/1 control listener: hostile input is refused and counted", (
       const ok = yield* connect({ endpoint: endpointOf(host), identity: client, pinnedHost: hostFp, name: "reporter", request })
       const okRun = yield* Effect.fork(ok.run)
       for (let i = 0; i < 5; i++) yield* ok.conn.send(frame(report(2 ** 32 - 1).toString()))
-      yield* Effect.promise(() =>
-        waitFor(async () => ((await json(await host.fetch("/status"))) as { sample_count: number }).sample_count >= 3, 15_000, "3 samples")
-      )
+      yield* armedSamples(host, 3)
       yield* ok.goodbye("done")
       yield* Fiber.interrupt(okRun)
 
@@ -136,7 +134,7 @@ describe("punktfunk/1 control listener: hostile input is refused and counted", (
       const stopped = yield* Effect.promise(() => host.fetch("/stop", { method: "POST" }))
       expect(stopped.status).toBe(200)
       const meta = Schema.decodeUnknownSync(CaptureMeta)(yield* Effect.promise(() => json(stopped)))
-      const capture = Schema.decodeUnknownSync(Capture)(yield* Effect.promise(async () => json(await host.fetch(`/recordings/${meta.id}`))))
+      const capture = yield* savedCapture(host, meta.id)
       const lost = capture.samples.reduce((sum, s) => sum + s.packets_dropped, 0)
       expect(lost).toBe(5 * (2 ** 32 - 1))
     })

@@ -2,12 +2,13 @@
  * A real host in-process for tests: real HTTP server on an ephemeral port, real temp directory,
  * the fake pipeline (or none) instead of native threads.
  */
-import { ConfigProvider, Effect, Layer } from "effect"
+import { ConfigProvider, Effect, Layer, Schema } from "effect"
 import type { Context, Scope } from "effect"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
+import { Capture } from "../../src/api/Stats.js"
 import { makeHostLayer } from "../../src/Host.js"
 import type { HostParts } from "../../src/Host.js"
 import { isLoopbackBind, managementUrl } from "../../src/http/ManagementTls.js"
@@ -113,6 +114,16 @@ export const settle = <R>(done: Effect.Effect<boolean, never, R>) =>
     }
     throw new Error("did not settle within 10 s")
   })
+
+/** Waits until the armed capture of `host` holds `count` samples (windows come on the host's own clock). */
+export const armedSamples = (host: StartedHost, count: number, timeoutMs = 15_000) =>
+  Effect.promise(() =>
+    waitFor(async () => ((await json(await host.fetch("/status"))) as { sample_count: number }).sample_count >= count, timeoutMs, `${count} samples`)
+  )
+
+/** A saved capture as the API serves it (`GET /recordings/:id`), decoded. */
+export const savedCapture = (host: StartedHost, id: string) =>
+  Effect.promise(async () => Schema.decodeUnknownSync(Capture)(await json(await host.fetch(`/recordings/${id}`))))
 
 /** Poll until `f` holds, for tests that wait on a real clock. */
 export const waitFor = async (f: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition") => {
