@@ -24,6 +24,13 @@ import { TableHead } from "../components/TableHead.js"
 
 const PIN = /^[0-9]{4,8}$/
 
+/** A client's certificate fingerprint, its first 16 hex digits shown and the whole on hover. */
+const FingerprintCell = ({ fingerprint }: { fingerprint: string }) => (
+  <td className="mono" title={fingerprint}>
+    {fingerprint.slice(0, 16)}…
+  </td>
+)
+
 const PendingRow = ({ request, api, onDone }: { request: PendingPairing; api: DevicesApi; onDone: (message: string | null, error: string | null) => void }) => {
   const [pin, setPin] = useState("")
   const [busy, setBusy] = useState(false)
@@ -41,9 +48,7 @@ const PendingRow = ({ request, api, onDone }: { request: PendingPairing; api: De
       <td>{request.name}</td>
       <td>{request.path}</td>
       <td className="mono">{request.address}</td>
-      <td className="mono" title={request.fingerprint}>
-        {request.fingerprint.slice(0, 16)}…
-      </td>
+      <FingerprintCell fingerprint={request.fingerprint} />
       <td>{dateTime(request.requested_unix_ms)}</td>
       <td>
         <form
@@ -175,9 +180,7 @@ export const DevicesPage = ({ api }: { api: DevicesApi }) => {
                 <tr key={c.fingerprint} data-testid="client-row" data-fingerprint={c.fingerprint}>
                   <td>{c.name}</td>
                   <td>{c.path}</td>
-                  <td className="mono" title={c.fingerprint}>
-                    {c.fingerprint.slice(0, 16)}…
-                  </td>
+                  <FingerprintCell fingerprint={c.fingerprint} />
                   <td>{dateTime(c.paired_unix_ms)}</td>
                   <td>
                     <ConfirmAction
