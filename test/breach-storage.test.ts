@@ -12,13 +12,14 @@ import * as path from "node:path"
 import { DEFAULT_BREACH_THRESHOLDS, findBreaches } from "../src/api/Breaches.js"
 import { CAPTURE_FORMAT_VERSION } from "../src/api/CaptureFormat.js"
 import { zeroFields } from "../src/api/Fields.js"
-import { Capture, CaptureListItem } from "../src/api/Stats.js"
+import { Capture } from "../src/api/Stats.js"
+import { CaptureListing } from "../src/api/CaptureListing.js"
 import type { SessionMeta, StatsSample } from "../src/api/Stats.js"
 import { withStoredBreaches } from "../src/lib/captures/CaptureAssembly.js"
 import { Recorder } from "../src/services/Recorder.js"
 import { json, startHost, tempDir } from "./support/TestHost.js"
 
-const decodeList = Schema.decodeUnknownSync(Schema.Array(CaptureListItem))
+const decodeList = Schema.decodeUnknownSync(CaptureListing)
 
 const session: SessionMeta = {
   session_id: "n-1", kind: "punktfunk1", width: 1280, height: 720, fps: 60, codec: "h264", client: "test",

@@ -10,7 +10,8 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { CAPTURE_FORMAT_VERSION } from "../src/api/CaptureFormat.js"
 import { zeroFields } from "../src/api/Fields.js"
-import { Capture, CaptureListItem, CaptureMeta, captureListItem } from "../src/api/Stats.js"
+import { Capture, CaptureMeta, captureListItem } from "../src/api/Stats.js"
+import { CaptureListing } from "../src/api/CaptureListing.js"
 import { makeCaptureChecker } from "../src/lib/captures/CaptureChecker.js"
 import { CaptureIndexFile } from "../src/lib/captures/CaptureIndex.js"
 import type { IndexEntry } from "../src/lib/captures/CaptureIndex.js"
@@ -110,12 +111,12 @@ describe("capture check off the event loop", () => {
     const metas = [captureOf("b_1280x720", 2, 3, "b").meta, captureOf("a_1280x720", 1, 3).meta]
     const withFrames: CaptureMeta = { ...metas[0]!, frames: { spans: 2, frames: 120, bound_hit: false } }
     const listed = [withFrames, ...metas]
-    const rows = Schema.encodeSync(Schema.parseJson(Schema.Array(CaptureListItem)))(listed.map(captureListItem))
+    const rows = Schema.encodeSync(Schema.parseJson(CaptureListing))(listed.map(captureListItem))
     expect(encodeListing(listed)).toBe(rows)
     // The second time from the remembered encodings: still the same bytes.
     expect(encodeListing(listed)).toBe(rows)
     // A row is the list's columns, not the whole meta.
-    expect(JSON.parse(rows)[0]).toEqual({
+    expect(Schema.decodeUnknownSync(Schema.parseJson(CaptureListing))(rows)[0]).toEqual({
       id: "b_1280x720", label: "b", started_unix_ms: withFrames.started_unix_ms, duration_ms: withFrames.duration_ms,
       kind: withFrames.kind, width: 1280, height: 720, fps: withFrames.fps, codec: withFrames.codec,
       encoder_backend: withFrames.encoder_backend, sample_count: 3, session_count: withFrames.sessions.length,

@@ -10,13 +10,14 @@ import { Effect, Layer, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { CAPTURE_FORMAT_VERSION, MIGRATIONS, migrateCapture } from "../src/api/CaptureFormat.js"
-import { Capture, CaptureListItem, CaptureMeta } from "../src/api/Stats.js"
+import { Capture, CaptureMeta } from "../src/api/Stats.js"
+import { CaptureListing } from "../src/api/CaptureListing.js"
 import { DiskOps, nodeDiskOps, toDiskError } from "../src/services/DiskOps.js"
 import { migratedMetaOf, OLD_VERSIONS, oldCapture, writeOldCapture, writeOldIndex } from "./support/OldCaptures.js"
 import type { Json } from "./support/OldCaptures.js"
 import { json, startHost, tempDir } from "./support/TestHost.js"
 
-const decodeList = Schema.decodeUnknownSync(Schema.Array(CaptureListItem))
+const decodeList = Schema.decodeUnknownSync(CaptureListing)
 const decodeCapture = Schema.decodeUnknownSync(Schema.parseJson(Capture))
 const decodeMeta = Schema.decodeUnknownSync(Schema.parseJson(CaptureMeta))
 

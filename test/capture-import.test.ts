@@ -12,7 +12,8 @@ import * as http from "node:http"
 import * as path from "node:path"
 import { CAPTURE_FORMAT_VERSION } from "../src/api/CaptureFormat.js"
 import { zeroFields } from "../src/api/Fields.js"
-import { Capture, CaptureListItem, CaptureMeta } from "../src/api/Stats.js"
+import { Capture, CaptureMeta } from "../src/api/Stats.js"
+import { CaptureListing } from "../src/api/CaptureListing.js"
 import type { StatsSample } from "../src/api/Stats.js"
 import { summarizeCapture, fieldStat } from "../src/api/Summary.js"
 import { oldCapture } from "./support/OldCaptures.js"
@@ -22,7 +23,7 @@ import type { StartedHost } from "./support/TestHost.js"
 const encodeCapture = Schema.encodeSync(Schema.parseJson(Capture))
 const decodeCapture = Schema.decodeUnknownSync(Schema.parseJson(Capture))
 const decodeMeta = Schema.decodeUnknownSync(CaptureMeta)
-const decodeList = Schema.decodeUnknownSync(Schema.Array(CaptureListItem))
+const decodeList = Schema.decodeUnknownSync(CaptureListing)
 
 const sample = (i: number): StatsSample => ({
   ...zeroFields(),

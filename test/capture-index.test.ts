@@ -9,14 +9,15 @@ import { Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { sampleFixture } from "../src/api/SampleFixture.js"
-import { Capture, CaptureListItem, CaptureMeta } from "../src/api/Stats.js"
+import { Capture, CaptureMeta } from "../src/api/Stats.js"
+import { CaptureListing } from "../src/api/CaptureListing.js"
 import type { StatsSample } from "../src/api/Stats.js"
 import { CAPTURE_FORMAT_VERSION } from "../src/api/CaptureFormat.js"
 import { json, startHost, tempDir } from "./support/TestHost.js"
 
 const encodeCapture = Schema.encodeSync(Schema.parseJson(Capture))
 const encodeMeta = Schema.encodeSync(Schema.parseJson(CaptureMeta))
-const decodeList = Schema.decodeUnknownSync(Schema.Array(CaptureListItem))
+const decodeList = Schema.decodeUnknownSync(CaptureListing)
 const INDEX = ".capture-index"
 
 const sample = (i: number): StatsSample => sampleFixture({

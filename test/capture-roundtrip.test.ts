@@ -5,6 +5,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { PunktfunkApi } from "../src/api/Api.js"
 import { Capture, CaptureListItem, CaptureMeta, StatsStatus } from "../src/api/Stats.js"
+import { CaptureListing } from "../src/api/CaptureListing.js"
 import { json, startHost, tempDir, waitFor } from "./support/TestHost.js"
 
 const decodeCapture = Schema.decodeUnknownSync(Capture)
@@ -69,7 +70,7 @@ describe("arm, capture, stop, survive a restart", () => {
       const host = yield* startHost({ dir })
       const listRes = yield* Effect.promise(() => host.fetch("/recordings"))
       const etag = listRes.headers.get("etag")
-      const list = Schema.decodeUnknownSync(Schema.Array(CaptureListItem))(yield* Effect.promise(() => json(listRes)))
+      const list = Schema.decodeUnknownSync(CaptureListing)(yield* Effect.promise(() => json(listRes)))
       expect(list).toHaveLength(1)
       const id = list[0]!.id
       // A row holds the list's columns (not the sessions' stages and fields: `get` has those).
@@ -99,7 +100,7 @@ describe("arm, capture, stop, survive a restart", () => {
       const changed = yield* Effect.promise(() => host.fetch("/recordings", { headers: { "if-none-match": etag! } }))
       expect(changed.status).toBe(200)
       expect(changed.headers.get("etag")).not.toBe(etag)
-      expect(Schema.decodeUnknownSync(Schema.Array(CaptureListItem))(yield* Effect.promise(() => json(changed)))[0]!.label).toBe("baseline, run 1")
+      expect(Schema.decodeUnknownSync(CaptureListing)(yield* Effect.promise(() => json(changed)))[0]!.label).toBe("baseline, run 1")
 
       const csvRes = yield* Effect.promise(() => host.fetch(`/recordings/${id}/export?format=csv`))
       expect(csvRes.status).toBe(200)

@@ -9,7 +9,8 @@ import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { CAPTURE_FORMAT_VERSION } from "../src/api/CaptureFormat.js"
-import { CaptureListItem, CaptureMeta } from "../src/api/Stats.js"
+import { CaptureMeta } from "../src/api/Stats.js"
+import { CaptureListing } from "../src/api/CaptureListing.js"
 import { root } from "./support/HostProcess.js"
 import { oldCapture } from "./support/OldCaptures.js"
 import { json, startHost, tempDir, waitFor } from "./support/TestHost.js"
@@ -30,7 +31,7 @@ const cli = (args: ReadonlyArray<string>, env: Record<string, string>) =>
       })
   )
 
-const decodeList = Schema.decodeUnknownSync(Schema.Array(CaptureListItem))
+const decodeList = Schema.decodeUnknownSync(CaptureListing)
 
 describe("punktfunk stats import", () => {
   it.scopedLive("a capture exported by one host is imported into another; refusals are named", () =>

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest"
 import { Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Capture, CaptureListItem, CaptureMeta } from "../src/api/Stats.js"
+import { Capture, CaptureMeta } from "../src/api/Stats.js"
+import { CaptureListing } from "../src/api/CaptureListing.js"
 import { HOST_SETTINGS, flagOf } from "../src/lib/Settings.js"
 import { hostsKilledAfterEach, root, runHostToExit } from "./support/HostProcess.js"
 import { tempDir, waitFor } from "./support/TestHost.js"
@@ -34,7 +35,7 @@ describe("the host process", () => {
     expect(fs.readdirSync(capturesDir).filter((n) => n.endsWith(".json"))).toEqual([])
 
     const second = await spawn({ ...envFor(dir), PUNKTFUNK_SOURCE: "none" })
-    const list = Schema.decodeUnknownSync(Schema.Array(CaptureListItem))(await (await second.fetch("/recordings")).json())
+    const list = Schema.decodeUnknownSync(CaptureListing)(await (await second.fetch("/recordings")).json())
     expect(list).toHaveLength(1)
     expect(list[0]!.recovered).toBe(true)
     expect(list[0]!.sample_count).toBe(journalled)
@@ -67,7 +68,7 @@ describe("the host process", () => {
     const second = await spawn({ ...envFor(dir), PUNKTFUNK_SOURCE: "none" })
     const after = fs.readdirSync(capturesDir)
     expect(after.filter((n) => n.endsWith(".tmp"))).toEqual([])
-    const list = Schema.decodeUnknownSync(Schema.Array(CaptureListItem))(await (await second.fetch("/recordings")).json())
+    const list = Schema.decodeUnknownSync(CaptureListing)(await (await second.fetch("/recordings")).json())
     expect(list).toHaveLength(1)
     const capture = Schema.decodeUnknownSync(Capture)(await (await second.fetch(`/recordings/${list[0]!.id}`)).json())
     expect(capture.meta.recovered).toBe(true)

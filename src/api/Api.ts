@@ -21,7 +21,8 @@ import {
 import { PairingGroup } from "./Pairing.js"
 import { Authorization } from "./Security.js"
 import { Marker, MarkerRequest } from "./Markers.js"
-import { Capture, CaptureListItem, CaptureMeta, ExportFormat, LabelPatch, LiveSnapshot, StatsStatus } from "./Stats.js"
+import { CaptureListing } from "./CaptureListing.js"
+import { Capture, CaptureMeta, ExportFormat, LabelPatch, LiveSnapshot, StatsStatus } from "./Stats.js"
 import { TraceFile, TraceQuery } from "./Trace.js"
 import { FramesFile } from "./Frames.js"
 import { LIVE_EVENTS_ROUTE, STATS_PATH } from "./LiveEvents.js"
@@ -77,13 +78,14 @@ export class StatsGroup extends HttpApiGroup.make("stats")
     HttpApiEndpoint.post("mark", "/markers").setPayload(MarkerRequest).addSuccess(Marker).addError(NotArmed)
   )
   .add(
-    // One row per stored capture (`CaptureListItem`: the list's columns, not the whole meta),
+    // One row per stored capture (`CaptureListItem`: the list's columns, not the whole meta, sent
+    // as a table: src/api/CaptureListing.ts),
     // newest first. The answer carries an `ETag`; a request whose `If-None-Match` names it gets
     // `304 Not Modified` and no body, so a console refreshing an unchanged list parses nothing.
     // Why the 304 is not declared here: only a caller that sent `If-None-Match` can get it (the
     // console's own fetch does; the typed clients never send it), and declaring it would make
     // every typed caller's answer "rows or nothing".
-    HttpApiEndpoint.get("list", "/recordings").addSuccess(Schema.Array(CaptureListItem)).addError(CaptureReadError)
+    HttpApiEndpoint.get("list", "/recordings").addSuccess(CaptureListing).addError(CaptureReadError)
   )
   .add(
     // A capture JSON this host exported, stored under a new id marked `imported` (never overwriting).

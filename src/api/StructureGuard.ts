@@ -30,6 +30,9 @@ const compile = (ast: SchemaAST.AST): Check => {
       return (u) => typeof u === "boolean"
     case "UndefinedKeyword":
       return (u) => u === undefined
+    // Values a Schema leaves open (the listing table's cells, checked by the rows' guard after).
+    case "UnknownKeyword":
+      return () => true
     case "Literal": {
       const literal = ast.literal
       return (u) => u === literal

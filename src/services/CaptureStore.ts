@@ -20,6 +20,7 @@ import { CAPTURE_FORMAT_VERSION } from "../api/CaptureFormat.js"
 import { CaptureNotFound, CaptureReadError, CaptureSaveError } from "../api/Errors.js"
 import { FramesFile } from "../api/Frames.js"
 import { Capture, CaptureListItem, CaptureMeta, captureListItem } from "../api/Stats.js"
+import { LISTING_COLUMNS, tableRowOf } from "../api/CaptureListing.js"
 import { assembleCapture } from "../lib/captures/CaptureAssembly.js"
 import { parseCheckedCapture } from "../lib/captures/CaptureCheck.js"
 import type { CaptureCheckFailed, CheckedCapture } from "../lib/captures/CaptureCheck.js"
@@ -52,23 +53,25 @@ const decodeMeta = Schema.decodeUnknownOption(Schema.parseJson(CaptureMeta))
  * elements' encodings joined — the same bytes the array's Schema would give (JSON.stringify
  * without spaces; test/capture-check-worker.test.ts compares them).
  */
-const encodedOnce = <K extends object, A, I>(schema: Schema.Schema<A, I>, from: (key: K) => A) => {
-  const encode = Schema.encodeSync(Schema.parseJson(schema))
+const encodedOnce = <K extends object, A, I>(schema: Schema.Schema<A, I>, from: (key: K) => A, json: (encoded: I) => string = JSON.stringify) => {
+  const encode = Schema.encodeSync(schema)
   const cache = new WeakMap<K, string>()
   return (key: K): string => {
-    let json = cache.get(key)
-    if (json === undefined) {
-      json = encode(from(key))
-      cache.set(key, json)
+    let text = cache.get(key)
+    if (text === undefined) {
+      text = json(encode(from(key)))
+      cache.set(key, text)
     }
-    return json
+    return text
   }
 }
-// A meta's listing row, remembered by the meta (a relabel replaces the meta, so its row too).
-const encodeRowOnce = encodedOnce(CaptureListItem, captureListItem)
+// A meta's listing row (its values in the table's column order), remembered by the meta (a
+// relabel replaces the meta, so its row too).
+const encodeRowOnce = encodedOnce(CaptureListItem, captureListItem, (row) => JSON.stringify(tableRowOf(row)))
 const encodeEntryOnce = encodedOnce(IndexEntry, (entry: IndexEntry) => entry)
-/** `Schema.Array(CaptureListItem)` of these metas as JSON, from each meta's remembered row. */
-export const encodeListing = (metas: ReadonlyArray<CaptureMeta>): string => `[${metas.map(encodeRowOnce).join(",")}]`
+const LISTING_HEAD = `{"columns":${JSON.stringify(LISTING_COLUMNS)},"rows":[`
+/** `CaptureListing` of these metas as JSON (the table of src/api/CaptureListing.ts), from each meta's remembered row. */
+export const encodeListing = (metas: ReadonlyArray<CaptureMeta>): string => `${LISTING_HEAD}${metas.map(encodeRowOnce).join(",")}]}`
 
 /** The listing as served: its bytes and their entity tag, both made once per change. */
 export interface ListingBytes {
@@ -116,7 +119,7 @@ export interface CaptureStoreService {
   /** Every stored capture's meta, newest first (from the index: no file is read). */
   readonly list: Effect.Effect<ReadonlyArray<CaptureMeta>, CaptureReadError>
   /**
-   * The listing as served: one `CaptureListItem` row per capture, newest first, as JSON bytes
+   * The listing as served: one `CaptureListItem` row per capture (as a table, `CaptureListing`), newest first, as JSON bytes
    * with their ETag — encoded once per change of the directory and then served as they are, so
    * a request for 1,000 rows costs no encode.
    */

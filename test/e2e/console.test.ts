@@ -12,7 +12,8 @@ import * as path from "node:path"
 import type { Page } from "playwright-core"
 import { Schema } from "effect"
 import { captureStages, csvHeader } from "../../src/api/Csv.js"
-import { Capture, CaptureListItem } from "../../src/api/Stats.js"
+import { Capture } from "../../src/api/Stats.js"
+import { CaptureListing } from "../../src/api/CaptureListing.js"
 import { watchWithoutMedia } from "../support/Clients.js"
 import type { Viewer } from "../support/Clients.js"
 import { root } from "../support/HostProcess.js"
@@ -43,7 +44,7 @@ const apiJson = async (route: string): Promise<unknown> => {
   return res.json()
 }
 
-const listRecordings = async () => Schema.decodeUnknownSync(Schema.Array(CaptureListItem))(await apiJson("/recordings"))
+const listRecordings = async () => Schema.decodeUnknownSync(CaptureListing)(await apiJson("/recordings"))
 
 /** Arm from the page, wait until the live view shows at least `windows` windows, stop. */
 const recordFromPage = async (windows: number, name: string) => {

@@ -13,7 +13,8 @@ import { sampleFixture, sessionFixture } from "../../src/api/SampleFixture.js"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Schema, Stream } from "effect"
 import type { SessionMeta, StatsSample } from "../../src/api/Stats.js"
-import { CaptureListItem, CaptureMeta, StatsStatus } from "../../src/api/Stats.js"
+import { CaptureListing } from "../../src/api/CaptureListing.js"
+import { CaptureMeta, StatsStatus } from "../../src/api/Stats.js"
 import { Recorder } from "../../src/services/Recorder.js"
 import { startHost } from "../support/TestHost.js"
 import { checkCapturesDir } from "./support.js"
@@ -160,7 +161,7 @@ describe("concurrent operators, harder", () => {
       const [capture] = checkCapturesDir(host.capturesDir)
       expect(labels).toContain(capture!.meta.label)
       expect(capture!.samples.length).toBe(meta.sample_count)
-      const listed = Schema.decodeUnknownSync(Schema.Array(CaptureListItem))(yield* Effect.promise(async () => (await host.fetch("/recordings")).json()))
+      const listed = Schema.decodeUnknownSync(CaptureListing)(yield* Effect.promise(async () => (await host.fetch("/recordings")).json()))
       expect(listed.map((m) => m.label)).toEqual([capture!.meta.label])
 
       const deletes = yield* Effect.all(

@@ -15,6 +15,8 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { Schema } from "effect"
+import { CaptureListing } from "../../src/api/CaptureListing.js"
 import type { Capture } from "../../src/api/Stats.js"
 import { PENDING_JOURNAL_PREFIX } from "../../src/lib/captures/Journal.js"
 import { hostsKilledAfterEach } from "../support/HostProcess.js"
@@ -59,7 +61,7 @@ const run = async (phase: Phase, delayMs: number, windowsBeforeStop: number) => 
 
   // Restart without a session (and without the pause: recovery saves too): only recovery writes.
   const again = await spawn({ ...env, PUNKTFUNK_SOURCE: "none" })
-  const listed = (await (await again.fetch("/recordings")).json()) as Array<{ id: string }>
+  const listed = Schema.decodeUnknownSync(CaptureListing)(await (await again.fetch("/recordings")).json())
   const captures: ReadonlyArray<Capture> = checkCapturesDir(capturesDir)
   expect(listed.map((m) => m.id).sort()).toEqual(captures.map((c) => c.meta.id).sort())
   expect(fs.existsSync(path.join(capturesDir, ".journal.ndjson"))).toBe(false)

@@ -11,7 +11,9 @@ import { PunktfunkApi } from "../../../src/api/Api.js"
 import type { Marker } from "../../../src/api/Markers.js"
 import { LIVE_EVENTS_PATH, STATS_PATH } from "../../../src/api/LiveEvents.js"
 import type { PairedClient, PairingLockout, PendingPairing } from "../../../src/api/Pairing.js"
-import { Capture, CaptureListItem } from "../../../src/api/Stats.js"
+import { CaptureListing, listingRows } from "../../../src/api/CaptureListing.js"
+import { Capture } from "../../../src/api/Stats.js"
+import type { CaptureListItem } from "../../../src/api/Stats.js"
 import type { CaptureMeta, LiveSnapshot, StatsStatus } from "../../../src/api/Stats.js"
 import { ApiFailure, describeError } from "./errors.js"
 import type { LiveMessage } from "./sse.js"
@@ -63,7 +65,7 @@ const isCapture = structureGuard(Capture)
  */
 const getCapture = async (baseUrl: string, token: string, id: string): Promise<Capture> => {
   const { res, body } = await fetchJson(`${baseUrl}${STATS}/recordings/${encodeURIComponent(id)}`, { authorization: `Bearer ${token}` })
-  return checked(res, body, Capture, isCapture)
+  return checked(res, body, Capture, (u) => (isCapture(u) ? u : undefined))
 }
 
 const fetchJson = async (url: string, headers: Record<string, string>): Promise<{ res: Response; body: unknown }> => {
@@ -82,12 +84,17 @@ const fetchJson = async (url: string, headers: Record<string, string>): Promise<
   }
 }
 
-const checked = <A, I>(res: Response, body: unknown, schema: Schema.Schema<A, I>, is: (u: unknown) => u is A): A => {
+/**
+ * The body as `A` when `fast` accepts it (a shape check, no decode); otherwise a refusal that
+ * says why in the Schema's words.
+ */
+const checked = <A, I>(res: Response, body: unknown, schema: Schema.Schema<A, I>, fast: (u: unknown) => A | undefined): A => {
   if (!res.ok) {
     // The API's typed errors carry a `_tag` and a message for people; describeError knows them.
     throw describeError(typeof body === "object" && body !== null && "_tag" in body ? body : { _tag: "ResponseError", response: { status: res.status } })
   }
-  if (is(body)) return body
+  const accepted = fast(body)
+  if (accepted !== undefined) return accepted
   const decoded = Schema.decodeUnknownEither(schema)(body)
   throw new ApiFailure(
     `The host's answer did not match the API this console was built with: ${Either.isLeft(decoded) ? ParseResult.TreeFormatter.formatErrorSync(decoded.left) : "unexpected shape"}`,
@@ -95,9 +102,6 @@ const checked = <A, I>(res: Response, body: unknown, schema: Schema.Schema<A, I>
     "ParseError"
   )
 }
-
-const CaptureList = Schema.Array(CaptureListItem)
-const isCaptureList = structureGuard(CaptureList)
 
 /**
  * `GET /recordings`, parsed and shape-checked like `getCapture` (the host encoded the rows with
@@ -112,7 +116,7 @@ const listFetcher = (baseUrl: string, token: string) => {
     if (last !== undefined) headers["if-none-match"] = last.etag
     const { res, body } = await fetchJson(`${baseUrl}${STATS}/recordings`, headers)
     if (res.status === 304 && last !== undefined) return last.rows
-    const rows = checked(res, body, CaptureList, isCaptureList)
+    const rows = checked(res, body, CaptureListing, listingRows)
     const etag = res.headers.get("etag")
     last = etag === null ? undefined : { etag, rows }
     return rows
