@@ -106,7 +106,7 @@ const startLine = (secure: boolean, format: HostConfigShape["logFormat"]) =>
   })
 
 export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
-  // One DiskOps for every durable write (captures, pairing list, identity): the fault tests swap it.
+  // One DiskOps for every durable write (captures, pairing list, identities, token): the fault tests swap it.
   const disk = parts.disk ?? DiskOpsLive
   const store = CaptureStoreLive({ dir: config.capturesDir, pauseBeforeRename: parts.pauseBeforeRename }).pipe(Layer.provide(disk))
   // Every window producer gets the metered Recorder: /metrics follows the same windows, armed or not.
@@ -119,7 +119,7 @@ export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
     Layer.provideMerge(recorder),
     Layer.provideMerge(store),
     Layer.provideMerge(parts.pipeline),
-    Layer.provideMerge(AuthLive(config.tokenFile)),
+    Layer.provideMerge(AuthLive(config.tokenFile).pipe(Layer.provide(disk))),
     Layer.provideMerge(PairingLive(config.configDir, parts.pairing).pipe(Layer.provide(disk))),
     Layer.provideMerge(ConnectionLimitsLive),
     // One identity for the punktfunk/1 control port and the management API's HTTPS.
@@ -143,7 +143,7 @@ export const makeHostLayer = (config: HostConfigShape, parts: HostParts) => {
   // comes from `core` like every other path's. Its tag is looked up at run time (tests use
   // Context.getOption), hence `Layer<never>` here.
   const gamestreamLive = GameStreamLive(parts.gamestreamPairing).pipe(
-    Layer.provide(Layer.merge(parts.gamestreamAudio ?? GameStreamAudioSenderLive, parts.inputInjector ?? InputInjectorLive))
+    Layer.provide(Layer.mergeAll(parts.gamestreamAudio ?? GameStreamAudioSenderLive, parts.inputInjector ?? InputInjectorLive, disk))
   )
   const gamestream: Layer.Layer<never, Layer.Layer.Error<typeof gamestreamLive>, Layer.Layer.Context<typeof gamestreamLive>> =
     config.gamestream

@@ -1,5 +1,6 @@
 /**
- * The pairing list and the host's identity are written through the host's `DiskOps` (issue
+ * The pairing list, the host's two identities (punktfunk/1 and GameStream) and the token are
+ * written through the host's `DiskOps` (issue
  * 13.4), so a disk that refuses mid-write reaches them the way it reaches a capture save: the
  * operator gets an error naming the disk's reason, the file on disk is the old one, whole, and no
  * half-written temp file is left beside it. Injected (the tests run as root, where permissions
@@ -12,7 +13,9 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { PairedClients } from "../src/api/Pairing.js"
 import { DiskOps, nodeDiskOps, toDiskError } from "../src/services/DiskOps.js"
+import { Auth, AuthLive } from "../src/services/Auth.js"
 import { HostIdentityLive } from "../src/services/HostIdentity.js"
+import { GameStreamIdentityLive } from "../src/streams/gamestream/Identity.js"
 import { Pairing, PairingLive } from "../src/services/Pairing.js"
 
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "pf-private-fault-"))
@@ -103,6 +106,64 @@ describe("private files through DiskOps", () => {
         expect(built.left.message).toContain("the disk is full (ENOSPC)")
       }
       expect(fs.readdirSync(dir)).toEqual([])
+    })
+  )
+
+  it.effect("a disk fault while making the GameStream identity: the start fails naming it, no key or half file left", () =>
+    Effect.gen(function* () {
+      const dir = tempDir()
+      const built = yield* Effect.either(
+        Layer.build(GameStreamIdentityLive(dir).pipe(Layer.provide(fillingDisk("gamestream-key.pem.tmp", { on: true })))).pipe(Effect.scoped)
+      )
+      expect(Either.isLeft(built)).toBe(true)
+      if (Either.isLeft(built)) {
+        expect(built.left._tag).toBe("GameStreamIdentityError")
+        expect(built.left.message).toContain("the disk is full (ENOSPC)")
+        expect(built.left.message).toContain("gamestream-key.pem")
+      }
+      expect(fs.readdirSync(dir)).toEqual([])
+      // Space came back: the identity is made, key and certificate private.
+      const made = yield* Layer.build(GameStreamIdentityLive(dir).pipe(Layer.provide(fillingDisk("never", { on: false })))).pipe(Effect.scoped)
+      expect(made).toBeDefined()
+      expect(fs.readdirSync(dir).sort()).toEqual(["gamestream-cert.pem", "gamestream-key.pem"])
+      expect(fs.statSync(path.join(dir, "gamestream-key.pem")).mode & 0o777).toBe(0o600)
+    })
+  )
+
+  it.effect("a disk fault while writing a new token: the start fails naming the file, no token or half file left", () =>
+    Effect.gen(function* () {
+      const dir = tempDir()
+      const tokenFile = path.join(dir, "token")
+      const built = yield* Effect.either(
+        Layer.build(AuthLive(tokenFile).pipe(Layer.provide(fillingDisk("token.tmp", { on: true })))).pipe(Effect.scoped)
+      )
+      expect(Either.isLeft(built)).toBe(true)
+      if (Either.isLeft(built)) {
+        expect(built.left._tag).toBe("TokenError")
+        expect(built.left.message).toContain("the disk is full (ENOSPC)")
+        expect(built.left.message).toContain(tokenFile)
+      }
+      expect(fs.readdirSync(dir)).toEqual([])
+    })
+  )
+
+  it.effect("a token file put in a directory of the operator's keeps that directory's mode; the token itself is 0600", () =>
+    Effect.gen(function* () {
+      const shared = tempDir()
+      fs.chmodSync(shared, 0o755)
+      const tokenFile = path.join(shared, "token")
+      const auth = yield* Effect.flatMap(Auth, Effect.succeed).pipe(
+        Effect.provide(AuthLive(tokenFile).pipe(Layer.provide(fillingDisk("never", { on: false }))))
+      )
+      expect(auth.generated).toBe(true)
+      expect(fs.statSync(shared).mode & 0o777).toBe(0o755)
+      expect(fs.statSync(tokenFile).mode & 0o777).toBe(0o600)
+      // A directory that did not exist is made private.
+      const fresh = path.join(tempDir(), "nested", "dir")
+      yield* Effect.flatMap(Auth, Effect.succeed).pipe(
+        Effect.provide(AuthLive(path.join(fresh, "token")).pipe(Layer.provide(fillingDisk("never", { on: false }))))
+      )
+      expect(fs.statSync(fresh).mode & 0o777).toBe(0o700)
     })
   )
 })

@@ -4,7 +4,8 @@
  */
 import { Effect, Schema } from "effect"
 import * as path from "node:path"
-import { readIfExists, writePrivateFileAtomic } from "../lib/PrivateFile.js"
+import { readIfExists, writePrivateFile } from "../lib/PrivateFile.js"
+import { nodeDiskOps } from "../services/DiskOps.js"
 import { ClientError } from "./ControlClient.js"
 import type { Endpoint } from "./ControlClient.js"
 
@@ -39,13 +40,9 @@ export const pinnedHost = (dir: string, endpoint: Endpoint) =>
 export const pinHost = (dir: string, endpoint: Endpoint, fingerprint: string) =>
   read(dir).pipe(
     Effect.flatMap((hosts) =>
-      Effect.tryPromise({
-        try: () =>
-          writePrivateFileAtomic(
-            path.join(dir, "hosts.json"),
-            Schema.encodeSync(HostsFile)({ ...hosts, [keyOf(endpoint)]: fingerprint }) + "\n"
-          ),
-        catch: (e) => new ClientError({ message: `cannot save the pinned host: ${String(e)}` })
-      })
+      // The one private-file write (temp file, fsync, rename), on the plain disk: the client has no fault layer.
+      writePrivateFile(nodeDiskOps, path.join(dir, "hosts.json"), Schema.encodeSync(HostsFile)({ ...hosts, [keyOf(endpoint)]: fingerprint }) + "\n").pipe(
+        Effect.mapError((e) => new ClientError({ message: `cannot save the pinned host: ${e.message}` }))
+      )
     )
   )

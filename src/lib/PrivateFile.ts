@@ -9,17 +9,33 @@ import * as path from "node:path"
 import type { DiskError, DiskOpsService } from "../services/DiskOps.js"
 
 /**
- * The same write through the host's `DiskOps` (the pairing list, the host's identity): a disk
+ * The write, through a `DiskOps` (the host's for the pairing list, both identities and the token;
+ * the plain one for the client's pinned hosts): a disk
  * that refuses is a `DiskError` naming the operation and the file, and the fault tests, which
  * swap in a `DiskOps` that fails on purpose, reach these writes too. Whatever step fails, the
  * temp file is removed: the old file stays whole and no half-written one is left beside it.
  * Why the temp file is removed first: a leftover from a crash keeps its old mode, and `open`'s
  * 0600 applies only to a file it creates.
  */
-export const writePrivateFile = (disk: DiskOpsService, file: string, data: string): Effect.Effect<void, DiskError> => {
+export const writePrivateFile = (
+  disk: DiskOpsService,
+  file: string,
+  data: string,
+  options: { readonly dirIsOurs?: boolean } = {}
+): Effect.Effect<void, DiskError> => {
   const dir = path.dirname(file)
   const tmp = `${file}.tmp`
-  return disk.mkdirPrivate(dir).pipe(
+  // A directory that is not the host's own (the token file may be put anywhere, /etc/… or a
+  // secrets mount) is made 0700 only if it is missing; one that exists keeps its mode, which is
+  // the operator's: closing /tmp or /etc to everyone else would break the machine.
+  const ensureDir =
+    options.dirIsOurs === false
+      ? disk.stat(dir).pipe(
+          Effect.asVoid,
+          Effect.catchIf((e) => e.code === "ENOENT", () => disk.mkdirPrivate(dir))
+        )
+      : disk.mkdirPrivate(dir)
+  return ensureDir.pipe(
     Effect.zipRight(disk.remove(tmp)),
     Effect.zipRight(
       disk.writeDurable(tmp, data).pipe(
@@ -29,27 +45,6 @@ export const writePrivateFile = (disk: DiskOpsService, file: string, data: strin
     ),
     Effect.zipRight(disk.syncDir(dir))
   )
-}
-
-export const writePrivateFileAtomic = async (file: string, data: string): Promise<void> => {
-  const dir = path.dirname(file)
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 })
-  const tmp = `${file}.tmp`
-  const handle = await fs.open(tmp, "w", 0o600)
-  try {
-    await handle.writeFile(data, "utf8")
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  await fs.chmod(tmp, 0o600)
-  await fs.rename(tmp, file)
-  const dirHandle = await fs.open(dir, "r")
-  try {
-    await dirHandle.sync()
-  } finally {
-    await dirHandle.close()
-  }
 }
 
 /** The file's text, or `undefined` when it does not exist (any other error is thrown). */

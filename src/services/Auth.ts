@@ -13,7 +13,9 @@
 import { Context, Data, Effect, Layer, Redacted } from "effect"
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import * as fs from "node:fs/promises"
-import { writePrivateFileAtomic } from "../lib/PrivateFile.js"
+import { writePrivateFile } from "../lib/PrivateFile.js"
+import { DiskOps } from "./DiskOps.js"
+import type { DiskOpsService } from "./DiskOps.js"
 
 export class TokenError extends Data.TaggedError("TokenError")<{ readonly message: string }> {}
 
@@ -65,13 +67,14 @@ const readPrivateToken = async (tokenFile: string): Promise<string | undefined> 
   }
 }
 
-const readOrCreateToken = (tokenFile: string) =>
+const readOrCreateToken = (tokenFile: string, disk: DiskOpsService) =>
   Effect.tryPromise({
     try: async () => {
       const existing = await readPrivateToken(tokenFile)
       if (existing !== undefined) return { token: existing, generated: false }
       const token = randomBytes(32).toString("base64url")
-      await writePrivateFileAtomic(tokenFile, token + "\n")
+      // Through the host's DiskOps: a full disk is a start refused naming the file, not a half token.
+      await Effect.runPromise(writePrivateFile(disk, tokenFile, token + "\n", { dirIsOurs: false }).pipe(Effect.mapError((e) => new Error(e.message))))
       return { token, generated: true }
     },
     catch: (e) =>
@@ -80,8 +83,8 @@ const readOrCreateToken = (tokenFile: string) =>
         : new TokenError({ message: `cannot read or create the token file: ${e instanceof Error ? e.message : String(e)}` })
   })
 
-export const AuthLive = (tokenFile: string): Layer.Layer<Auth, TokenError> =>
+export const AuthLive = (tokenFile: string): Layer.Layer<Auth, TokenError, DiskOps> =>
   Layer.effect(
     Auth,
-    readOrCreateToken(tokenFile).pipe(Effect.map(({ token, generated }) => makeAuth(token, tokenFile, generated)))
+    Effect.flatMap(DiskOps, (disk) => readOrCreateToken(tokenFile, disk)).pipe(Effect.map(({ token, generated }) => makeAuth(token, tokenFile, generated)))
   )

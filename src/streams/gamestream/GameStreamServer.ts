@@ -38,6 +38,7 @@ import type { TLSSocket } from "node:tls"
 import { fingerprintOfDer } from "../../lib/Certificates.js"
 import { HostConfig } from "../../services/Config.js"
 import { ConnectionLimits } from "../../services/ConnectionLimits.js"
+import { DiskOps } from "../../services/DiskOps.js"
 import type { ConnectionLimiter } from "../../lib/ConnectionLimiter.js"
 import { Pairing } from "../../services/Pairing.js"
 import { loadOrCreateGameStreamIdentity } from "./Identity.js"
@@ -124,7 +125,7 @@ export const GameStreamLive = (
 ): Layer.Layer<
   GameStream,
   GameStreamIdentityError | GameStreamListenError,
-  HostConfig | Pairing | Pipeline | Recorder | HostMarkers | ConnectionLimits | GameStreamAudioSender | InputInjector
+  HostConfig | Pairing | Pipeline | Recorder | HostMarkers | ConnectionLimits | GameStreamAudioSender | InputInjector | DiskOps
 > =>
   Layer.scoped(
     GameStream,
@@ -132,7 +133,7 @@ export const GameStreamLive = (
       const config = yield* HostConfig
       const pairing = yield* Pairing
       const limits = yield* ConnectionLimits
-      const identity = yield* loadOrCreateGameStreamIdentity(config.configDir)
+      const identity = yield* loadOrCreateGameStreamIdentity(config.configDir, yield* DiskOps)
       const sessions = yield* makePairingSessions(identity, pairing, options)
       const launches = yield* makeLaunches
       const counts = { requests: 0, malformed: 0, unauthorized: 0, tls_refused: 0 }

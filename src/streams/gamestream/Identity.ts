@@ -13,7 +13,9 @@
 import { Context, Data, Effect, Layer } from "effect"
 import * as path from "node:path"
 import { fingerprintOfPem, generateRsaCertificate } from "../../lib/Certificates.js"
-import { readIfExists, writePrivateFileAtomic } from "../../lib/PrivateFile.js"
+import { readIfExists, writePrivateFile } from "../../lib/PrivateFile.js"
+import { DiskOps, nodeDiskOps } from "../../services/DiskOps.js"
+import type { DiskOpsService } from "../../services/DiskOps.js"
 import { certificateSignature } from "./PairingCrypto.js"
 
 export class GameStreamIdentityError extends Data.TaggedError("GameStreamIdentityError")<{ readonly message: string }> {}
@@ -40,7 +42,12 @@ const shapeOf = (certPem: string, keyPem: string): GameStreamIdentityShape => {
   return { certPem, keyPem, fingerprint, certSignature: certificateSignature(certPem), uniqueId: uuidOf(fingerprint) }
 }
 
-export const loadOrCreateGameStreamIdentity = (configDir: string) =>
+/**
+ * The writes go through `disk` (the host's `DiskOps`): a disk that refuses is this start's
+ * `GameStreamIdentityError` naming the file and the reason, with no half-written key left, and
+ * the fault tests reach it as they reach every other private file.
+ */
+export const loadOrCreateGameStreamIdentity = (configDir: string, disk: DiskOpsService = nodeDiskOps) =>
   Effect.tryPromise({
     try: async (): Promise<GameStreamIdentityShape> => {
       const certFile = path.join(configDir, "gamestream-cert.pem")
@@ -55,12 +62,17 @@ export const loadOrCreateGameStreamIdentity = (configDir: string) =>
       // A key without a certificate is a first start cut short: nobody can have pinned a
       // certificate that was never written.
       const made = await generateRsaCertificate("punktfunk GameStream host")
-      await writePrivateFileAtomic(keyFile, made.keyPem)
-      await writePrivateFileAtomic(certFile, made.certPem)
+      // Key first: a crash between the two writes leaves no certificate without its key.
+      await Effect.runPromise(
+        writePrivateFile(disk, keyFile, made.keyPem).pipe(
+          Effect.zipRight(writePrivateFile(disk, certFile, made.certPem)),
+          Effect.mapError((e) => new Error(e.message))
+        )
+      )
       return shapeOf(made.certPem, made.keyPem)
     },
     catch: (e) => new GameStreamIdentityError({ message: `GameStream identity: ${e instanceof Error ? e.message : String(e)}` })
   })
 
-export const GameStreamIdentityLive = (configDir: string): Layer.Layer<GameStreamIdentity, GameStreamIdentityError> =>
-  Layer.effect(GameStreamIdentity, loadOrCreateGameStreamIdentity(configDir))
+export const GameStreamIdentityLive = (configDir: string): Layer.Layer<GameStreamIdentity, GameStreamIdentityError, DiskOps> =>
+  Layer.effect(GameStreamIdentity, Effect.flatMap(DiskOps, (disk) => loadOrCreateGameStreamIdentity(configDir, disk)))
