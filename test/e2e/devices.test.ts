@@ -103,7 +103,7 @@ describe("Devices page in a real browser", () => {
 
     await row.getByLabel("PIN shown by at-127.0.0.3").fill("2468")
     await row.getByRole("button", { name: "Pair" }).click()
-    await page.getByText("Paired at-127.0.0.3 (punktfunk1).").waitFor({ timeout: WAIT })
+    await page.getByText("Paired at-127.0.0.3 (punktfunk/1).").waitFor({ timeout: WAIT })
     expect(await visitorTold).toBe("paired")
     await page.getByTestId("client-row").waitFor({ timeout: WAIT })
     expect(pageErrors).toEqual([])

@@ -11,6 +11,7 @@ import { duration, seconds } from "../lib/format.js"
 import type { Marker } from "../../../src/api/Markers.js"
 import { MARKER_LABEL_MAX } from "../../../src/api/Markers.js"
 import { ErrorNote } from "./Notes.js"
+import { pathOf } from "../../../src/api/Paths.js"
 
 export interface CaptureControlProps {
   readonly api: ConsoleApi
@@ -121,7 +122,7 @@ export const CaptureControl = ({ api, status, sessions, error, onChanged, onMark
         <ul className="sessions muted small">
           {sessions.map((s) => (
             <li key={s.session_id}>
-              {s.session_id}: {s.kind} {s.width}×{s.height}@{s.fps} {s.codec} ({s.encoder_backend}) → {s.client}
+              {s.session_id}: {pathOf(s.kind).title} {s.width}×{s.height}@{s.fps} {s.codec} ({s.encoder_backend}) → {s.client}
             </li>
           ))}
         </ul>

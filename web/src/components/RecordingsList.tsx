@@ -13,6 +13,7 @@ import { saveText } from "../lib/download.js"
 import { dateTime, duration } from "../lib/format.js"
 import { ConfirmAction } from "./ConfirmAction.js"
 import { ErrorNote } from "./Notes.js"
+import { pathOf } from "../../../src/api/Paths.js"
 
 export interface RecordingsListProps {
   readonly api: ConsoleApi
@@ -136,7 +137,7 @@ export const RecordingsList = ({ api, recordings, error, onView, onCompare, onCh
                   <ImportedBadge meta={r} />
                 </td>
                 <td>
-                  {r.kind}
+                  {pathOf(r.kind).title}
                   {r.session_count > 1 ? ` (${r.session_count} sessions)` : ""}
                 </td>
                 <td>

@@ -26,6 +26,7 @@ import { TimeSeriesChart } from "../components/TimeSeriesChart.js"
 import { SERIES_COLORS } from "../components/theme.js"
 import { ms, num, percent, signed } from "../lib/format.js"
 import { BackToRecordings, OpenFailed } from "../components/BackToRecordings.js"
+import { pathOf } from "../../../src/api/Paths.js"
 
 interface Row {
   readonly label: string
@@ -142,7 +143,7 @@ export const CompareView = ({ api, ids, onBack }: { api: ConsoleApi; ids: Readon
               <th key={c.meta.id} scope="col">
                 {name(c, k)}
                 <div className="muted small">
-                  {c.meta.kind} {c.meta.width}×{c.meta.height}@{c.meta.fps} {c.meta.encoder_backend}
+                  {pathOf(c.meta.kind).title} {c.meta.width}×{c.meta.height}@{c.meta.fps} {c.meta.encoder_backend}
                 </div>
               </th>
             ))}

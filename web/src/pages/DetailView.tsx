@@ -31,6 +31,7 @@ import type { ChartMarker } from "../components/MarkerLines.js"
 import { MarkerList } from "../components/MarkerList.js"
 import { ImportedBadge } from "../components/ImportedBadge.js"
 import { BackToRecordings, OpenFailed } from "../components/BackToRecordings.js"
+import { pathOf } from "../../../src/api/Paths.js"
 
 const sameThresholds = (a: BreachThresholds, b: BreachThresholds) =>
   a.host_p99_budget === b.host_p99_budget && a.fps_shortfall === b.fps_shortfall && a.drops === b.drops && a.rtt_factor === b.rtt_factor
@@ -246,7 +247,7 @@ export const DetailView = ({ api, id, onBack }: { api: ConsoleApi; id: string; o
       </div>
       <p className="muted small">
         {meta.id} · {dateTime(meta.started_unix_ms)} · {duration(meta.duration_ms)} · {meta.sample_count} samples ·{" "}
-        {meta.sessions.map((s) => `${s.kind} ${s.width}×${s.height}@${s.fps} ${s.codec} (${s.encoder_backend})`).join(", ")}
+        {meta.sessions.map((s) => `${pathOf(s.kind).title} ${s.width}×${s.height}@${s.fps} ${s.codec} (${s.encoder_backend})`).join(", ")}
       </p>
       {capture.samples.length === 0 ? (
         <p className="muted">This capture holds no samples (it was armed with no session streaming).</p>

@@ -21,6 +21,7 @@ import { dateTime } from "../lib/format.js"
 import { ConfirmAction } from "../components/ConfirmAction.js"
 import { ErrorNote, StatusNote } from "../components/Notes.js"
 import { TableHead } from "../components/TableHead.js"
+import { pathOf } from "../../../src/api/Paths.js"
 
 const PIN = /^[0-9]{4,8}$/
 
@@ -39,14 +40,14 @@ const PendingRow = ({ request, api, onDone }: { request: PendingPairing; api: De
     setBusy(true)
     onDone(`Waiting for ${request.name} to finish pairing…`, null)
     api.enterPin(request.request_id, pin).then(
-      (client) => onDone(`Paired ${client.name} (${client.path}).`, null),
+      (client) => onDone(`Paired ${client.name} (${pathOf(client.path).title}).`, null),
       (e: unknown) => onDone(null, describeError(e).message)
     ).finally(() => setBusy(false))
   }
   return (
     <tr data-testid="pending-row" data-id={request.request_id}>
       <td>{request.name}</td>
-      <td>{request.path}</td>
+      <td>{pathOf(request.path).title}</td>
       <td className="mono">{request.address}</td>
       <FingerprintCell fingerprint={request.fingerprint} />
       <td>{dateTime(request.requested_unix_ms)}</td>
@@ -179,7 +180,7 @@ export const DevicesPage = ({ api }: { api: DevicesApi }) => {
               {clients.map((c) => (
                 <tr key={c.fingerprint} data-testid="client-row" data-fingerprint={c.fingerprint}>
                   <td>{c.name}</td>
-                  <td>{c.path}</td>
+                  <td>{pathOf(c.path).title}</td>
                   <FingerprintCell fingerprint={c.fingerprint} />
                   <td>{dateTime(c.paired_unix_ms)}</td>
                   <td>

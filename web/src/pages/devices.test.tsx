@@ -56,7 +56,7 @@ describe("DevicesPage", () => {
     await waitFor(() => expect(screen.getByRole("alert").textContent).toContain("did not match"))
     fireEvent.change(pin, { target: { value: "1234" } })
     await act(async () => fireEvent.click(within(row).getByRole("button", { name: "Pair" })))
-    await screen.findByText("Paired living-room (punktfunk1).")
+    await screen.findByText("Paired living-room (punktfunk/1).")
     await screen.findByTestId("no-pending")
     await waitFor(() => expect(screen.getAllByTestId("client-row")).toHaveLength(2))
   })
@@ -75,7 +75,7 @@ describe("DevicesPage", () => {
     await act(async () => fireEvent.click(within(row).getByRole("button", { name: "Pair" })))
     expect((await screen.findByRole("status")).textContent).toContain("Waiting for living-room to finish pairing")
     await act(async () => finish())
-    await screen.findByText("Paired living-room (punktfunk1).")
+    await screen.findByText("Paired living-room (punktfunk/1).")
   })
 
   it("shows where a request comes from", async () => {

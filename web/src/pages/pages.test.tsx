@@ -92,7 +92,7 @@ describe("a GameStream recording", () => {
     expect([...legend.querySelectorAll("li")].map((li) => li.textContent).slice(0, 4)).toEqual(["capture", "encode", "packetize", "send"])
     expect(within(summary).getByText("packetize")).toBeTruthy()
     expect(within(summary).queryByText("submit")).toBeNull()
-    expect(screen.getByText(/gamestream 1280×720@60/)).toBeTruthy()
+    expect(screen.getByText(/GameStream 1280×720@60/)).toBeTruthy()
     expect(screen.queryByTestId("health-none")).toBeNull()
   })
 
