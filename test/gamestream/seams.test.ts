@@ -74,7 +74,7 @@ describe("GameStream with its seams swapped for fakes", () => {
       const session = (yield* gs.stream)?.session_id ?? "none"
       const send = (event: Buffer) => promise(() => control.sendMessage(ControlType.inputData, event, MOUSE))
       const desktop = input.desktop
-      const until = (what: string, holds: () => boolean) => promise(() => waitFor(holds, 15_000, what))
+      const until = (what: string, holds: () => boolean | Promise<boolean>) => promise(() => waitFor(holds, 15_000, what))
 
       // A 1280x720 view: (640, 360) is the middle of the captured 320x240 area; then -40, +25.
       yield* send(absoluteMove(640, 360, 1280, 720))
@@ -124,6 +124,13 @@ describe("GameStream with its seams swapped for fakes", () => {
           }
         }
       ])
+
+      // At least one window of the session in the armed capture before the client leaves (the
+      // fake makes one every 100 ms; a fast machine gets through the input above in less).
+      yield* until("a window of the session", async () => {
+        const status = (await (await host.fetch("/status")).json()) as { readonly sample_count?: number }
+        return (status.sample_count ?? 0) > 0
+      })
 
       // The client leaves: the stream ends, the sound stops, the injector closes (releasing keys).
       yield* promise(() => control.disconnect())
